@@ -1,0 +1,3 @@
+module github.com/tomgo/targetdata
+
+go 1.26.8
