@@ -1,0 +1,254 @@
+package dataproduct
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"strings"
+	"time"
+)
+
+// Data types of the two built-in datum kinds, as the TOM Toolkit names them.
+const (
+	TypePhotometry   = "photometry"
+	TypeSpectroscopy = "spectroscopy"
+)
+
+// ErrNotFound is returned (wrapped) by a Store when a product asked for by
+// ID does not exist.
+var ErrNotFound = errors.New("dataproduct: not found")
+
+// ErrInvalidDatum is returned (wrapped) by AddDatums when a datum lacks a
+// required part or its value cannot be encoded; nothing is stored then.
+var ErrInvalidDatum = errors.New("dataproduct: invalid datum")
+
+// Product is one stored file: a service's result file or a user's upload.
+//
+// A Store assigns ID, StorageKey, Size, SHA256 and Created; the caller of
+// PutProduct sets TargetID, Name, DataProductType, ContentType and Extra.
+type Product struct {
+	// ID identifies the product in its Store; 0 before it is stored.
+	ID int64 `json:"id"`
+	// TargetID is the target the product belongs to (positive).
+	TargetID int64 `json:"target_id"`
+	// Name is the deterministic product name, unique per target and safe as
+	// a file name, e.g. "atlas_2024_01_01-2024_02_01_1851119.txt". It plays
+	// the role of the TOM's DataProduct.product_id.
+	Name string `json:"name"`
+	// DataProductType selects the processor, e.g. "atlas_photometry".
+	DataProductType string `json:"data_product_type"`
+	// StorageKey is where the store keeps the file (a blob key or path).
+	StorageKey string `json:"storage_key,omitempty"`
+	// ContentType is the file's MIME type, e.g. "text/plain".
+	ContentType string `json:"content_type,omitempty"`
+	// Size is the file's length in bytes.
+	Size int64 `json:"size"`
+	// SHA256 is the lower-case hex SHA-256 of the file.
+	SHA256 string `json:"sha256"`
+	// Created is when the product was first stored (UTC).
+	Created time.Time `json:"created"`
+	// Extra holds service-specific facts such as the remote task URL or the
+	// query window. Never put secrets here.
+	Extra map[string]string `json:"extra,omitempty"`
+}
+
+// Datum is one reduced datum, the TOM's ReducedDatum.
+type Datum struct {
+	// ID identifies the datum in its Store; 0 before it is stored.
+	ID int64 `json:"id,omitempty"`
+	// TargetID is the target the datum belongs to (positive).
+	TargetID int64 `json:"target_id,omitempty"`
+	// ProductID is the product the datum was read from, or 0.
+	ProductID int64 `json:"product_id,omitempty"`
+	// DataType is TypePhotometry, TypeSpectroscopy or a user-defined type.
+	DataType string `json:"data_type"`
+	// Timestamp is when the observation was made, in UTC. Stores keep it to
+	// the microsecond.
+	Timestamp time.Time `json:"timestamp"`
+	// Source names where the datum came from, e.g. "ATLAS".
+	Source string `json:"source"`
+	// Value is a Photometry, a Spectrum or any JSON-encodable value (for
+	// instance json.RawMessage) for other data types.
+	Value any `json:"value"`
+}
+
+// Key identifies a datum for de-duplication: a SHA-256 over the target,
+// data type, timestamp (to the microsecond) and canonical value.
+type Key [sha256.Size]byte
+
+// Key computes the datum's de-duplication key. It fails when the value
+// cannot be encoded canonically.
+func (d Datum) Key() (Key, error) {
+	canon, err := CanonicalValue(d.Value)
+	if err != nil {
+		return Key{}, err
+	}
+	return KeyOf(d.TargetID, d.DataType, d.Timestamp, canon), nil
+}
+
+// KeyOf computes a de-duplication key from its parts; canonicalValue must
+// come from CanonicalValue. Stores that keep the canonical value use it to
+// avoid encoding twice.
+func KeyOf(targetID int64, dataType string, ts time.Time, canonicalValue []byte) Key {
+	h := sha256.New()
+	var buf [8]byte
+	binary.BigEndian.PutUint64(buf[:], uint64(targetID))
+	h.Write(buf[:])
+	h.Write([]byte(dataType))
+	h.Write([]byte{0})
+	binary.BigEndian.PutUint64(buf[:], uint64(NormalizeTime(ts).UnixMicro()))
+	h.Write(buf[:])
+	h.Write(canonicalValue)
+	var k Key
+	h.Sum(k[:0])
+	return k
+}
+
+// NormalizeTime returns t in UTC rounded to the microsecond, the precision
+// every Store keeps.
+func NormalizeTime(t time.Time) time.Time {
+	return t.UTC().Round(time.Microsecond)
+}
+
+// Check reports whether the datum can be stored: a positive target, a data
+// type, a timestamp and an encodable value. The error wraps ErrInvalidDatum.
+func (d Datum) Check() error {
+	switch {
+	case d.TargetID <= 0:
+		return fmt.Errorf("%w: target_id %d is not positive", ErrInvalidDatum, d.TargetID)
+	case strings.TrimSpace(d.DataType) == "":
+		return fmt.Errorf("%w: data_type is empty", ErrInvalidDatum)
+	case d.Timestamp.IsZero():
+		return fmt.Errorf("%w: timestamp is missing", ErrInvalidDatum)
+	case d.Value == nil:
+		return fmt.Errorf("%w: value is missing", ErrInvalidDatum)
+	}
+	return nil
+}
+
+// IngestResult counts what AddDatums did.
+type IngestResult struct {
+	// Added is the number of datums stored.
+	Added int `json:"added"`
+	// Skipped is the number of duplicates ignored.
+	Skipped int `json:"skipped"`
+}
+
+// ProductFilter selects products; zero fields match anything.
+type ProductFilter struct {
+	TargetID        int64
+	DataProductType string
+	Name            string
+}
+
+// DatumFilter selects datums; zero fields match anything. From is
+// inclusive, To exclusive.
+type DatumFilter struct {
+	TargetID  int64
+	ProductID int64
+	DataType  string
+	Source    string
+	From, To  time.Time
+	// Limit caps the number of datums returned; 0 means no cap.
+	Limit int
+}
+
+// Match reports whether d passes the filter.
+func (f DatumFilter) Match(d Datum) bool {
+	return (f.TargetID == 0 || d.TargetID == f.TargetID) &&
+		(f.ProductID == 0 || d.ProductID == f.ProductID) &&
+		(f.DataType == "" || d.DataType == f.DataType) &&
+		(f.Source == "" || d.Source == f.Source) &&
+		(f.From.IsZero() || !d.Timestamp.Before(f.From)) &&
+		(f.To.IsZero() || d.Timestamp.Before(f.To))
+}
+
+// ProductSink is the one thing a service needs from storage: a place to
+// put a result file. Every Store is a ProductSink.
+type ProductSink interface {
+	// PutProduct stores r's bytes as the product p (TargetID, Name and
+	// DataProductType required). If the target already has a product with
+	// that name and the same bytes, the existing record is returned and
+	// nothing is written; if the bytes differ, the file is replaced
+	// atomically and the record (same ID) updated. A failed or cancelled
+	// put leaves no partial file behind.
+	PutProduct(ctx context.Context, p Product, r io.Reader) (Product, error)
+}
+
+// Store keeps products and datums. Implementations are safe for concurrent
+// use; every method honours ctx.
+type Store interface {
+	ProductSink
+	// Product returns the record of product id, or an error wrapping
+	// ErrNotFound.
+	Product(ctx context.Context, id int64) (Product, error)
+	// OpenProduct opens the stored file of product id.
+	OpenProduct(ctx context.Context, id int64) (io.ReadCloser, error)
+	// ListProducts returns the matching products ordered by ID.
+	ListProducts(ctx context.Context, f ProductFilter) ([]Product, error)
+	// DeleteProduct removes a product, its file and its datums.
+	DeleteProduct(ctx context.Context, id int64) error
+	// AddDatums stores the datums the sequence yields, skipping
+	// duplicates, all or nothing: if the sequence yields an error, a datum
+	// fails Check, or ctx is cancelled, nothing of this call is stored and
+	// the error is returned.
+	AddDatums(ctx context.Context, ds iter.Seq2[Datum, error]) (IngestResult, error)
+	// ListDatums returns the matching datums ordered by timestamp, then ID.
+	ListDatums(ctx context.Context, f DatumFilter) ([]Datum, error)
+}
+
+// Datums adapts a slice to the sequence AddDatums takes.
+func Datums(ds []Datum) iter.Seq2[Datum, error] {
+	return func(yield func(Datum, error) bool) {
+		for _, d := range ds {
+			if !yield(d, nil) {
+				return
+			}
+		}
+	}
+}
+
+// ParseError reports a malformed input file: the line (1-based, counting
+// every line of the file including headers and comments), the column when
+// known, and the cause.
+type ParseError struct {
+	// File names the file or product, when known.
+	File string
+	// Line is the 1-based line number; 0 when the error is not tied to a
+	// line (for binary formats Offset may be set instead).
+	Line int
+	// Column names the column (header name) when known.
+	Column string
+	// Err is the cause.
+	Err error
+}
+
+// Error implements error.
+func (e *ParseError) Error() string {
+	var b strings.Builder
+	b.WriteString("parse")
+	if e.File != "" {
+		b.WriteString(" ")
+		b.WriteString(e.File)
+	}
+	if e.Line > 0 {
+		fmt.Fprintf(&b, " line %d", e.Line)
+	}
+	if e.Column != "" {
+		fmt.Fprintf(&b, " column %q", e.Column)
+	}
+	b.WriteString(": ")
+	if e.Err != nil {
+		b.WriteString(e.Err.Error())
+	} else {
+		b.WriteString("malformed input")
+	}
+	return b.String()
+}
+
+// Unwrap returns the cause.
+func (e *ParseError) Unwrap() error { return e.Err }

@@ -1,0 +1,310 @@
+package dataproduct
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"iter"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+)
+
+// MemoryStore is a Store that keeps everything in memory. It is meant for
+// tests, examples and short-lived tools. It is safe for concurrent use; its
+// zero value is not usable: call NewMemoryStore.
+type MemoryStore struct {
+	now func() time.Time
+
+	mu        sync.RWMutex
+	nextProd  int64
+	nextDatum int64
+	products  map[int64]*memProduct
+	byName    map[targetName]int64
+	datums    map[int64]Datum // by ID
+	byTarget  map[int64][]int64
+	keys      map[Key]int64 // de-duplication key -> datum ID
+	datumKeys map[int64]Key
+}
+
+type memProduct struct {
+	p    Product
+	data []byte
+}
+
+type targetName struct {
+	target int64
+	name   string
+}
+
+// MemoryOptions configures a MemoryStore; nil means defaults.
+type MemoryOptions struct {
+	// Now returns the current time, for Product.Created. Default time.Now.
+	Now func() time.Time
+}
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore(opts *MemoryOptions) *MemoryStore {
+	s := &MemoryStore{
+		now:       time.Now,
+		products:  make(map[int64]*memProduct),
+		byName:    make(map[targetName]int64),
+		datums:    make(map[int64]Datum),
+		byTarget:  make(map[int64][]int64),
+		keys:      make(map[Key]int64),
+		datumKeys: make(map[int64]Key),
+	}
+	if opts != nil && opts.Now != nil {
+		s.now = opts.Now
+	}
+	return s
+}
+
+// CheckProduct reports what a caller of PutProduct must set: a positive
+// target, a safe name and a data product type.
+func CheckProduct(p Product) error {
+	switch {
+	case p.TargetID <= 0:
+		return fmt.Errorf("product %q: target_id %d is not positive", p.Name, p.TargetID)
+	case p.DataProductType == "":
+		return fmt.Errorf("product %q: data_product_type is empty", p.Name)
+	}
+	if err := CheckName(p.Name); err != nil {
+		return fmt.Errorf("product: %w", err)
+	}
+	return nil
+}
+
+// PutProduct implements ProductSink.
+func (s *MemoryStore) PutProduct(ctx context.Context, p Product, r io.Reader) (Product, error) {
+	if err := CheckProduct(p); err != nil {
+		return Product{}, err
+	}
+	data, err := readAllContext(ctx, r)
+	if err != nil {
+		return Product{}, fmt.Errorf("put product %q: %w", p.Name, err)
+	}
+	sum := sha256.Sum256(data)
+	p.SHA256 = hex.EncodeToString(sum[:])
+	p.Size = int64(len(data))
+	p.Extra = maps.Clone(p.Extra)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return Product{}, fmt.Errorf("put product %q: %w", p.Name, err)
+	}
+	tn := targetName{p.TargetID, p.Name}
+	if id, ok := s.byName[tn]; ok {
+		old := s.products[id]
+		if old.p.SHA256 == p.SHA256 {
+			return cloneProduct(old.p), nil
+		}
+		p.ID, p.Created, p.StorageKey = id, old.p.Created, old.p.StorageKey
+		if p.ContentType == "" {
+			p.ContentType = old.p.ContentType
+		}
+		s.products[id] = &memProduct{p: p, data: data}
+		return cloneProduct(p), nil
+	}
+	s.nextProd++
+	p.ID = s.nextProd
+	p.Created = s.now().UTC()
+	p.StorageKey = StorageKey(p)
+	s.products[p.ID] = &memProduct{p: p, data: data}
+	s.byName[tn] = p.ID
+	return cloneProduct(p), nil
+}
+
+// readAllContext reads r to the end, giving up when ctx is done.
+func readAllContext(ctx context.Context, r io.Reader) ([]byte, error) {
+	var buf bytes.Buffer
+	chunk := make([]byte, 64<<10)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		n, err := r.Read(chunk)
+		buf.Write(chunk[:n])
+		if err == io.EOF {
+			return buf.Bytes(), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+func cloneProduct(p Product) Product {
+	p.Extra = maps.Clone(p.Extra)
+	return p
+}
+
+// Product implements Store.
+func (s *MemoryStore) Product(ctx context.Context, id int64) (Product, error) {
+	if err := ctx.Err(); err != nil {
+		return Product{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	mp, ok := s.products[id]
+	if !ok {
+		return Product{}, fmt.Errorf("product %d: %w", id, ErrNotFound)
+	}
+	return cloneProduct(mp.p), nil
+}
+
+// OpenProduct implements Store.
+func (s *MemoryStore) OpenProduct(ctx context.Context, id int64) (io.ReadCloser, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	mp, ok := s.products[id]
+	if !ok {
+		return nil, fmt.Errorf("product %d: %w", id, ErrNotFound)
+	}
+	return io.NopCloser(bytes.NewReader(mp.data)), nil
+}
+
+// ListProducts implements Store.
+func (s *MemoryStore) ListProducts(ctx context.Context, f ProductFilter) ([]Product, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Product
+	for _, mp := range s.products {
+		p := mp.p
+		if (f.TargetID == 0 || p.TargetID == f.TargetID) &&
+			(f.DataProductType == "" || p.DataProductType == f.DataProductType) &&
+			(f.Name == "" || p.Name == f.Name) {
+			out = append(out, cloneProduct(p))
+		}
+	}
+	slices.SortFunc(out, func(a, b Product) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// DeleteProduct implements Store.
+func (s *MemoryStore) DeleteProduct(ctx context.Context, id int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mp, ok := s.products[id]
+	if !ok {
+		return fmt.Errorf("product %d: %w", id, ErrNotFound)
+	}
+	delete(s.products, id)
+	delete(s.byName, targetName{mp.p.TargetID, mp.p.Name})
+	ids := s.byTarget[mp.p.TargetID]
+	kept := ids[:0]
+	for _, did := range ids {
+		if s.datums[did].ProductID == id {
+			delete(s.keys, s.datumKeys[did])
+			delete(s.datumKeys, did)
+			delete(s.datums, did)
+			continue
+		}
+		kept = append(kept, did)
+	}
+	s.byTarget[mp.p.TargetID] = kept
+	return nil
+}
+
+// AddDatums implements Store. The sequence is consumed before the store is
+// locked, so a slow processor never blocks readers.
+func (s *MemoryStore) AddDatums(ctx context.Context, ds iter.Seq2[Datum, error]) (IngestResult, error) {
+	type pending struct {
+		d   Datum
+		key Key
+	}
+	var batch []pending
+	i := 0
+	for d, err := range ds {
+		if err != nil {
+			return IngestResult{}, err
+		}
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return IngestResult{}, err
+			}
+		}
+		if err := d.Check(); err != nil {
+			return IngestResult{}, fmt.Errorf("datum %d: %w", i, err)
+		}
+		d.Timestamp = NormalizeTime(d.Timestamp)
+		k, err := d.Key()
+		if err != nil {
+			return IngestResult{}, fmt.Errorf("datum %d: %w", i, err)
+		}
+		batch = append(batch, pending{d, k})
+		i++
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return IngestResult{}, err
+	}
+	for _, p := range batch {
+		if _, ok := s.products[p.d.ProductID]; p.d.ProductID != 0 && !ok {
+			return IngestResult{}, fmt.Errorf("datum for product %d: %w", p.d.ProductID, ErrNotFound)
+		}
+	}
+	var res IngestResult
+	for _, p := range batch {
+		if _, dup := s.keys[p.key]; dup {
+			res.Skipped++
+			continue
+		}
+		s.nextDatum++
+		p.d.ID = s.nextDatum
+		s.datums[p.d.ID] = p.d
+		s.keys[p.key] = p.d.ID
+		s.datumKeys[p.d.ID] = p.key
+		s.byTarget[p.d.TargetID] = append(s.byTarget[p.d.TargetID], p.d.ID)
+		res.Added++
+	}
+	return res, nil
+}
+
+// ListDatums implements Store.
+func (s *MemoryStore) ListDatums(ctx context.Context, f DatumFilter) ([]Datum, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	var out []Datum
+	if f.TargetID != 0 {
+		for _, id := range s.byTarget[f.TargetID] {
+			if d := s.datums[id]; f.Match(d) {
+				out = append(out, d)
+			}
+		}
+	} else {
+		for _, d := range s.datums {
+			if f.Match(d) {
+				out = append(out, d)
+			}
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b Datum) int {
+		if c := a.Timestamp.Compare(b.Timestamp); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, nil
+}

@@ -1,0 +1,101 @@
+package dataproduct_test
+
+import (
+	"encoding/json"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tomgo/targetdata/dataproduct"
+)
+
+func TestPhotometryJSONIsCanonical(t *testing.T) {
+	p := dataproduct.Photometry{
+		Magnitude: dataproduct.Float(17.123456789), Error: dataproduct.Float(1e-7), Filter: "c<&>",
+		Telescope: "ATLAS", FluxUJy: dataproduct.Float(-12), FluxErrUJy: dataproduct.Float(1e21),
+		MJD: dataproduct.Float(60316.0), LimitSigma: 3,
+		Extra: map[string]any{"zz": []any{1.0, "x"}, "a_key": "é", "chi/N": 1.5},
+	}
+	got, err := json.Marshal(p)
+	require.NoError(t, err)
+	// encoding/json's own rendering of the same object through a map.
+	var generic map[string]any
+	require.NoError(t, json.Unmarshal(got, &generic))
+	want, err := json.Marshal(generic)
+	require.NoError(t, err)
+	assert.Equal(t, string(want), string(got))
+	assert.Contains(t, string(got), `"error":1e-7`)
+	assert.Contains(t, string(got), `"filter":"c\u003c\u0026\u003e"`)
+
+	var back dataproduct.Photometry
+	require.NoError(t, json.Unmarshal(got, &back))
+	again, err := json.Marshal(back)
+	require.NoError(t, err)
+	assert.Equal(t, string(got), string(again), "decode then encode is the identity")
+	assert.Equal(t, "x", back.Extra["zz"].([]any)[1])
+}
+
+func TestPhotometryOmitsAbsentFields(t *testing.T) {
+	b, err := json.Marshal(dataproduct.Photometry{Limit: dataproduct.Float(19.5), LimitSigma: 3, Filter: "o", Telescope: "ATLAS"})
+	require.NoError(t, err)
+	assert.Equal(t, `{"filter":"o","limit":19.5,"limit_sigma":3,"telescope":"ATLAS"}`, string(b))
+}
+
+func TestPhotometryErrors(t *testing.T) {
+	_, err := json.Marshal(dataproduct.Photometry{Magnitude: dataproduct.Float(math.Inf(1))})
+	assert.ErrorContains(t, err, "magnitude")
+	_, err = json.Marshal(dataproduct.Photometry{Extra: map[string]any{"magnitude": 1}})
+	assert.ErrorContains(t, err, "collides")
+	var p dataproduct.Photometry
+	assert.Error(t, json.Unmarshal([]byte(`{"magnitude":"bright"}`), &p))
+}
+
+func TestCanonicalValue(t *testing.T) {
+	a, err := dataproduct.CanonicalValue(json.RawMessage(`{"b": 1.50, "a": [true, null]}`))
+	require.NoError(t, err)
+	assert.Equal(t, `{"a":[true,null],"b":1.5}`, string(a))
+	s := dataproduct.Spectrum{Wavelength: []float64{1, 2}, Flux: []float64{3}, FluxUnits: "u", WavelengthUnits: "Angstrom"}
+	_, err = dataproduct.CanonicalValue(s)
+	assert.ErrorIs(t, err, dataproduct.ErrInvalidDatum)
+	s.Flux = []float64{3, math.NaN()}
+	_, err = dataproduct.CanonicalValue(&s)
+	assert.ErrorContains(t, err, "flux[1]")
+	_, err = dataproduct.CanonicalValue(nil)
+	assert.ErrorIs(t, err, dataproduct.ErrInvalidDatum)
+}
+
+func TestDecodeValue(t *testing.T) {
+	v, err := dataproduct.DecodeValue("photometry", []byte(`{"magnitude":17,"filter":"g"}`))
+	require.NoError(t, err)
+	assert.Equal(t, 17.0, *v.(dataproduct.Photometry).Magnitude)
+	v, err = dataproduct.DecodeValue("spectroscopy", []byte(`{"wavelength":[1],"flux":[2],"flux_units":"u","wavelength_units":"Angstrom"}`))
+	require.NoError(t, err)
+	assert.Equal(t, []float64{2}, v.(dataproduct.Spectrum).Flux)
+	v, err = dataproduct.DecodeValue("other", []byte(`{"x":1}`))
+	require.NoError(t, err)
+	assert.Equal(t, json.RawMessage(`{"x":1}`), v)
+}
+
+func TestNames(t *testing.T) {
+	for in, want := range map[string]string{
+		"SN 2024abc":       "SN_2024abc",
+		"../../etc/passwd": "etc_passwd",
+		"a/b\\c":           "a_b_c",
+		"nul\x00name":      "nul_name",
+		"..":               "target",
+		"":                 "target",
+		"ÅT 2023ixf":       "T_2023ixf",
+		"x..y":             "x_y",
+	} {
+		got := dataproduct.SafeName(in)
+		assert.Equal(t, want, got, "SafeName(%q)", in)
+		assert.NoError(t, dataproduct.CheckName(got))
+	}
+	long := dataproduct.SafeName(string(make([]byte, 0)) + "abcdefghij" + "abcdefghij" + "abcdefghij" + "abcdefghij" + "abcdefghij" + "abcdefghij" + "abcdefghij")
+	assert.LessOrEqual(t, len(long), 64)
+	for _, bad := range []string{"", ".", "..", "a/b", "a\\b", "a\x00b", "a\nb", "\xff"} {
+		assert.Error(t, dataproduct.CheckName(bad), "%q", bad)
+	}
+}
