@@ -6,3 +6,6 @@
 // The package itself holds only this overview; see the README for the quick
 // start.
 package targetdata
+
+// Version is the library's version, sent in the User-Agent of every request.
+const Version = "0.1.0"

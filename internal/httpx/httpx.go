@@ -1,0 +1,535 @@
+// Package httpx is the one HTTP client every service uses, on
+// hashicorp/go-retryablehttp configured deliberately: per-attempt
+// timeouts, retries of idempotent requests only, exponential backoff with
+// jitter that honours Retry-After (and a service's own "available in N
+// seconds" text), a final 429 returned as *singletarget.ThrottledError
+// (and remembered, so that requests before the wait is over fail fast
+// without reaching the server), response size caps, a User-Agent naming
+// the library, an optional client-side rate limit, and slog logging with
+// secrets redacted from messages, URLs and errors.
+package httpx
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-cleanhttp"
+	"github.com/hashicorp/go-retryablehttp"
+	"golang.org/x/time/rate"
+
+	targetdata "github.com/tomgo/targetdata"
+	"github.com/tomgo/targetdata/singletarget"
+)
+
+// UserAgent is the default User-Agent.
+var UserAgent = "targetdata/" + targetdata.Version + " (+https://github.com/tomgo/targetdata)"
+
+// DefaultRedactParams are query-string and form parameter names whose
+// values never appear in logs or errors.
+var DefaultRedactParams = []string{
+	"password", "pass", "passwd", "pwd", "token", "key", "api_key", "apikey", "secret",
+	"email", "user", "username", "auth", "session", "sig", "signature",
+}
+
+// ErrBodyTooLarge is returned (wrapped, with singletarget.ErrRemote) when
+// a response is larger than Options.MaxBodySize.
+var ErrBodyTooLarge = errors.New("response body larger than the cap")
+
+// Options configure a Client. The zero value gives the defaults noted on
+// each field.
+type Options struct {
+	// Service names the service in errors and logs, e.g. "ATLAS".
+	Service string
+	// HTTPClient supplies the transport (tests pass a simulator's client or
+	// an httpmock transport). Default: a pooled client from go-cleanhttp.
+	// Its Timeout is replaced by Timeout.
+	HTTPClient *http.Client
+	// Timeout bounds each attempt, body included. Default 2 minutes.
+	Timeout time.Duration
+	// RetryMax is the number of retries of an idempotent request after a
+	// connection error, a 5xx or a short 429. Default 4; -1 disables.
+	RetryMax int
+	// RetryWaitMin and RetryWaitMax bound the backoff. Defaults 1 s, 30 s.
+	RetryWaitMin, RetryWaitMax time.Duration
+	// MaxRetryAfter is the longest server-requested wait that is waited out
+	// inside a retry; a longer one ends the request with a ThrottledError.
+	// Default RetryWaitMax.
+	MaxRetryAfter time.Duration
+	// MaxBodySize caps a response body read by Do. Default 64 MiB.
+	MaxBodySize int64
+	// UserAgent is sent with every request. Default UserAgent.
+	UserAgent string
+	// NoRedirects makes redirects come back as responses instead of being
+	// followed (ATLAS's legacy login redirect must be seen, not followed).
+	NoRedirects bool
+	// Logger receives debug logs of requests and retries. Default: discard.
+	Logger *slog.Logger
+	// Secrets are redacted from every log line and error.
+	Secrets []singletarget.Secret
+	// RedactParams are parameter names whose values are redacted from
+	// logged and reported URLs. Default DefaultRedactParams.
+	RedactParams []string
+	// RetryAfterFromBody reads a wait from a 429 or 503 body when the
+	// answer has no Retry-After header (ATLAS writes "Expected available
+	// in N seconds."). Optional.
+	RetryAfterFromBody func(body []byte) (time.Duration, bool)
+	// Limiter, when set, is waited on before every attempt (a client-side
+	// request rate, e.g. for MAST or IRSA).
+	Limiter *rate.Limiter
+	// Now returns the current time (for HTTP-date Retry-After and the
+	// remembered throttle). Default time.Now.
+	Now func() time.Time
+}
+
+// Client sends requests. It is safe for concurrent use.
+type Client struct {
+	opts Options
+	rc   *retryablehttp.Client
+
+	mu           sync.Mutex
+	blockedUntil time.Time
+	blockDetail  string
+}
+
+type ctxKey int
+
+const (
+	keyNoRetry ctxKey = iota
+)
+
+// New returns a Client.
+func New(opts Options) *Client {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 2 * time.Minute
+	}
+	switch {
+	case opts.RetryMax == 0:
+		opts.RetryMax = 4
+	case opts.RetryMax < 0:
+		opts.RetryMax = 0
+	}
+	if opts.RetryWaitMin <= 0 {
+		opts.RetryWaitMin = time.Second
+	}
+	if opts.RetryWaitMax <= 0 {
+		opts.RetryWaitMax = 30 * time.Second
+	}
+	if opts.MaxRetryAfter <= 0 {
+		opts.MaxRetryAfter = opts.RetryWaitMax
+	}
+	if opts.MaxBodySize <= 0 {
+		opts.MaxBodySize = 64 << 20
+	}
+	if opts.UserAgent == "" {
+		opts.UserAgent = UserAgent
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.RedactParams == nil {
+		opts.RedactParams = DefaultRedactParams
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	base := cleanhttp.DefaultPooledClient()
+	if opts.HTTPClient != nil {
+		cp := *opts.HTTPClient
+		base = &cp
+	}
+	base.Timeout = opts.Timeout
+	if opts.NoRedirects {
+		base.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+	c := &Client{opts: opts}
+	rc := retryablehttp.NewClient()
+	rc.HTTPClient = base
+	rc.RetryMax = opts.RetryMax
+	rc.RetryWaitMin = opts.RetryWaitMin
+	rc.RetryWaitMax = opts.RetryWaitMax
+	rc.Logger = &leveled{c: c}
+	rc.CheckRetry = c.checkRetry
+	rc.Backoff = c.backoff
+	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
+	if opts.Limiter != nil {
+		rc.RequestLogHook = func(_ retryablehttp.Logger, req *http.Request, _ int) {
+			_ = opts.Limiter.Wait(req.Context()) // a done ctx fails the attempt right after
+		}
+	}
+	c.rc = rc
+	return c
+}
+
+// Request is one request. Body is kept in memory so that retries can
+// resend it.
+type Request struct {
+	Method string
+	URL    string
+	Header http.Header
+	Body   []byte
+	// Idempotent allows retries. GET, HEAD, OPTIONS, PUT and DELETE are
+	// idempotent whatever this says; set it for a POST that is (a search).
+	// A POST that creates something remotely must leave it false.
+	Idempotent bool
+}
+
+func (r *Request) idempotent() bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return r.Idempotent
+}
+
+// Response is a response whose body has been read (Do).
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+	// URL is the final URL (after redirects), redacted.
+	URL string
+}
+
+// IsHTML reports whether the response claims to be HTML (an error or login
+// page where JSON was expected).
+func (r *Response) IsHTML() bool {
+	return strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "text/html")
+}
+
+// Do sends the request and reads the whole body (capped by MaxBodySize).
+// A status of 400 or more gives both the response and a typed error:
+// *singletarget.ThrottledError for 429, *singletarget.RemoteError
+// otherwise. Redirects not followed (NoRedirects) come back without error.
+// When ctx is done the error wraps ctx.Err().
+func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
+	resp, err := c.send(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := readCapped(resp.Body, c.opts.MaxBodySize)
+	if err != nil {
+		return nil, c.wrapReadErr(ctx, req, err)
+	}
+	final := req.URL
+	if resp.Request != nil && resp.Request.URL != nil {
+		final = resp.Request.URL.String()
+	}
+	out := &Response{Status: resp.StatusCode, Header: resp.Header, Body: body, URL: c.RedactURL(final)}
+	return out, c.statusError(req, out)
+}
+
+// Stream sends the request and returns the response with its body still
+// open (for large downloads); the body fails with ErrBodyTooLarge past
+// MaxBodySize instead of being cut short silently. A status of 400 or more
+// gives a typed error as Do does (the body is then read and closed).
+func (c *Client) Stream(ctx context.Context, req *Request) (*http.Response, error) {
+	resp, err := c.send(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 400 {
+		defer resp.Body.Close()
+		body, _ := readCapped(resp.Body, 64<<10)
+		return nil, c.statusError(req, &Response{Status: resp.StatusCode, Header: resp.Header, Body: body})
+	}
+	resp.Body = &cappedBody{rc: resp.Body, left: c.opts.MaxBodySize, service: c.opts.Service}
+	return resp, nil
+}
+
+func (c *Client) send(ctx context.Context, req *Request) (*http.Response, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := c.checkBlocked(); err != nil {
+		return nil, err
+	}
+	if !req.idempotent() {
+		ctx = context.WithValue(ctx, keyNoRetry, true)
+	}
+	var body any
+	if req.Body != nil {
+		body = req.Body
+	}
+	rreq, err := retryablehttp.NewRequestWithContext(ctx, req.Method, req.URL, body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: bad request %s %s: %w", c.opts.Service, req.Method, c.RedactURL(req.URL), err)
+	}
+	for k, vs := range req.Header {
+		for _, v := range vs {
+			rreq.Header.Add(k, v)
+		}
+	}
+	if rreq.Header.Get("User-Agent") == "" {
+		rreq.Header.Set("User-Agent", c.opts.UserAgent)
+	}
+	resp, err := c.rc.Do(rreq)
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, fmt.Errorf("%s: %s %s: %w", c.opts.Service, req.Method, c.RedactURL(req.URL), ctxErr)
+		}
+		return nil, fmt.Errorf("%s: %s %s: %w: %s", c.opts.Service, req.Method, c.RedactURL(req.URL),
+			singletarget.ErrRemote, c.Redact(c.cleanErr(err).Error()))
+	}
+	return resp, nil
+}
+
+// cleanErr replaces the URL inside a *url.Error by its redacted form.
+func (c *Client) cleanErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return &url.Error{Op: ue.Op, URL: c.RedactURL(ue.URL), Err: ue.Err}
+	}
+	return err
+}
+
+func (c *Client) wrapReadErr(ctx context.Context, req *Request, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("%s: reading %s: %w", c.opts.Service, c.RedactURL(req.URL), ctxErr)
+	}
+	if errors.Is(err, ErrBodyTooLarge) {
+		return fmt.Errorf("%s: %s: %w: %w (cap %d bytes)", c.opts.Service, c.RedactURL(req.URL), singletarget.ErrRemote, ErrBodyTooLarge, c.opts.MaxBodySize)
+	}
+	return fmt.Errorf("%s: reading %s: %w: %s", c.opts.Service, c.RedactURL(req.URL), singletarget.ErrRemote, c.Redact(err.Error()))
+}
+
+// statusError maps a status of 400 or more to a typed error.
+func (c *Client) statusError(req *Request, resp *Response) error {
+	if resp.Status < 400 {
+		return nil
+	}
+	body := c.Redact(string(resp.Body))
+	if resp.Status == http.StatusTooManyRequests {
+		wait, _ := c.retryAfter(resp.Header, resp.Body)
+		detail := detailOf(body)
+		c.block(wait, detail)
+		return &singletarget.ThrottledError{Service: c.opts.Service, RetryAfter: wait, Detail: detail}
+	}
+	return singletarget.NewRemoteError(c.opts.Service, req.Method, c.RedactURL(req.URL), resp.Status, []byte(body))
+}
+
+// detailOf extracts a JSON "detail" text, or returns a short body.
+func detailOf(body string) string {
+	if i := strings.Index(body, `"detail"`); i >= 0 {
+		rest := body[i+len(`"detail"`):]
+		if j := strings.IndexByte(rest, '"'); j >= 0 {
+			rest = rest[j+1:]
+			if k := strings.IndexByte(rest, '"'); k >= 0 {
+				return rest[:k]
+			}
+		}
+	}
+	body = strings.TrimSpace(body)
+	if len(body) > 200 {
+		body = body[:200] + "…"
+	}
+	return body
+}
+
+// block remembers a server-imposed wait.
+func (c *Client) block(wait time.Duration, detail string) {
+	if wait <= 0 {
+		return
+	}
+	until := c.opts.Now().Add(wait)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if until.After(c.blockedUntil) {
+		c.blockedUntil, c.blockDetail = until, detail
+	}
+}
+
+// checkBlocked fails fast while a remembered wait is running.
+func (c *Client) checkBlocked() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if left := c.blockedUntil.Sub(c.opts.Now()); left > 0 {
+		return &singletarget.ThrottledError{Service: c.opts.Service, RetryAfter: left.Round(time.Millisecond),
+			Detail: "still waiting out the server's earlier answer: " + c.blockDetail}
+	}
+	return nil
+}
+
+// BlockedFor reports how long requests will still fail fast because of an
+// earlier 429 (0 when not blocked).
+func (c *Client) BlockedFor() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return max(0, c.blockedUntil.Sub(c.opts.Now()))
+}
+
+func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if noRetry, _ := ctx.Value(keyNoRetry).(bool); noRetry {
+		return false, nil
+	}
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		// Keep the body readable for the caller and for the backoff.
+		body, _ := readCapped(resp.Body, 64<<10)
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		wait, ok := c.retryAfter(resp.Header, body)
+		if ok && resp.Header.Get("Retry-After") == "" {
+			resp.Header.Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		}
+		if ok && wait > c.opts.MaxRetryAfter {
+			return false, nil // too long to wait inside one request: the caller decides
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		return true, nil
+	}
+	return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+}
+
+func (c *Client) backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		if wait, ok := c.retryAfter(resp.Header, nil); ok {
+			return wait
+		}
+	}
+	d := float64(minWait) * math.Pow(2, float64(attempt))
+	d = d * (0.75 + 0.5*rand.Float64())
+	return min(time.Duration(d), maxWait)
+}
+
+// retryAfter reads the Retry-After header (seconds or an HTTP date), or the
+// body through RetryAfterFromBody.
+func (c *Client) retryAfter(h http.Header, body []byte) (time.Duration, bool) {
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+			return time.Duration(n) * time.Second, true
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			return max(0, t.Sub(c.opts.Now())), true
+		}
+	}
+	if body != nil && c.opts.RetryAfterFromBody != nil {
+		return c.opts.RetryAfterFromBody(body)
+	}
+	return 0, false
+}
+
+// readCapped reads r to the end, failing with ErrBodyTooLarge past limit.
+func readCapped(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, ErrBodyTooLarge
+	}
+	return b, nil
+}
+
+type cappedBody struct {
+	rc      io.ReadCloser
+	left    int64
+	service string
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, fmt.Errorf("%s: %w: %w", b.service, singletarget.ErrRemote, ErrBodyTooLarge)
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return n, fmt.Errorf("%s: %w: %w", b.service, singletarget.ErrRemote, ErrBodyTooLarge)
+	}
+	return n, err
+}
+
+func (b *cappedBody) Close() error { return b.rc.Close() }
+
+// Redact removes the configured secrets from text.
+func (c *Client) Redact(text string) string {
+	return singletarget.Redact(text, c.opts.Secrets...)
+}
+
+// RedactURL returns u with userinfo, the values of RedactParams and every
+// configured secret redacted.
+func (c *Client) RedactURL(u string) string {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return c.Redact(u)
+	}
+	if parsed.User != nil {
+		parsed.User = url.User(singletarget.Redacted)
+	}
+	if parsed.RawQuery != "" {
+		q := parsed.Query()
+		changed := false
+		for k := range q {
+			for _, p := range c.opts.RedactParams {
+				if strings.EqualFold(k, p) {
+					for i := range q[k] {
+						q[k][i] = singletarget.Redacted
+					}
+					changed = true
+				}
+			}
+		}
+		if changed {
+			parsed.RawQuery = q.Encode()
+		}
+	}
+	return c.Redact(parsed.String())
+}
+
+// leveled adapts slog to retryablehttp's LeveledLogger, redacting.
+type leveled struct{ c *Client }
+
+func (l *leveled) log(level slog.Level, msg string, kv ...any) {
+	attrs := make([]any, 0, len(kv)+2)
+	attrs = append(attrs, "service", l.c.opts.Service)
+	for i := 0; i+1 < len(kv); i += 2 {
+		attrs = append(attrs, kv[i], l.c.Redact(fmt.Sprint(l.clean(kv[i+1]))))
+	}
+	l.c.opts.Logger.Log(context.Background(), level, msg, attrs...)
+}
+
+func (l *leveled) clean(v any) any {
+	switch v := v.(type) {
+	case error:
+		return l.c.cleanErr(v)
+	case *url.URL:
+		return l.c.RedactURL(v.String())
+	case string:
+		if strings.Contains(v, "://") {
+			// "GET https://..." descriptions and plain URLs.
+			parts := strings.Fields(v)
+			for i, p := range parts {
+				if strings.Contains(p, "://") {
+					parts[i] = l.c.RedactURL(p)
+				}
+			}
+			return strings.Join(parts, " ")
+		}
+	}
+	return v
+}
+
+func (l *leveled) Error(msg string, kv ...any) { l.log(slog.LevelError, msg, kv...) }
+func (l *leveled) Info(msg string, kv ...any)  { l.log(slog.LevelInfo, msg, kv...) }
+func (l *leveled) Debug(msg string, kv ...any) { l.log(slog.LevelDebug, msg, kv...) }
+func (l *leveled) Warn(msg string, kv ...any)  { l.log(slog.LevelWarn, msg, kv...) }

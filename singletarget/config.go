@@ -1,0 +1,347 @@
+package singletarget
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the TOM-style settings file, in YAML or JSON:
+//
+//	single_target_data_services:
+//	  ATLAS:
+//	    class: atlas.ForcedPhotometryService
+//	    url: https://fallingstar-data.com/forcedphot
+//	    api_key: ${ATLAS_FORCED_PHOTOMETRY_API_KEY}
+//	  PANSTARRS:
+//	    class: panstarrs.Service
+//	    url: https://catalogs.mast.stsci.edu/api/v0.1/panstarrs
+//	data_product_types:
+//	  atlas_photometry: Atlas Photometry
+//	  panstarrs_photometry: PanSTARRS Photometry
+//	data_processors:
+//	  atlas_photometry: atlas.Processor
+//	  panstarrs_photometry: panstarrs.Processor
+//	tasks:
+//	  backend: pool          # immediate | pool | river
+//	  workers: 4
+//	  database: sqlite://targetdata-jobs.db   # for river; default: database
+//	database: sqlite://targetdata.db            # or postgres://...
+//	storage: file://./data                      # or mem://, s3://bucket?region=...
+//
+// String values may use ${NAME} or ${NAME:-default} to read the
+// environment ($$ is a literal $). A service's keys other than class, url
+// and api_key go to its Extra and are checked by its factory. Unknown keys
+// anywhere else are errors.
+type Config struct {
+	// Services maps a registry name ("ATLAS") to its settings.
+	Services map[string]ServiceConfig `json:"single_target_data_services"`
+	// ServiceOrder lists the service names in file order.
+	ServiceOrder []string `json:"-"`
+	// DataProductTypes maps a data product type to its label.
+	DataProductTypes map[string]string `json:"data_product_types"`
+	// DataProcessors maps a data product type to a processor class.
+	DataProcessors map[string]string `json:"data_processors"`
+	// Tasks configures the executor.
+	Tasks TasksConfig `json:"tasks"`
+	// Database is the URL of the store's database.
+	Database string `json:"database,omitempty"`
+	// Storage is the URL of the file storage.
+	Storage string `json:"storage,omitempty"`
+}
+
+// ServiceConfig is one entry of single_target_data_services.
+type ServiceConfig struct {
+	// Class names the registered service class, e.g. "atlas.ForcedPhotometryService".
+	Class string `json:"class"`
+	// URL is the service's base URL; empty means the class's default.
+	URL string `json:"url,omitempty"`
+	// APIKey is the token or key, when the service needs one.
+	APIKey Secret `json:"api_key,omitempty"`
+	// Extra holds the entry's other keys, as strings.
+	Extra map[string]string `json:"extra,omitempty"`
+}
+
+// TasksConfig is the tasks section.
+type TasksConfig struct {
+	// Backend is "immediate" (default), "pool" or "river".
+	Backend string `json:"backend,omitempty"`
+	// Database is the job database for the river backend; default: the
+	// top-level database.
+	Database string `json:"database,omitempty"`
+	// Workers is the number of concurrent jobs (pool and river); default 4.
+	Workers int `json:"workers,omitempty"`
+}
+
+// Backends the tasks section accepts.
+var Backends = []string{"immediate", "pool", "river"}
+
+// ConfigError is one mistake in a settings file. It matches ErrConfig.
+type ConfigError struct {
+	// Key is the dotted path of the key, e.g.
+	// "single_target_data_services.ATLAS.url".
+	Key string
+	// Line is the line in the file, when known.
+	Line int
+	// Msg says what is wrong.
+	Msg string
+}
+
+// Error implements error.
+func (e *ConfigError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("settings line %d: %s: %s", e.Line, e.Key, e.Msg)
+	}
+	return fmt.Sprintf("settings: %s: %s", e.Key, e.Msg)
+}
+
+// Is matches ErrConfig.
+func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
+
+// LoadConfig reads a settings file (YAML or JSON) and expands ${NAME}
+// from the process environment. See ParseConfig.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	return ParseConfig(data, os.LookupEnv)
+}
+
+// ParseConfig parses settings from YAML or JSON. lookupEnv resolves
+// ${NAME} (nil means no environment: every reference without a default is
+// an error). Every mistake found is reported, each naming its key; the
+// error joins *ConfigError values and matches ErrConfig.
+func ParseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
+	if lookupEnv == nil {
+		lookupEnv = func(string) (string, bool) { return "", false }
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, &ConfigError{Key: "(file)", Msg: err.Error()}
+	}
+	p := &configParser{env: lookupEnv}
+	cfg := &Config{Services: map[string]ServiceConfig{}, DataProductTypes: map[string]string{}, DataProcessors: map[string]string{}}
+	if len(doc.Content) == 0 {
+		return cfg, nil
+	}
+	root := doc.Content[0]
+	p.mapping(root, "", func(key string, k, v *yaml.Node) {
+		switch key {
+		case "single_target_data_services":
+			p.mapping(v, key, func(name string, k, sv *yaml.Node) {
+				path := key + "." + name
+				sc := ServiceConfig{}
+				p.mapping(sv, path, func(field string, fk, fv *yaml.Node) {
+					s, ok := p.scalar(fv, path+"."+field)
+					if !ok {
+						return
+					}
+					switch field {
+					case "class":
+						sc.Class = s
+					case "url":
+						sc.URL = s
+					case "api_key":
+						sc.APIKey = Secret(s)
+					default:
+						if sc.Extra == nil {
+							sc.Extra = map[string]string{}
+						}
+						sc.Extra[field] = s
+					}
+				})
+				if sc.Class == "" {
+					p.errorf(sv, path+".class", "missing: every service needs a class (e.g. atlas.ForcedPhotometryService)")
+				}
+				if sc.URL != "" {
+					if u, err := url.Parse(sc.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+						p.errorf(sv, path+".url", fmt.Sprintf("%q is not an absolute http(s) URL", sc.URL))
+					}
+				}
+				cfg.Services[name] = sc
+				cfg.ServiceOrder = append(cfg.ServiceOrder, name)
+			})
+		case "data_product_types":
+			p.stringMap(v, key, cfg.DataProductTypes)
+		case "data_processors":
+			p.stringMap(v, key, cfg.DataProcessors)
+		case "database":
+			cfg.Database, _ = p.scalar(v, key)
+		case "storage":
+			cfg.Storage, _ = p.scalar(v, key)
+		case "tasks":
+			p.mapping(v, key, func(field string, fk, fv *yaml.Node) {
+				path := key + "." + field
+				s, ok := p.scalar(fv, path)
+				if !ok {
+					return
+				}
+				switch field {
+				case "backend":
+					if !slices.Contains(Backends, s) {
+						p.errorf(fv, path, fmt.Sprintf("%q is not one of %s", s, strings.Join(Backends, ", ")))
+					}
+					cfg.Tasks.Backend = s
+				case "database":
+					cfg.Tasks.Database = s
+				case "workers":
+					n, err := strconv.Atoi(s)
+					if err != nil || n < 1 || n > 1000 {
+						p.errorf(fv, path, fmt.Sprintf("%q is not a number of workers in 1..1000", s))
+					}
+					cfg.Tasks.Workers = n
+				default:
+					p.errorf(fk, path, "unknown key (known: backend, database, workers)")
+				}
+			})
+		default:
+			p.errorf(k, key, "unknown key (known: single_target_data_services, data_product_types, data_processors, tasks, database, storage)")
+		}
+	})
+	for typ := range cfg.DataProcessors {
+		if _, ok := cfg.DataProductTypes[typ]; !ok && len(cfg.DataProductTypes) > 0 {
+			p.errs = append(p.errs, &ConfigError{Key: "data_processors." + typ,
+				Msg: fmt.Sprintf("data product type %q is not listed in data_product_types", typ)})
+		}
+	}
+	for typ := range cfg.DataProductTypes {
+		if _, ok := cfg.DataProcessors[typ]; !ok {
+			p.errs = append(p.errs, &ConfigError{Key: "data_product_types." + typ,
+				Msg: fmt.Sprintf("no processor: add data_processors.%s", typ)})
+		}
+	}
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+type configParser struct {
+	env  func(string) (string, bool)
+	errs []error
+}
+
+func (p *configParser) errorf(n *yaml.Node, key, msg string) {
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	p.errs = append(p.errs, &ConfigError{Key: key, Line: line, Msg: msg})
+}
+
+func (p *configParser) err() error {
+	if len(p.errs) == 0 {
+		return nil
+	}
+	sort.SliceStable(p.errs, func(i, j int) bool {
+		a, b := p.errs[i].(*ConfigError), p.errs[j].(*ConfigError)
+		return a.Line < b.Line
+	})
+	return errors.Join(p.errs...)
+}
+
+func (p *configParser) mapping(n *yaml.Node, path string, fn func(key string, k, v *yaml.Node)) {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind == yaml.ScalarNode && (n.Tag == "!!null" || n.Value == "") {
+		return // an empty section
+	}
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, orRoot(path), "must be a mapping")
+		return
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		key := k.Value
+		full := key
+		if path != "" {
+			full = path + "." + key
+		}
+		if seen[key] {
+			p.errorf(k, full, "duplicate key")
+			continue
+		}
+		seen[key] = true
+		fn(key, k, v)
+	}
+}
+
+func orRoot(path string) string {
+	if path == "" {
+		return "(top level)"
+	}
+	return path
+}
+
+func (p *configParser) stringMap(n *yaml.Node, path string, into map[string]string) {
+	p.mapping(n, path, func(key string, k, v *yaml.Node) {
+		if s, ok := p.scalar(v, path+"."+key); ok {
+			if s == "" {
+				p.errorf(v, path+"."+key, "empty value")
+			}
+			into[key] = s
+		}
+	})
+}
+
+func (p *configParser) scalar(n *yaml.Node, path string) (string, bool) {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind != yaml.ScalarNode {
+		p.errorf(n, path, "must be a single value")
+		return "", false
+	}
+	if n.Tag == "!!null" {
+		return "", true
+	}
+	s, err := ExpandEnv(n.Value, p.env)
+	if err != nil {
+		p.errorf(n, path, err.Error())
+		return "", false
+	}
+	return s, true
+}
+
+var envRef = regexp.MustCompile(`\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}|\$\{[^}]*\}?`)
+
+// ExpandEnv replaces ${NAME} and ${NAME:-default} in s using lookup; $$ is
+// a literal $. A reference to an unset variable without a default, or a
+// malformed reference, is an error naming the variable (never its value).
+func ExpandEnv(s string, lookup func(string) (string, bool)) (string, error) {
+	var err error
+	out := envRef.ReplaceAllStringFunc(s, func(m string) string {
+		if m == "$$" {
+			return "$"
+		}
+		sub := envRef.FindStringSubmatch(m)
+		if sub[1] == "" {
+			if err == nil {
+				err = fmt.Errorf("malformed environment reference %q (use ${NAME} or ${NAME:-default})", m)
+			}
+			return m
+		}
+		if v, ok := lookup(sub[1]); ok && (v != "" || sub[2] == "") {
+			return v
+		}
+		if sub[2] != "" {
+			return sub[3]
+		}
+		if err == nil {
+			err = fmt.Errorf("environment variable %s is not set", sub[1])
+		}
+		return ""
+	})
+	return out, err
+}

@@ -1,0 +1,496 @@
+package singletarget
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/tomgo/targetdata/dataproduct"
+)
+
+// PoolOptions configure a Pool; nil means defaults.
+type PoolOptions struct {
+	// Workers is the number of jobs that run a step at the same time.
+	// Jobs waiting on a remote task or on throttling hold no worker.
+	// Default 4.
+	Workers int
+	// MaxAttempts is how many times a job is tried when it fails with a
+	// retryable error (see Retryable; throttling and pending tasks do not
+	// count). A failed Query of an asynchronous service is not retried
+	// unless it was throttled, since the remote task may exist. Default 3.
+	MaxAttempts int
+	// RetryBackoff returns the wait before attempt n+1 after n failures.
+	// Default: 2ⁿ s with ±20% jitter, at most 5 min.
+	RetryBackoff func(n int) time.Duration
+	// MaxThrottleWait caps the total throttling wait of one job. Default
+	// 1 hour.
+	MaxThrottleWait time.Duration
+	// SoftStopTimeout is how long Stop lets running steps finish before
+	// cancelling them. Default 10 s.
+	SoftStopTimeout time.Duration
+	// Logger receives the pool's logs. Default: the Manager's.
+	Logger *slog.Logger
+}
+
+func (o *PoolOptions) withDefaults(m *Manager) PoolOptions {
+	var out PoolOptions
+	if o != nil {
+		out = *o
+	}
+	if out.Workers <= 0 {
+		out.Workers = 4
+	}
+	if out.MaxAttempts <= 0 {
+		out.MaxAttempts = 3
+	}
+	if out.RetryBackoff == nil {
+		out.RetryBackoff = func(n int) time.Duration {
+			d := time.Duration(1<<min(n, 9)) * time.Second
+			d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+			return min(d, 5*time.Minute)
+		}
+	}
+	if out.MaxThrottleWait <= 0 {
+		out.MaxThrottleWait = time.Hour
+	}
+	if out.SoftStopTimeout <= 0 {
+		out.SoftStopTimeout = 10 * time.Second
+	}
+	if out.Logger == nil {
+		out.Logger = m.logger
+	}
+	return out
+}
+
+// ErrPoolStopped is returned by Submit after Stop.
+var ErrPoolStopped = errors.New("pool stopped")
+
+// Pool is the in-process asynchronous executor: a bounded set of worker
+// goroutines. An asynchronous service's job holds no goroutine while the
+// remote task runs: it is parked until the task's NotBefore and resumed by
+// whichever worker is free; throttled jobs are parked for the server's
+// wait. Jobs live in memory only: for jobs that survive a restart, use
+// riverexec.
+//
+// Lifecycle: NewPool, Start, then Stop or StopAndCancel; Stopped is closed
+// once every goroutine has returned. Submit works before Start (jobs
+// queue). A Pool is safe for concurrent use.
+type Pool struct {
+	m    *Manager
+	opts PoolOptions
+	jobs *jobTable
+
+	mu       sync.Mutex
+	ready    []*poolJob
+	waiting  waitHeap
+	byID     map[JobID]*poolJob
+	started  bool
+	stopping bool
+	wake     chan struct{} // closed and replaced on every change
+	baseCtx  context.Context
+	hardStop context.CancelFunc
+	wg       sync.WaitGroup
+	stopped  chan struct{}
+}
+
+type poolJob struct {
+	id        JobID
+	req       Request
+	task      *RemoteTask
+	products  []dataproduct.Product // stored but not yet processed (a retry processes only)
+	failures  int
+	throttled time.Duration
+	due       time.Time
+	index     int // in waiting, -1 when not there
+	ctx       context.Context
+	cancel    context.CancelFunc
+	cancelled bool
+}
+
+// NewPool returns a Pool running m's queries.
+func NewPool(m *Manager, opts *PoolOptions) *Pool {
+	return &Pool{
+		m: m, opts: opts.withDefaults(m), jobs: newJobTable(),
+		byID: map[JobID]*poolJob{}, wake: make(chan struct{}), stopped: make(chan struct{}),
+	}
+}
+
+// Start starts the workers. Cancelling ctx cancels every running job (a
+// hard stop); prefer Stop. Start fails if the pool was started before.
+func (p *Pool) Start(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.started {
+		return errors.New("pool already started")
+	}
+	p.started = true
+	p.baseCtx, p.hardStop = context.WithCancel(context.WithoutCancel(ctx))
+	for _, j := range p.byID {
+		p.bindLocked(j)
+	}
+	for range p.opts.Workers {
+		p.wg.Add(1)
+		go p.worker()
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+			p.mu.Lock()
+			p.stopping = true
+			p.notifyLocked()
+			p.mu.Unlock()
+			p.hardStop()
+		case <-p.stopped:
+		}
+	}()
+	go func() {
+		p.wg.Wait()
+		p.hardStop()
+		close(p.stopped)
+	}()
+	return nil
+}
+
+// bindLocked gives a job its context once the pool has a base context.
+func (p *Pool) bindLocked(j *poolJob) {
+	if j.ctx == nil && p.baseCtx != nil {
+		j.ctx, j.cancel = context.WithCancel(p.baseCtx)
+		if j.cancelled {
+			j.cancel()
+		}
+	}
+}
+
+// Stop stops taking jobs, lets running steps finish for up to
+// SoftStopTimeout (or until ctx ends), then cancels what still runs, and
+// waits for every goroutine. Queued and parked jobs stay as they are.
+func (p *Pool) Stop(ctx context.Context) error {
+	return p.stop(ctx, p.opts.SoftStopTimeout)
+}
+
+// StopAndCancel is Stop without the grace period: running steps are
+// cancelled at once.
+func (p *Pool) StopAndCancel(ctx context.Context) error {
+	return p.stop(ctx, 0)
+}
+
+func (p *Pool) stop(ctx context.Context, grace time.Duration) error {
+	p.mu.Lock()
+	if !p.started {
+		p.started, p.stopping = true, true
+		close(p.stopped)
+		p.mu.Unlock()
+		return nil
+	}
+	p.stopping = true
+	p.notifyLocked()
+	p.mu.Unlock()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-p.stopped:
+		return nil
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	p.hardStop()
+	select {
+	case <-p.stopped:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Stopped is closed when the pool has stopped and every goroutine returned.
+func (p *Pool) Stopped() <-chan struct{} { return p.stopped }
+
+// Submit implements Executor. The request is checked at once; bad params
+// give a *FormErrors and no job.
+func (p *Pool) Submit(ctx context.Context, req Request) (JobID, error) {
+	if err := p.m.Check(req); err != nil {
+		return "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	now := time.Now().UTC()
+	j := &poolJob{id: newJobID(), req: req, index: -1}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopping {
+		return "", ErrPoolStopped
+	}
+	p.jobs.add(&JobStatus{ID: j.id, Request: req, State: JobQueued, Created: now, Updated: now})
+	p.byID[j.id] = j
+	p.bindLocked(j)
+	p.ready = append(p.ready, j)
+	p.notifyLocked()
+	return j.id, nil
+}
+
+// Status implements Executor.
+func (p *Pool) Status(_ context.Context, id JobID) (JobStatus, error) { return p.jobs.get(id) }
+
+// Wait blocks until the job is finished or ctx ends, and returns its status.
+func (p *Pool) Wait(ctx context.Context, id JobID) (JobStatus, error) { return p.jobs.wait(ctx, id) }
+
+// Cancel implements Executor: a queued or parked job ends at once as
+// cancelled; a running step is cancelled through its context. A pending
+// remote task is withdrawn when the service is a Canceller.
+func (p *Pool) Cancel(ctx context.Context, id JobID) error {
+	p.mu.Lock()
+	j, ok := p.byID[id]
+	if !ok {
+		p.mu.Unlock()
+		if _, err := p.jobs.get(id); err != nil {
+			return err
+		}
+		return nil // already finished
+	}
+	j.cancelled = true
+	if j.cancel != nil {
+		j.cancel()
+	}
+	parked := p.removeLocked(j)
+	p.mu.Unlock()
+	p.jobs.update(id, func(s *JobStatus) {
+		if !s.State.Done() {
+			s.State = JobCancelled
+			s.Error = "cancelled"
+		}
+	})
+	if parked {
+		p.cancelRemote(ctx, j)
+		p.forget(j)
+	}
+	return nil
+}
+
+// removeLocked takes j out of the ready list or the waiting heap and
+// reports whether it was there (not running).
+func (p *Pool) removeLocked(j *poolJob) bool {
+	if j.index >= 0 {
+		heap.Remove(&p.waiting, j.index)
+		return true
+	}
+	for i, r := range p.ready {
+		if r == j {
+			p.ready = append(p.ready[:i], p.ready[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Pool) forget(j *poolJob) {
+	p.mu.Lock()
+	delete(p.byID, j.id)
+	p.mu.Unlock()
+	if j.cancel != nil {
+		j.cancel()
+	}
+}
+
+func (p *Pool) cancelRemote(ctx context.Context, j *poolJob) {
+	if j.task == nil {
+		return
+	}
+	svc, err := p.m.Service(j.req.Service)
+	if err != nil {
+		return
+	}
+	if c, ok := svc.(Canceller); ok {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := c.CancelRemote(cctx, *j.task); err != nil {
+			p.opts.Logger.WarnContext(ctx, "withdrawing the remote task failed", "service", j.req.Service, "task", j.task.ID, "error", err)
+		}
+	}
+}
+
+func (p *Pool) notifyLocked() {
+	close(p.wake)
+	p.wake = make(chan struct{})
+}
+
+// next blocks until a job is ready (or the pool stops: nil).
+func (p *Pool) next() *poolJob {
+	for {
+		p.mu.Lock()
+		if p.stopping {
+			p.mu.Unlock()
+			return nil
+		}
+		now := time.Now()
+		for len(p.waiting) > 0 && !p.waiting[0].due.After(now) {
+			j := heap.Pop(&p.waiting).(*poolJob)
+			p.ready = append(p.ready, j)
+		}
+		if len(p.ready) > 0 {
+			j := p.ready[0]
+			p.ready = p.ready[1:]
+			p.mu.Unlock()
+			return j
+		}
+		var timer *time.Timer
+		var tc <-chan time.Time
+		if len(p.waiting) > 0 {
+			timer = time.NewTimer(p.waiting[0].due.Sub(now))
+			tc = timer.C
+		}
+		wake := p.wake
+		p.mu.Unlock()
+		select {
+		case <-wake:
+		case <-tc:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+	}
+}
+
+func (p *Pool) worker() {
+	defer p.wg.Done()
+	for {
+		j := p.next()
+		if j == nil {
+			return
+		}
+		p.run(j)
+	}
+}
+
+// park puts j back to run at due.
+func (p *Pool) park(j *poolJob, due time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if j.cancelled {
+		return
+	}
+	j.due = due
+	heap.Push(&p.waiting, j)
+	p.notifyLocked()
+}
+
+func (p *Pool) run(j *poolJob) {
+	log := p.opts.Logger.With("job", j.id, "service", j.req.Service, "target", j.req.Target.Name)
+	p.jobs.update(j.id, func(s *JobStatus) {
+		s.State = JobRunning
+		s.Attempts = j.failures + 1
+	})
+	ctx := WithProgress(j.ctx, func(pr Progress) {
+		p.jobs.update(j.id, func(s *JobStatus) {
+			s.Progress = pr
+			if pr.Remote != nil {
+				r := *pr.Remote
+				s.Remote = &r
+			}
+		})
+	})
+	var res *StepResult
+	var err error
+	if j.products != nil {
+		res = &StepResult{Result: Result{Products: j.products, Remote: j.task}}
+		res.IngestResult, err = p.m.ProcessProducts(ctx, j.products)
+	} else {
+		res, err = p.m.Step(ctx, j.req, j.task)
+	}
+	if j.ctx.Err() != nil {
+		// Cancelled by Cancel, or the pool is stopping hard.
+		p.mu.Lock()
+		cancelled := j.cancelled
+		p.mu.Unlock()
+		if cancelled {
+			p.jobs.update(j.id, func(s *JobStatus) { s.State, s.Error = JobCancelled, "cancelled" })
+			p.cancelRemote(ctx, j)
+			p.forget(j)
+			return
+		}
+		p.jobs.update(j.id, func(s *JobStatus) {
+			s.State, s.Error = JobFailed, "pool stopped while the job ran"
+			s.Err = fmt.Errorf("%w: %v", ErrPoolStopped, err)
+		})
+		p.forget(j)
+		return
+	}
+	var te *ThrottledError
+	svc, _ := p.m.Service(j.req.Service)
+	_, async := svc.(Resumer)
+	switch {
+	case err == nil && res.Pending != nil:
+		j.task = res.Pending
+		p.jobs.update(j.id, func(s *JobStatus) { r := *res.Pending; s.Remote = &r })
+		p.park(j, res.Pending.NotBefore)
+		return
+	case err == nil:
+		p.jobs.update(j.id, func(s *JobStatus) { finish(s, &res.Result, nil) })
+		log.Info("job succeeded", "products", len(res.Products), "added", res.Added, "skipped", res.Skipped)
+		p.forget(j)
+		return
+	case errors.As(err, &te):
+		wait := max(te.RetryAfter, time.Second)
+		if j.throttled+wait <= p.opts.MaxThrottleWait {
+			j.throttled += wait
+			msg := fmt.Sprintf("throttled for %d s", int(wait.Round(time.Second)/time.Second))
+			p.jobs.update(j.id, func(s *JobStatus) {
+				s.Progress = Progress{Service: j.req.Service, Stage: StageThrottled, RetryAfter: wait, Message: msg, Remote: j.task, Time: time.Now().UTC()}
+			})
+			log.Info("job throttled", "wait", wait)
+			p.park(j, time.Now().Add(wait))
+			return
+		}
+	case res != nil && len(res.Products) > 0 && Retryable(err):
+		// Stored but not processed: retry the processing only.
+		j.products = res.Products
+		fallthrough
+	case Retryable(err) && (j.task != nil || !async || j.products != nil):
+		j.failures++
+		if j.failures < p.opts.MaxAttempts {
+			wait := p.opts.RetryBackoff(j.failures)
+			p.jobs.update(j.id, func(s *JobStatus) {
+				s.Progress = Progress{Service: j.req.Service, Stage: StageRetrying, RetryAfter: wait, Message: err.Error(), Remote: j.task, Time: time.Now().UTC()}
+			})
+			log.Warn("job failed, will retry", "error", err, "attempt", j.failures, "wait", wait)
+			p.park(j, time.Now().Add(wait))
+			return
+		}
+	}
+	var result *Result
+	if res != nil {
+		result = &res.Result
+	}
+	p.jobs.update(j.id, func(s *JobStatus) { finish(s, result, err) })
+	log.Warn("job failed", "error", err)
+	p.forget(j)
+}
+
+// waitHeap orders parked jobs by due time.
+type waitHeap []*poolJob
+
+func (h waitHeap) Len() int           { return len(h) }
+func (h waitHeap) Less(i, k int) bool { return h[i].due.Before(h[k].due) }
+func (h waitHeap) Swap(i, k int) {
+	h[i], h[k] = h[k], h[i]
+	h[i].index = i
+	h[k].index = k
+}
+func (h *waitHeap) Push(x any) {
+	j := x.(*poolJob)
+	j.index = len(*h)
+	*h = append(*h, j)
+}
+func (h *waitHeap) Pop() any {
+	old := *h
+	j := old[len(old)-1]
+	old[len(old)-1] = nil
+	j.index = -1
+	*h = old[:len(old)-1]
+	return j
+}

@@ -1,0 +1,166 @@
+package singletarget
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/processor"
+)
+
+// Target is the sidereal target a query is about.
+type Target struct {
+	// ID is the TOM's target id (positive); products and datums carry it.
+	ID int64 `json:"id"`
+	// Name is the target's name, e.g. "SN 2023ixf". Product names use a
+	// sanitised form of it (dataproduct.SafeName).
+	Name string `json:"name"`
+	// RA and Dec are ICRS coordinates in degrees.
+	RA  float64 `json:"ra"`
+	Dec float64 `json:"dec"`
+}
+
+// MaxTargetNameLength caps Target.Name, in bytes.
+const MaxTargetNameLength = 256
+
+// Validate reports a target a query cannot use: a non-positive ID, a name
+// that is empty, too long or holds control characters, RA outside
+// [0, 360) or Dec outside [−90, 90]. The error is a *FormErrors naming
+// the field (target_id, name, ra, dec).
+func (t Target) Validate() error {
+	var errs FormErrors
+	if t.ID <= 0 {
+		errs.Add("target_id", fmt.Sprintf("must be a positive integer, not %d", t.ID))
+	}
+	switch {
+	case strings.TrimSpace(t.Name) == "":
+		errs.Add("name", "This field is required.")
+	case len(t.Name) > MaxTargetNameLength:
+		errs.Add("name", fmt.Sprintf("must be at most %d bytes long (it is %d)", MaxTargetNameLength, len(t.Name)))
+	case strings.ContainsFunc(t.Name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		errs.Add("name", "must not contain control characters")
+	}
+	if math.IsNaN(t.RA) || t.RA < 0 || t.RA >= 360 {
+		errs.Add("ra", fmt.Sprintf("must be in [0, 360) degrees, not %v", t.RA))
+	}
+	if math.IsNaN(t.Dec) || t.Dec < -90 || t.Dec > 90 {
+		errs.Add("dec", fmt.Sprintf("must be in [-90, 90] degrees, not %v", t.Dec))
+	}
+	return errs.Err()
+}
+
+// ProductSink is where a service puts result files; every
+// dataproduct.Store is one.
+type ProductSink = dataproduct.ProductSink
+
+// Processor turns a stored file into datums (see package processor).
+type Processor = processor.Processor
+
+// Service is a single-target data service: ATLAS, PanSTARRS, ZTF, or one
+// of a TOM developer's own. Keep it this small: new capabilities come as
+// optional interfaces (Describer, Resumer) that the Manager detects.
+//
+// Implementations must be safe for concurrent use.
+type Service interface {
+	// Name is the stable registry key, e.g. "ATLAS". It ends up in
+	// databases and job records; never change it.
+	Name() string
+	// NewForm returns a fresh form holding the initial values. Forms from
+	// two calls share nothing.
+	NewForm() QueryForm
+	// Query asks the archive about t with the decoded and validated form f
+	// (always a form from this service's NewForm, never nil).
+	//
+	// A synchronous service stores its result file(s) in out and returns
+	// them in Outcome.Products. An asynchronous one submits the remote task
+	// and returns Outcome.Pending without waiting; the executor then calls
+	// Resume (the service must implement Resumer).
+	//
+	// An archive with nothing for the target returns an error matching
+	// ErrNotFound; a refusal for now a *ThrottledError (no remote state was
+	// created, so the same call may be repeated after the wait); bad
+	// credentials ErrUnauthorized. When ctx is done, Query returns promptly
+	// with an error wrapping ctx.Err(). The same query twice must give
+	// products with the same names.
+	Query(ctx context.Context, t Target, f QueryForm, out ProductSink) (*Outcome, error)
+}
+
+// Resumer is implemented by asynchronous services (ATLAS, ZTF forced
+// photometry). Resume looks once at a remote task that Query (or an
+// earlier Resume) returned as pending, and returns at once: Outcome.Pending
+// with the updated task (NotBefore says when to look again) while the
+// remote is not done, the stored products when it is, or an error. It
+// never submits a new remote task, so a restarted worker can resume
+// safely. A deadline that has passed gives an error matching ErrDeadline.
+type Resumer interface {
+	Resume(ctx context.Context, t Target, task RemoteTask, out ProductSink) (*Outcome, error)
+}
+
+// Describer is implemented by services that describe themselves to a UI.
+type Describer interface {
+	Info() Info
+}
+
+// Info describes a service for users.
+type Info struct {
+	// Label is a human-readable name, e.g. "ATLAS Forced Photometry".
+	Label string `json:"label"`
+	// Kind is the TOM's service kind, e.g. "Forced Photometry" or
+	// "Catalog Search".
+	Kind string `json:"kind"`
+	// DataProductType is the type of the products the service stores,
+	// e.g. "atlas_photometry".
+	DataProductType string `json:"data_product_type"`
+	// InfoURL points to the service's own documentation.
+	InfoURL string `json:"info_url,omitempty"`
+	// Notes is a short help text shown with the form.
+	Notes string `json:"notes,omitempty"`
+	// Async reports whether queries return a pending remote task.
+	Async bool `json:"async"`
+}
+
+// Outcome is what Query or Resume produced: products, or a pending task.
+type Outcome struct {
+	// Products are the stored result files.
+	Products []dataproduct.Product
+	// Pending is the remote task still to wait for, or nil.
+	Pending *RemoteTask
+}
+
+// RemoteTask is an asynchronous service's remote job. Executors persist it
+// (so it must stay small and JSON-encodable) and hand it back to Resume.
+type RemoteTask struct {
+	// Service is the registry name of the service that made it.
+	Service string `json:"service"`
+	// ID is the remote task's id, e.g. "1851119".
+	ID string `json:"id"`
+	// URL is where to poll it. It must not contain secrets.
+	URL string `json:"url"`
+	// State is the remote state as last seen: "queued", "running", ...
+	State string `json:"state,omitempty"`
+	// Submitted is when the task was queued.
+	Submitted time.Time `json:"submitted"`
+	// Polls counts the looks so far, for backoff.
+	Polls int `json:"polls,omitempty"`
+	// NotBefore is the earliest time worth looking again.
+	NotBefore time.Time `json:"not_before"`
+	// Data holds what the service needs to finish (e.g. the query window
+	// for the product name). Never secrets.
+	Data map[string]string `json:"data,omitempty"`
+}
+
+// Wait returns how long from now until NotBefore (never negative).
+func (t RemoteTask) Wait(now time.Time) time.Duration {
+	if d := t.NotBefore.Sub(now); d > 0 {
+		return d
+	}
+	return 0
+}
+
+// errNoResumer is returned when a service returns Pending without being a
+// Resumer.
+var errNoResumer = errors.New("service returned a pending task but does not implement Resumer")

@@ -1,0 +1,312 @@
+// Package servicetest is the conformance suite every singletarget.Service
+// runs, the built-in ones and a TOM developer's own, like Go CDK's
+// drivertest:
+//
+//	func TestConformance(t *testing.T) {
+//		servicetest.Run(t, servicetest.Harness{
+//			New: func(t *testing.T, log *slog.Logger) servicetest.Instance {
+//				sim := atlastest.NewServer(t, nil)
+//				svc, _ := atlas.NewService(sim.URL, sim.Token, &atlas.Options{Logger: log})
+//				return servicetest.Instance{Service: svc, Throttle: sim.ThrottleNext, Secrets: ...}
+//			},
+//			Target:       singletarget.Target{ID: 1, Name: "SN 2024abc", RA: 65.00165, Dec: -54.93795},
+//			Invalid:      url.Values{"min_mjd": {"abc"}},
+//			InvalidField: "min_mjd",
+//			Processor:    atlas.Processor{},
+//		})
+//	}
+//
+// It checks that Name is stable, NewForm returns independent forms whose
+// Fields and Layout agree, invalid input gives a *FormErrors naming the
+// field, a whole query (through a Manager, waiting on asynchronous tasks)
+// stores products and ingests datums, the same query twice gives the same
+// product names and adds no datums, Query honours a cancelled context,
+// throttling surfaces as ErrThrottled with a wait, and no secret appears in
+// any error or log line.
+package servicetest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/singletarget"
+)
+
+// Instance is one service under test with its test hooks.
+type Instance struct {
+	// Service is the service, talking to a simulator (never the internet).
+	Service singletarget.Service
+	// Throttle makes the simulator throttle the service's next request,
+	// asking it to wait retryAfter. Nil skips the throttling check.
+	Throttle func(retryAfter time.Duration)
+	// Secrets are the credentials the service was built with; none may
+	// appear in errors or logs.
+	Secrets []singletarget.Secret
+}
+
+// Harness describes a service for the suite.
+type Harness struct {
+	// New builds a fresh instance whose logs go to log. Required.
+	New func(t *testing.T, log *slog.Logger) Instance
+	// Target is the target to query; it must have data in the simulator.
+	Target singletarget.Target
+	// Valid are params of a query that succeeds (nil: the initial values).
+	Valid url.Values
+	// Invalid are params that fail Decode or Validate, naming InvalidField.
+	Invalid      url.Values
+	InvalidField string
+	// Processor processes the service's products in the full-query check;
+	// nil skips processing (products are still checked).
+	Processor singletarget.Processor
+	// Timeout bounds each whole query (default 30 s).
+	Timeout time.Duration
+}
+
+// Run runs the suite.
+func Run(t *testing.T, h Harness) {
+	t.Helper()
+	require.NotNil(t, h.New, "Harness.New")
+	if h.Timeout == 0 {
+		h.Timeout = 30 * time.Second
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var secrets []singletarget.Secret
+	var seenErrs []error
+	var mu sync.Mutex
+	newInstance := func(t *testing.T) Instance {
+		in := h.New(t, log)
+		require.NotNil(t, in.Service, "Instance.Service")
+		mu.Lock()
+		secrets = append(secrets, in.Secrets...)
+		mu.Unlock()
+		return in
+	}
+	record := func(err error) {
+		if err != nil {
+			mu.Lock()
+			seenErrs = append(seenErrs, err)
+			mu.Unlock()
+		}
+	}
+
+	t.Run("Name", func(t *testing.T) {
+		a, b := newInstance(t), newInstance(t)
+		name := a.Service.Name()
+		assert.NotEmpty(t, name)
+		assert.Equal(t, name, a.Service.Name(), "Name is stable")
+		assert.Equal(t, name, b.Service.Name(), "every instance has the same name")
+		assert.Equal(t, strings.TrimSpace(name), name)
+	})
+
+	t.Run("Forms", func(t *testing.T) {
+		svc := newInstance(t).Service
+		f1, f2 := svc.NewForm(), svc.NewForm()
+		require.NotNil(t, f1)
+		fields := f1.Fields()
+		require.NotEmpty(t, fields)
+		names := map[string]bool{}
+		for _, fd := range fields {
+			assert.NotEmpty(t, fd.Name)
+			assert.NotEmpty(t, fd.Label, "field %s has a label", fd.Name)
+			assert.NotEmpty(t, fd.Kind, "field %s has a kind", fd.Name)
+			assert.False(t, names[fd.Name], "field %s appears once", fd.Name)
+			names[fd.Name] = true
+			for _, c := range fd.Choices {
+				assert.NotEmpty(t, c.Value, "field %s has a choice with a value", fd.Name)
+			}
+		}
+		for _, row := range f1.Layout().Rows {
+			for _, n := range row {
+				assert.True(t, names[n], "layout names field %q that Fields does not list", n)
+			}
+		}
+		before := f2.Fields()
+		if h.Valid != nil {
+			require.NoError(t, f1.Decode(h.Valid))
+		}
+		if h.Invalid != nil {
+			record(f1.Decode(h.Invalid))
+		}
+		assert.Equal(t, before, f2.Fields(), "decoding one form changes no other")
+		assert.Equal(t, fields, svc.NewForm().Fields(), "NewForm starts from the same initial values")
+	})
+
+	if h.Invalid != nil {
+		t.Run("InvalidInput", func(t *testing.T) {
+			svc := newInstance(t).Service
+			f := svc.NewForm()
+			err := f.Decode(h.Invalid)
+			if err == nil {
+				err = f.Validate()
+			}
+			record(err)
+			require.Error(t, err, "params %v must be refused", h.Invalid)
+			assert.ErrorIs(t, err, singletarget.ErrInvalidForm)
+			var fe *singletarget.FormErrors
+			require.ErrorAs(t, err, &fe)
+			assert.NotEmpty(t, fe.Fields[h.InvalidField], "the errors name field %q: %v", h.InvalidField, err)
+		})
+	}
+
+	var productNames []string
+	t.Run("Query", func(t *testing.T) {
+		in := newInstance(t)
+		m, store := manager(t, in.Service, h.Processor, log)
+		ctx, cancel := context.WithTimeout(context.Background(), h.Timeout)
+		defer cancel()
+		req := singletarget.Request{Service: in.Service.Name(), Target: h.Target, Params: h.Valid}
+		res, err := m.Run(ctx, req)
+		record(err)
+		require.NoError(t, err)
+		require.NotEmpty(t, res.Products, "a query stores products")
+		for _, p := range res.Products {
+			assert.NoError(t, dataproduct.CheckName(p.Name))
+			assert.Equal(t, h.Target.ID, p.TargetID)
+			assert.Positive(t, p.Size)
+			if d, ok := in.Service.(singletarget.Describer); ok {
+				assert.Equal(t, d.Info().DataProductType, p.DataProductType)
+			}
+			productNames = append(productNames, p.Name)
+		}
+		if h.Processor != nil {
+			assert.Positive(t, res.Added, "the products give datums")
+			ds, err := store.ListDatums(ctx, dataproduct.DatumFilter{TargetID: h.Target.ID})
+			require.NoError(t, err)
+			assert.Len(t, ds, res.Added)
+		}
+		again, err := m.Run(ctx, req)
+		record(err)
+		require.NoError(t, err)
+		var names []string
+		for _, p := range again.Products {
+			names = append(names, p.Name)
+		}
+		if _, async := in.Service.(singletarget.Resumer); !async {
+			assert.Equal(t, productNames, names, "the same query gives the same product names")
+		} else {
+			assert.Len(t, names, len(productNames), "the same query gives as many products")
+		}
+		assert.Equal(t, 0, again.Added, "the same query again adds no datums")
+	})
+
+	t.Run("Cancelled", func(t *testing.T) {
+		in := newInstance(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		f, err := formFor(in.Service, h.Valid)
+		require.NoError(t, err)
+		start := time.Now()
+		_, err = in.Service.Query(ctx, h.Target, f, dataproduct.NewMemoryStore(nil))
+		record(err)
+		require.Error(t, err, "a cancelled context stops the query")
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Less(t, time.Since(start), 5*time.Second, "promptly")
+
+		dctx, dcancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer dcancel()
+		if in.Throttle != nil {
+			in.Throttle(time.Hour) // a server that says "wait an hour" must not hold Query
+		}
+		start = time.Now()
+		_, err = in.Service.Query(dctx, h.Target, f, dataproduct.NewMemoryStore(nil))
+		record(err)
+		assert.Less(t, time.Since(start), 10*time.Second, "Query returns promptly under a deadline")
+	})
+
+	t.Run("Throttled", func(t *testing.T) {
+		in := newInstance(t)
+		if in.Throttle == nil {
+			t.Skip("the harness has no Throttle hook: the service cannot be throttled")
+		}
+		in.Throttle(7 * time.Second)
+		f, err := formFor(in.Service, h.Valid)
+		require.NoError(t, err)
+		ctx, cancel := context.WithTimeout(context.Background(), h.Timeout)
+		defer cancel()
+		_, err = in.Service.Query(ctx, h.Target, f, dataproduct.NewMemoryStore(nil))
+		record(err)
+		require.Error(t, err)
+		assert.ErrorIs(t, err, singletarget.ErrThrottled)
+		var te *singletarget.ThrottledError
+		require.ErrorAs(t, err, &te)
+		assert.Equal(t, 7*time.Second, te.RetryAfter, "the server's wait comes back")
+		assert.Equal(t, in.Service.Name(), te.Service)
+	})
+
+	t.Run("NoSecretsLeak", func(t *testing.T) {
+		mu.Lock()
+		defer mu.Unlock()
+		text := logs.String()
+		for _, err := range seenErrs {
+			text += "\n" + err.Error()
+		}
+		for _, s := range secrets {
+			if len(s) < 4 {
+				continue
+			}
+			assert.NotContains(t, text, s.Reveal(), "a secret appears in an error or a log line")
+		}
+	})
+}
+
+func formFor(svc singletarget.Service, v url.Values) (singletarget.QueryForm, error) {
+	f := svc.NewForm()
+	if err := f.Decode(v); err != nil {
+		return nil, err
+	}
+	return f, f.Validate()
+}
+
+func manager(t *testing.T, svc singletarget.Service, p singletarget.Processor, log *slog.Logger) (*singletarget.Manager, dataproduct.Store) {
+	t.Helper()
+	store := dataproduct.NewMemoryStore(nil)
+	m := singletarget.NewManager(store, &singletarget.ManagerOptions{Logger: log, MaxThrottleWait: time.Minute})
+	typ := ""
+	if d, ok := svc.(singletarget.Describer); ok {
+		typ = d.Info().DataProductType
+	}
+	if p != nil && typ != "" {
+		require.NoError(t, m.AddProcessor(typ, p))
+	} else if typ != "" {
+		require.NoError(t, m.AddProcessor(typ, noProcessor{}))
+	}
+	require.NoError(t, m.AddService(svc))
+	return m, store
+}
+
+// noProcessor stands in when the harness gives no processor.
+type noProcessor struct{}
+
+func (noProcessor) DataType() string { return "none" }
+func (noProcessor) Process(context.Context, io.Reader) ([]dataproduct.Datum, error) {
+	return nil, nil
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
