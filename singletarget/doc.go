@@ -1,0 +1,47 @@
+// Package singletarget is the core of targetdata: what the Python TOM
+// Toolkit calls single-target data services, in Go.
+//
+// A Service asks one archive (ATLAS, PanSTARRS, ZTF, or a TOM developer's
+// own) for everything it has on one Target, stores the returned file as a
+// data product, and a Processor turns that file into datums. The Manager
+// runs that flow for any service; executors run it now (Immediate), on
+// in-process workers (Pool), or durably (package riverexec).
+//
+// # Writing a service
+//
+// Implement the three interfaces the TOM's guide asks for: a Service
+// (Name, NewForm, Query), a QueryForm (embed FormBase and tag the fields),
+// and a Processor for your file format (package processor). Asynchronous
+// services also implement Resumer: Query submits the remote task and
+// returns Outcome.Pending; Resume looks once and returns. Optional
+// interfaces add the rest: Describer (labels, product type, info URL) and
+// Canceller (withdraw a remote task). Run servicetest.Run and
+// processortest.Run on them. Register a Factory under a class name so that
+// settings can name it.
+//
+// # Settings
+//
+// Config holds the TOM-style settings (single_target_data_services,
+// data_product_types, data_processors, tasks, database, storage) read from
+// YAML or JSON with ${ENV} expansion; Registry.Load builds a Manager from
+// them and reports every mistake at once, each naming its key.
+//
+// # Errors
+//
+// Sentinels give the category (ErrThrottled, ErrNotFound, ErrPending,
+// ErrInvalidForm, ErrUnauthorized, ErrRemote, ErrTaskFailed, ErrDeadline,
+// ErrConfig, ErrUnknown); typed errors carry the data (*ThrottledError,
+// *RemoteError, *FormErrors, *ParseError, *ConfigError) and match their
+// category with errors.Is.
+//
+// # Secrets
+//
+// Keys and passwords are Secret values, which print as [REDACTED] in every
+// format, log and JSON encoding; services pass them to the HTTP layer,
+// which redacts them from logged URLs and errors.
+//
+// # Concurrency
+//
+// Registry, Manager, Immediate and Pool are safe for concurrent use;
+// forms are not (each query gets a fresh one from NewForm).
+package singletarget
