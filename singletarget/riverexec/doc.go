@@ -1,0 +1,41 @@
+// Package riverexec is the durable, distributed singletarget.Executor, on
+// the River job engine (github.com/riverqueue/river).
+//
+// # Deployment
+//
+// A web process builds an insert-only Executor (Options.InsertOnly): Submit
+// validates the form and inserts a job; Status and Cancel read and change
+// it. Worker processes (examples/worker, the TOM's db_worker) build the same
+// Manager from the same settings and call Start; they run the jobs. The job
+// holds only the service name, the target and the form values: the worker
+// rebuilds the service from its own settings, so secrets never enter the
+// job table.
+//
+// Embedded default: River's SQLite driver on a local file, with one open
+// connection as River advises (River's SQLite driver is in early testing).
+// Distributed: River on PostgreSQL (riverpgxv5), with any number of worker
+// processes on any number of machines. Migrations run by an explicit call
+// to Migrate.
+//
+// # Asynchronous services
+//
+// A job is a restartable state machine. Its state (the remote task, the
+// products stored but not yet processed, the result) is River's job output,
+// written to the database as soon as it changes: the remote task is
+// recorded right after Query returns it, before anything else. While the
+// remote says "not yet", the job snoozes until the task's NotBefore, which
+// uses no attempt and holds no goroutine; throttling (429) snoozes for the
+// server's wait. A worker killed mid-poll resumes polling the same remote
+// task when the job runs again (after Stop, at once; after a crash, once
+// River rescues the stuck job, see Options.RescueStuckJobsAfter): the
+// remote task is queued exactly once. The only window for a second remote
+// task is a crash between the archive accepting the task and the database
+// recording it, a few milliseconds.
+//
+// # Retries
+//
+// Retryable errors (singletarget.Retryable) are retried by River with its
+// backoff, up to Options.MaxAttempts; a failed Query of an asynchronous
+// service is not retried unless it was throttled (the remote task may
+// exist). Other errors end the job at once.
+package riverexec

@@ -1,0 +1,519 @@
+package riverexec
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+
+	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/singletarget"
+)
+
+// Kind is the River job kind of a query.
+const Kind = "targetdata_query"
+
+// Args are a query job's arguments: the request only, never secrets.
+type Args struct {
+	Request singletarget.Request `json:"request"`
+}
+
+// Kind implements river.JobArgs.
+func (Args) Kind() string { return Kind }
+
+// State is a job's durable state, kept as River's job output.
+type State struct {
+	// Remote is the asynchronous service's remote task, once queued.
+	Remote *singletarget.RemoteTask `json:"remote,omitempty"`
+	// Progress is the latest progress report.
+	Progress *singletarget.Progress `json:"progress,omitempty"`
+	// Products were stored but not yet processed (a retry processes them
+	// instead of querying again).
+	Products []dataproduct.Product `json:"products,omitempty"`
+	// Throttled is the throttling wait so far.
+	Throttled time.Duration `json:"throttled,omitempty"`
+	// Result is set when the job succeeded.
+	Result *singletarget.Result `json:"result,omitempty"`
+	// Failure says why the job ended without success when it was ended
+	// early (River shows such jobs as cancelled).
+	Failure string `json:"failure,omitempty"`
+}
+
+// Options configure an Executor; nil means defaults.
+type Options struct {
+	// InsertOnly makes an executor for a web process: it inserts jobs and
+	// reads their status but runs none (Start fails).
+	InsertOnly bool
+	// Workers is the number of jobs a worker process runs at once.
+	// Default 4.
+	Workers int
+	// Queue is the River queue name. Default "targetdata".
+	Queue string
+	// MaxAttempts caps the attempts of a job failing with retryable
+	// errors (snoozes do not count). Default 5.
+	MaxAttempts int
+	// MaxThrottleWait caps the total throttling wait of one job. Default
+	// 6 hours.
+	MaxThrottleWait time.Duration
+	// FetchPollInterval is how often a worker looks for jobs that became
+	// due (SQLite has no notifications; on PostgreSQL new jobs are noticed
+	// at once). Default 1 s.
+	FetchPollInterval time.Duration
+	// JobTimeout bounds one step of a job (a query, a poll, a download and
+	// its processing). Default 30 minutes.
+	JobTimeout time.Duration
+	// RescueStuckJobsAfter is when River hands a job whose worker died to
+	// another worker. Must exceed JobTimeout. Default JobTimeout + 10 min.
+	RescueStuckJobsAfter time.Duration
+	// Schema is the PostgreSQL schema of River's tables. Default: the
+	// connection's search path.
+	Schema string
+	// Logger receives River's and the executor's logs. Default: discard.
+	Logger *slog.Logger
+}
+
+func (o *Options) withDefaults() Options {
+	var out Options
+	if o != nil {
+		out = *o
+	}
+	if out.Workers <= 0 {
+		out.Workers = 4
+	}
+	if out.Queue == "" {
+		out.Queue = "targetdata"
+	}
+	if out.MaxAttempts <= 0 {
+		out.MaxAttempts = 5
+	}
+	if out.MaxThrottleWait <= 0 {
+		out.MaxThrottleWait = 6 * time.Hour
+	}
+	if out.FetchPollInterval <= 0 {
+		out.FetchPollInterval = time.Second
+	}
+	if out.JobTimeout <= 0 {
+		out.JobTimeout = 30 * time.Minute
+	}
+	if out.RescueStuckJobsAfter <= out.JobTimeout {
+		out.RescueStuckJobsAfter = out.JobTimeout + 10*time.Minute
+	}
+	if out.Logger == nil {
+		out.Logger = slog.New(slog.DiscardHandler)
+	}
+	return out
+}
+
+// engine hides River's transaction type parameter.
+type engine interface {
+	migrate(ctx context.Context) error
+	insert(ctx context.Context, args Args, opts *river.InsertOpts) (*rivertype.JobRow, error)
+	get(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	cancel(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	update(ctx context.Context, id int64, st *State) error
+	start(ctx context.Context) error
+	stop(ctx context.Context) error
+	stopAndCancel(ctx context.Context) error
+	stopped() <-chan struct{}
+}
+
+type riverEngine[TTx any] struct {
+	driver riverdriver.Driver[TTx]
+	client *river.Client[TTx]
+	schema string
+	log    *slog.Logger
+}
+
+func (e *riverEngine[TTx]) migrate(ctx context.Context) error {
+	m, err := rivermigrate.New(e.driver, &rivermigrate.Config{Logger: e.log, Schema: e.schema})
+	if err != nil {
+		return err
+	}
+	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	return err
+}
+
+func (e *riverEngine[TTx]) insert(ctx context.Context, args Args, opts *river.InsertOpts) (*rivertype.JobRow, error) {
+	res, err := e.client.Insert(ctx, args, opts)
+	if err != nil {
+		return nil, err
+	}
+	return res.Job, nil
+}
+
+func (e *riverEngine[TTx]) get(ctx context.Context, id int64) (*rivertype.JobRow, error) {
+	return e.client.JobGet(ctx, id)
+}
+
+func (e *riverEngine[TTx]) cancel(ctx context.Context, id int64) (*rivertype.JobRow, error) {
+	return e.client.JobCancel(ctx, id)
+}
+
+func (e *riverEngine[TTx]) update(ctx context.Context, id int64, st *State) error {
+	_, err := e.client.JobUpdate(ctx, id, &river.JobUpdateParams{Output: st})
+	return err
+}
+
+func (e *riverEngine[TTx]) start(ctx context.Context) error { return e.client.Start(ctx) }
+func (e *riverEngine[TTx]) stop(ctx context.Context) error  { return e.client.Stop(ctx) }
+func (e *riverEngine[TTx]) stopAndCancel(ctx context.Context) error {
+	return e.client.StopAndCancel(ctx)
+}
+func (e *riverEngine[TTx]) stopped() <-chan struct{} { return e.client.Stopped() }
+
+// Executor runs queries as River jobs. It is safe for concurrent use.
+type Executor struct {
+	m      *singletarget.Manager
+	opts   Options
+	eng    engine
+	worker *worker
+	closer func() error
+}
+
+func newExecutor[TTx any](driver riverdriver.Driver[TTx], m *singletarget.Manager, opts *Options) (*Executor, error) {
+	if m == nil {
+		return nil, errors.New("riverexec: a Manager is required")
+	}
+	o := opts.withDefaults()
+	x := &Executor{m: m, opts: o}
+	w := &worker{x: x}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely[Args](workers, w); err != nil {
+		return nil, err
+	}
+	cfg := &river.Config{
+		Workers:              workers,
+		Logger:               o.Logger,
+		Schema:               o.Schema,
+		FetchPollInterval:    o.FetchPollInterval,
+		FetchCooldown:        min(100*time.Millisecond, o.FetchPollInterval),
+		JobTimeout:           o.JobTimeout,
+		RescueStuckJobsAfter: o.RescueStuckJobsAfter,
+		MaxAttempts:          o.MaxAttempts,
+	}
+	if !o.InsertOnly {
+		cfg.Queues = map[string]river.QueueConfig{o.Queue: {MaxWorkers: o.Workers}}
+	}
+	client, err := river.NewClient(driver, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("riverexec: %w", err)
+	}
+	x.eng = &riverEngine[TTx]{driver: driver, client: client, schema: o.Schema, log: o.Logger}
+	x.worker = w
+	return x, nil
+}
+
+// NewSQLite returns an Executor on a SQLite database. The caller owns db;
+// it should allow a single open connection (db.SetMaxOpenConns(1)).
+func NewSQLite(db *sql.DB, m *singletarget.Manager, opts *Options) (*Executor, error) {
+	return newExecutor(riversqlite.New(db), m, opts)
+}
+
+// NewPostgres returns an Executor on a PostgreSQL pool; the caller owns it.
+func NewPostgres(pool *pgxpool.Pool, m *singletarget.Manager, opts *Options) (*Executor, error) {
+	return newExecutor[pgx.Tx](riverpgxv5.New(pool), m, opts)
+}
+
+// Open connects to the job database named by a URL and returns an Executor
+// that owns the connection (Close releases it):
+//
+//   - sqlite://path/to/jobs.db (relative to the working directory) or
+//     sqlite:///abs/path/jobs.db: River's SQLite driver, one connection,
+//     WAL journal; the folder is created if needed;
+//   - postgres://… or postgresql://…: River on PostgreSQL.
+//
+// It pings the database; an unreachable one is an error that does not show
+// the password. Open does not migrate: call Migrate.
+func Open(ctx context.Context, dbURL string, m *singletarget.Manager, opts *Options) (*Executor, error) {
+	scheme, _, _ := strings.Cut(dbURL, ":")
+	switch scheme {
+	case "sqlite":
+		path := strings.TrimPrefix(strings.TrimPrefix(dbURL, "sqlite:"), "//")
+		if path == "" {
+			return nil, fmt.Errorf("%w: tasks.database %q names no file", singletarget.ErrConfig, dbURL)
+		}
+		if path != ":memory:" {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return nil, fmt.Errorf("riverexec: job database folder: %w", err)
+			}
+		}
+		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)")
+		if err != nil {
+			return nil, fmt.Errorf("riverexec: open %s: %w", path, err)
+		}
+		db.SetMaxOpenConns(1)
+		if err := db.PingContext(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("riverexec: open %s: %w", path, err)
+		}
+		x, err := NewSQLite(db, m, opts)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		x.closer = db.Close
+		return x, nil
+	case "postgres", "postgresql":
+		pool, err := pgxpool.New(ctx, dbURL)
+		if err != nil {
+			return nil, fmt.Errorf("riverexec: %s: %w", redactURL(dbURL), redactErr(err, dbURL))
+		}
+		if err := pool.Ping(ctx); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("riverexec: cannot reach %s: %w", redactURL(dbURL), redactErr(err, dbURL))
+		}
+		x, err := NewPostgres(pool, m, opts)
+		if err != nil {
+			pool.Close()
+			return nil, err
+		}
+		x.closer = func() error { pool.Close(); return nil }
+		return x, nil
+	}
+	return nil, fmt.Errorf("%w: job database %q: unknown scheme %q (use sqlite://path or postgres://...)", singletarget.ErrConfig, redactURL(dbURL), scheme)
+}
+
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// redactErr removes the URL's password from an error's text.
+func redactErr(err error, dbURL string) error {
+	u, perr := url.Parse(dbURL)
+	if perr != nil || u.User == nil {
+		return err
+	}
+	pw, has := u.User.Password()
+	if !has || pw == "" {
+		return err
+	}
+	return redactedError{msg: strings.ReplaceAll(err.Error(), pw, "xxxxx"), err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e redactedError) Error() string { return e.msg }
+func (e redactedError) Unwrap() error { return e.err }
+
+// Migrate creates or upgrades River's tables.
+func (x *Executor) Migrate(ctx context.Context) error {
+	if err := x.eng.migrate(ctx); err != nil {
+		return fmt.Errorf("riverexec: migrate: %w", err)
+	}
+	return nil
+}
+
+// Close releases the database connection Open made (not one passed to
+// NewSQLite or NewPostgres). Stop the executor first.
+func (x *Executor) Close() error {
+	if x.closer != nil {
+		return x.closer()
+	}
+	return nil
+}
+
+// Start runs jobs until Stop (worker processes only).
+func (x *Executor) Start(ctx context.Context) error {
+	if x.opts.InsertOnly {
+		return errors.New("riverexec: an insert-only executor runs no jobs")
+	}
+	return x.eng.start(ctx)
+}
+
+// Stop stops fetching jobs and waits for running steps to finish (a job
+// waiting on a remote task is snoozed in the database, not running).
+func (x *Executor) Stop(ctx context.Context) error { return x.eng.stop(ctx) }
+
+// StopAndCancel cancels running steps, then stops. Their jobs run again
+// later (a cancelled step is retried as a snooze, without using an attempt).
+func (x *Executor) StopAndCancel(ctx context.Context) error { return x.eng.stopAndCancel(ctx) }
+
+// Stopped is closed when the executor has stopped.
+func (x *Executor) Stopped() <-chan struct{} { return x.eng.stopped() }
+
+// Submit implements singletarget.Executor: the request is checked at once
+// (bad params give a *singletarget.FormErrors) and inserted as a job.
+func (x *Executor) Submit(ctx context.Context, req singletarget.Request) (singletarget.JobID, error) {
+	if err := x.m.Check(req); err != nil {
+		return "", err
+	}
+	job, err := x.eng.insert(ctx, Args{Request: req}, &river.InsertOpts{Queue: x.opts.Queue, MaxAttempts: x.opts.MaxAttempts})
+	if err != nil {
+		return "", fmt.Errorf("riverexec: insert: %w", err)
+	}
+	return singletarget.JobID(strconv.FormatInt(job.ID, 10)), nil
+}
+
+func parseID(id singletarget.JobID) (int64, error) {
+	n, err := strconv.ParseInt(string(id), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %q", singletarget.ErrJobNotFound, id)
+	}
+	return n, nil
+}
+
+// Status implements singletarget.Executor.
+func (x *Executor) Status(ctx context.Context, id singletarget.JobID) (singletarget.JobStatus, error) {
+	n, err := parseID(id)
+	if err != nil {
+		return singletarget.JobStatus{}, err
+	}
+	job, err := x.eng.get(ctx, n)
+	if errors.Is(err, rivertype.ErrNotFound) {
+		return singletarget.JobStatus{}, fmt.Errorf("%w: %q", singletarget.ErrJobNotFound, id)
+	}
+	if err != nil {
+		return singletarget.JobStatus{}, fmt.Errorf("riverexec: status of job %s: %w", id, err)
+	}
+	return statusOf(job), nil
+}
+
+func stateOf(job *rivertype.JobRow) State {
+	var st State
+	if out := job.Output(); len(out) > 0 {
+		_ = json.Unmarshal(out, &st)
+	}
+	return st
+}
+
+func statusOf(job *rivertype.JobRow) singletarget.JobStatus {
+	var args Args
+	_ = json.Unmarshal(job.EncodedArgs, &args)
+	st := stateOf(job)
+	out := singletarget.JobStatus{
+		ID:       singletarget.JobID(strconv.FormatInt(job.ID, 10)),
+		Request:  args.Request,
+		Remote:   st.Remote,
+		Attempts: job.Attempt,
+		Created:  job.CreatedAt,
+		Updated:  job.CreatedAt,
+	}
+	if job.AttemptedAt != nil {
+		out.Updated = *job.AttemptedAt
+	}
+	if job.FinalizedAt != nil {
+		out.Updated = *job.FinalizedAt
+	}
+	if st.Progress != nil {
+		out.Progress = *st.Progress
+	}
+	lastErr := ""
+	if n := len(job.Errors); n > 0 {
+		lastErr = job.Errors[n-1].Error
+	}
+	switch job.State {
+	case rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStatePending:
+		out.State = singletarget.JobQueued
+		if st.Remote != nil || job.Attempt > 0 || len(job.Errors) > 0 {
+			out.State = singletarget.JobRunning
+		}
+	case rivertype.JobStateRunning, rivertype.JobStateRetryable:
+		out.State = singletarget.JobRunning
+		out.Error = lastErr
+	case rivertype.JobStateCompleted:
+		out.State = singletarget.JobSucceeded
+		if st.Result != nil {
+			out.Products = st.Result.Products
+			out.IngestResult = st.Result.IngestResult
+		}
+	case rivertype.JobStateCancelled:
+		out.State = singletarget.JobCancelled
+		out.Error = "cancelled"
+		if st.Failure != "" {
+			out.State, out.Error = singletarget.JobFailed, st.Failure
+		}
+	case rivertype.JobStateDiscarded:
+		out.State = singletarget.JobFailed
+		out.Error = cmpOr(st.Failure, lastErr)
+	}
+	if out.State == singletarget.JobFailed && out.Error != "" {
+		out.Err = errors.New(out.Error)
+	}
+	return out
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// Wait polls the job's status every interval until it is finished or ctx
+// ends, and returns the last status.
+func (x *Executor) Wait(ctx context.Context, id singletarget.JobID, interval time.Duration) (singletarget.JobStatus, error) {
+	if interval <= 0 {
+		interval = 200 * time.Millisecond
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		st, err := x.Status(ctx, id)
+		if err != nil || st.State.Done() {
+			return st, err
+		}
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Cancel implements singletarget.Executor: the job is cancelled (a running
+// step through its context); a pending remote task is withdrawn when the
+// service is a singletarget.Canceller.
+func (x *Executor) Cancel(ctx context.Context, id singletarget.JobID) error {
+	n, err := parseID(id)
+	if err != nil {
+		return err
+	}
+	job, err := x.eng.cancel(ctx, n)
+	if errors.Is(err, rivertype.ErrNotFound) {
+		return fmt.Errorf("%w: %q", singletarget.ErrJobNotFound, id)
+	}
+	if err != nil {
+		return fmt.Errorf("riverexec: cancel job %s: %w", id, err)
+	}
+	st := stateOf(job)
+	if st.Remote != nil && st.Result == nil {
+		var args Args
+		_ = json.Unmarshal(job.EncodedArgs, &args)
+		if svc, err := x.m.Service(args.Request.Service); err == nil {
+			if c, ok := svc.(singletarget.Canceller); ok {
+				if err := c.CancelRemote(ctx, *st.Remote); err != nil {
+					x.opts.Logger.WarnContext(ctx, "withdrawing the remote task failed", "job", id, "task", st.Remote.ID, "error", err)
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,113 @@
+package riverexec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/tomgo/targetdata/singletarget"
+)
+
+// worker runs query jobs: one step per run, snoozing between steps.
+type worker struct {
+	river.WorkerDefaults[Args]
+	x *Executor
+}
+
+// Work implements river.Worker.
+func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
+	x := w.x
+	st := stateOf(job.JobRow)
+	req := job.Args.Request
+	log := x.opts.Logger.With("job", job.ID, "service", req.Service, "target", req.Target.Name)
+	var mu sync.Mutex // progress reports may come from a service's goroutines
+	save := func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		var err error
+		for i := range 3 { // the remote task must not be lost: try hard
+			if err = x.eng.update(context.WithoutCancel(ctx), job.ID, &st); err == nil {
+				return nil
+			}
+			time.Sleep(time.Duration(i+1) * 100 * time.Millisecond)
+		}
+		log.Error("recording the job state failed", "error", err)
+		return err
+	}
+	lastStage := ""
+	ctx = singletarget.WithProgress(ctx, func(p singletarget.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		pp := p
+		st.Progress = &pp
+		if p.Stage != lastStage { // record stage changes, not every report
+			lastStage = p.Stage
+			_ = x.eng.update(context.WithoutCancel(ctx), job.ID, &st)
+		}
+	})
+
+	var res *singletarget.StepResult
+	var err error
+	if len(st.Products) > 0 {
+		res = &singletarget.StepResult{Result: singletarget.Result{Products: st.Products, Remote: st.Remote}}
+		res.IngestResult, err = x.m.ProcessProducts(ctx, st.Products)
+	} else {
+		res, err = x.m.Step(ctx, req, st.Remote)
+	}
+	if err != nil && ctx.Err() != nil {
+		// Stopping, cancelled, or out of time: River decides (a soft stop
+		// reruns the job, a remote cancel ends it, a timeout retries).
+		return err
+	}
+	var te *singletarget.ThrottledError
+	svc, _ := x.m.Service(req.Service)
+	_, async := svc.(singletarget.Resumer)
+	switch {
+	case err == nil && res.Pending != nil:
+		st.Remote = res.Pending
+		if serr := save(); serr != nil {
+			return fmt.Errorf("recording remote task %s: %w", res.Pending.ID, serr)
+		}
+		wait := res.Pending.Wait(time.Now())
+		log.Debug("remote task pending", "task", res.Pending.ID, "state", res.Pending.State, "snooze", wait)
+		return river.JobSnooze(wait)
+	case err == nil:
+		st.Result, st.Products = &res.Result, nil
+		if res.Remote != nil {
+			st.Remote = res.Remote
+		}
+		if rerr := river.RecordOutput(ctx, &st); rerr != nil {
+			return rerr
+		}
+		log.Info("job succeeded", "products", len(res.Products), "added", res.Added, "skipped", res.Skipped)
+		return nil
+	case errors.As(err, &te):
+		wait := max(te.RetryAfter, time.Second)
+		if st.Throttled+wait <= x.opts.MaxThrottleWait {
+			st.Throttled += wait
+			st.Progress = &singletarget.Progress{Service: req.Service, Stage: singletarget.StageThrottled, RetryAfter: wait,
+				Message: fmt.Sprintf("throttled for %d s", int(wait.Round(time.Second)/time.Second)), Remote: st.Remote, Time: time.Now().UTC()}
+			_ = save()
+			log.Info("throttled", "wait", wait)
+			return river.JobSnooze(wait)
+		}
+		err = fmt.Errorf("%w (waited %s on throttling already)", err, st.Throttled)
+	case res != nil && len(res.Products) > 0:
+		// Stored but not processed: a retry processes only.
+		st.Products = res.Products
+		_ = save()
+		if singletarget.Retryable(err) {
+			return err
+		}
+	case singletarget.Retryable(err) && (st.Remote != nil || !async):
+		return err // River retries with backoff, counting the attempt
+	}
+	st.Failure = err.Error()
+	_ = save()
+	log.Warn("job failed", "error", err)
+	return river.JobCancel(err)
+}
