@@ -1,0 +1,80 @@
+// Package builtin wires the library's own services and processors into a
+// singletarget.Registry with one explicit call, and opens a whole
+// application (store, manager, executor) from TOM-style settings.
+//
+//	reg := singletarget.NewRegistry()
+//	if err := builtin.Register(reg); err != nil { ... }
+//
+// Nothing registers itself on import: a TOM that wants only some services
+// registers those packages' Register functions instead.
+package builtin
+
+import (
+	"errors"
+	"maps"
+
+	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/processor"
+	"github.com/tomgo/targetdata/singletarget"
+)
+
+// Generic processor classes.
+const (
+	// PhotometryTableClass is the class of processor.PhotometryTable, the
+	// processor of users' photometry uploads (data product type
+	// "photometry").
+	PhotometryTableClass = "processor.PhotometryTable"
+)
+
+// registrars are the Register functions of the built-in packages.
+var registrars = []func(*singletarget.Registry) error{
+	func(r *singletarget.Registry) error {
+		return r.RegisterProcessor(PhotometryTableClass, processor.PhotometryTable{})
+	},
+}
+
+// Register adds every built-in service and processor class to r.
+func Register(r *singletarget.Registry) error {
+	var errs []error
+	for _, reg := range registrars {
+		errs = append(errs, reg(r))
+	}
+	return errors.Join(errs...)
+}
+
+// productTypes are the built-in data product types: label and processor class.
+var productTypes = map[string][2]string{
+	dataproduct.TypePhotometry: {"Photometry", PhotometryTableClass},
+}
+
+// DataProductTypes returns the built-in data product types and their labels.
+func DataProductTypes() map[string]string {
+	out := map[string]string{}
+	for typ, v := range productTypes {
+		out[typ] = v[0]
+	}
+	return out
+}
+
+// DataProcessors returns the processor class of each built-in data
+// product type.
+func DataProcessors() map[string]string {
+	out := map[string]string{}
+	for typ, v := range productTypes {
+		out[typ] = v[1]
+	}
+	return out
+}
+
+// WithDefaults returns a copy of cfg in which the built-in data product
+// types and processors are present unless cfg sets them itself, so that a
+// settings file need only list its services.
+func WithDefaults(cfg *singletarget.Config) *singletarget.Config {
+	out := *cfg
+	out.DataProductTypes = DataProductTypes()
+	maps.Copy(out.DataProductTypes, cfg.DataProductTypes)
+	out.DataProcessors = DataProcessors()
+	maps.Copy(out.DataProcessors, cfg.DataProcessors)
+	out.Services = maps.Clone(cfg.Services)
+	return &out
+}

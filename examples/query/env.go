@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/tomgo/targetdata/builtin"
+	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/singletarget"
+)
+
+// env is what a run needs: a store and a manager, and what to close.
+type env struct {
+	store   dataproduct.Store
+	m       *singletarget.Manager
+	closers []func()
+}
+
+func (e *env) close() {
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		e.closers[i]()
+	}
+}
+
+func newEnv(ctx context.Context, o *options, stderr io.Writer) (*env, error) {
+	var cfg *singletarget.Config
+	switch {
+	case o.config != "":
+		if o.url != "" || o.apiKey != "" {
+			return nil, &usageError{"-url and -api-key go without -config (set them in the settings file)"}
+		}
+		c, err := singletarget.LoadConfig(o.config)
+		if err != nil {
+			return nil, err
+		}
+		cfg = c
+	case o.service != "":
+		class, ok := builtin.Class(o.service)
+		if !ok {
+			return nil, &usageError{fmt.Sprintf("-service %q: not a built-in service (%v); use -config for others", o.service, builtin.ServiceNames())}
+		}
+		cfg = &singletarget.Config{Services: map[string]singletarget.ServiceConfig{
+			o.service: {Class: class, URL: o.url, APIKey: singletarget.Secret(o.apiKey)},
+		}, ServiceOrder: []string{o.service}}
+	default:
+		cfg = &singletarget.Config{}
+	}
+	cfg = builtin.WithDefaults(cfg)
+	e := &env{}
+	logger := slog.New(slog.DiscardHandler)
+	if o.verbose {
+		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if o.simulate {
+		if err := builtin.Simulate(cfg, func(f func()) { e.closers = append(e.closers, f) }); err != nil {
+			return nil, err
+		}
+	}
+	store, closeStore, err := builtin.OpenStore(ctx, cmpOr(o.db, cfg.Database), cmpOr(o.storage, cfg.Storage))
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	e.closers = append(e.closers, closeStore)
+	e.store = store
+	reg := singletarget.NewRegistry()
+	if err := builtin.Register(reg); err != nil {
+		e.close()
+		return nil, err
+	}
+	m, err := reg.Load(cfg, store, &singletarget.ManagerOptions{Logger: logger})
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	e.m = m
+	return e, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+

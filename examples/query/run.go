@@ -1,0 +1,288 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/processor"
+	"github.com/tomgo/targetdata/singletarget"
+)
+
+// exit codes
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+type paramFlag struct{ v url.Values }
+
+func (p *paramFlag) String() string { return p.v.Encode() }
+func (p *paramFlag) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || strings.TrimSpace(k) == "" {
+		return fmt.Errorf("want field=value, got %q", s)
+	}
+	p.v.Add(strings.TrimSpace(k), v)
+	return nil
+}
+
+type options struct {
+	config, service, url, apiKey string
+	simulate                     bool
+	name                         string
+	ra, dec                      float64
+	targetID                     int64
+	params                       paramFlag
+	db, storage                  string
+	process, file                string
+	format                       string
+	timeout                      time.Duration
+	verbose                      bool
+}
+
+// usageError is an input mistake: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o := options{params: paramFlag{v: url.Values{}}}
+	fs := flag.NewFlagSet("query", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.config, "config", "", "settings file (YAML or JSON) naming the services")
+	fs.StringVar(&o.service, "service", "", "service name (e.g. ATLAS, PANSTARRS, ZTF, ZTF_FP)")
+	fs.StringVar(&o.url, "url", "", "base URL of the service (without -config)")
+	fs.StringVar(&o.apiKey, "api-key", "", "API key of the service (without -config)")
+	fs.BoolVar(&o.simulate, "simulate", false, "query the bundled simulator of the service instead of the real one")
+	fs.StringVar(&o.name, "name", "", "target name")
+	fs.Float64Var(&o.ra, "ra", -1, "target right ascension, degrees")
+	fs.Float64Var(&o.dec, "dec", -1000, "target declination, degrees")
+	fs.Int64Var(&o.targetID, "target-id", 1, "target id in the store")
+	fs.Var(&o.params, "param", "form field=value (repeatable)")
+	fs.StringVar(&o.db, "db", "", "store database URL (sqlite://file.db, postgres://...); default in memory")
+	fs.StringVar(&o.storage, "storage", "", "file storage URL for -db (default: next to the SQLite file)")
+	fs.StringVar(&o.process, "process", "", "run the processor of this data product type over -file instead of querying")
+	fs.StringVar(&o.file, "file", "", "file for -process")
+	fs.StringVar(&o.format, "format", "json", "output format: json or csv")
+	fs.DurationVar(&o.timeout, "timeout", 2*time.Hour, "give up after this long")
+	fs.BoolVar(&o.verbose, "v", false, "log requests")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "query: unexpected arguments %q\n", fs.Args())
+		return exitUsage
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	err := execute(ctx, &o, stdout, stderr)
+	var fe *singletarget.FormErrors
+	var ue *usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &fe):
+		fmt.Fprintln(stderr, "query: invalid input:")
+		for _, k := range slices.Sorted(maps.Keys(fe.Fields)) {
+			fmt.Fprintf(stderr, "  %s: %s\n", k, strings.Join(fe.Fields[k], " "))
+		}
+		return exitUsage
+	case errors.As(err, &ue), errors.Is(err, singletarget.ErrConfig), errors.Is(err, singletarget.ErrUnknown):
+		fmt.Fprintf(stderr, "query: %s\n", oneLine(err))
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "query: %s\n", oneLine(err))
+	return exitFailure
+}
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+}
+
+func execute(ctx context.Context, o *options, stdout, stderr io.Writer) error {
+	if o.format != "json" && o.format != "csv" {
+		return &usageError{fmt.Sprintf("-format %q: use json or csv", o.format)}
+	}
+	env, err := newEnv(ctx, o, stderr)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	out := newWriter(o.format, stdout)
+	if o.process != "" {
+		return processFile(ctx, env, o, out, stderr)
+	}
+	return query(ctx, env, o, out, stderr)
+}
+
+func processFile(ctx context.Context, env *env, o *options, out *writer, stderr io.Writer) error {
+	if o.file == "" {
+		return &usageError{"-process needs -file"}
+	}
+	proc, err := env.m.ProcessorFor(o.process)
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	f, err := os.Open(o.file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	name := dataproduct.SafeName(filepath.Base(o.file))
+	res, err := env.m.Upload(ctx, o.targetID, o.process, name, f)
+	if err != nil {
+		return err
+	}
+	// Print what the file gives, in file order.
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	for d, err := range processor.Stream(ctx, proc, bufio.NewReaderSize(f, 1<<20)) {
+		if err != nil {
+			return err
+		}
+		if err := out.write(d); err != nil {
+			return err
+		}
+	}
+	if err := out.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "added %d, skipped %d\n", res.Added, res.Skipped)
+	return nil
+}
+
+func query(ctx context.Context, env *env, o *options, out *writer, stderr io.Writer) error {
+	services := env.m.Services()
+	if o.service == "" {
+		if len(services) != 1 {
+			return &usageError{fmt.Sprintf("-service: choose one of %s", strings.Join(services, ", "))}
+		}
+		o.service = services[0]
+	}
+	if o.name == "" {
+		return &usageError{"-name is required (the target's name)"}
+	}
+	t := singletarget.Target{ID: o.targetID, Name: o.name, RA: o.ra, Dec: o.dec}
+	start := time.Now()
+	ctx = singletarget.WithProgress(ctx, func(p singletarget.Progress) {
+		msg := p.Stage
+		if p.Message != "" {
+			msg += ": " + p.Message
+		}
+		fmt.Fprintf(stderr, "[%5.1fs] %s\n", time.Since(start).Seconds(), msg)
+	})
+	res, err := env.m.Run(ctx, singletarget.Request{Service: o.service, Target: t, Params: o.params.v})
+	if err != nil {
+		return err
+	}
+	for _, p := range res.Products {
+		ds, err := env.store.ListDatums(ctx, dataproduct.DatumFilter{ProductID: p.ID})
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			if err := out.write(d); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(stderr, "product %s (%d bytes)\n", p.Name, p.Size)
+	}
+	if err := out.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "added %d, skipped %d\n", res.Added, res.Skipped)
+	return nil
+}
+
+// writer prints datums as JSON lines or CSV.
+type writer struct {
+	format string
+	bw     *bufio.Writer
+	cw     *csv.Writer
+	header bool
+}
+
+func newWriter(format string, w io.Writer) *writer {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	return &writer{format: format, bw: bw, cw: csv.NewWriter(bw)}
+}
+
+type jsonDatum struct {
+	Timestamp string  `json:"timestamp"`
+	MJD       float64 `json:"mjd"`
+	Source    string  `json:"source"`
+	DataType  string  `json:"data_type"`
+	Value     any     `json:"value"`
+}
+
+var csvHeader = []string{"timestamp", "mjd", "source", "data_type", "filter", "magnitude", "error", "limit", "limit_sigma",
+	"telescope", "flux_ujy", "flux_err_ujy", "value"}
+
+func (w *writer) write(d dataproduct.Datum) error {
+	ts := d.Timestamp.UTC().Format(time.RFC3339Nano)
+	mjd := processor.TimeToMJD(d.Timestamp)
+	if w.format == "json" {
+		b, err := json.Marshal(jsonDatum{Timestamp: ts, MJD: mjd, Source: d.Source, DataType: d.DataType, Value: d.Value})
+		if err != nil {
+			return err
+		}
+		w.bw.Write(b)
+		return w.bw.WriteByte('\n')
+	}
+	if !w.header {
+		w.header = true
+		if err := w.cw.Write(csvHeader); err != nil {
+			return err
+		}
+	}
+	f := func(p *float64) string {
+		if p == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*p, 'f', -1, 64)
+	}
+	row := []string{ts, strconv.FormatFloat(mjd, 'f', 6, 64), d.Source, d.DataType}
+	if p, ok := d.Value.(dataproduct.Photometry); ok {
+		sigma := ""
+		if p.LimitSigma != 0 {
+			sigma = strconv.FormatFloat(p.LimitSigma, 'f', -1, 64)
+		}
+		row = append(row, p.Filter, f(p.Magnitude), f(p.Error), f(p.Limit), sigma, p.Telescope, f(p.FluxUJy), f(p.FluxErrUJy), "")
+	} else {
+		b, err := dataproduct.CanonicalValue(d.Value)
+		if err != nil {
+			return err
+		}
+		row = append(row, "", "", "", "", "", "", "", "", string(b))
+	}
+	return w.cw.Write(row)
+}
+
+func (w *writer) flush() error {
+	w.cw.Flush()
+	if err := w.cw.Error(); err != nil {
+		return err
+	}
+	return w.bw.Flush()
+}
+
