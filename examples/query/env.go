@@ -85,4 +85,3 @@ func cmpOr(a, b string) string {
 	}
 	return b
 }
-

@@ -285,4 +285,3 @@ func (w *writer) flush() error {
 	}
 	return w.bw.Flush()
 }
-
