@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// runCLI runs the command with args and returns stdout, stderr and the exit code.
+func runCLI(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut)
+	return out.String(), errOut.String(), code
+}
+
+type line struct {
+	Timestamp string         `json:"timestamp"`
+	MJD       float64        `json:"mjd"`
+	Source    string         `json:"source"`
+	DataType  string         `json:"data_type"`
+	Value     map[string]any `json:"value"`
+}
+
+func parseLines(t *testing.T, out string) []line {
+	t.Helper()
+	var ls []line
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		var l line
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &l), "line %q", sc.Text())
+		ls = append(ls, l)
+	}
+	return ls
+}
+
+func writeFile(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(p, []byte(body), 0o600))
+	return p
+}
+
+func TestProcessPhotometryTable(t *testing.T) {
+	f := writeFile(t, "upload.csv", "time,filter,magnitude,error,limit\n60000.5,g,17,0.1,\n60001.25,r,,,19.5\n")
+	out, errOut, code := runCLI(t, "-process", "photometry", "-file", f)
+	require.Equal(t, 0, code, errOut)
+	ls := parseLines(t, out)
+	require.Len(t, ls, 2)
+	assert.Equal(t, "2023-02-25T12:00:00Z", ls[0].Timestamp)
+	assert.Equal(t, 60000.5, ls[0].MJD)
+	assert.Equal(t, "photometry", ls[0].DataType)
+	assert.Equal(t, 17.0, ls[0].Value["magnitude"])
+	assert.Equal(t, "g", ls[0].Value["filter"])
+	assert.Equal(t, 19.5, ls[1].Value["limit"])
+	assert.NotContains(t, ls[1].Value, "magnitude")
+	assert.Contains(t, errOut, "added 2, skipped 0")
+
+	out, _, code = runCLI(t, "-process", "photometry", "-file", f, "-format", "csv")
+	require.Equal(t, 0, code)
+	rows := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, rows, 3)
+	assert.True(t, strings.HasPrefix(rows[0], "timestamp,mjd,source,data_type,filter,magnitude"))
+	assert.Equal(t, "2023-02-26T06:00:00Z,60001.250000,upload,photometry,r,,,19.5,,,,,", rows[2])
+}
+
+func TestProcessErrors(t *testing.T) {
+	bad := writeFile(t, "bad.csv", "time,filter,magnitude\n60000.5,g,17\n60001,g,bright\n")
+	out, errOut, code := runCLI(t, "-process", "photometry", "-file", bad)
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out, "nothing printed for a bad file")
+	assert.Contains(t, errOut, "line 3")
+	assert.Equal(t, 1, strings.Count(strings.TrimSpace(errOut), "\n")+1, "a one-line reason: %q", errOut)
+
+	_, errOut, code = runCLI(t, "-process", "nope", "-file", bad)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, `no processor for data product type "nope"`)
+	_, _, code = runCLI(t, "-process", "photometry")
+	assert.Equal(t, 2, code)
+	_, _, code = runCLI(t, "-format", "xml", "-process", "photometry", "-file", bad)
+	assert.Equal(t, 2, code)
+	_, _, code = runCLI(t, "-bogus")
+	assert.Equal(t, 2, code)
+	_, errOut, code = runCLI(t, "-process", "photometry", "-file", filepath.Join(t.TempDir(), "missing.csv"))
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "no such file")
+}
