@@ -107,3 +107,15 @@ func quoteKeyword(k string) string {
 	}
 	return k
 }
+
+// contextError prefixes an error with context, dropping the inner "fits: ".
+type contextError struct {
+	context string
+	err     error
+}
+
+func (e *contextError) Error() string {
+	return e.context + ": " + strings.TrimPrefix(e.err.Error(), "fits: ")
+}
+
+func (e *contextError) Unwrap() error { return e.err }

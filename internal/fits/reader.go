@@ -222,7 +222,7 @@ func (r *Reader) finishCurrent() error {
 		r.off += n
 		h.left -= n
 		if err != nil {
-			return h.errorf(fmt.Sprintf("skipping data (%d of %d bytes left)", h.left+n, h.size), off, truncated(err))
+			return h.errorf("skipping data", off, fmt.Errorf("stream ends after %d of the %d data bytes: %w", h.size-h.left, h.size, truncated(err)))
 		}
 	}
 	h.left = 0
@@ -266,7 +266,7 @@ func (r *Reader) readHeader() (*HDU, error) {
 	if index == 0 {
 		h.typ = PrimaryHDU
 	} else {
-		h.ext = "extension"
+		h.typ, h.ext = OtherHDU, "extension"
 	}
 	if r.block == nil {
 		r.block = make([]byte, blockSize)
@@ -332,8 +332,11 @@ func structural(hdr *Header, key string, lo, hi int64) (int64, error) {
 	}
 	if v < lo || v > hi {
 		c, _ := hdr.Get(key)
-		return 0, &CardError{Card: c.Index, Keyword: c.Keyword,
-			Err: fmt.Errorf("%w: %d is outside %d..%d", ErrInvalid, v, lo, hi)}
+		why := fmt.Errorf("%w: %d is outside %d..%d", ErrInvalid, v, lo, hi)
+		if hi == math.MaxInt64 {
+			why = fmt.Errorf("%w: %d is less than %d", ErrInvalid, v, lo)
+		}
+		return 0, &CardError{Card: c.Index, Keyword: c.Keyword, Err: why}
 	}
 	return v, nil
 }

@@ -199,7 +199,7 @@ func (t *Table) column(name, op string) (Column, error) {
 		return c, t.h.errorf(op, t.h.offset, fmt.Errorf("column %q: %w", name, ErrNotFound))
 	}
 	if c.err != nil {
-		return c, t.h.errorf(op, t.h.offset, fmt.Errorf("column %q: %w", name, c.err))
+		return c, t.h.errorf(op, t.h.offset, &contextError{fmt.Sprintf("column %q", name), c.err})
 	}
 	return c, nil
 }
