@@ -1,0 +1,137 @@
+package fits_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tomgo/targetdata/internal/fits"
+)
+
+// FuzzReader reads every HDU and all the data it can of arbitrary input with
+// small limits, and checks that nothing panics, that errors are *fits.Error
+// values, and that what is returned agrees with the header.
+func FuzzReader(f *testing.F) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.fits"))
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no seed files: %v", err)
+	}
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add(hdu(make([]byte, 16), primary...))
+	f.Add(hdu(nil, kv("SIMPLE", true), kv("BITPIX", 8), kv("NAXIS", 0),
+		kv("B", "x&"), "CONTINUE  'y&'", "CONTINUE  'z'", "HIERARCH A B = 1", kv("C", raw("(1, 2)"))))
+
+	f.Fuzz(func(t *testing.T, data []byte) {
+		opts := &fits.Options{MaxDataBytes: 1 << 20, MaxHeaderCards: 1000}
+		r := fits.NewReader(bytes.NewReader(data), opts)
+		for i := 0; ; i++ {
+			h, err := r.Next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				checkErr(t, err)
+				if _, err2 := r.Next(); err2 != err {
+					t.Fatalf("Next after error %v = %v", err, err2)
+				}
+				return
+			}
+			if h.Index() != i {
+				t.Fatalf("HDU index %d, want %d", h.Index(), i)
+			}
+			fuzzHDU(t, h, i)
+		}
+	})
+}
+
+func checkErr(t *testing.T, err error) {
+	t.Helper()
+	var fe *fits.Error
+	if !errors.As(err, &fe) {
+		t.Fatalf("error %q (%T) is not a *fits.Error", err, err)
+	}
+	if !strings.HasPrefix(err.Error(), "fits: ") {
+		t.Fatalf("error %q lacks the package prefix", err)
+	}
+}
+
+func fuzzHDU(t *testing.T, h *fits.HDU, i int) {
+	hdr := h.Header()
+	for _, c := range hdr.Cards() {
+		_ = c.Value()
+		_, _ = hdr.String(c.Keyword)
+		_, _ = hdr.Float(c.Keyword)
+		_, _ = hdr.Int(c.Keyword)
+		_, _ = hdr.Bool(c.Keyword)
+	}
+	n := 1
+	for _, a := range h.Shape() {
+		n *= a // only used when the data was read, i.e. small
+	}
+	if len(h.Shape()) == 0 {
+		n = 0
+	}
+	switch h.Type() {
+	case fits.PrimaryHDU, fits.ImageHDU:
+		var got int
+		var err error
+		if i%2 == 0 {
+			var d []float64
+			d, err = h.ReadFloat64()
+			got = len(d)
+		} else {
+			var d []float32
+			d, err = h.ReadFloat32()
+			got = len(d)
+		}
+		if err != nil {
+			checkErr(t, err)
+			return
+		}
+		if got != n {
+			t.Fatalf("HDU %d: %d values for shape %v", i, got, h.Shape())
+		}
+	case fits.BinTableHDU:
+		tab, err := h.Table()
+		if err != nil {
+			checkErr(t, err)
+			return
+		}
+		for _, c := range tab.Columns() {
+			if first, _ := tab.Column(c.Name); first.Number != c.Number {
+				continue // a duplicate or unnamed column, not addressable by name
+			}
+			if c.Type == 'A' {
+				s, err := tab.Strings(c.Name)
+				if err == nil && int64(len(s)) != tab.Rows() {
+					t.Fatalf("column %q: %d strings for %d rows", c.Name, len(s), tab.Rows())
+				}
+				if err != nil {
+					checkErr(t, err)
+				}
+				continue
+			}
+			v, err := tab.Float64s(c.Name)
+			if err != nil {
+				checkErr(t, err)
+				continue
+			}
+			if int64(len(v)) != c.Repeat*tab.Rows() {
+				t.Fatalf("column %q: %d values for %d × %d", c.Name, len(v), tab.Rows(), c.Repeat)
+			}
+			if _, err := tab.Float64Rows(c.Name); err != nil {
+				checkErr(t, err)
+			}
+		}
+	}
+}
