@@ -104,7 +104,7 @@ func (h *HDU) ReadFloat64() ([]float64, error) {
 	}
 	out := make([]float64, 0, min(n, eagerElems))
 	width := abs(h.bitpix) / 8
-	buf := h.r.chunk()
+	buf := h.r.chunk(h.size)
 	for remaining := n; remaining > 0; {
 		k := min(remaining, int64(len(buf)/width))
 		src := buf[:int(k)*width]
@@ -134,7 +134,7 @@ func (h *HDU) ReadFloat32() ([]float32, error) {
 	}
 	out := make([]float32, 0, min(n, eagerElems))
 	width := abs(h.bitpix) / 8
-	buf := h.r.chunk()
+	buf := h.r.chunk(h.size)
 	var tmp []float64
 	for remaining := n; remaining > 0; {
 		k := min(remaining, int64(len(buf)/width))
@@ -151,7 +151,7 @@ func (h *HDU) ReadFloat32() ([]float32, error) {
 			}
 		} else {
 			if tmp == nil {
-				tmp = make([]float64, len(buf)/width)
+				tmp = make([]float64, min(n, int64(len(buf)/width)))
 			}
 			t := tmp[:k]
 			decodeFloat64(t, src, h.bitpix, &s)

@@ -156,6 +156,29 @@ func TestTruncatedWhileSkipping(t *testing.T) {
 	}
 }
 
+// TestZeroWidthRows: a table of 2^40 rows of 0 bytes (found by the fuzzer
+// as a hang: the reader looped over the rows) reads at once.
+func TestZeroWidthRows(t *testing.T) {
+	f := append(hdu(nil, kv("SIMPLE", true), kv("BITPIX", 8), kv("NAXIS", 0)),
+		hdu(nil, kv("XTENSION", "BINTABLE"), kv("BITPIX", 8), kv("NAXIS", 2), kv("NAXIS1", 0), kv("NAXIS2", int64(1)<<40),
+			kv("PCOUNT", 0), kv("GCOUNT", 1), kv("TFIELDS", 2), kv("TTYPE1", "Z"), kv("TFORM1", "0E"), kv("TTYPE2", "S"), kv("TFORM2", "0A"))...)
+	r := fits.NewReader(bytes.NewReader(f), nil)
+	mustNext(t, r)
+	tab, err := mustNext(t, r).Table()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := tab.Float64s("Z"); err != nil || len(v) != 0 {
+		t.Errorf("Float64s = %d values, %v", len(v), err)
+	}
+	if _, err := tab.Float64Rows("Z"); !errors.Is(err, fits.ErrLimit) {
+		t.Errorf("Float64Rows of 2^40 rows: %v, want ErrLimit", err)
+	}
+	if _, err := tab.Strings("S"); !errors.Is(err, fits.ErrLimit) {
+		t.Errorf("Strings of 2^40 rows: %v, want ErrLimit", err)
+	}
+}
+
 // TestErrorIsFinal: after a failure Next keeps returning the same error.
 func TestErrorIsFinal(t *testing.T) {
 	spec := readTestFile(t, "spectrum_1d.fits")

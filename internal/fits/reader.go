@@ -531,12 +531,17 @@ func (h *HDU) checkAlloc(op string, n, size int64) error {
 	return nil
 }
 
-// chunk returns the Reader's scratch buffer for streaming data.
-func (r *Reader) chunk() []byte {
-	if r.scratch == nil {
-		r.scratch = make([]byte, 64<<10)
+// chunkSize is the size of the buffer used to stream data.
+const chunkSize = 64 << 10
+
+// chunk returns the Reader's scratch buffer for streaming n more data
+// bytes: up to chunkSize bytes, never larger than needed.
+func (r *Reader) chunk(n int64) []byte {
+	size := int(min(n, chunkSize))
+	if cap(r.scratch) < size {
+		r.scratch = make([]byte, size)
 	}
-	return r.scratch
+	return r.scratch[:cap(r.scratch)]
 }
 
 // eagerElems is the number of values allocated up front; larger arrays grow

@@ -266,6 +266,16 @@ func (t *Table) Float64s(name string) ([]float64, error) {
 	if err := h.checkAlloc(op, total, 8); err != nil {
 		return nil, err
 	}
+	if total == 0 {
+		// No values (no rows, or a repeat count of 0): nothing to read, and
+		// no loop over rows that may be counted in billions when NAXIS1 = 0.
+		if !t.loaded {
+			if err := h.usable(op); err != nil {
+				return nil, err
+			}
+		}
+		return []float64{}, nil
+	}
 	if err := t.load(); err != nil {
 		return nil, err
 	}
