@@ -26,14 +26,17 @@ func (s *scaling) apply(v int64) float64 {
 	if s.identity {
 		return float64(v)
 	}
-	return s.zero + s.scale*float64(v)
+	// The explicit float64 conversion rounds the product, which forbids a
+	// fused multiply-add: results are the same on every architecture (and
+	// equal to NumPy's).
+	return s.zero + float64(s.scale*float64(v))
 }
 
 func (s *scaling) applyFloat(v float64) float64 {
 	if s.identity {
 		return v
 	}
-	return s.zero + s.scale*v
+	return s.zero + float64(s.scale*v)
 }
 
 // imageScaling reads BSCALE, BZERO and, for integer data, BLANK.
