@@ -39,9 +39,9 @@
 //
 // The reader never trusts the sizes in a header: products of NAXISn are
 // checked for overflow, and [Options] cap both the number of header cards
-// and the size of any one data allocation. Slices grow with the data
-// actually read, so a header that claims more data than the stream holds
-// costs little memory before the stream ends.
+// and the size of any one data allocation. Beyond 2^21 values, results grow
+// with the data actually read, so a header that claims more data than the
+// stream holds costs little memory before the stream ends.
 //
 // Failures are returned as [*Error] (naming the HDU, what was being read and
 // the byte offset), which may wrap a [*CardError] (naming the card number

@@ -547,7 +547,7 @@ func (r *Reader) chunk(n int64) []byte {
 // eagerElems is the number of values allocated up front; larger arrays grow
 // as their data arrives, so a header claiming more data than the stream has
 // does not make the reader allocate it all.
-const eagerElems = 1 << 21
+var eagerElems int64 = 1 << 21 // a variable for tests; 16 MiB of float64
 
 // grow returns s with room for at least k more elements, growing the
 // capacity geometrically but never past limit.
