@@ -581,8 +581,8 @@ func parseCSVPage(body []byte) (*Table, error) {
 // SearchAll runs a CSV search page by page (Options.PageSize rows per page
 // unless Query.PageSize is set) and returns every row in one Table. Each
 // page is checked (same header, whole rows), so a truncated answer is an
-// error matching singletarget.ErrRemote. An empty result is an error
-// matching singletarget.ErrNotFound.
+// error matching singletarget.ErrRemote (after asking once more). An
+// empty result is an error matching singletarget.ErrNotFound.
 //
 // MAST's page numbering is unconfirmed (spec §8): the first request sends
 // no page; only when it comes back full does SearchAll ask for page=1 and
@@ -603,12 +603,12 @@ func (c *Client) SearchAll(ctx context.Context, q Query) (*Table, error) {
 			return nil, fmt.Errorf("%s: %s/%s: %w: more than %d pages of %d rows; narrow the query", ServiceName, q.Release, q.Table, ErrTooManyRows, c.opts.MaxPages, q.PageSize)
 		}
 		q.Page = next
-		body, err := c.raw(ctx, &q, FormatCSV)
+		body, page, err := c.page(ctx, &q)
 		if err != nil {
 			return nil, err
 		}
-		if len(bytes.TrimSpace(body)) == 0 {
-			break
+		if page == nil {
+			break // an empty body: no (more) rows
 		}
 		if next == 1 && bytes.Equal(body, prev) {
 			// Pages count from 1: page 1 is the page already read.
@@ -618,10 +618,6 @@ func (c *Client) SearchAll(ctx context.Context, q Query) (*Table, error) {
 		}
 		if prev != nil && bytes.Equal(body, prev) {
 			return nil, fmt.Errorf("%s: %s/%s: %w: page %d repeats the previous page (the server ignores paging)", ServiceName, q.Release, q.Table, singletarget.ErrRemote, q.Page)
-		}
-		page, err := parseCSVPage(body)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s/%s.csv page %d: %w: %v", ServiceName, q.Release, q.Table, max(q.Page, 1), singletarget.ErrRemote, err)
 		}
 		if all == nil {
 			all = page
@@ -641,6 +637,36 @@ func (c *Client) SearchAll(ctx context.Context, q Query) (*Table, error) {
 		return nil, c.notFound(&q)
 	}
 	return all, nil
+}
+
+// page fetches and checks one CSV page; a nil *Table means an empty
+// body. A broken answer (the connection cut mid-body, or a short last
+// row) is asked for once more before it becomes an error matching
+// singletarget.ErrRemote.
+func (c *Client) page(ctx context.Context, q *Query) ([]byte, *Table, error) {
+	for attempt := 1; ; attempt++ {
+		body, err := c.raw(ctx, q, FormatCSV)
+		var page *Table
+		if err == nil && len(bytes.TrimSpace(body)) > 0 {
+			var perr error
+			if page, perr = parseCSVPage(body); perr != nil {
+				err = fmt.Errorf("%s: %s/%s.csv page %d: %w: %v", ServiceName, q.Release, q.Table, max(q.Page, 1), singletarget.ErrRemote, perr)
+			}
+		}
+		if err != nil && attempt == 1 && ctx.Err() == nil && brokenAnswer(err) {
+			c.log.Warn("broken answer; asking once more", "service", ServiceName, "table", q.Release+"/"+q.Table, "error", err)
+			continue
+		}
+		return body, page, err
+	}
+}
+
+// brokenAnswer reports a transport failure or a malformed body, as
+// opposed to an HTTP status, a throttle or an oversized answer.
+func brokenAnswer(err error) bool {
+	var re *singletarget.RemoteError
+	return errors.Is(err, singletarget.ErrRemote) && !errors.As(err, &re) &&
+		!errors.Is(err, singletarget.ErrThrottled) && !errors.Is(err, httpx.ErrBodyTooLarge)
 }
 
 // Column describes one column of a table, from the metadata endpoint.
