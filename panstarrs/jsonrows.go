@@ -222,4 +222,3 @@ func (rp *rowProc) jsonData(ctx context.Context, dec *json.Decoder, t *lineTrack
 	}
 	return nil
 }
-

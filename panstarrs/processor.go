@@ -205,8 +205,8 @@ func newLayout(header []string) (*layout, error) {
 	for _, b := range Bands {
 		bc := bandCols{band: b, mag: -1, magErr: -1, flux: -1, fluxErr: -1}
 		for _, names := range [][4]string{
-			{"MeanPSFMag", "MeanPSFMagErr", "", ""},           // mean
-			{"PSFMag", "PSFMagErr", "PSFFlux", "PSFFluxErr"},  // stack
+			{"MeanPSFMag", "MeanPSFMagErr", "", ""},              // mean
+			{"PSFMag", "PSFMagErr", "PSFFlux", "PSFFluxErr"},     // stack
 			{"FPSFMag", "FPSFMagErr", "FPSFFlux", "FPSFFluxErr"}, // forced_mean
 		} {
 			if i := index(header, b+names[0]); i >= 0 {
