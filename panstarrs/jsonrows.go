@@ -204,6 +204,9 @@ func (rp *rowProc) jsonData(ctx context.Context, dec *json.Decoder, t *lineTrack
 		if err := rp.tick(ctx); err != nil {
 			return err
 		}
+		if err := rp.fieldCount(len(cells), line); err != nil {
+			return err
+		}
 		if err := rp.row(cells, line); err != nil {
 			var pe *dataproduct.ParseError
 			if errors.As(err, &pe) {

@@ -11,6 +11,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/tomgo/targetdata/dataproduct"
 	"github.com/tomgo/targetdata/processor"
@@ -54,7 +55,9 @@ const (
 //
 // Every datum has Telescope "PanSTARRS 1", Source "PANSTARRS", the MJD of
 // its timestamp, and Extra {"objID": "<id>"} (a string: ids exceed
-// float64 precision). An empty file (MAST's "no data") gives no datums.
+// float64 precision). The datums of one object (consecutive rows with the
+// same objID) share one Extra map: treat it as read-only, and copy it
+// before adding keys. An empty file (MAST's "no data") gives no datums.
 //
 // The catalog's own magnitude errors are σf/f (spec §4.2); detection
 // errors here use the first-order propagation 2.5/ln10·σf/f ≈ 1.0857·σf/f,
@@ -136,9 +139,10 @@ type rowProc struct {
 	lay     *layout
 	floats  processor.Floats
 	rows    int
-	// lastObj caches the objID text of the previous row, so that the rows
-	// of one object share one string.
-	lastObj string
+	// lastObj is the objID of the previous row and lastExtra its Extra
+	// map, shared by the datums of consecutive rows of one object.
+	lastObj   string
+	lastExtra map[string]any
 }
 
 // bandCols are the column indexes of one band in an object table; -1
@@ -162,6 +166,20 @@ type layout struct {
 	// object tables
 	epoch, primary int
 	bands          []bandCols
+	// need is one more than the largest column index used.
+	need int
+}
+
+// setNeed computes need.
+func (l *layout) setNeed() {
+	idx := []int{l.objID, l.obsTime, l.filterID, l.flux, l.fluxErr, l.epoch, l.primary}
+	for _, b := range l.bands {
+		idx = append(idx, b.mag, b.magErr, b.flux, b.fluxErr)
+	}
+	l.need = 0
+	for _, i := range idx {
+		l.need = max(l.need, i+1)
+	}
 }
 
 func index(header []string, name string) int {
@@ -199,6 +217,8 @@ func newLayout(header []string) (*layout, error) {
 		if len(missing) > 0 {
 			return nil, fmt.Errorf("a detection table needs the columns %s; missing %s", strings.Join(requiredColumns(TableDetection), ", "), strings.Join(missing, ", "))
 		}
+		l.epoch, l.primary = -1, -1
+		l.setNeed()
 		return l, nil
 	}
 	l.epoch, l.primary = index(header, "epochMean"), index(header, "primaryDetection")
@@ -232,6 +252,8 @@ func newLayout(header []string) (*layout, error) {
 	if l.epoch < 0 {
 		return nil, errors.New("an object table needs the column epochMean (the time of its mean photometry)")
 	}
+	l.obsTime, l.filterID, l.flux, l.fluxErr = -1, -1, -1, -1
+	l.setNeed()
 	return l, nil
 }
 
@@ -275,20 +297,26 @@ func (rp *rowProc) emit(d dataproduct.Datum) bool {
 	return true
 }
 
-// extra returns the Extra map carrying the row's objID, or nil.
+// extra returns the Extra map carrying the row's objID, or nil. Rows of
+// the same object in a row share one map (a detection file lists an
+// object's rows together), which saves an allocation per datum.
 func (rp *rowProc) extra(cells []string) map[string]any {
 	i := rp.lay.objID
 	if i < 0 {
 		return nil
 	}
-	s := strings.TrimSpace(cells[i])
+	s := cells[i]
+	if len(s) > 0 && (s[0] == ' ' || s[len(s)-1] == ' ') {
+		s = strings.TrimSpace(s)
+	}
 	if s == "" || s == "-999" || s == "None" {
 		return nil
 	}
-	if s != rp.lastObj {
+	if s != rp.lastObj || rp.lastExtra == nil {
 		rp.lastObj = strings.Clone(s)
+		rp.lastExtra = map[string]any{"objID": rp.lastObj}
 	}
-	return map[string]any{"objID": rp.lastObj}
+	return rp.lastExtra
 }
 
 // fluxPhot fills ph from a flux and its error in Jy: a magnitude when
@@ -310,13 +338,19 @@ func (rp *rowProc) fluxPhot(ph *dataproduct.Photometry, f, e float64) bool {
 	return true
 }
 
-// row turns one row into datums. It reports false when it must stop
-// (the consumer stopped, or err is set).
+// fieldCount checks a row's number of fields.
+func (rp *rowProc) fieldCount(n, line int) error {
+	if n != len(rp.lay.header) {
+		return rp.fail(line, "", fmt.Errorf("%d fields, the header has %d", n, len(rp.lay.header)))
+	}
+	return nil
+}
+
+// row turns one row into datums; cells holds at least the first
+// layout.need fields. It stops early when the consumer stops
+// (rp.stopped).
 func (rp *rowProc) row(cells []string, line int) error {
 	l := rp.lay
-	if len(cells) != len(l.header) {
-		return rp.fail(line, "", fmt.Errorf("%d fields, the header has %d", len(cells), len(l.header)))
-	}
 	if l.detection {
 		return rp.detectionRow(cells, line)
 	}
@@ -387,8 +421,7 @@ func (rp *rowProc) objectRow(cells []string, line int) error {
 		return nil
 	}
 	ts := processor.MJDToTime(epoch)
-	var extra map[string]any
-	extraDone := false
+	extra := rp.extra(cells)
 	for _, b := range l.bands {
 		ph := dataproduct.Photometry{Filter: b.band, Telescope: Telescope}
 		if b.fluxOnly {
@@ -436,12 +469,7 @@ func (rp *rowProc) objectRow(cells []string, line int) error {
 			}
 		}
 		ph.MJD = rp.floats.New(epoch)
-		if !extraDone {
-			extra, extraDone = rp.extra(cells), true
-		}
-		if extra != nil {
-			ph.Extra = map[string]any{"objID": extra["objID"]}
-		}
+		ph.Extra = extra
 		if !rp.emit(dataproduct.Datum{DataType: dataproduct.TypePhotometry, Timestamp: ts, Source: ServiceName, Value: ph}) {
 			return nil
 		}
@@ -480,26 +508,27 @@ func (rp *rowProc) csv(ctx context.Context, br *bufio.Reader) error {
 		if len(chunk) == 0 && len(long) == 0 {
 			return nil // the end (a file of blank lines, or a header only, has no data)
 		}
-		var text string
-		if long != nil {
+		buf := chunk
+		if len(long) > 0 {
 			long = append(long, chunk...)
-			text = string(long)
-			long = long[:0]
-		} else {
-			text = string(chunk)
+			buf = long
 		}
+		// text aliases the reader's buffer and is only valid until the
+		// next read: every string kept beyond this line (header names,
+		// objID) is cloned, and parse errors quote copies.
+		text := unsafe.String(unsafe.SliceData(buf), len(buf))
+		long = long[:0]
 		line++
 		text = trimLine(text)
 		if text != "" {
-			var serr error
-			cells, serr = splitCSV(text, cells)
-			if serr != nil {
-				return rp.fail(line, "", serr)
-			}
 			if rp.lay == nil {
+				var serr error
+				if cells, serr = splitCSV(text, cells); serr != nil {
+					return rp.fail(line, "", serr)
+				}
 				header := make([]string, len(cells))
 				for i, c := range cells {
-					header[i] = strings.TrimSpace(c)
+					header[i] = strings.Clone(strings.TrimSpace(c))
 				}
 				lay, lerr := newLayout(header)
 				if lerr != nil {
@@ -509,6 +538,22 @@ func (rp *rowProc) csv(ctx context.Context, br *bufio.Reader) error {
 			} else {
 				if cerr := rp.tick(ctx); cerr != nil {
 					return cerr
+				}
+				if strings.IndexByte(text, '"') < 0 {
+					// The common case: count the fields, split only
+					// those used.
+					if ferr := rp.fieldCount(strings.Count(text, ",")+1, line); ferr != nil {
+						return ferr
+					}
+					cells = splitN(text, cells, rp.lay.need)
+				} else {
+					var serr error
+					if cells, serr = splitCSV(text, cells); serr != nil {
+						return rp.fail(line, "", serr)
+					}
+					if ferr := rp.fieldCount(len(cells), line); ferr != nil {
+						return ferr
+					}
 				}
 				if rerr := rp.row(cells, line); rerr != nil {
 					return rerr
