@@ -196,7 +196,7 @@ func TestTAIMinusUTC(t *testing.T) {
 		want time.Duration
 	}{
 		{40000, 10 * time.Second},
-		{55000, 34 * time.Second},            // 2009
+		{55000, 34 * time.Second},              // 2009
 		{56109 + 34.5/86400, 34 * time.Second}, // 00:00:34.5 TAI on 2012-07-01 is the leap second 23:59:60.5 UTC
 		{56109 + 35.0/86400, 35 * time.Second},
 		{57000, 35 * time.Second},
