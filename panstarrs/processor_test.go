@@ -298,6 +298,7 @@ func TestStreamStopsAndCancels(t *testing.T) {
 	assert.Equal(t, 3, n, "the consumer can stop early")
 
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	n = 0
 	var last error
 	for _, err := range (panstarrs.Processor{}).Stream(ctx, bytes.NewReader(data)) {
