@@ -35,6 +35,7 @@ package panstarrstest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -125,8 +126,29 @@ type Server struct {
 }
 
 // NewServer starts a simulator and registers its Close with tb.Cleanup.
+// Options.BasePath must not be the root.
 func NewServer(tb testing.TB, opts *Options) *Server {
 	tb.Helper()
+	s, err := start(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a simulator outside a test (in an Example or a developer
+// tool); the caller must Close it. It panics on an invalid Options, as
+// httptest.NewServer panics when it cannot listen.
+func Start(opts *Options) *Server {
+	s, err := start(opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+func start(opts *Options) (*Server, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -136,7 +158,7 @@ func NewServer(tb testing.TB, opts *Options) *Server {
 	}
 	o.BasePath = "/" + strings.Trim(o.BasePath, "/")
 	if o.BasePath == "/" {
-		tb.Fatalf("panstarrstest: Options.BasePath must not be the root")
+		return nil, errors.New("panstarrstest: Options.BasePath must not be the root: MAST mounts the API under a path")
 	}
 	if o.Seed == 0 {
 		o.Seed = 1
@@ -150,8 +172,7 @@ func NewServer(tb testing.TB, opts *Options) *Server {
 	s := &Server{opts: o, sky: NewSky(o.Seed), hits: map[string]int{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL + o.BasePath
-	tb.Cleanup(s.Close)
-	return s
+	return s, nil
 }
 
 // Client returns an HTTP client for the server.

@@ -421,3 +421,17 @@ func TestSky(t *testing.T) {
 	assert.InDelta(t, 90.0, panstarrstest.Separation(0, 0, 0, 90), 1e-12)
 	assert.False(t, math.IsNaN(panstarrstest.Separation(0, 0, 0, 0)))
 }
+
+func TestStartAndBasePath(t *testing.T) {
+	s := panstarrstest.Start(&panstarrstest.Options{Seed: 3, Latency: time.Millisecond})
+	defer s.Close()
+	code, _, body := get(t, s, "/dr2/mean.csv", cone(0.01))
+	assert.Equal(t, 200, code)
+	assert.NotEmpty(t, body)
+	resp, err := s.Client().Get(strings.TrimSuffix(s.URL, "/api/v0.1/panstarrs") + "/dr2/mean.csv")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 404, resp.StatusCode, "nothing is served outside the base path")
+	s.Close()
+	assert.Panics(t, func() { panstarrstest.Start(&panstarrstest.Options{BasePath: "/"}) })
+}
