@@ -19,6 +19,9 @@ func (rp *rowProc) json(ctx context.Context, r io.Reader) error {
 	dec := json.NewDecoder(t)
 	dec.UseNumber()
 	failAt := func(err error) error {
+		if t.err != nil {
+			return fmt.Errorf("reading: %w", t.err) // an I/O error, not bad input
+		}
 		var se *json.SyntaxError
 		off := dec.InputOffset()
 		if errors.As(err, &se) {

@@ -88,13 +88,17 @@ func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduc
 		sigma = DefaultLimitSigma
 	}
 	return func(yield func(dataproduct.Datum, error) bool) {
+		if err := ctx.Err(); err != nil {
+			yield(dataproduct.Datum{}, err)
+			return
+		}
 		br := bufio.NewReaderSize(r, 256<<10)
 		first, err := firstByte(br)
 		if err == io.EOF {
 			return // an empty answer: no data
 		}
 		if err != nil {
-			yield(dataproduct.Datum{}, &dataproduct.ParseError{Err: err})
+			yield(dataproduct.Datum{}, fmt.Errorf("reading: %w", err))
 			return
 		}
 		rp := &rowProc{sigma: sigma, yield: yield}
@@ -328,7 +332,7 @@ func (rp *rowProc) fluxPhot(ph *dataproduct.Photometry, f, e float64) bool {
 	}
 	fu, eu := f*1e6, e*1e6
 	ph.FluxUJy, ph.FluxErrUJy = rp.floats.New(fu), rp.floats.New(eu)
-	if f > 0 && f >= rp.sigma*e {
+	if f > 0 && f/e >= rp.sigma {
 		ph.Magnitude = rp.floats.New(processor.ABMag(fu))
 		ph.Error = rp.floats.New(processor.MagErr(f, e))
 		return true
@@ -488,9 +492,6 @@ func (rp *rowProc) tick(ctx context.Context) error {
 
 // csv reads a CSV answer line by line.
 func (rp *rowProc) csv(ctx context.Context, br *bufio.Reader) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	var (
 		line  int
 		cells []string
@@ -503,7 +504,7 @@ func (rp *rowProc) csv(ctx context.Context, br *bufio.Reader) error {
 			continue
 		}
 		if err != nil && err != io.EOF {
-			return rp.fail(line+1, "", err)
+			return fmt.Errorf("reading line %d: %w", line+1, err) // an I/O error, not bad input
 		}
 		if len(chunk) == 0 && len(long) == 0 {
 			return nil // the end (a file of blank lines, or a header only, has no data)
@@ -577,12 +578,16 @@ type lineTracker struct {
 	chunks [][]byte
 	start  int64 // offset of chunks[0][0]
 	lines  int   // line breaks before start
+	err    error // a read error other than io.EOF
 }
 
 func (t *lineTracker) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
 	if n > 0 {
 		t.chunks = append(t.chunks, bytes.Clone(p[:n]))
+	}
+	if err != nil && err != io.EOF {
+		t.err = err
 	}
 	return n, err
 }

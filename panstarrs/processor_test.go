@@ -165,7 +165,7 @@ func TestDetectionEdgeCases(t *testing.T) {
 		"1,18,5,56001.2,None,1e-6\n" + // "None": nothing
 		"1,19,5,-999,1e-5,1e-6\n" + // no time: nothing
 		"1,20,-999,56001.3,1e-5,1e-6\n" + // no filter: nothing
-		"2,21,1,56001.4,3.0e-6,1.0e-6\n" // S/N exactly 3: magnitude
+		"2,21,1,56001.4,0.75,0.25\n" // S/N exactly 3: magnitude
 	ds := process(t, panstarrs.Processor{}, in)
 	require.Len(t, ds, 5)
 	assert.NotNil(t, phot(ds[0]).Magnitude)
@@ -186,7 +186,7 @@ func TestDetectionEdgeCases(t *testing.T) {
 	ds = process(t, panstarrs.Processor{LimitSigma: 5}, in)
 	last := phot(ds[4])
 	assert.Nil(t, last.Magnitude)
-	assert.InDelta(t, 8.9-2.5*math.Log10(5e-6), *last.Limit, 1e-9)
+	assert.InDelta(t, 8.9-2.5*math.Log10(5*0.25), *last.Limit, 1e-9)
 	assert.Equal(t, 5.0, last.LimitSigma)
 }
 
@@ -282,6 +282,27 @@ func TestParseErrors(t *testing.T) {
 			assert.Equal(t, c.column, pe.Column, "%v", pe)
 			assert.Contains(t, pe.Error(), c.msg)
 		})
+	}
+}
+
+type failingReader struct{ data []byte }
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, errors.New("connection reset")
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+func TestReadErrorsAreNotParseErrors(t *testing.T) {
+	for _, in := range []string{detHeader + "1,1,1,56000.5,1e-5,1e-6\n1,2,1,", `{"data": [{"obsTime": 1, "filterID": 1, "psfFlux": 1, "psfFluxErr": 1},`, ""} {
+		_, err := panstarrs.Processor{}.Process(context.Background(), &failingReader{[]byte(in)})
+		require.Error(t, err)
+		var pe *dataproduct.ParseError
+		assert.False(t, errors.As(err, &pe), "an I/O error is not bad input: %v", err)
+		assert.ErrorContains(t, err, "connection reset")
 	}
 }
 
