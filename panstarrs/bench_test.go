@@ -90,7 +90,7 @@ func BenchmarkDetectionCSV(b *testing.B) {
 func BenchmarkMeanCSV(b *testing.B) {
 	const rows = 20000
 	var buf bytes.Buffer
-	buf.WriteString(strings.Join(panstarrs.MeanColumns, ",") + "\n")
+	buf.WriteString(strings.Join(panstarrs.DefaultColumns("mean"), ",") + "\n")
 	for i := range rows {
 		fmt.Fprintf(&buf, "%d,PSO J230.7155+41.0503,230.71551566722147,41.05027985611414,0.0011,0.0011,%.8f,71,12,12,18,15,14,19.6513,0.01196,18.8274,0.00637,18.3021,0.00366,18.0341,0.00341,-999.0,-999.0\n",
 			157262307155530976+int64(i), 56062.89623394777+float64(i)*1e-3)

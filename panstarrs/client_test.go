@@ -431,7 +431,7 @@ func TestTablesAndNames(t *testing.T) {
 	assert.Nil(t, panstarrs.DefaultColumns("nope"))
 	cols := panstarrs.DefaultColumns("mean")
 	cols[0] = "changed"
-	assert.Equal(t, "objID", panstarrs.MeanColumns[0], "DefaultColumns returns a copy")
+	assert.Equal(t, "objID", panstarrs.DefaultColumns("mean")[0], "DefaultColumns returns a copy")
 
 	lo, hi := 58000.0, 60000.25
 	assert.Equal(t, "panstarrs-dr2-mean-SN_2023ixf-none-none.csv", panstarrs.ProductName("dr2", "mean", "SN 2023ixf", nil, nil))

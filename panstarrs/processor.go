@@ -226,7 +226,7 @@ func newLayout(header []string) (*layout, error) {
 		return l, nil
 	}
 	l.epoch, l.primary = index(header, "epochMean"), index(header, "primaryDetection")
-	for _, b := range Bands {
+	for _, b := range bands {
 		bc := bandCols{band: b, mag: -1, magErr: -1, flux: -1, fluxErr: -1}
 		for _, names := range [][4]string{
 			{"MeanPSFMag", "MeanPSFMagErr", "", ""},              // mean
@@ -391,7 +391,7 @@ func (rp *rowProc) detectionRow(cells []string, line int) error {
 	if fMissing || eMissing {
 		return nil
 	}
-	ph := dataproduct.Photometry{Filter: Bands[int(fid)-1], Telescope: Telescope}
+	ph := dataproduct.Photometry{Filter: bands[int(fid)-1], Telescope: Telescope}
 	if !rp.fluxPhot(&ph, f, e) {
 		return nil
 	}

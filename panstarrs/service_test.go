@@ -119,13 +119,13 @@ func TestDetectionFlow(t *testing.T) {
 		case "dr2/detection":
 			assert.Equal(t, "55400", r.Params.Get("obsTime.min"))
 			assert.Equal(t, "56700.5", r.Params.Get("obsTime.max"))
-			assert.Equal(t, "["+strings.Join(panstarrs.DetectionColumns, ",")+"]", r.Params.Get("columns"))
+			assert.Equal(t, "["+strings.Join(panstarrs.DefaultColumns("detection"), ",")+"]", r.Params.Get("columns"))
 		}
 	}
 
 	text := readProduct(t, store, p)
 	lines := strings.Split(strings.TrimSpace(text), "\n")
-	assert.Equal(t, strings.Join(panstarrs.DetectionColumns, ","), lines[0])
+	assert.Equal(t, strings.Join(panstarrs.DefaultColumns("detection"), ","), lines[0])
 	// Object by object, in obsTime order, within the range.
 	wantRows := 0
 	for _, o := range want {
@@ -206,7 +206,7 @@ func TestObjectTableQuery(t *testing.T) {
 	assert.Equal(t, "dr2/stack", last.Endpoint)
 	assert.Empty(t, last.Params.Get("nDetections.min"), "min_detections 0: no cut")
 	assert.Equal(t, "55000", last.Params.Get("epochMean.min"))
-	assert.Equal(t, "["+strings.Join(panstarrs.StackColumns, ",")+"]", last.Params.Get("columns"))
+	assert.Equal(t, "["+strings.Join(panstarrs.DefaultColumns("stack"), ",")+"]", last.Params.Get("columns"))
 	text := readProduct(t, store, p)
 	lines := strings.Split(strings.TrimSpace(text), "\n")
 	var ids []string

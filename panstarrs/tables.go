@@ -35,9 +35,9 @@ const (
 	FormatJSON = "json"
 )
 
-// Bands are the PS1 filters in filterID order: filterID 1 is "g" … 5 is
+// bands are the PS1 filters in filterID order: filterID 1 is "g" … 5 is
 // "y".
-var Bands = [5]string{"g", "r", "i", "z", "y"}
+var bands = [5]string{"g", "r", "i", "z", "y"}
 
 // releaseTables lists the tables each release really has. forced_mean on
 // dr1 is unconfirmed and left out, as the TOM Toolkit and the PS1 API
@@ -74,16 +74,16 @@ var tableLabels = map[string]string{
 	TableDetection:  "Detections (light curve)",
 }
 
-// DetectionColumns are the Detection columns a light-curve query asks for:
-// the column set of the PS1 DR2 API notebook (spec §4.4).
-var DetectionColumns = []string{
+// detectionColumns are the Detection columns a light-curve query asks
+// for: the column set of the PS1 DR2 API notebook (spec §4.4).
+var detectionColumns = []string{
 	"objID", "detectID", "filterID", "obsTime", "ra", "dec", "psfFlux", "psfFluxErr",
 	"psfMajorFWHM", "psfMinorFWHM", "psfQfPerfect", "apFlux", "apFluxErr", "infoFlag", "infoFlag2", "infoFlag3",
 }
 
-// MeanColumns are the TOM Toolkit's 23 default mean-table columns, in the
+// meanColumns are the TOM Toolkit's 23 default mean-table columns, in the
 // order it sends them (spec §4.1).
-var MeanColumns = []string{
+var meanColumns = []string{
 	"objID", "objName", "raMean", "decMean", "raMeanErr", "decMeanErr", "epochMean", "nDetections",
 	"ng", "nr", "ni", "nz", "ny",
 	"gMeanPSFMag", "gMeanPSFMagErr", "rMeanPSFMag", "rMeanPSFMagErr", "iMeanPSFMag", "iMeanPSFMagErr",
@@ -98,7 +98,7 @@ var objectColumns = []string{
 
 func perBand(suffixes ...string) []string {
 	var out []string
-	for _, b := range Bands {
+	for _, b := range bands {
 		for _, s := range suffixes {
 			out = append(out, b+s)
 		}
@@ -106,30 +106,43 @@ func perBand(suffixes ...string) []string {
 	return out
 }
 
-// StackColumns are the stack-table columns a query asks for: the object's
+// stackColumns are the stack-table columns a query asks for: the object's
 // identification, primaryDetection/bestDetection and the PSF photometry
 // per band (spec §4.2).
-var StackColumns = slices.Concat(objectColumns, []string{"primaryDetection", "bestDetection"},
+var stackColumns = slices.Concat(objectColumns, []string{"primaryDetection", "bestDetection"},
 	perBand("PSFMag", "PSFMagErr", "PSFFlux", "PSFFluxErr"))
 
-// ForcedMeanColumns are the forced_mean columns a query asks for. The
+// forcedMeanColumns are the forced_mean columns a query asks for. The
 // table's column list is unconfirmed (spec §4.3), so the Service asks the
 // metadata endpoint first and keeps only the columns that exist.
-var ForcedMeanColumns = slices.Concat(objectColumns,
+var forcedMeanColumns = slices.Concat(objectColumns,
 	perBand("FPSFFlux", "FPSFFluxErr", "FPSFMag", "FPSFMagErr"))
 
-// DefaultColumns returns the columns the Service requests from table: the
-// lists above. The result is a fresh slice.
+// DefaultColumns returns the columns the Service requests from a table
+// (before dropping those the table's metadata does not list), as a fresh
+// slice; nil for an unknown table:
+//
+//   - mean: the TOM Toolkit's 23 columns, in its order: objID, objName,
+//     raMean, decMean, raMeanErr, decMeanErr, epochMean, nDetections,
+//     ng … ny, and gMeanPSFMag, gMeanPSFMagErr … yMeanPSFMagErr;
+//   - stack: objID … ny as for mean, primaryDetection, bestDetection, and
+//     per band bPSFMag, bPSFMagErr, bPSFFlux, bPSFFluxErr;
+//   - forced_mean: objID … ny, and per band bFPSFFlux, bFPSFFluxErr,
+//     bFPSFMag, bFPSFMagErr (the table's columns are unconfirmed);
+//   - detection: the PS1 API notebook's 16 light-curve columns objID,
+//     detectID, filterID, obsTime, ra, dec, psfFlux, psfFluxErr,
+//     psfMajorFWHM, psfMinorFWHM, psfQfPerfect, apFlux, apFluxErr,
+//     infoFlag, infoFlag2, infoFlag3.
 func DefaultColumns(table string) []string {
 	switch table {
 	case TableMean:
-		return slices.Clone(MeanColumns)
+		return slices.Clone(meanColumns)
 	case TableStack:
-		return slices.Clone(StackColumns)
+		return slices.Clone(stackColumns)
 	case TableForcedMean:
-		return slices.Clone(ForcedMeanColumns)
+		return slices.Clone(forcedMeanColumns)
 	case TableDetection:
-		return slices.Clone(DetectionColumns)
+		return slices.Clone(detectionColumns)
 	}
 	return nil
 }
