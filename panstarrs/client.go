@@ -195,6 +195,12 @@ func New(baseURL string, token singletarget.Secret, opts *Options) (*Client, err
 	} else if u.RawQuery != "" || u.Fragment != "" {
 		err = errors.Join(err, fmt.Errorf("panstarrs: baseURL %q must not have a query or fragment", baseURL))
 	}
+	for _, b := range []byte(token.Reveal()) {
+		if b <= 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' || b == ',' {
+			err = errors.Join(err, errors.New("panstarrs: the token holds a character a cookie cannot carry"))
+			break
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

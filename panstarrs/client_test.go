@@ -409,6 +409,9 @@ func TestOptionsValidation(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), tc.want)
 	}
+	_, err := panstarrs.New("", "bad token; with spaces", nil)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "spaces", "the token is not revealed")
 	c, err := panstarrs.New("", "", nil)
 	require.NoError(t, err)
 	assert.Equal(t, panstarrs.DefaultURL, c.BaseURL())
