@@ -227,7 +227,7 @@ func TestObjectTableQuery(t *testing.T) {
 
 func TestEmptyAndFailures(t *testing.T) {
 	sim := panstarrstest.NewServer(t, nil)
-	svc, logs := newService(t, sim, func(o *panstarrs.Options) { o.Timeout = 200 * time.Millisecond })
+	svc, logs := newService(t, sim, func(o *panstarrs.Options) { o.Timeout = time.Second })
 	store := dataproduct.NewMemoryStore(nil)
 	ctx := context.Background()
 
@@ -246,7 +246,7 @@ func TestEmptyAndFailures(t *testing.T) {
 	// slow answer past the timeout is retried.
 	sim.AddFault(panstarrstest.Fault{Endpoint: "dr2/mean", Status: 503})
 	sim.AddFault(panstarrstest.Fault{Endpoint: "dr2/mean", Truncate: true})
-	sim.AddFault(panstarrstest.Fault{Endpoint: "dr2/mean", Delay: time.Second})
+	sim.AddFault(panstarrstest.Fault{Endpoint: "dr2/mean", Delay: time.Minute})
 	_, err = query(t, svc, store, nil)
 	require.NoError(t, err)
 	assert.Contains(t, logs.String(), "asking once more")
