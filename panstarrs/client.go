@@ -503,9 +503,10 @@ func (c *Client) Search(ctx context.Context, q Query, format string) ([]byte, er
 func (c *Client) notFound(q *Query) error {
 	where := ""
 	if q.Cone != nil {
-		where = fmt.Sprintf(" in the cone RA %s Dec %s radius %s°", formatFloat(q.Cone.RA), formatFloat(q.Cone.Dec), formatFloat(q.Cone.Radius))
+		where = fmt.Sprintf(" in the cone RA %s Dec %s radius %s arcsec", formatFloat(q.Cone.RA), formatFloat(q.Cone.Dec),
+			strconv.FormatFloat(q.Cone.Radius*3600, 'g', 6, 64))
 	}
-	return fmt.Errorf("%s: %w: %w: no rows in %s/%s%s", ServiceName, singletarget.ErrNotFound, errNoRows, q.Release, q.Table, where)
+	return fmt.Errorf("%s: %w: %s/%s has no rows%s (%w)", ServiceName, singletarget.ErrNotFound, q.Release, q.Table, where, errNoRows)
 }
 
 // Table is a CSV result: the header and the data lines as MAST sent them

@@ -29,7 +29,7 @@ const (
 )
 
 // errNoRows marks an empty answer (as opposed to an HTTP 404).
-var errNoRows = errors.New("empty answer")
+var errNoRows = errors.New("MAST answered with an empty body")
 
 // Service is the PanSTARRS single-target data service: a synchronous cone
 // search of one PS1 table at MAST, stored as a CSV product of type
@@ -288,7 +288,7 @@ func (s *Service) detections(ctx context.Context, form *Form, cone Cone, cols []
 		ids = append(ids, o.ObjID)
 	}
 	if all.Len() == 0 {
-		return nil, fmt.Errorf("%s: %w: %w: no detections for the %d objects in the cone", ServiceName, singletarget.ErrNotFound, errNoRows, len(objs))
+		return nil, fmt.Errorf("%s: %w: no detections of the %d objects in the cone (%w)", ServiceName, singletarget.ErrNotFound, len(objs), errNoRows)
 	}
 	extra["objects"] = strings.Join(ids, ",")
 	return all, nil
