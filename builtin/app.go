@@ -10,22 +10,25 @@ import (
 	"github.com/tomgo/targetdata/singletarget"
 )
 
-// classes maps each built-in service name to its class.
-var classes = map[string]string{}
-
 // Class returns the class of a built-in service name ("ATLAS" →
 // "atlas.ForcedPhotometryService").
-func Class(service string) (string, bool) {
-	c, ok := classes[service]
-	return c, ok
+func Class(name string) (string, bool) {
+	for _, s := range services {
+		if s.name == name {
+			return s.class, true
+		}
+	}
+	return "", false
 }
 
 // ServiceNames lists the built-in service names, sorted.
-func ServiceNames() []string { return slices.Sorted(maps.Keys(classes)) }
-
-// simulators start the bundled simulator of a class and return its URL,
-// the API key it accepts, extra settings and a function that stops it.
-var simulators = map[string]func() (url string, key singletarget.Secret, extra map[string]string, stop func(), err error){}
+func ServiceNames() []string {
+	var out []string
+	for _, s := range services {
+		out = append(out, s.name)
+	}
+	return slices.Sorted(slices.Values(out))
+}
 
 // Simulate points every service of cfg at a freshly started bundled
 // simulator of its class (in this process, on a loopback port), for
@@ -33,8 +36,13 @@ var simulators = map[string]func() (url string, key singletarget.Secret, extra m
 func Simulate(cfg *singletarget.Config, onStop func(func())) error {
 	for _, name := range cfg.ServiceOrder {
 		sc := cfg.Services[name]
-		start, ok := simulators[sc.Class]
-		if !ok {
+		var start func() (string, singletarget.Secret, map[string]string, func(), error)
+		for _, s := range services {
+			if s.class == sc.Class {
+				start = s.simulate
+			}
+		}
+		if start == nil {
 			return fmt.Errorf("%w: service %s: no bundled simulator for class %q", singletarget.ErrConfig, name, sc.Class)
 		}
 		u, key, extra, stop, err := start()

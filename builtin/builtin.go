@@ -14,6 +14,8 @@ import (
 	"maps"
 
 	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/panstarrs"
+	"github.com/tomgo/targetdata/panstarrs/panstarrstest"
 	"github.com/tomgo/targetdata/processor"
 	"github.com/tomgo/targetdata/singletarget"
 )
@@ -26,12 +28,39 @@ const (
 	PhotometryTableClass = "processor.PhotometryTable"
 )
 
-// registrars are the Register functions of the built-in packages.
-var registrars = []func(*singletarget.Registry) error{
-	func(r *singletarget.Registry) error {
-		return r.RegisterProcessor(PhotometryTableClass, processor.PhotometryTable{})
-	},
+// productType is a built-in data product type.
+type productType struct {
+	label, processorClass string
 }
+
+// service is a built-in service.
+type service struct {
+	name, class string
+	// simulate starts the bundled simulator; it returns the URL, the key
+	// it accepts, extra settings and a stop function.
+	simulate func() (string, singletarget.Secret, map[string]string, func(), error)
+}
+
+var (
+	// registrars are the Register functions of the built-in packages.
+	registrars = []func(*singletarget.Registry) error{
+		func(r *singletarget.Registry) error {
+			return r.RegisterProcessor(PhotometryTableClass, processor.PhotometryTable{})
+		},
+		panstarrs.Register,
+	}
+	productTypes = map[string]productType{
+		dataproduct.TypePhotometry: {"Photometry", PhotometryTableClass},
+		panstarrs.DataProductType:  {"PanSTARRS Photometry", panstarrs.ProcessorClass},
+	}
+	services = []service{
+		{name: panstarrs.ServiceName, class: panstarrs.ServiceClass,
+			simulate: func() (string, singletarget.Secret, map[string]string, func(), error) {
+				s := panstarrstest.Start(nil)
+				return s.URL, "", nil, s.Close, nil
+			}},
+	}
+)
 
 // Register adds every built-in service and processor class to r.
 func Register(r *singletarget.Registry) error {
@@ -42,16 +71,11 @@ func Register(r *singletarget.Registry) error {
 	return errors.Join(errs...)
 }
 
-// productTypes are the built-in data product types: label and processor class.
-var productTypes = map[string][2]string{
-	dataproduct.TypePhotometry: {"Photometry", PhotometryTableClass},
-}
-
 // DataProductTypes returns the built-in data product types and their labels.
 func DataProductTypes() map[string]string {
 	out := map[string]string{}
 	for typ, v := range productTypes {
-		out[typ] = v[0]
+		out[typ] = v.label
 	}
 	return out
 }
@@ -61,7 +85,7 @@ func DataProductTypes() map[string]string {
 func DataProcessors() map[string]string {
 	out := map[string]string{}
 	for typ, v := range productTypes {
-		out[typ] = v[1]
+		out[typ] = v.processorClass
 	}
 	return out
 }

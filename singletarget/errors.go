@@ -196,9 +196,10 @@ func (e *FormErrors) Error() string {
 func (e *FormErrors) Is(target error) bool { return target == ErrInvalidForm }
 
 // Retryable reports whether an error is worth retrying later with the same
-// request: throttling, a remote failure, a pending task, or a deadline.
-// Invalid forms, refused credentials, empty results, failed remote tasks,
-// parse errors and cancellations are not.
+// request: throttling, a remote failure (5xx, a broken connection, a
+// protocol error), a pending task, or a deadline. Invalid forms, refused
+// credentials, empty results, failed remote tasks, parse errors, other 4xx
+// answers (the request itself is wrong) and cancellations are not.
 func Retryable(err error) bool {
 	if err == nil {
 		return false
@@ -211,6 +212,11 @@ func Retryable(err error) bool {
 	var pe *ParseError
 	if errors.As(err, &pe) {
 		return false
+	}
+	var re *RemoteError
+	if errors.As(err, &re) && re.Status >= 400 && re.Status < 500 &&
+		re.Status != http.StatusRequestTimeout && re.Status != http.StatusTooManyRequests {
+		return false // the request itself is wrong: sending it again gives the same answer
 	}
 	return errors.Is(err, ErrThrottled) || errors.Is(err, ErrRemote) || errors.Is(err, ErrPending) || errors.Is(err, ErrDeadline)
 }
