@@ -389,26 +389,28 @@ func trimSpace(b []byte) []byte {
 	return b
 }
 
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'
-}
+func isSpace(c byte) bool { return spaceTab[c] }
+
+// spaceTab marks the ASCII white-space bytes.
+var spaceTab = [256]bool{' ': true, '\t': true, '\r': true, '\n': true, '\v': true, '\f': true}
 
 // splitFields appends the white-space separated fields of line to dst,
 // stopping after max fields.
 func splitFields(line []byte, dst [][]byte, max int) [][]byte {
+	n := len(line)
 	i := 0
-	for i < len(line) && len(dst) < max {
-		for i < len(line) && isSpace(line[i]) {
+	for len(dst) < max {
+		for i < n && spaceTab[line[i]] {
 			i++
 		}
-		if i == len(line) {
+		if i == n {
 			break
 		}
 		start := i
-		for i < len(line) && !isSpace(line[i]) {
+		for i < n && !spaceTab[line[i]] {
 			i++
 		}
-		dst = append(dst, line[start:i])
+		dst = append(dst, line[start:i:i])
 	}
 	return dst
 }

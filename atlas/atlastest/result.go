@@ -115,9 +115,10 @@ func GenerateResult(ra, dec, mjdMin, mjdMax float64) []byte {
 			if south {
 				obsNight = int(math.Floor(mjd + 0.5))
 			}
+			maj := 1.9 + 1.2*r.float()
 			row = row[:0]
 			row = appendRow(row, mjd, m, dm, ujy, dujy, filter, r.float()*3+0.5, ra, dec,
-				x0+40*r.float(), y0+40*r.float(), 1.9+1.2*r.float(), 1.7+0.9*r.float(), -90+180*r.float(),
+				x0+40*r.float(), y0+40*r.float(), maj, maj*(0.75+0.25*r.float()), -90+180*r.float(),
 				-0.35-0.15*r.float(), 18.6+1.2*r.float(), 19.3+2.5*r.float(), cam, obsNight, seq+7*j)
 			buf.Write(row)
 		}
