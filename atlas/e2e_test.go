@@ -169,7 +169,9 @@ func TestImmediateEndToEnd(t *testing.T) {
 func TestPoolCancelWithdrawsTheRemoteTask(t *testing.T) {
 	sim := atlastest.NewServer(t, nil)
 	sim.StickNextTask(1)
-	svc := newService(t, sim, func(o *atlas.Options) { o.PollQueued, o.PollRunning, o.PollMax = 20*time.Millisecond, 20*time.Millisecond, 20*time.Millisecond })
+	svc := newService(t, sim, func(o *atlas.Options) {
+		o.PollQueued, o.PollRunning, o.PollMax = 20*time.Millisecond, 20*time.Millisecond, 20*time.Millisecond
+	})
 	m := manager(t, svc, dataproduct.NewMemoryStore(nil))
 	pool := singletarget.NewPool(m, nil)
 	require.NoError(t, pool.Start(ctx))
