@@ -50,9 +50,10 @@ func cleanupAll(t *testing.T, svc *atlas.Service) {
 // downloaded, deleted, processed and ingested, and every query makes
 // exactly one remote task.
 func TestPoolEndToEnd(t *testing.T) {
+	t.Parallel()
 	sim := atlastest.NewServer(t, &atlastest.Options{WriteRate: 3, WriteWindow: time.Second, Slots: 2})
-	logs := &bytes.Buffer{}
-	logger := slog.New(slog.NewTextHandler(&syncWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logs := &syncWriter{w: &bytes.Buffer{}}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc := newService(t, sim, func(o *atlas.Options) { o.Logger = logger })
 	store := dataproduct.NewMemoryStore(nil)
 	m := singletarget.NewManager(store, &singletarget.ManagerOptions{Logger: logger})
@@ -107,6 +108,7 @@ func TestPoolEndToEnd(t *testing.T) {
 }
 
 func TestPoolWithActiveTaskLimit(t *testing.T) {
+	t.Parallel()
 	sim := atlastest.NewServer(t, &atlastest.Options{MaxActivePerToken: 2, RunTime: 50 * time.Millisecond})
 	svc := newService(t, sim, nil)
 	m := manager(t, svc, dataproduct.NewMemoryStore(nil))
@@ -133,6 +135,7 @@ func TestPoolWithActiveTaskLimit(t *testing.T) {
 }
 
 func TestImmediateEndToEnd(t *testing.T) {
+	t.Parallel()
 	sim := atlastest.NewServer(t, nil)
 	sim.ThrottleNext(time.Second)
 	svc := newService(t, sim, nil)
@@ -198,6 +201,7 @@ func TestPoolCancelWithdrawsTheRemoteTask(t *testing.T) {
 }
 
 func TestClientFetch(t *testing.T) {
+	t.Parallel()
 	sim := atlastest.NewServer(t, nil)
 	c, err := atlas.New(sim.URL, sim.Token, fastOptions(sim, nil))
 	require.NoError(t, err)

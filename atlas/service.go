@@ -106,6 +106,9 @@ func (s *Service) Query(ctx context.Context, t singletarget.Target, f singletarg
 	if !ok {
 		return nil, fmt.Errorf("%s: query %q: the form is a %T, not an *atlas.Form", Name, t.Name, f)
 	}
+	if err := form.Validate(); err != nil {
+		return nil, err
+	}
 	lo, hi := form.Window()
 	task, err := s.c.Queue(ctx, QueueRequest{RA: t.RA, Dec: t.Dec, MJDMin: &lo, MJDMax: hi, UseReduced: form.UseReducedData})
 	if err != nil {

@@ -361,10 +361,10 @@ func TestServiceQueueFull(t *testing.T) {
 func TestServiceDeleteThrottled(t *testing.T) {
 	sim := atlastest.NewServer(t, nil)
 	clock := &fakeClock{t: time.Now()}
-	logs := &bytes.Buffer{}
+	logs := &syncWriter{w: &bytes.Buffer{}}
 	svc := newService(t, sim, func(o *atlas.Options) {
 		o.Now = clock.Now
-		o.Logger = slog.New(slog.NewTextHandler(&syncWriter{w: logs}, nil))
+		o.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	})
 	store := dataproduct.NewMemoryStore(nil)
 	out, err := svc.Query(ctx, ngc1566, form(t, svc, window), store)
@@ -435,7 +435,13 @@ func manager(t *testing.T, svc singletarget.Service, store dataproduct.Store) *s
 
 type syncWriter struct {
 	mu sync.Mutex
-	w  io.Writer
+	w  *bytes.Buffer
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.String()
 }
 
 func (s *syncWriter) Write(p []byte) (int, error) {

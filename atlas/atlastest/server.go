@@ -48,6 +48,7 @@ import (
 	"io"
 	"math"
 	"mime"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -906,16 +907,18 @@ func (s *Server) checkRead(w http.ResponseWriter, r *http.Request, u *user) bool
 		return true
 	}
 	s.mu.Lock()
-	var hist *[]time.Time
+	var n int
 	if u != nil {
-		hist = &u.reads
+		n = throttleWait(&u.reads, s.opts.Now(), s.opts.ReadRate, s.opts.ReadWindow)
 	} else {
-		host, _, _ := strings.Cut(r.RemoteAddr, ":")
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			host = r.RemoteAddr
+		}
 		h := s.anonRead[host]
-		hist = &h
-		defer func() { s.anonRead[host] = h }()
+		n = throttleWait(&h, s.opts.Now(), s.opts.ReadRate, s.opts.ReadWindow)
+		s.anonRead[host] = h
 	}
-	n := throttleWait(hist, s.opts.Now(), s.opts.ReadRate, s.opts.ReadWindow)
 	s.mu.Unlock()
 	if n > 0 {
 		s.throttled(w, r, n)
