@@ -109,7 +109,7 @@ func TestPoolEndToEnd(t *testing.T) {
 
 func TestPoolWithActiveTaskLimit(t *testing.T) {
 	t.Parallel()
-	sim := atlastest.NewServer(t, &atlastest.Options{MaxActivePerToken: 2, RunTime: 50 * time.Millisecond})
+	sim := atlastest.NewServer(t, &atlastest.Options{MaxActivePerToken: 2, RunTime: 300 * time.Millisecond})
 	svc := newService(t, sim, nil)
 	m := manager(t, svc, dataproduct.NewMemoryStore(nil))
 	pool := singletarget.NewPool(m, &singletarget.PoolOptions{Workers: 4})

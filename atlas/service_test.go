@@ -287,10 +287,7 @@ func TestServiceRemoteFaults(t *testing.T) {
 			store := dataproduct.NewMemoryStore(nil)
 			out, err := svc.Query(ctx, ngc1566, form(t, svc, window), store)
 			require.NoError(t, err)
-			// Wait for the task to finish before scripting the fault.
-			for sim.Tasks()[0].State != "finished" {
-				time.Sleep(5 * time.Millisecond)
-			}
+			waitFinished(t, sim) // before scripting the fault
 			sim.Inject(tc.fault)
 			_, err = svc.Resume(ctx, ngc1566, *out.Pending, store)
 			require.Error(t, err)
@@ -369,9 +366,7 @@ func TestServiceDeleteThrottled(t *testing.T) {
 	store := dataproduct.NewMemoryStore(nil)
 	out, err := svc.Query(ctx, ngc1566, form(t, svc, window), store)
 	require.NoError(t, err)
-	for sim.Tasks()[0].State != "finished" {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFinished(t, sim)
 	sim.Inject(atlastest.Fault{Kind: atlastest.FaultThrottle, Endpoint: atlastest.EndpointDelete, RetryAfter: 20 * time.Second})
 	done, err := svc.Resume(ctx, ngc1566, *out.Pending, store)
 	require.NoError(t, err, "a throttled delete does not hold the result back")
@@ -423,6 +418,12 @@ func TestServiceRefusesForeignInput(t *testing.T) {
 	assert.True(t, info.Async)
 	assert.Equal(t, "ATLAS", svc.Name())
 	assert.Same(t, svc.Client(), svc.Client())
+}
+
+// waitFinished waits until the simulator's first task has finished.
+func waitFinished(t *testing.T, sim *atlastest.Server) {
+	t.Helper()
+	require.Eventually(t, func() bool { return sim.Tasks()[0].State == "finished" }, 10*time.Second, 2*time.Millisecond)
 }
 
 func manager(t *testing.T, svc singletarget.Service, store dataproduct.Store) *singletarget.Manager {

@@ -803,7 +803,9 @@ func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, status int, 
 	legacy := s.legacy
 	s.mu.Unlock()
 	if legacy || (accepts(r, "text/html") && !accepts(r, "application/json")) {
-		http.Redirect(w, r, s.opts.BasePath+"/api-auth/login/?next="+url.QueryEscape(r.URL.Path), http.StatusFound)
+		// Django's redirect_to_login keeps the slashes of next unescaped.
+		next := strings.ReplaceAll(url.QueryEscape(r.URL.Path), "%2F", "/")
+		http.Redirect(w, r, s.opts.BasePath+"/api-auth/login/?next="+next, http.StatusFound)
 		return
 	}
 	if status == http.StatusUnauthorized {

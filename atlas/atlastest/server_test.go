@@ -212,7 +212,7 @@ func TestAuthAnswers(t *testing.T) {
 	// A browser asking for HTML gets the login redirect.
 	a = e.do("GET", "/queue/", "", "Accept", "text/html")
 	assert.Equal(t, 302, a.status)
-	assert.Equal(t, "/forcedphot/api-auth/login/?next=%2Fforcedphot%2Fqueue%2F", a.header.Get("Location"))
+	assert.Equal(t, "/forcedphot/api-auth/login/?next=/forcedphot/queue/", a.header.Get("Location"))
 }
 
 func basic(u, p string) string {
@@ -521,7 +521,7 @@ func TestLegacyServer(t *testing.T) {
 	} {
 		a := e.do(tc.method, tc.path, radec, "Authorization", tc.auth)
 		assert.Equal(t, 302, a.status, "%s %s %q", tc.method, tc.path, tc.auth)
-		assert.Equal(t, "/forcedphot/api-auth/login/?next=%2Fforcedphot%2Fqueue%2F", a.header.Get("Location"))
+		assert.Equal(t, "/forcedphot/api-auth/login/?next=/forcedphot/queue/", a.header.Get("Location"))
 	}
 	login := e.do("GET", "/api-auth/login/?next=/forcedphot/queue/", "", "Accept", "text/html")
 	assert.Equal(t, 200, login.status)
