@@ -88,6 +88,7 @@ type columns struct {
 	mjd, m, dm, ujy, dujy, f                            int
 	err, chiN, x, y, maj, min, apfit, mag5sig, sky, obs int
 	names                                               []string
+	need                                                int // fields to cut out: up to the last one used
 }
 
 var requiredColumns = []string{"MJD", "m", "dm", "uJy", "duJy", "F"}
@@ -129,6 +130,18 @@ func (c *columns) index(name string) *int {
 		return &c.obs
 	}
 	return nil
+}
+
+// neededFields is one more than the index of the last column a row needs.
+func (c *columns) neededFields(quality, extra bool) int {
+	last := max(c.mjd, c.m, c.dm, c.ujy, c.dujy, c.f)
+	if quality {
+		last = max(last, c.err, c.x, c.y, c.maj, c.min, c.apfit, c.mag5sig, c.sky)
+	}
+	if extra {
+		last = max(last, c.obs, c.err, c.chiN, c.mag5sig, c.sky)
+	}
+	return last + 1
 }
 
 // isHeader reports whether line is the header: its first name, after any
@@ -226,17 +239,15 @@ func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduc
 					return
 				}
 				cols = c
+				cols.need = c.neededFields(p.QualityCuts, p.KeepExtra)
 				fields = make([][]byte, 0, c.n)
 			case line[0] == '#':
 				// a comment
 			default:
-				fields = splitFields(line, fields[:0], cols.n+1)
-				if len(fields) != cols.n {
-					if len(fields) > cols.n {
-						fail(lineNo, "", fmt.Errorf("more fields than the header's %d columns", cols.n))
-					} else {
-						fail(lineNo, "", fmt.Errorf("%d fields, the header has %d columns", len(fields), cols.n))
-					}
+				var count int
+				fields, count = splitFields(line, fields[:0], cols.need)
+				if count != cols.n {
+					fail(lineNo, "", fmt.Errorf("%d fields, the header has %d columns", count, cols.n))
 					return
 				}
 				d, keep, err := p.row(fields, cols, thr, lineNo, &floats)
@@ -394,17 +405,28 @@ func isSpace(c byte) bool { return spaceTab[c] }
 // spaceTab marks the ASCII white-space bytes.
 var spaceTab = [256]bool{' ': true, '\t': true, '\r': true, '\n': true, '\v': true, '\f': true}
 
-// splitFields appends the white-space separated fields of line to dst,
-// stopping after max fields.
-func splitFields(line []byte, dst [][]byte, max int) [][]byte {
+// spaceBit is spaceTab as 0/1 bytes, for branch-free counting.
+var spaceBit = func() (t [256]uint8) {
+	for i, sp := range spaceTab {
+		if sp {
+			t[i] = 1
+		}
+	}
+	return t
+}()
+
+// splitFields appends the first need white-space separated fields of line
+// to dst and returns them with the number of fields of the whole line
+// (the rest are only counted, which is cheaper than cutting them out).
+func splitFields(line []byte, dst [][]byte, need int) ([][]byte, int) {
 	n := len(line)
 	i := 0
-	for len(dst) < max {
+	for len(dst) < need {
 		for i < n && spaceTab[line[i]] {
 			i++
 		}
 		if i == n {
-			break
+			return dst, len(dst)
 		}
 		start := i
 		for i < n && !spaceTab[line[i]] {
@@ -412,7 +434,14 @@ func splitFields(line []byte, dst [][]byte, max int) [][]byte {
 		}
 		dst = append(dst, line[start:i:i])
 	}
-	return dst
+	count := len(dst)
+	prev := uint8(1) // after a field: the next non-space byte starts one
+	for _, c := range line[i:] {
+		sp := spaceBit[c]
+		count += int(prev &^ sp)
+		prev = sp
+	}
+	return dst, count
 }
 
 // pow10 are the powers of ten a float64 holds exactly.
