@@ -216,7 +216,7 @@ func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduc
 				yield(dataproduct.Datum{}, fmt.Errorf("atlas: reading line %d: %w", lineNo, rerr))
 				return
 			}
-			if lineNo%4096 == 0 {
+			if lineNo%4096 == 1 { // the first line, then every 4096
 				if err := ctx.Err(); err != nil {
 					yield(dataproduct.Datum{}, err)
 					return

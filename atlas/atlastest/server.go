@@ -348,6 +348,17 @@ func (s *Server) Stats() Stats {
 	return out
 }
 
+// CreatedBy returns how many tasks the account with this API token has
+// created (0 for an unknown token).
+func (s *Server) CreatedBy(token singletarget.Secret) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.byToken[token.Reveal()]; u != nil {
+		return s.stats.TasksByUser[u.name]
+	}
+	return 0
+}
+
 // TaskInfo is a snapshot of one task, for assertions.
 type TaskInfo struct {
 	ID    int64

@@ -729,4 +729,6 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	assert.Equal(t, 20, e.sim.Stats().TasksCreated)
 	assert.Equal(t, 20, e.sim.Stats().TasksByUser["tester"])
+	assert.Equal(t, 20, e.sim.CreatedBy(e.sim.Token))
+	assert.Zero(t, e.sim.CreatedBy("nobody"))
 }
