@@ -1,0 +1,583 @@
+package atlas
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tomgo/targetdata/internal/httpx"
+	"github.com/tomgo/targetdata/singletarget"
+)
+
+// DefaultURL is the production server's base URL (no trailing slash).
+const DefaultURL = "https://fallingstar-data.com/forcedphot"
+
+// Task states, as Task.State derives them from the timestamps (the server
+// has no status field, spec §4).
+const (
+	StateQueued   = "queued"   // not started
+	StateRunning  = "running"  // started, not finished
+	StateFinished = "finished" // finished with a result file
+	StateFailed   = "failed"   // finished with an error message and no result
+)
+
+// NoDataMessage is the error_msg of a task whose cone had no measurements.
+const NoDataMessage = "No data returned"
+
+// ErrQueueFull is matched (with singletarget.ErrThrottled) by the error of
+// a queue request refused because the account already has the maximum
+// number (500) of tasks that have not started (spec §6).
+var ErrQueueFull = errors.New("too many queued tasks")
+
+// Client speaks the ATLAS forced-photometry API (spec: shared/services/atlas.md;
+// upstream: https://fallingstar-data.com/forcedphot/apiguide/). Every
+// request sends "Accept: application/json" and, to the configured host
+// only, "Authorization: Token …". Redirects are never followed. Reads and
+// writes (POST, DELETE) go through separate HTTP clients, because the
+// server throttles writes per user (60 a minute) and not reads: after a
+// 429 the client remembers the wait and fails further writes fast (with a
+// *singletarget.ThrottledError) without blocking reads.
+//
+// Methods return typed errors: *singletarget.ThrottledError (429, or the
+// 500-task cap, which also matches ErrQueueFull), *ValidationError (400
+// with field errors; matches singletarget.ErrInvalidForm),
+// *singletarget.RemoteError (401/403 match ErrUnauthorized, 404
+// ErrNotFound, 5xx ErrRemote), an error matching ErrUnauthorized for a
+// redirect to the login page, one matching ErrRemote for HTML or malformed
+// JSON where JSON was expected, and *TaskError for a task that finished
+// with an error. When ctx is done, the error wraps ctx.Err().
+//
+// A Client is safe for concurrent use.
+type Client struct {
+	base   string   // no trailing slash
+	origin *url.URL // scheme and host of base
+	token  singletarget.Secret
+	opts   Options
+	read   *httpx.Client
+	write  *httpx.Client
+}
+
+// New returns a client for the server at baseURL (e.g. DefaultURL; a
+// trailing slash is ignored) authenticating with token, the 40-character
+// API token of the account. The token may be empty for ObtainToken and the
+// public reads (Task, Download); Queue and Delete then fail with an error
+// matching singletarget.ErrUnauthorized.
+func New(baseURL string, token singletarget.Secret, opts *Options) (*Client, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	base := strings.TrimRight(strings.TrimSpace(baseURL), "/")
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("atlas: base URL %q must be an absolute http(s) URL without credentials, query or fragment", singletarget.Redact(baseURL, token))
+	}
+	if strings.ContainsAny(token.Reveal(), " \t\r\n") {
+		return nil, errors.New("atlas: the API token contains white space")
+	}
+	c := &Client{base: base, origin: &url.URL{Scheme: u.Scheme, Host: u.Host}, token: token, opts: o}
+	c.read = c.httpClient(nil)
+	c.write = c.httpClient(nil)
+	return c, nil
+}
+
+func (c *Client) httpClient(extra []singletarget.Secret) *httpx.Client {
+	return httpx.New(httpx.Options{
+		Service:      Name,
+		HTTPClient:   c.opts.HTTPClient,
+		Timeout:      c.opts.Timeout,
+		RetryMax:     c.opts.RetryMax,
+		RetryWaitMin: c.opts.RetryWaitMin,
+		RetryWaitMax: c.opts.RetryWaitMax,
+		// A 429 is never waited out inside a request: the caller (the
+		// Manager, an executor, or QueueAndWait) waits and reports it.
+		MaxRetryAfter:      time.Nanosecond,
+		MaxBodySize:        c.opts.MaxResultSize,
+		UserAgent:          c.opts.UserAgent,
+		NoRedirects:        true,
+		Logger:             c.opts.Logger,
+		Secrets:            append([]singletarget.Secret{c.token}, extra...),
+		RetryAfterFromBody: ParseRetryAfter,
+		Now:                c.opts.Now,
+	})
+}
+
+// WithToken returns a client like c that authenticates with token (for
+// instance one from ObtainToken). It shares nothing mutable with c.
+func (c *Client) WithToken(token singletarget.Secret) *Client {
+	n := &Client{base: c.base, origin: c.origin, token: token, opts: c.opts}
+	n.read = n.httpClient(nil)
+	n.write = n.httpClient(nil)
+	return n
+}
+
+// BaseURL returns the base URL, without a trailing slash.
+func (c *Client) BaseURL() string { return c.base }
+
+// TaskURL returns the URL of task id: {base}/queue/{id}/.
+func (c *Client) TaskURL(id int64) string { return fmt.Sprintf("%s/queue/%d/", c.base, id) }
+
+// PollDelay is the client's poll policy: the wait before the next look at
+// a task in state (StateQueued or StateRunning) after n looks in that
+// state (n = 0 right after queueing or a change of state): PollQueued or
+// PollRunning times PollGrowth to the n, at most PollMax.
+func (c *Client) PollDelay(state string, n int) time.Duration { return c.opts.pollDelay(state, n) }
+
+// WriteBlockedFor reports how long writes (Queue, Delete) will still fail
+// fast because of an earlier 429 (0 when they would be sent).
+func (c *Client) WriteBlockedFor() time.Duration { return c.write.BlockedFor() }
+
+var availableIn = regexp.MustCompile(`available in (\d+) (second|minute)`)
+
+// ParseRetryAfter reads the wait from a 429 body such as
+// {"detail": "Request was throttled. Expected available in 37 seconds."}
+// ("1 second" in the singular; "minutes" is accepted too though Django REST
+// framework never writes it).
+func ParseRetryAfter(body []byte) (time.Duration, bool) {
+	m := availableIn.FindSubmatch(body)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(string(m[1]))
+	if err != nil || n < 0 || n > 1e6 {
+		return 0, false
+	}
+	unit := time.Second
+	if string(m[2]) == "minute" {
+		unit = time.Minute
+	}
+	return time.Duration(n) * unit, true
+}
+
+// headers returns the request headers; the token goes only to the
+// configured host.
+func (c *Client) headers(target string, accept string) http.Header {
+	h := http.Header{}
+	h.Set("Accept", accept)
+	if !c.token.IsZero() && c.sameOrigin(target) {
+		h.Set("Authorization", "Token "+c.token.Reveal())
+	}
+	return h
+}
+
+func (c *Client) sameOrigin(target string) bool {
+	u, err := url.Parse(target)
+	return err == nil && strings.EqualFold(u.Scheme, c.origin.Scheme) && strings.EqualFold(u.Host, c.origin.Host)
+}
+
+func (c *Client) needToken(op string) error {
+	if c.token.IsZero() {
+		return fmt.Errorf("%s: %s: %w: no API token configured", Name, op, singletarget.ErrUnauthorized)
+	}
+	return nil
+}
+
+// send runs one request and maps every non-success answer to a typed
+// error. want lists the success statuses.
+func (c *Client) send(ctx context.Context, hc *httpx.Client, req *httpx.Request, want ...int) (*httpx.Response, error) {
+	resp, err := hc.Do(ctx, req)
+	if err != nil {
+		if resp != nil && resp.Status == http.StatusBadRequest {
+			if verr := c.badRequest(req, resp); verr != nil {
+				return nil, verr
+			}
+		}
+		return nil, err
+	}
+	if resp.Status >= 300 && resp.Status < 400 {
+		loc := resp.Header.Get("Location")
+		if strings.Contains(loc, "/api-auth/login/") || strings.Contains(loc, "/accounts/login") {
+			return nil, fmt.Errorf("%s: %s %s: %w: the server redirected to its login page (HTTP %d): the token was refused",
+				Name, req.Method, hc.RedactURL(req.URL), singletarget.ErrUnauthorized, resp.Status)
+		}
+		return nil, fmt.Errorf("%s: %s %s: %w: unexpected redirect (HTTP %d) to %q",
+			Name, req.Method, hc.RedactURL(req.URL), singletarget.ErrRemote, resp.Status, hc.RedactURL(loc))
+	}
+	for _, w := range want {
+		if resp.Status == w {
+			return resp, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: %s %s: %w: unexpected HTTP %d %s", Name, req.Method, hc.RedactURL(req.URL),
+		singletarget.ErrRemote, resp.Status, http.StatusText(resp.Status))
+}
+
+// decodeJSON decodes a JSON answer, refusing HTML and malformed bodies.
+func (c *Client) decodeJSON(req *httpx.Request, resp *httpx.Response, into any) error {
+	body := bytes.TrimSpace(resp.Body)
+	if resp.IsHTML() || bytes.HasPrefix(body, []byte("<")) {
+		return fmt.Errorf("%s: %s %s: %w: the server answered HTML where JSON was expected (HTTP %d)",
+			Name, req.Method, c.read.RedactURL(req.URL), singletarget.ErrRemote, resp.Status)
+	}
+	if err := json.Unmarshal(body, into); err != nil {
+		return fmt.Errorf("%s: %s %s: %w: malformed JSON (HTTP %d): %v",
+			Name, req.Method, c.read.RedactURL(req.URL), singletarget.ErrRemote, resp.Status, err)
+	}
+	return nil
+}
+
+// ValidationError is a 400 answer that lists what the server refused,
+// field by field (spec §3.1), e.g. {"dec": ["ra was set but dec is
+// missing."]}. It matches singletarget.ErrInvalidForm.
+type ValidationError struct {
+	// Method and URL are the request's.
+	Method, URL string
+	// Fields maps the server's field names ("non_field_errors" for the
+	// request as a whole) to their messages.
+	Fields map[string][]string
+}
+
+// Error implements error.
+func (e *ValidationError) Error() string {
+	names := make([]string, 0, len(e.Fields))
+	for k := range e.Fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s %s: the server refused the request", Name, e.Method, e.URL)
+	for i, k := range names {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		if k != "non_field_errors" {
+			b.WriteString(k)
+			b.WriteString(": ")
+		}
+		b.WriteString(strings.Join(e.Fields[k], " "))
+	}
+	return b.String()
+}
+
+// Is matches singletarget.ErrInvalidForm.
+func (e *ValidationError) Is(target error) bool { return target == singletarget.ErrInvalidForm }
+
+// badRequest interprets a 400 JSON body: field errors, or the 500-task cap.
+// It returns nil for a body that is not a JSON object.
+func (c *Client) badRequest(req *httpx.Request, resp *httpx.Response) error {
+	var raw map[string]json.RawMessage
+	if resp.IsHTML() || json.Unmarshal(resp.Body, &raw) != nil || len(raw) == 0 {
+		return nil
+	}
+	fields := map[string][]string{}
+	for k, v := range raw {
+		var list []string
+		var one string
+		switch {
+		case json.Unmarshal(v, &list) == nil:
+			fields[k] = list
+		case json.Unmarshal(v, &one) == nil:
+			fields[k] = []string{one}
+		default:
+			fields[k] = []string{string(v)}
+		}
+	}
+	for _, msg := range fields["non_field_errors"] {
+		if strings.Contains(msg, "too many queued tasks") {
+			return &singletarget.ThrottledError{Service: Name, RetryAfter: c.opts.QueueFullWait,
+				Detail: c.read.Redact(msg), Err: ErrQueueFull}
+		}
+	}
+	return &ValidationError{Method: req.Method, URL: c.read.RedactURL(req.URL), Fields: fields}
+}
+
+// ObtainToken asks the server for the account's API token
+// (POST {base}/api-token-auth/, spec §1.1). The server returns the same
+// token on every call until the user rotates it. Wrong credentials give an
+// error matching singletarget.ErrUnauthorized. The password never appears
+// in logs or errors.
+func (c *Client) ObtainToken(ctx context.Context, username string, password singletarget.Secret) (singletarget.Secret, error) {
+	if username == "" || password.IsZero() {
+		return "", fmt.Errorf("%s: obtain token: %w: username and password are required", Name, singletarget.ErrUnauthorized)
+	}
+	hc := c.httpClient([]singletarget.Secret{password})
+	form := url.Values{"username": {username}, "password": {password.Reveal()}}
+	req := &httpx.Request{Method: http.MethodPost, URL: c.base + "/api-token-auth/", Body: []byte(form.Encode()),
+		Header: http.Header{"Accept": {"application/json"}, "Content-Type": {"application/x-www-form-urlencoded"}},
+		// Asking twice returns the same token: safe to retry.
+		Idempotent: true}
+	resp, err := c.send(ctx, hc, req, http.StatusOK)
+	if err != nil {
+		var verr *ValidationError
+		if errors.As(err, &verr) {
+			return "", fmt.Errorf("%s: obtain token: %w: %s", Name, singletarget.ErrUnauthorized, hc.Redact(verr.Error()))
+		}
+		return "", err
+	}
+	var out struct {
+		Token string `json:"token"`
+	}
+	if err := c.decodeJSON(req, resp, &out); err != nil {
+		return "", err
+	}
+	if out.Token == "" {
+		return "", fmt.Errorf("%s: obtain token: %w: the answer holds no token", Name, singletarget.ErrRemote)
+	}
+	return singletarget.Secret(out.Token), nil
+}
+
+// QueueRequest is one forced-photometry request (spec §3).
+type QueueRequest struct {
+	// RA and Dec are the target's ICRS coordinates in degrees.
+	RA, Dec float64
+	// MJDMin is the start of the window (MJD, UTC). Nil leaves it to the
+	// server, which then uses the last 30 days.
+	MJDMin *float64
+	// MJDMax is the end of the window; nil means up to now.
+	MJDMax *float64
+	// UseReduced asks for photometry on the reduced (not difference)
+	// images; false (the default) is difference imaging, best for
+	// transients.
+	UseReduced bool
+	// RadecEpochYear is the epoch of RA/Dec for proper motion (e.g. 2016.0),
+	// sent with one decimal place; nil omits it.
+	RadecEpochYear *float64
+	// PropermotionRA and PropermotionDec are proper motions in mas/yr; nil
+	// omits them.
+	PropermotionRA, PropermotionDec *float64
+	// Comment is a free text (at most 300 characters).
+	Comment string
+}
+
+// Validate checks the request before it is sent; the *FormErrors names
+// the server's fields (ra, dec, mjd_min, mjd_max, ...).
+func (q QueueRequest) Validate() error {
+	var errs singletarget.FormErrors
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	if !finite(q.RA) || q.RA < 0 || q.RA >= 360 {
+		errs.Add("ra", fmt.Sprintf("must be in [0, 360) degrees, not %v", q.RA))
+	}
+	if !finite(q.Dec) || q.Dec < -90 || q.Dec > 90 {
+		errs.Add("dec", fmt.Sprintf("must be in [-90, 90] degrees, not %v", q.Dec))
+	}
+	if q.MJDMin != nil && !finite(*q.MJDMin) {
+		errs.Add("mjd_min", "must be a finite MJD")
+	}
+	if q.MJDMax != nil {
+		switch {
+		case !finite(*q.MJDMax) || *q.MJDMax <= 0:
+			errs.Add("mjd_max", "must be a positive MJD")
+		case q.MJDMin != nil && *q.MJDMax <= *q.MJDMin:
+			errs.Add("mjd_max", fmt.Sprintf("must be greater than mjd_min (%v)", *q.MJDMin))
+		}
+	}
+	for name, v := range map[string]*float64{"radec_epoch_year": q.RadecEpochYear, "propermotion_ra": q.PropermotionRA, "propermotion_dec": q.PropermotionDec} {
+		if v != nil && !finite(*v) {
+			errs.Add(name, "must be a finite number")
+		}
+	}
+	if len(q.Comment) > 300 {
+		errs.Add("comment", "must be at most 300 characters")
+	}
+	return errs.Err()
+}
+
+func formatFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// form encodes the request as the API guide and the TOM Toolkit send it.
+func (q QueueRequest) form() url.Values {
+	v := url.Values{}
+	v.Set("ra", formatFloat(q.RA))
+	v.Set("dec", formatFloat(q.Dec))
+	if q.MJDMin != nil {
+		v.Set("mjd_min", formatFloat(*q.MJDMin))
+	}
+	if q.MJDMax != nil {
+		v.Set("mjd_max", formatFloat(*q.MJDMax))
+	}
+	v.Set("use_reduced", strconv.FormatBool(q.UseReduced))
+	v.Set("send_email", "false")
+	if q.RadecEpochYear != nil {
+		v.Set("radec_epoch_year", strconv.FormatFloat(*q.RadecEpochYear, 'f', 1, 64))
+	}
+	if q.PropermotionRA != nil {
+		v.Set("propermotion_ra", formatFloat(*q.PropermotionRA))
+	}
+	if q.PropermotionDec != nil {
+		v.Set("propermotion_dec", formatFloat(*q.PropermotionDec))
+	}
+	if q.Comment != "" {
+		v.Set("comment", q.Comment)
+	}
+	return v
+}
+
+// Queue creates a task (POST {base}/queue/, spec §3). The request is
+// never retried: a retry could queue a second remote task. A 429 comes
+// back at once as a *singletarget.ThrottledError carrying the server's
+// wait; so does the 500-task cap (matching ErrQueueFull too).
+func (c *Client) Queue(ctx context.Context, q QueueRequest) (*Task, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s: queue: %w", Name, err)
+	}
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	if err := c.needToken("queue"); err != nil {
+		return nil, err
+	}
+	target := c.base + "/queue/"
+	h := c.headers(target, "application/json")
+	h.Set("Content-Type", "application/x-www-form-urlencoded")
+	req := &httpx.Request{Method: http.MethodPost, URL: target, Header: h, Body: []byte(q.form().Encode())}
+	resp, err := c.send(ctx, c.write, req, http.StatusCreated)
+	if err != nil {
+		return nil, err
+	}
+	var t Task
+	if err := c.decodeJSON(req, resp, &t); err != nil || t.ID <= 0 {
+		// The task exists: fall back on the Location header.
+		if id, ok := taskIDFromURL(resp.Header.Get("Location")); ok {
+			c.opts.Logger.WarnContext(ctx, "ATLAS queue answer unreadable; using its Location header", "task", id, "error", err)
+			return &Task{ID: id, URL: c.TaskURL(id)}, nil
+		}
+		if err == nil {
+			err = fmt.Errorf("%s: POST %s: %w: the answer has no task id", Name, target, singletarget.ErrRemote)
+		}
+		return nil, fmt.Errorf("%w (a remote task may have been created)", err)
+	}
+	if t.URL == "" {
+		t.URL = c.TaskURL(t.ID)
+	}
+	return &t, nil
+}
+
+// taskIDFromURL reads the id of ".../queue/<id>/".
+func taskIDFromURL(u string) (int64, bool) {
+	p, err := url.Parse(u)
+	if err != nil {
+		return 0, false
+	}
+	parts := strings.Split(strings.Trim(p.Path, "/"), "/")
+	if len(parts) < 2 || parts[len(parts)-2] != "queue" {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(parts[len(parts)-1], 10, 64)
+	return id, err == nil && id > 0
+}
+
+// Task reads task id (GET {base}/queue/{id}/, spec §4). A task that no
+// longer exists (deleted, or purged 31 days after finishing) gives a
+// *singletarget.RemoteError matching singletarget.ErrNotFound.
+func (c *Client) Task(ctx context.Context, id int64) (*Task, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s: task %d: %w", Name, id, err)
+	}
+	target := c.TaskURL(id)
+	req := &httpx.Request{Method: http.MethodGet, URL: target, Header: c.headers(target, "application/json")}
+	resp, err := c.send(ctx, c.read, req, http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
+	var t Task
+	if err := c.decodeJSON(req, resp, &t); err != nil {
+		return nil, err
+	}
+	if t.ID != id {
+		return nil, fmt.Errorf("%s: GET %s: %w: the answer describes task %d", Name, target, singletarget.ErrRemote, t.ID)
+	}
+	return &t, nil
+}
+
+// Download fetches a finished task's result file (GET result_url, spec §5)
+// and checks that it is one: an HTML page, an empty body, a body without
+// the ###MJD header line, or one that does not end with a newline (cut
+// short) is an error matching singletarget.ErrRemote, never data. A file
+// with a header and no rows matches singletarget.ErrNotFound. The token is
+// sent only if resultURL is on the configured host (the file is public).
+func (c *Client) Download(ctx context.Context, resultURL string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s: download: %w", Name, err)
+	}
+	u, err := url.Parse(resultURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%s: download: %w: result URL %q is not an absolute http(s) URL", Name, singletarget.ErrRemote, c.read.RedactURL(resultURL))
+	}
+	req := &httpx.Request{Method: http.MethodGet, URL: resultURL, Header: c.headers(resultURL, "text/plain, */*;q=0.1")}
+	resp, err := c.send(ctx, c.read, req, http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkResult(resp); err != nil {
+		return nil, fmt.Errorf("%s: GET %s: %w", Name, c.read.RedactURL(resultURL), err)
+	}
+	return resp.Body, nil
+}
+
+// checkResult refuses anything that is not an ATLAS result file.
+func checkResult(resp *httpx.Response) error {
+	body := resp.Body
+	trimmed := bytes.TrimSpace(body)
+	switch {
+	case len(trimmed) == 0:
+		return fmt.Errorf("%w: the result file is empty", singletarget.ErrRemote)
+	case resp.IsHTML() || trimmed[0] == '<':
+		return fmt.Errorf("%w: an HTML page instead of a result file", singletarget.ErrRemote)
+	case body[len(body)-1] != '\n':
+		return fmt.Errorf("%w: the result file does not end with a newline: cut short (%d bytes)", singletarget.ErrRemote, len(body))
+	}
+	first, rest, _ := bytes.Cut(trimmed, []byte("\n"))
+	if !isHeader(trimSpace(first)) {
+		return fmt.Errorf("%w: not an ATLAS result file (the first line is not the ###MJD header)", singletarget.ErrRemote)
+	}
+	if len(bytes.TrimSpace(rest)) == 0 {
+		return fmt.Errorf("%w: the result file has a header and no rows", singletarget.ErrNotFound)
+	}
+	return nil
+}
+
+// Delete deletes task id (DELETE {base}/queue/{id}/, spec §5): a finished
+// task is archived and its files removed; a queued or running one is
+// cancelled. A task that is already gone gives an error matching
+// singletarget.ErrNotFound. Deletes count against the write throttle.
+func (c *Client) Delete(ctx context.Context, id int64) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: delete task %d: %w", Name, id, err)
+	}
+	if err := c.needToken("delete"); err != nil {
+		return err
+	}
+	target := c.TaskURL(id)
+	req := &httpx.Request{Method: http.MethodDelete, URL: target, Header: c.headers(target, "application/json")}
+	_, err := c.send(ctx, c.write, req, http.StatusNoContent, http.StatusOK, http.StatusAccepted)
+	return err
+}
+
+// TaskError is a task that finished with an error message and no result
+// (spec §4). "No data returned" (nothing measured in the cone and window)
+// matches singletarget.ErrNotFound; any other message matches
+// singletarget.ErrTaskFailed.
+type TaskError struct {
+	// ID is the task's id.
+	ID int64
+	// Message is the server's error_msg.
+	Message string
+}
+
+// Error implements error.
+func (e *TaskError) Error() string {
+	if e.Message == NoDataMessage {
+		return fmt.Sprintf("%s: task %d: no data for this target and window (%q)", Name, e.ID, e.Message)
+	}
+	return fmt.Sprintf("%s: task %d failed: %s", Name, e.ID, e.Message)
+}
+
+// Is matches ErrNotFound for "No data returned", ErrTaskFailed otherwise.
+func (e *TaskError) Is(target error) bool {
+	if e.Message == NoDataMessage {
+		return target == singletarget.ErrNotFound
+	}
+	return target == singletarget.ErrTaskFailed
+}

@@ -1,0 +1,86 @@
+// Package atlas is the ATLAS forced-photometry service: a Client for the
+// server's API (https://fallingstar-data.com/forcedphot/), the query Form,
+// the asynchronous Service (class atlas.ForcedPhotometryService, registry
+// name "ATLAS") and the Processor for its result files (class
+// atlas.Processor, data product type atlas_photometry). Its subpackage
+// atlastest is a faithful simulator of the server for offline tests.
+//
+// The protocol facts come from the project's specification
+// (shared/services/atlas.md, written from the server's own source code)
+// and the public API guide.
+//
+// # Settings
+//
+// An entry of single_target_data_services with class
+// atlas.ForcedPhotometryService takes:
+//
+//   - url: the base URL; default https://fallingstar-data.com/forcedphot
+//   - api_key: the account's API token (required; shown on the server's
+//     "API token" page, or from Client.ObtainToken)
+//   - poll_queued, poll_running, poll_max: the poll policy as Go durations
+//     (defaults 4s, 2s, 1m), poll_growth: the factor between looks
+//     (default 1.25)
+//   - deadline: how long a remote task may take (default 6h)
+//   - timeout: the per-request HTTP timeout (default 2m)
+//   - keep_remote: true keeps finished tasks on the server (default false:
+//     delete them once the result is stored)
+//
+// Unknown keys are refused at load time. Register adds both classes to a
+// singletarget.Registry.
+//
+// # Protocol
+//
+// Query posts the target's coordinates and the form's window to
+// {url}/queue/ (form-encoded, with send_email=false and
+// Accept: application/json) and returns the new task as
+// singletarget.Outcome.Pending. Resume reads {url}/queue/{id}/ once: a
+// task is queued, running, finished with a result_url, or finished with
+// an error_msg and no result (terminal: the TOM Toolkit loops on it
+// forever). Polls back off from 4 s while queued and 2 s while running,
+// growing by 1.25 per look up to a minute, and stop with ErrDeadline after
+// six hours. A finished task's file is downloaded, checked (HTML, empty or
+// cut-short bodies are never stored as data), stored and the task deleted
+// so the account's queue stays clean. CancelRemote deletes a task. Tokens
+// are only sent to the configured host, and redirects are never followed:
+// servers of 2022 to 2026-07 answered a refused token with a 302 to their
+// login page, which the client reports as ErrUnauthorized.
+//
+// # Throttling
+//
+// The server allows each user 60 writes (queue POSTs and DELETEs) a
+// minute and answers more with 429 and
+// {"detail": "Request was throttled. Expected available in N seconds."}
+// (and Retry-After). The queue POST is never retried; the 429 comes back
+// as a *singletarget.ThrottledError with RetryAfter = N s, which the
+// Manager or executor waits out and reports as progress. The client then
+// fails further writes fast until the wait is over, without slowing reads.
+// An account with 500 tasks not yet started gets a 400 instead, returned
+// as a ThrottledError (RetryAfter = Options.QueueFullWait) that also
+// matches ErrQueueFull. A DELETE that is throttled after a result was
+// stored does not hold the result back: it is remembered and retried on
+// later calls (Service.Cleanup retries them all).
+//
+// # Errors
+//
+// Errors match the singletarget categories: ErrThrottled
+// (*singletarget.ThrottledError), ErrInvalidForm (*singletarget.FormErrors
+// from the form, *ValidationError from a 400 with field errors),
+// ErrUnauthorized (401, 403, a redirect to the login page, no token),
+// ErrNotFound (a task that finished with "No data returned", a 404),
+// ErrTaskFailed (*TaskError: a task that finished with another error, or
+// one that vanished), ErrDeadline, and ErrRemote (5xx, HTML or malformed
+// JSON where JSON was expected, a truncated result file). A malformed result
+// row is a *dataproduct.ParseError naming the line and column.
+//
+// # Data products
+//
+// Each finished task gives one product of type atlas_photometry named
+// atlas_<YYYY_MM_DD>-<YYYY_MM_DD>_<task id>.txt (the window's first and
+// last dates in UTC, the last being the finish date when the window was
+// open), content type text/plain, with the task id and URL, the window and
+// the finish time in its Extra. The Processor turns it into photometry:
+// a magnitude and error for rows with S/N = uJy/duJy above 3, a 3-sigma
+// limit 23.9 − 2.5·log10(3·duJy) otherwise, with the flux in µJy and the
+// MJD on every datum (see Processor for the threshold, the FAQ quality
+// cuts and the extra columns).
+package atlas

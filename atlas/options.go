@@ -1,0 +1,159 @@
+package atlas
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"time"
+)
+
+// Options configure a Client and a Service. A nil *Options means the
+// defaults noted on each field; negative durations are refused by the
+// constructors with an error naming the field.
+type Options struct {
+	// HTTPClient supplies the transport (tests pass a simulator's client or
+	// an httpmock transport). Default: a pooled client. Redirects are never
+	// followed, whatever its CheckRedirect says: ATLAS answers a refused
+	// token with a redirect to its login page (spec §1, legacy servers).
+	HTTPClient *http.Client
+	// Logger receives debug logs of requests and info logs of task
+	// changes; secrets are redacted. Default: discard.
+	Logger *slog.Logger
+	// UserAgent is sent with every request. Default: the library's.
+	UserAgent string
+	// Timeout bounds each HTTP attempt, body included. Default 2 minutes.
+	Timeout time.Duration
+	// RetryMax is the number of retries of an idempotent request (reading
+	// a task, downloading, deleting, getting a token) after a connection
+	// error or a 5xx. The queue POST is never retried. Default 3; -1
+	// disables retries.
+	RetryMax int
+	// RetryWaitMin and RetryWaitMax bound the backoff between those
+	// retries. Defaults 1 s and 30 s.
+	RetryWaitMin, RetryWaitMax time.Duration
+	// MaxResultSize caps a downloaded result file. Default 256 MiB (a
+	// decade of ATLAS data for one target is a few MB).
+	MaxResultSize int64
+	// Now returns the current time (task deadlines, poll times, form
+	// initial values). Default time.Now.
+	Now func() time.Time
+
+	// PollQueued is the wait before looking again at a task that is still
+	// queued, and the first wait after queueing. Default 4 s (the API
+	// guide's example and the TOM Toolkit's cadence).
+	PollQueued time.Duration
+	// PollRunning is the wait before looking again at a running task.
+	// Default 2 s.
+	PollRunning time.Duration
+	// PollGrowth multiplies the wait after every look in the same state, so
+	// a task that sits in a long queue is looked at less and less often.
+	// Default 1.25; 1 keeps a fixed cadence.
+	PollGrowth float64
+	// PollMax caps the wait between looks. Default 1 minute.
+	PollMax time.Duration
+	// Deadline is how long after queueing a task may take before Resume
+	// gives up with an error matching singletarget.ErrDeadline (the remote
+	// task is left in place; it may still finish). ATLAS kills runs after
+	// 4 hours, but queues can be long. Default 6 hours.
+	Deadline time.Duration
+	// QueueFullWait is the wait suggested (as a ThrottledError) when the
+	// server refuses a task because the account already has 500 tasks that
+	// have not started (spec §6). Default 1 minute.
+	QueueFullWait time.Duration
+	// KeepRemote keeps finished tasks on the server instead of deleting
+	// them after their result is stored. Default false: delete (the API
+	// guide's advice; ATLAS purges API tasks 31 days after they finish).
+	KeepRemote bool
+}
+
+// Defaults of Options.
+const (
+	DefaultTimeout       = 2 * time.Minute
+	DefaultRetryMax      = 3
+	DefaultMaxResultSize = 256 << 20
+	DefaultPollQueued    = 4 * time.Second
+	DefaultPollRunning   = 2 * time.Second
+	DefaultPollGrowth    = 1.25
+	DefaultPollMax       = time.Minute
+	DefaultDeadline      = 6 * time.Hour
+	DefaultQueueFullWait = time.Minute
+)
+
+// withDefaults returns a copy with every default applied, or an error
+// naming the first bad field.
+func (o *Options) withDefaults() (Options, error) {
+	var out Options
+	if o != nil {
+		out = *o
+	}
+	var errs []error
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"Timeout", &out.Timeout, DefaultTimeout},
+		{"RetryWaitMin", &out.RetryWaitMin, 0},
+		{"RetryWaitMax", &out.RetryWaitMax, 0},
+		{"PollQueued", &out.PollQueued, DefaultPollQueued},
+		{"PollRunning", &out.PollRunning, DefaultPollRunning},
+		{"PollMax", &out.PollMax, DefaultPollMax},
+		{"Deadline", &out.Deadline, DefaultDeadline},
+		{"QueueFullWait", &out.QueueFullWait, DefaultQueueFullWait},
+	} {
+		switch {
+		case *d.v < 0:
+			errs = append(errs, fmt.Errorf("atlas: Options.%s must not be negative (%s)", d.name, *d.v))
+		case *d.v == 0:
+			*d.v = d.def
+		}
+	}
+	switch {
+	case out.RetryMax == 0:
+		out.RetryMax = DefaultRetryMax
+	case out.RetryMax < -1:
+		errs = append(errs, fmt.Errorf("atlas: Options.RetryMax must be -1 (no retries) or more, not %d", out.RetryMax))
+	}
+	switch {
+	case out.MaxResultSize == 0:
+		out.MaxResultSize = DefaultMaxResultSize
+	case out.MaxResultSize < 0:
+		errs = append(errs, fmt.Errorf("atlas: Options.MaxResultSize must not be negative (%d)", out.MaxResultSize))
+	}
+	switch {
+	case out.PollGrowth == 0:
+		out.PollGrowth = DefaultPollGrowth
+	case !(out.PollGrowth >= 1) || math.IsInf(out.PollGrowth, 0):
+		errs = append(errs, fmt.Errorf("atlas: Options.PollGrowth must be at least 1, not %v", out.PollGrowth))
+	}
+	if out.PollMax < out.PollQueued || out.PollMax < out.PollRunning {
+		if o == nil || o.PollMax == 0 {
+			out.PollMax = max(out.PollQueued, out.PollRunning, DefaultPollMax)
+		} else {
+			errs = append(errs, fmt.Errorf("atlas: Options.PollMax (%s) must not be below PollQueued (%s) or PollRunning (%s)",
+				out.PollMax, out.PollQueued, out.PollRunning))
+		}
+	}
+	if out.Logger == nil {
+		out.Logger = slog.New(slog.DiscardHandler)
+	}
+	if out.Now == nil {
+		out.Now = time.Now
+	}
+	return out, errors.Join(errs...)
+}
+
+// pollDelay is the poll policy (see Client.PollDelay).
+func (o *Options) pollDelay(state string, n int) time.Duration {
+	base := o.PollQueued
+	if state == StateRunning {
+		base = o.PollRunning
+	}
+	d := float64(base) * math.Pow(o.PollGrowth, float64(max(0, min(n, 200))))
+	if d >= float64(o.PollMax) {
+		return o.PollMax
+	}
+	return time.Duration(d)
+}
