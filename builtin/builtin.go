@@ -13,6 +13,10 @@ import (
 	"errors"
 	"maps"
 
+	"time"
+
+	"github.com/tomgo/targetdata/atlas"
+	"github.com/tomgo/targetdata/atlas/atlastest"
 	"github.com/tomgo/targetdata/dataproduct"
 	"github.com/tomgo/targetdata/panstarrs"
 	"github.com/tomgo/targetdata/panstarrs/panstarrstest"
@@ -47,13 +51,22 @@ var (
 		func(r *singletarget.Registry) error {
 			return r.RegisterProcessor(PhotometryTableClass, processor.PhotometryTable{})
 		},
+		atlas.Register,
 		panstarrs.Register,
 	}
 	productTypes = map[string]productType{
 		dataproduct.TypePhotometry: {"Photometry", PhotometryTableClass},
-		panstarrs.DataProductType:  {"PanSTARRS Photometry", panstarrs.ProcessorClass},
+		panstarrs.DataProductType:  {panstarrs.DataProductLabel, panstarrs.ProcessorClass},
+		atlas.DataProductType:      {atlas.DataProductLabel, atlas.ProcessorClass},
 	}
 	services = []service{
+		{name: atlas.Name, class: atlas.ServiceClass,
+			simulate: func() (string, singletarget.Secret, map[string]string, func(), error) {
+				// Tasks queue for 0.3 s and run for 0.5 s: long enough to
+				// show the protocol's progress, short enough for a demo.
+				s := atlastest.Start(&atlastest.Options{QueueDelay: 300 * time.Millisecond, RunTime: 500 * time.Millisecond})
+				return s.URL, s.Token, map[string]string{"poll_queued": "100ms", "poll_running": "100ms", "poll_max": "200ms"}, s.Close, nil
+			}},
 		{name: panstarrs.ServiceName, class: panstarrs.ServiceClass,
 			simulate: func() (string, singletarget.Secret, map[string]string, func(), error) {
 				s := panstarrstest.Start(nil)

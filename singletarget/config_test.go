@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -177,10 +178,12 @@ func TestSettingsDecodeExtra(t *testing.T) {
 		Email    string              `setting:"email" validate:"required,email"`
 		Password singletarget.Secret `setting:"password"`
 		Retries  int                 `setting:"retries" validate:"gte=0,lte=10"`
+		Poll     time.Duration       `setting:"poll"`
 	}
 	s := singletarget.Settings{Name: "ZTF_FP", Class: "ztf.ForcedPhotometryService",
-		Extra: map[string]string{"email": "me@example.org", "password": "hunter22", "retries": "3"}}
+		Extra: map[string]string{"email": "me@example.org", "password": "hunter22", "retries": "3", "poll": "1m30s"}}
 	require.NoError(t, s.DecodeExtra(&dst))
+	assert.Equal(t, 90*time.Second, dst.Poll)
 	assert.Equal(t, "me@example.org", dst.Email)
 	assert.Equal(t, "hunter22", dst.Password.Reveal())
 	assert.NotContains(t, s.String(), "hunter22", "Settings print without values")
@@ -192,4 +195,6 @@ func TestSettingsDecodeExtra(t *testing.T) {
 	assert.Contains(t, err.Error(), "single_target_data_services.ZTF_FP.retries: Ensure this value is less than or equal to 10.")
 	s.Extra = map[string]string{"retries": "three"}
 	assert.ErrorContains(t, s.DecodeExtra(&dst), `single_target_data_services.ZTF_FP.retries: cannot use "three"`)
+	s.Extra = map[string]string{"poll": "soon"}
+	assert.ErrorContains(t, s.DecodeExtra(&dst), `single_target_data_services.ZTF_FP.poll: cannot use "soon"`)
 }

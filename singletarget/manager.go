@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tomgo/targetdata/dataproduct"
@@ -255,9 +256,14 @@ func (m *Manager) Step(ctx context.Context, req Request, task *RemoteTask) (*Ste
 		return nil, err
 	}
 	log := m.logger.With("service", req.Service, "target", req.Target.Name)
+	// Note whether the service reports progress itself, so that the
+	// generic report below does not repeat it.
+	var reported atomic.Bool
+	ctx = WithProgress(ctx, func(Progress) { reported.Store(true) })
 	var out *Outcome
 	if task == nil {
 		ReportProgress(ctx, Progress{Service: req.Service, Stage: StageQuerying})
+		reported.Store(false)
 		log.DebugContext(ctx, "query")
 		out, err = svc.Query(ctx, req.Target, form, m.store)
 	} else {
@@ -285,8 +291,10 @@ func (m *Manager) Step(ctx context.Context, req Request, task *RemoteTask) (*Ste
 		p := *out.Pending
 		p.Service = req.Service
 		res.Pending, res.Remote = &p, &p
-		ReportProgress(ctx, Progress{Service: req.Service, Stage: stageOf(p), Remote: &p,
-			Message: fmt.Sprintf("remote task %s %s", p.ID, p.State)})
+		if !reported.Load() {
+			ReportProgress(ctx, Progress{Service: req.Service, Stage: stageOf(p), Remote: &p,
+				Message: fmt.Sprintf("remote task %s %s", p.ID, p.State)})
+		}
 		return res, nil
 	}
 	if task != nil {

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-playground/form/v4"
 
@@ -53,7 +54,8 @@ var (
 )
 
 // DecodeExtra decodes the Extra keys into dst, a pointer to a struct whose
-// fields carry `setting:"key"` tags (Secret fields for passwords), then
+// fields carry `setting:"key"` tags (Secret fields for passwords;
+// time.Duration fields take Go durations such as "90s"), then
 // checks dst's `validate` tags. A key with no field is an error that lists
 // the known ones; errors name the key as
 // "single_target_data_services.<Name>.<key>" and match ErrConfig.
@@ -61,6 +63,12 @@ func (s Settings) DecodeExtra(dst any) error {
 	extraDecoderOnce.Do(func() {
 		extraDecoder = form.NewDecoder()
 		extraDecoder.SetTagName("setting")
+		extraDecoder.RegisterCustomTypeFunc(func(vals []string) (any, error) {
+			if len(vals) == 0 || vals[0] == "" {
+				return time.Duration(0), nil
+			}
+			return time.ParseDuration(vals[0])
+		}, time.Duration(0))
 	})
 	setup()
 	sv := structOf(dst)
