@@ -133,7 +133,15 @@
 // separate pool of read-only connections, and WAL mode lets them run
 // beside the writer. Other processes writing the same SQLite file are
 // waited for (busy_timeout, 10 s). The in-memory database has one
-// connection for everything.
+// connection for everything. SQLite runs in WAL mode with
+// synchronous=NORMAL: a committed transaction survives a crash of the
+// process; a power loss may lose the last few commits but never corrupts
+// the database.
+//
+// Do not call the store from inside the sequence given to AddDatums on
+// SQLite: the ingest holds the one writer connection (on an in-memory
+// database, the only connection), so such a call waits for the ingest,
+// which waits for the sequence. Collect what the sequence needs first.
 //
 // An ingest holds its transaction from its first chunk to its commit: on
 // SQLite that is the database's write lock, so keep sequences fast (parse
