@@ -131,7 +131,7 @@ func TestListDatumsUsesIndexes(t *testing.T) {
 		}
 		_, err := s.AddDatums(context.Background(), dataproduct.Datums(ds))
 		require.NoError(t, err)
-		_, err = s.db.Exec(`ANALYZE`)
+		_, err = s.db.Exec(`ANALYZE targetdata_datums`)
 		require.NoError(t, err)
 	}
 
