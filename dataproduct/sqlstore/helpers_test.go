@@ -14,13 +14,10 @@ import (
 // PostgresEnv is the variable naming the PostgreSQL server the tests use.
 const PostgresEnv = "TARGETDATA_POSTGRES_URL"
 
-// PostgresURLForTest returns the URL of a fresh, empty schema on the
-// server TARGETDATA_POSTGRES_URL names (through search_path), dropped with
-// everything in it when the test ends, so PostgreSQL tests can run in
-// parallel and again. Without the variable the test is skipped, except in
-// CI (CI set), where it fails: a test that needs a server must not pass
-// there by skipping.
-func PostgresURLForTest(tb testing.TB) string {
+// RequirePostgresForTest returns TARGETDATA_POSTGRES_URL. Without it, it
+// skips the test, except in CI (CI set), where it fails it: a test that
+// needs a server must not pass there by skipping.
+func RequirePostgresForTest(tb testing.TB) string {
 	tb.Helper()
 	base := os.Getenv(PostgresEnv)
 	if base == "" {
@@ -29,6 +26,18 @@ func PostgresURLForTest(tb testing.TB) string {
 		}
 		tb.Skip(PostgresEnv + " not set: skipping the PostgreSQL tests (source .ci/postgres.sh to run them)")
 	}
+	return base
+}
+
+// PostgresURLForTest returns the URL of a fresh, empty schema on the
+// server TARGETDATA_POSTGRES_URL names (through search_path), dropped with
+// everything in it when the test ends, so PostgreSQL tests can run in
+// parallel and again. Without the variable the test is skipped, except in
+// CI (CI set), where it fails: a test that needs a server must not pass
+// there by skipping.
+func PostgresURLForTest(tb testing.TB) string {
+	tb.Helper()
+	base := RequirePostgresForTest(tb)
 	var r [6]byte
 	_, _ = rand.Read(r[:])
 	schema := "td_test_" + hex.EncodeToString(r[:])

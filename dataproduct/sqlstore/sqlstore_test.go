@@ -76,11 +76,15 @@ func TestConformance(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
+			if b.name == "PostgreSQL" {
+				sqlstore.RequirePostgresForTest(t) // one skip, not one a case
+			}
 			storetest.Run(t, func(t *testing.T) dataproduct.Store { return b.open(t, nil) })
 		})
 	}
 	t.Run("PostgreSQLFileBucket", func(t *testing.T) {
 		t.Parallel()
+		sqlstore.RequirePostgresForTest(t)
 		storetest.Run(t, func(t *testing.T) dataproduct.Store {
 			return openStore(t, sqlstore.PostgresURLForTest(t),
 				&sqlstore.Options{BlobURL: "file://" + filepath.ToSlash(t.TempDir())})
