@@ -201,9 +201,14 @@ func (s *Store) openSQLite(cfg dbConfig) error {
 	if st, err := os.Stat(cfg.path); err == nil && st.IsDir() {
 		return fmt.Errorf("%s is a directory, not a database file", cfg.path)
 	}
+	// The writer gets a 64 MiB page cache (the datum-key index of a
+	// million datums is about that size) and truncates the WAL file back
+	// to 64 MiB after checkpoints, so one huge ingest does not leave a
+	// huge WAL file behind.
 	common := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=1&_pragma=temp_store(MEMORY)", sqliteBusyTimeout)
 	w, err := sql.Open("sqlite", cfg.path+"?"+common+
-		"&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate&_pragma=cache_size(-65536)")
+		"&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate&_pragma=cache_size(-65536)"+
+		"&_pragma=journal_size_limit(67108864)")
 	if err != nil {
 		return err
 	}
