@@ -307,6 +307,9 @@ func CanonicalValue(v any) ([]byte, error) {
 	case Photometry:
 		return v.MarshalJSON()
 	case *Photometry:
+		if v == nil {
+			return nil, fmt.Errorf("%w: value is a nil *Photometry", ErrInvalidDatum)
+		}
 		return v.MarshalJSON()
 	case Spectrum:
 		if err := v.Check(); err != nil {
@@ -314,6 +317,9 @@ func CanonicalValue(v any) ([]byte, error) {
 		}
 		return json.Marshal(v)
 	case *Spectrum:
+		if v == nil {
+			return nil, fmt.Errorf("%w: value is a nil *Spectrum", ErrInvalidDatum)
+		}
 		return CanonicalValue(*v)
 	}
 	b, err := canonicalJSON(v)

@@ -64,6 +64,12 @@ func TestCanonicalValue(t *testing.T) {
 	assert.ErrorContains(t, err, "flux[1]")
 	_, err = dataproduct.CanonicalValue(nil)
 	assert.ErrorIs(t, err, dataproduct.ErrInvalidDatum)
+	// Typed nil pointers pass Datum.Check (they are not == nil) and must
+	// be refused here, not panic.
+	_, err = dataproduct.CanonicalValue((*dataproduct.Photometry)(nil))
+	assert.ErrorIs(t, err, dataproduct.ErrInvalidDatum)
+	_, err = dataproduct.CanonicalValue((*dataproduct.Spectrum)(nil))
+	assert.ErrorIs(t, err, dataproduct.ErrInvalidDatum)
 }
 
 func TestDecodeValue(t *testing.T) {

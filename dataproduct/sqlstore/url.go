@@ -1,0 +1,149 @@
+package sqlstore
+
+import (
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+)
+
+// Database kinds, as Open tells them apart by URL scheme.
+const (
+	kindSQLite   = "sqlite"
+	kindPostgres = "postgres"
+)
+
+// supportedSchemes is listed in the error for an unknown scheme.
+const supportedSchemes = "sqlite://, postgres://, postgresql://"
+
+// dbConfig is a parsed database URL.
+type dbConfig struct {
+	kind string
+	// SQLite: path is the database file; memory is set for an in-memory
+	// database (path is then empty).
+	path   string
+	memory bool
+	// PostgreSQL: dsn is the URL as given, handed to pgx.
+	dsn string
+	// redacted is the URL with any password replaced, for messages.
+	redacted string
+	// secrets are strings that must never appear in an error message.
+	secrets []string
+}
+
+// parseDBURL splits a database URL into its kind and connection details.
+// Errors never contain a password.
+func parseDBURL(raw string) (dbConfig, error) {
+	scheme, rest, ok := strings.Cut(raw, ":")
+	if !ok || scheme == "" || strings.ContainsAny(scheme, "/\\ ") {
+		return dbConfig{}, fmt.Errorf("sqlstore: database URL %q has no scheme (supported: %s)", redactURL(raw), supportedSchemes)
+	}
+	switch strings.ToLower(scheme) {
+	case "sqlite", "sqlite3":
+		return parseSQLiteURL(raw, rest)
+	case "postgres", "postgresql":
+		cfg := dbConfig{kind: kindPostgres, dsn: raw, redacted: redactURL(raw), secrets: urlSecrets(raw)}
+		if _, err := url.Parse(raw); err != nil {
+			// url.Error repeats the URL; say only what is wrong.
+			return dbConfig{}, fmt.Errorf("sqlstore: database URL %s is not a valid URL", cfg.redacted)
+		}
+		return cfg, nil
+	}
+	return dbConfig{}, fmt.Errorf("sqlstore: unsupported database URL scheme %q (supported: %s)", scheme, supportedSchemes)
+}
+
+// parseSQLiteURL handles sqlite://relative/path.db, sqlite:///absolute/path.db,
+// sqlite::memory: and sqlite://:memory:. rest is what follows "sqlite:".
+func parseSQLiteURL(raw, rest string) (dbConfig, error) {
+	cfg := dbConfig{kind: kindSQLite, redacted: raw}
+	path, query, hasQuery := strings.Cut(strings.TrimPrefix(rest, "//"), "?")
+	if hasQuery {
+		return dbConfig{}, fmt.Errorf("sqlstore: sqlite URL %q: query parameters (%q) are not supported; the store sets its own connection options", raw, query)
+	}
+	if path == ":memory:" {
+		cfg.memory = true
+		return cfg, nil
+	}
+	unescaped, err := url.PathUnescape(path)
+	if err != nil {
+		return dbConfig{}, fmt.Errorf("sqlstore: sqlite URL %q: bad escape in path: %v", raw, err)
+	}
+	if unescaped == "" {
+		return dbConfig{}, fmt.Errorf("sqlstore: sqlite URL %q has no file path (want sqlite://relative/file.db, sqlite:///absolute/file.db or sqlite::memory:)", raw)
+	}
+	cfg.path = filepath.Clean(filepath.FromSlash(unescaped))
+	return cfg, nil
+}
+
+// redactURL returns raw with the password of its user info and any
+// "password" query parameter replaced by "xxxxx". A string that does not
+// parse as a URL is reduced to its scheme.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		if scheme, _, ok := strings.Cut(raw, "://"); ok {
+			return scheme + "://<unparsable URL>"
+		}
+		return "<unparsable URL>"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+// urlSecrets returns the passwords a URL carries, raw and unescaped, so
+// that error messages can be scrubbed of them.
+func urlSecrets(raw string) []string {
+	var out []string
+	add := func(s string) {
+		if s != "" {
+			out = append(out, s)
+			if u, err := url.PathUnescape(s); err == nil && u != s {
+				out = append(out, u)
+			}
+		}
+	}
+	if _, rest, ok := strings.Cut(raw, "://"); ok {
+		if userinfo, _, ok := strings.Cut(rest, "@"); ok {
+			if _, pw, ok := strings.Cut(userinfo, ":"); ok {
+				add(pw)
+			}
+		}
+	}
+	if u, err := url.Parse(raw); err == nil {
+		if pw, ok := u.User.Password(); ok {
+			add(pw)
+		}
+		for _, pw := range u.Query()["password"] {
+			add(pw)
+		}
+	}
+	return out
+}
+
+// redactedError hides secrets in the text of an error that may quote a
+// connection string (driver errors sometimes do).
+type redactedError struct {
+	err     error
+	secrets []string
+}
+
+func (e *redactedError) Error() string {
+	msg := e.err.Error()
+	for _, s := range e.secrets {
+		msg = strings.ReplaceAll(msg, s, "xxxxx")
+	}
+	return msg
+}
+
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redactErr wraps err so its message cannot show any of secrets.
+func redactErr(err error, secrets []string) error {
+	if err == nil || len(secrets) == 0 {
+		return err
+	}
+	return &redactedError{err: err, secrets: secrets}
+}
