@@ -2,12 +2,19 @@ package builtin
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
+	"net/http"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/dataproduct/sqlstore"
 	"github.com/tomgo/targetdata/singletarget"
+	"github.com/tomgo/targetdata/singletarget/riverexec"
 )
 
 // Class returns the class of a built-in service name ("ATLAS" →
@@ -59,11 +66,163 @@ func Simulate(cfg *singletarget.Config, onStop func(func())) error {
 	return nil
 }
 
-// OpenStore opens the store a settings file names: in memory when dbURL is
-// empty. It returns the store and a function that closes it.
+// OpenStore opens the store the settings' database and storage name: the
+// in-memory store when dbURL is empty or "memory://", otherwise a
+// dataproduct/sqlstore (sqlite://path or postgres://...) with its files
+// in storageURL (see sqlstore.Options.BlobURL for the default). It returns
+// the store and a function that closes it.
 func OpenStore(ctx context.Context, dbURL, storageURL string) (dataproduct.Store, func(), error) {
 	if dbURL == "" || dbURL == "memory://" {
+		if storageURL != "" && storageURL != "mem://" {
+			return nil, nil, fmt.Errorf("%w: storage %q needs a database (the in-memory store keeps files in memory)", singletarget.ErrConfig, storageURL)
+		}
 		return dataproduct.NewMemoryStore(nil), func() {}, nil
 	}
-	return nil, nil, fmt.Errorf("%w: database %q: only the in-memory store is available in this build", singletarget.ErrConfig, dbURL)
+	s, err := sqlstore.Open(ctx, dbURL, &sqlstore.Options{BlobURL: storageURL})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", singletarget.ErrConfig, err)
+	}
+	return s, func() { s.Close() }, nil
+}
+
+// Options configure Open; nil means defaults.
+type Options struct {
+	// Registry knows the classes the settings may name. Default: a new
+	// registry with every built-in class (Register).
+	Registry *singletarget.Registry
+	// Logger receives logs. Default: discard.
+	Logger *slog.Logger
+	// HTTPClient is passed to every service (tests pass a simulator's).
+	HTTPClient *http.Client
+	// Worker makes a river backend run jobs (a worker process); without it
+	// the app inserts jobs only (a web process). Pool backends always run
+	// their jobs in-process.
+	Worker bool
+}
+
+// App is an application opened from settings: the store, the Manager and
+// the executor tasks.backend names.
+type App struct {
+	// Config is the settings, with the built-in defaults applied.
+	Config *singletarget.Config
+	// Store keeps products and datums.
+	Store dataproduct.Store
+	// Manager runs queries.
+	Manager *singletarget.Manager
+	// Executor is the configured executor: *singletarget.Immediate,
+	// *singletarget.Pool or *riverexec.Executor.
+	Executor singletarget.Executor
+	// Pool and River are set for their backends.
+	Pool  *singletarget.Pool
+	River *riverexec.Executor
+
+	closers []func()
+}
+
+// JobDatabase returns the job database of the river backend:
+// tasks.database, else the store's PostgreSQL database, else a SQLite file
+// next to the store's ("targetdata.db" → "targetdata.jobs.db"; SQLite
+// allows one writer per file), else "sqlite://targetdata.jobs.db".
+func JobDatabase(cfg *singletarget.Config) string {
+	switch {
+	case cfg.Tasks.Database != "":
+		return cfg.Tasks.Database
+	case strings.HasPrefix(cfg.Database, "postgres"):
+		return cfg.Database
+	case strings.HasPrefix(cfg.Database, "sqlite://") && !strings.Contains(cfg.Database, ":memory:"):
+		p := strings.TrimPrefix(cfg.Database, "sqlite://")
+		return "sqlite://" + strings.TrimSuffix(p, filepath.Ext(p)) + ".jobs.db"
+	}
+	return "sqlite://targetdata.jobs.db"
+}
+
+// Open builds the application the settings describe: the store (database
+// and storage), the services and processors (through the registry), and
+// the executor (tasks.backend: immediate by default, pool or river). For
+// river it migrates the job tables. Close releases everything.
+func Open(ctx context.Context, cfg *singletarget.Config, opts *Options) (*App, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Registry == nil {
+		o.Registry = singletarget.NewRegistry()
+		if err := Register(o.Registry); err != nil {
+			return nil, err
+		}
+	}
+	a := &App{Config: WithDefaults(cfg)}
+	store, closeStore, err := OpenStore(ctx, a.Config.Database, a.Config.Storage)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, closeStore)
+	a.Store = store
+	a.Manager, err = o.Registry.Load(a.Config, store, &singletarget.ManagerOptions{Logger: o.Logger, HTTPClient: o.HTTPClient})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	switch a.Config.Tasks.Backend {
+	case "", "immediate":
+		a.Executor = singletarget.NewImmediate(a.Manager)
+	case "pool":
+		a.Pool = singletarget.NewPool(a.Manager, &singletarget.PoolOptions{Workers: a.Config.Tasks.Workers, Logger: o.Logger})
+		a.Executor = a.Pool
+	case "river":
+		x, err := riverexec.Open(ctx, JobDatabase(a.Config), a.Manager,
+			&riverexec.Options{InsertOnly: !o.Worker, Workers: a.Config.Tasks.Workers, Logger: o.Logger})
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		a.closers = append(a.closers, func() { x.Close() })
+		if err := x.Migrate(ctx); err != nil {
+			a.Close()
+			return nil, err
+		}
+		a.River, a.Executor = x, x
+	default:
+		a.Close()
+		return nil, fmt.Errorf("%w: tasks.backend %q", singletarget.ErrConfig, a.Config.Tasks.Backend)
+	}
+	return a, nil
+}
+
+// Start starts the executor's workers (pool, or river in a worker process).
+func (a *App) Start(ctx context.Context) error {
+	switch {
+	case a.Pool != nil:
+		return a.Pool.Start(ctx)
+	case a.River != nil:
+		return a.River.Start(ctx)
+	}
+	return nil
+}
+
+// Stop stops the executor gracefully: running steps finish, waiting
+// asynchronous jobs stay where they are (in the database for river).
+func (a *App) Stop(ctx context.Context) error {
+	switch {
+	case a.Pool != nil:
+		return a.Pool.Stop(ctx)
+	case a.River != nil:
+		err := a.River.Stop(ctx)
+		if errors.Is(err, context.Canceled) || err == nil {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+// Close releases the store and the job database. Stop first.
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
 }

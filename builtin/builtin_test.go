@@ -1,0 +1,103 @@
+package builtin_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tomgo/targetdata/builtin"
+	"github.com/tomgo/targetdata/singletarget"
+)
+
+func TestDefaults(t *testing.T) {
+	types := builtin.DataProductTypes()
+	procs := builtin.DataProcessors()
+	for typ := range types {
+		assert.NotEmpty(t, procs[typ], "type %s has a processor", typ)
+	}
+	r := singletarget.NewRegistry()
+	require.NoError(t, builtin.Register(r))
+	for typ, class := range procs {
+		_, err := r.Processor(class)
+		assert.NoError(t, err, "processor class %s of %s is registered", class, typ)
+	}
+	for _, name := range builtin.ServiceNames() {
+		class, ok := builtin.Class(name)
+		require.True(t, ok)
+		assert.Contains(t, r.Classes(), class)
+	}
+	assert.Error(t, builtin.Register(r), "registering twice is an error")
+}
+
+func TestJobDatabase(t *testing.T) {
+	for db, want := range map[string]string{
+		"sqlite://data/targetdata.db": "sqlite://data/targetdata.jobs.db",
+		"postgres://u@h/db":           "postgres://u@h/db",
+		"":                            "sqlite://targetdata.jobs.db",
+		"sqlite://:memory:":           "sqlite://targetdata.jobs.db",
+	} {
+		assert.Equal(t, want, builtin.JobDatabase(&singletarget.Config{Database: db}), db)
+	}
+	assert.Equal(t, "sqlite://j.db", builtin.JobDatabase(&singletarget.Config{Database: "x", Tasks: singletarget.TasksConfig{Database: "sqlite://j.db"}}))
+}
+
+// Open a whole application from settings on every backend, against the
+// bundled simulators.
+func TestOpen(t *testing.T) {
+	for _, backend := range []string{"immediate", "pool", "river"} {
+		t.Run(backend, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := &singletarget.Config{
+				Services:     map[string]singletarget.ServiceConfig{"ATLAS": {Class: "atlas.ForcedPhotometryService"}, "PANSTARRS": {Class: "panstarrs.Service"}},
+				ServiceOrder: []string{"ATLAS", "PANSTARRS"},
+				Database:     "sqlite://" + filepath.Join(dir, "td.db"),
+				Storage:      "file://" + filepath.Join(dir, "files"),
+				Tasks:        singletarget.TasksConfig{Backend: backend, Workers: 2},
+			}
+			var stops []func()
+			require.NoError(t, builtin.Simulate(cfg, func(f func()) { stops = append(stops, f) }))
+			defer func() {
+				for _, f := range stops {
+					f()
+				}
+			}()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			app, err := builtin.Open(ctx, cfg, &builtin.Options{Worker: true})
+			require.NoError(t, err)
+			defer app.Close()
+			require.NoError(t, app.Start(ctx))
+			target := singletarget.Target{ID: 1, Name: "SN 2023ixf", RA: 210.910674, Dec: 54.311686}
+			var ids []singletarget.JobID
+			for _, svc := range []string{"ATLAS", "PANSTARRS"} {
+				id, err := app.Executor.Submit(ctx, singletarget.Request{Service: svc, Target: target})
+				require.NoError(t, err)
+				ids = append(ids, id)
+			}
+			for _, id := range ids {
+				var st singletarget.JobStatus
+				require.Eventually(t, func() bool {
+					st, err = app.Executor.Status(ctx, id)
+					return err == nil && st.State.Done()
+				}, 50*time.Second, 20*time.Millisecond)
+				require.Equal(t, singletarget.JobSucceeded, st.State, "%+v", st)
+				assert.Positive(t, st.Added)
+			}
+			require.NoError(t, app.Stop(ctx))
+		})
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	_, err := builtin.Open(ctx, &singletarget.Config{Database: "mysql://x"}, nil)
+	assert.ErrorIs(t, err, singletarget.ErrConfig)
+	_, err = builtin.Open(ctx, &singletarget.Config{Storage: "file:///tmp/x"}, nil)
+	assert.ErrorContains(t, err, "needs a database")
+	_, err = builtin.Open(ctx, &singletarget.Config{Services: map[string]singletarget.ServiceConfig{"X": {Class: "nope.Service"}}, ServiceOrder: []string{"X"}}, nil)
+	assert.ErrorContains(t, err, `unknown class "nope.Service"`)
+}
