@@ -140,7 +140,9 @@ func (p ForcedPhotometryProcessor) Stream(ctx context.Context, r io.Reader) iter
 			cols   fpColumns
 			ncols  int
 			header bool
-			fields = make([][]byte, 0, 48)
+			split  fields
+			idx    [7]int
+			vals   fpVals
 			floats processor.Floats
 		)
 		fail := func(err error) {
@@ -182,14 +184,20 @@ func (p ForcedPhotometryProcessor) Stream(ctx context.Context, r io.Reader) iter
 					return
 				}
 				ncols, header = len(names), true
+				idx = cols.indexes()
 				continue
 			}
-			fields = splitSpace(fields[:0], t)
-			if len(fields) != ncols {
-				fail(fmt.Errorf("%d values, the column line has %d", len(fields), ncols))
+			if n := split.split(t); n != ncols {
+				fail(fmt.Errorf("%d values, the column line has %d", n, ncols))
 				return
 			}
-			d, keep, err := p.row(fields, cols, snt, snu, source, &floats)
+			for i, col := range idx {
+				vals[i] = nil
+				if col >= 0 {
+					vals[i] = split.field(col)
+				}
+			}
+			d, keep, err := p.row(&vals, snt, snu, source, &floats)
 			if err != nil {
 				fail(err)
 				return
@@ -201,7 +209,13 @@ func (p ForcedPhotometryProcessor) Stream(ctx context.Context, r io.Reader) iter
 	}
 }
 
-func isNull(b []byte) bool { return bytes.EqualFold(b, []byte("null")) || bytes.EqualFold(b, []byte("nan")) }
+// isNull reports the null markers of ZFPS files ("null"; "NaN" too).
+func isNull(b []byte) bool {
+	if len(b) == 0 || (b[0]|0x20 != 'n') {
+		return false
+	}
+	return bytes.EqualFold(b, []byte("null")) || bytes.EqualFold(b, []byte("nan"))
+}
 
 // procstatusClean reports whether every code of a procstatus value (one
 // code, or several separated by commas) is in CleanProcstatus.
@@ -229,46 +243,54 @@ func procstatusClean(b []byte) (bool, error) {
 	return true, nil
 }
 
-func (p ForcedPhotometryProcessor) row(f [][]byte, c fpColumns, snt, snu float64, source string, fl *processor.Floats) (dataproduct.Datum, bool, error) {
+// fpVals are the cells of the used columns, in fpColumns.indexes order
+// (jd, zpdiff, forcediffimflux, forcediffimfluxunc, filter, procstatus,
+// infobitssci); nil for an absent column.
+type fpVals [7][]byte
+
+func (c fpColumns) indexes() [7]int {
+	return [7]int{c.jd, c.zpdiff, c.flux, c.unc, c.filter, c.procstatus, c.infobits}
+}
+
+var fpValNames = [4]string{"jd", "zpdiff", "forcediffimflux", "forcediffimfluxunc"}
+
+func (p ForcedPhotometryProcessor) row(v *fpVals, snt, snu float64, source string, fl *processor.Floats) (dataproduct.Datum, bool, error) {
 	bad := func(col string, err error) error { return &dataproduct.ParseError{Column: col, Err: err} }
-	var status []byte
-	if c.procstatus >= 0 {
-		status = f[c.procstatus]
-		if isNull(status) {
-			status = nil
+	status := v[5]
+	if isNull(status) {
+		status = nil
+	}
+	if len(status) > 0 {
+		clean, err := procstatusClean(status)
+		if err != nil {
+			return dataproduct.Datum{}, false, bad("procstatus", err)
 		}
-		if len(status) > 0 {
-			clean, err := procstatusClean(status)
-			if err != nil {
-				return dataproduct.Datum{}, false, bad("procstatus", err)
-			}
-			if !clean && !p.KeepFlagged {
-				return dataproduct.Datum{}, false, nil
-			}
+		if !clean && !p.KeepFlagged {
+			return dataproduct.Datum{}, false, nil
 		}
 	}
-	var vals [4]float64
-	for i, col := range [4]int{c.jd, c.zpdiff, c.flux, c.unc} {
-		b := f[col]
+	var nums [4]float64
+	for i := range nums {
+		b := v[i]
 		if isNull(b) {
 			return dataproduct.Datum{}, false, nil // no usable measurement
 		}
-		v, err := parseNum(b)
+		x, err := parseNum(b)
 		if err != nil {
-			return dataproduct.Datum{}, false, bad([4]string{"jd", "zpdiff", "forcediffimflux", "forcediffimfluxunc"}[i], err)
+			return dataproduct.Datum{}, false, bad(fpValNames[i], err)
 		}
-		vals[i] = v
+		nums[i] = x
 	}
-	jd, zp, flux, unc := vals[0], vals[1], vals[2], vals[3]
+	jd, zp, flux, unc := nums[0], nums[1], nums[2], nums[3]
 	if !(unc > 0) {
 		return dataproduct.Datum{}, false, nil
 	}
-	band, ok := bandOf(f[c.filter])
+	band, ok := bandOf(v[4])
 	if !ok {
-		return dataproduct.Datum{}, false, bad("filter", fmt.Errorf("unknown filter %q (want ZTF_g, ZTF_r or ZTF_i)", string(f[c.filter])))
+		return dataproduct.Datum{}, false, bad("filter", fmt.Errorf("unknown filter %q (want ZTF_g, ZTF_r or ZTF_i)", string(v[4])))
 	}
 	mjd := jd - processor.MJDOffset
-	toUJy := math.Pow(10, 0.4*(processor.ABZeroPointMicroJansky-zp))
+	toUJy := math.Exp(0.4 * math.Ln10 * (processor.ABZeroPointMicroJansky - zp))
 	ph := dataproduct.Photometry{
 		Filter:     band,
 		Telescope:  Telescope,
@@ -286,8 +308,8 @@ func (p ForcedPhotometryProcessor) row(f [][]byte, c fpColumns, snt, snu float64
 	if len(status) > 0 && !(len(status) == 1 && status[0] == '0') {
 		ph.Extra = map[string]any{"procstatus": string(status)}
 	}
-	if c.infobits >= 0 && !isNull(f[c.infobits]) {
-		bits, err := parseInt(f[c.infobits])
+	if v[6] != nil && !isNull(v[6]) {
+		bits, err := parseInt(v[6])
 		if err != nil {
 			return dataproduct.Datum{}, false, bad("infobitssci", err)
 		}

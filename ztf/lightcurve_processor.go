@@ -97,10 +97,11 @@ func findLCColumns(names []string) (lcColumns, error) {
 // ipacHeader is the header of an IPAC table: column names, their
 // boundaries (positions of the '|' of the name line) and null values.
 type ipacHeader struct {
-	lines int // '|' lines seen
-	names []string
-	pipes []int
-	nulls []string
+	lines  int // '|' lines seen
+	names  []string
+	pipes  []int
+	nulls  []string
+	tokens [][]byte // scratch
 }
 
 func (h *ipacHeader) add(line []byte) error {
@@ -138,26 +139,114 @@ func pipeCells(line []byte) [][]byte {
 	return bytes.Split(line, []byte("|"))
 }
 
-// cells splits a data row: by white space when that gives one value per
-// column (the usual case), else by the header's column boundaries (rows
-// with blank cells).
-func (h *ipacHeader) cells(dst [][]byte, line []byte) [][]byte {
-	dst = splitSpace(dst[:0], line)
-	if len(dst) == len(h.names) {
-		return dst
-	}
-	dst = dst[:0]
-	for i := range h.names {
-		start := h.pipes[i] + 1
-		end := len(line)
-		if i+1 < len(h.pipes) {
-			end = h.pipes[i+1]
+// cells cuts the used cells of a data row at the header's column
+// boundaries (the IPAC layout: each value under its header cell, a blank
+// at each '|' position). A row whose values overrun the boundaries is
+// split on white space instead, when that gives one value per column.
+func (h *ipacHeader) cells(v *lcVals, line []byte, idx [5]int) {
+	aligned := true
+	for _, col := range idx {
+		if col < 0 {
+			continue
 		}
-		start, end = min(start, len(line)), min(end, len(line))
-		dst = append(dst, trimSpace(line[start:end]))
+		for _, p := range [2]int{h.pipes[col], h.boundary(col + 1)} {
+			if p < len(line) && line[p] != ' ' {
+				aligned = false
+			}
+		}
 	}
-	return dst
+	if !aligned {
+		h.tokens = splitSpace(h.tokens[:0], line)
+		if len(h.tokens) == len(h.names) {
+			for i, col := range idx {
+				v[i] = nil
+				if col >= 0 && !h.null(col, h.tokens[col]) {
+					v[i] = h.tokens[col]
+				}
+			}
+			return
+		}
+	}
+	for i, col := range idx {
+		v[i] = nil
+		if col < 0 {
+			continue
+		}
+		start, end := min(h.pipes[col]+1, len(line)), min(h.boundary(col+1), len(line))
+		if c := trimSpace(line[start:end]); !h.null(col, c) {
+			v[i] = c
+		}
+	}
 }
+
+// boundary returns the position of the '|' before column i (the line's
+// end for the last).
+func (h *ipacHeader) boundary(i int) int {
+	if i < len(h.pipes) {
+		return h.pipes[i]
+	}
+	return math.MaxInt
+}
+
+// csvLayout tells which CSV columns fill which lcVals cell.
+type csvLayout struct {
+	ncols int
+	slot  []int8 // per column: the lcVals index + 1, or 0
+	last  int    // the highest used column
+}
+
+func newCSVLayout(ncols int, idx [5]int) *csvLayout {
+	l := &csvLayout{ncols: ncols, slot: make([]int8, ncols)}
+	for i, col := range idx {
+		if col >= 0 {
+			l.slot[col] = int8(i + 1)
+			l.last = max(l.last, col)
+		}
+	}
+	return l
+}
+
+// csvCells fills v from a CSV row (IRSA writes no quotes; a row with
+// quotes goes through encoding/csv).
+func csvCells(v *lcVals, line []byte, l *csvLayout) error {
+	*v = lcVals{}
+	set := func(col int, cell []byte) {
+		if s := l.slot[col]; s > 0 {
+			cell = trimSpace(cell)
+			if len(cell) > 0 && !isNull(cell) {
+				v[s-1] = cell
+			}
+		}
+	}
+	if bytes.IndexByte(line, '"') >= 0 {
+		rec, err := csv.NewReader(bytes.NewReader(line)).Read()
+		if err != nil {
+			return err
+		}
+		if len(rec) != l.ncols {
+			return fmt.Errorf("%d fields, the header has %d", len(rec), l.ncols)
+		}
+		for i, c := range rec {
+			set(i, []byte(c))
+		}
+		return nil
+	}
+	if n := bytes.Count(line, comma) + 1; n != l.ncols {
+		return fmt.Errorf("%d fields, the header has %d", n, l.ncols)
+	}
+	start := 0
+	for col := 0; col <= l.last; col++ {
+		end := len(line)
+		if j := bytes.IndexByte(line[start:], ','); j >= 0 {
+			end = start + j
+		}
+		set(col, line[start:end])
+		start = end + 1
+	}
+	return nil
+}
+
+var comma = []byte(",")
 
 func (h *ipacHeader) null(col int, v []byte) bool {
 	if len(v) == 0 {
@@ -166,7 +255,7 @@ func (h *ipacHeader) null(col int, v []byte) bool {
 	if col < len(h.nulls) && h.nulls[col] != "" && bstr(v) == h.nulls[col] {
 		return true
 	}
-	return bytes.EqualFold(v, []byte("null"))
+	return isNull(v)
 }
 
 // Stream implements processor.Streamer.
@@ -189,11 +278,12 @@ func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduc
 		mode := modeUnknown
 		var (
 			cols       lcColumns
-			ncols      int
+			layout     *csvLayout
 			ipac       ipacHeader
 			headerLine int
 			haveCols   bool
-			fields     = make([][]byte, 0, 32)
+			idx        [5]int
+			vals       lcVals
 			floats     processor.Floats
 		)
 		fail := func(err error) {
@@ -253,7 +343,7 @@ func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduc
 						fail(err)
 						return
 					}
-					ncols = len(names)
+					layout = newCSVLayout(len(names), cols.indexes())
 					haveCols = true
 					continue
 				}
@@ -261,24 +351,11 @@ func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduc
 				if line[0] == '#' {
 					continue
 				}
-				if bytes.IndexByte(line, '"') >= 0 {
-					rec, err := csv.NewReader(bytes.NewReader(line)).Read()
-					if err != nil {
-						fail(err)
-						return
-					}
-					fields = fields[:0]
-					for _, s := range rec {
-						fields = append(fields, []byte(s))
-					}
-				} else {
-					fields = splitComma(fields[:0], line)
-				}
-				if len(fields) != ncols {
-					fail(fmt.Errorf("%d fields, the header has %d", len(fields), ncols))
+				if err := csvCells(&vals, line, layout); err != nil {
+					fail(err)
 					return
 				}
-				d, keep, err := p.row(fields, cols, nil, mask, source, &floats)
+				d, keep, err := p.row(&vals, mask, source, &floats)
 				if err != nil {
 					fail(err)
 					return
@@ -321,10 +398,11 @@ func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduc
 					fail(err)
 					return
 				}
+				idx = cols.indexes()
 				haveCols = true
 			}
-			fields = ipac.cells(fields, line)
-			d, keep, err := p.row(fields, cols, &ipac, mask, source, &floats)
+			ipac.cells(&vals, line, idx)
+			d, keep, err := p.row(&vals, mask, source, &floats)
 			if err != nil {
 				fail(err)
 				return
@@ -336,53 +414,53 @@ func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduc
 	}
 }
 
+// lcVals are the cells of the columns the processor uses, in the order
+// of lcColumns.indexes (mjd, mag, magerr, filtercode, catflags); a nil
+// cell is null or absent.
+type lcVals [5][]byte
+
+// indexes returns the column indexes in lcVals order (catflags may be −1).
+func (c lcColumns) indexes() [5]int { return [5]int{c.mjd, c.mag, c.magerr, c.filter, c.catflags} }
+
 // row makes the datum of one light-curve row; keep is false for rows
 // without a magnitude and rows dropped by the catflags mask.
-func (p Processor) row(f [][]byte, c lcColumns, ipac *ipacHeader, mask int64, source string, fl *processor.Floats) (dataproduct.Datum, bool, error) {
-	null := func(col int) bool {
-		if ipac != nil {
-			return ipac.null(col, f[col])
-		}
-		v := trimSpace(f[col])
-		f[col] = v
-		return len(v) == 0 || bytes.EqualFold(v, []byte("null"))
-	}
+func (p Processor) row(v *lcVals, mask int64, source string, fl *processor.Floats) (dataproduct.Datum, bool, error) {
 	bad := func(col string, err error) error {
 		return &dataproduct.ParseError{Column: col, Err: err}
 	}
 	var flags int64
-	if c.catflags >= 0 && !null(c.catflags) {
-		v, err := parseInt(f[c.catflags])
+	if v[4] != nil {
+		f, err := parseInt(v[4])
 		if err != nil {
 			return dataproduct.Datum{}, false, bad("catflags", err)
 		}
-		flags = v
+		flags = f
 		if mask > 0 && flags&mask != 0 {
 			return dataproduct.Datum{}, false, nil
 		}
 	}
-	if null(c.mjd) {
+	if v[0] == nil {
 		return dataproduct.Datum{}, false, bad("mjd", errors.New("empty time"))
 	}
-	mjd, err := parseNum(f[c.mjd])
+	mjd, err := parseNum(v[0])
 	if err != nil {
 		return dataproduct.Datum{}, false, bad("mjd", err)
 	}
-	if null(c.mag) {
+	if v[1] == nil {
 		return dataproduct.Datum{}, false, nil
 	}
-	mag, err := parseNum(f[c.mag])
+	mag, err := parseNum(v[1])
 	if err != nil {
 		return dataproduct.Datum{}, false, bad("mag", err)
 	}
-	if null(c.filter) {
+	if v[3] == nil {
 		return dataproduct.Datum{}, false, bad("filtercode", errors.New("empty filter"))
 	}
-	band, ok := bandOf(f[c.filter])
+	band, ok := bandOf(v[3])
 	if !ok {
-		return dataproduct.Datum{}, false, bad("filtercode", fmt.Errorf("unknown filter %q (want zg, zr or zi)", string(f[c.filter])))
+		return dataproduct.Datum{}, false, bad("filtercode", fmt.Errorf("unknown filter %q (want zg, zr or zi)", string(v[3])))
 	}
-	flux := processor.FluxUJy(mag)
+	flux := math.Exp((processor.ABZeroPointMicroJansky - mag) * (0.4 * math.Ln10))
 	ph := dataproduct.Photometry{
 		Magnitude: fl.New(mag),
 		Filter:    band,
@@ -390,8 +468,8 @@ func (p Processor) row(f [][]byte, c lcColumns, ipac *ipacHeader, mask int64, so
 		FluxUJy:   fl.New(flux),
 		MJD:       fl.New(mjd),
 	}
-	if !null(c.magerr) {
-		e, err := parseNum(f[c.magerr])
+	if v[2] != nil {
+		e, err := parseNum(v[2])
 		if err != nil {
 			return dataproduct.Datum{}, false, bad("magerr", err)
 		}

@@ -3,10 +3,12 @@ package ztf
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"strconv"
 	"unsafe"
 
@@ -90,11 +92,90 @@ func parseInt(b []byte) (int64, error) {
 	return int64(v), nil
 }
 
-// isSpace reports ASCII white space.
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\v' || c == '\f' }
+// isSpace reports ASCII white space (and other control bytes, which never
+// occur inside a value).
+func isSpace(c byte) bool { return c <= ' ' }
+
+// fields splits lines into white-space separated fields. Lines whose
+// fields are separated by single spaces (all ZTF files) take a fast path
+// that only records where the separators are; other lines are cut into a
+// slice. Not safe for concurrent use.
+type fields struct {
+	line []byte
+	seps [128]int32 // fast path: positions of the n−1 separators
+	n    int
+	slow [][]byte // slow path: the fields; nil on the fast path
+	buf  [][]byte
+}
+
+// split splits line and returns the number of fields.
+func (f *fields) split(line []byte) int {
+	line = trimSpace(line)
+	f.line, f.slow = line, nil
+	if len(line) == 0 {
+		f.n = 0
+		return 0
+	}
+	if bytes.IndexByte(line, '\t') < 0 {
+		// Find the spaces eight bytes at a time: in x = word XOR
+		// "        " a byte is zero exactly where the line has a space,
+		// and m gets the high bit of each such byte.
+		k, i := 0, 0
+		for ; i+8 <= len(line); i += 8 {
+			x := binary.LittleEndian.Uint64(line[i:]) ^ 0x2020202020202020
+			m := ^(((x & 0x7f7f7f7f7f7f7f7f) + 0x7f7f7f7f7f7f7f7f) | x | 0x7f7f7f7f7f7f7f7f)
+			for m != 0 {
+				f.seps[k&127] = int32(i + bits.TrailingZeros64(m)>>3)
+				k++
+				m &= m - 1
+			}
+		}
+		for ; i < len(line); i++ {
+			if line[i] == ' ' {
+				f.seps[k&127] = int32(i)
+				k++
+			}
+		}
+		single := k < len(f.seps)
+		for j := 1; single && j < k; j++ {
+			single = f.seps[j] > f.seps[j-1]+1
+		}
+		if single {
+			f.n = k + 1
+			return f.n
+		}
+	}
+	f.buf = splitSpaceSlow(f.buf[:0], line)
+	f.slow, f.n = f.buf, len(f.buf)
+	return f.n
+}
+
+// field returns field i (0 ≤ i < n) of the last line split.
+func (f *fields) field(i int) []byte {
+	if f.slow != nil {
+		return f.slow[i]
+	}
+	start, end := 0, len(f.line)
+	if i > 0 {
+		start = int(f.seps[i-1]) + 1
+	}
+	if i < f.n-1 {
+		end = int(f.seps[i])
+	}
+	return f.line[start:end:end]
+}
 
 // splitSpace appends the white-space separated fields of line to dst.
 func splitSpace(dst [][]byte, line []byte) [][]byte {
+	var f fields
+	n := f.split(line)
+	for i := range n {
+		dst = append(dst, f.field(i))
+	}
+	return dst
+}
+
+func splitSpaceSlow(dst [][]byte, line []byte) [][]byte {
 	i, n := 0, len(line)
 	for {
 		for i < n && isSpace(line[i]) {
