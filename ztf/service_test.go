@@ -89,20 +89,20 @@ func TestFormValidation(t *testing.T) {
 		params url.Values
 		field  string
 	}{
-		"radius zero":      {url.Values{"radius": {"0"}}, "radius"},
-		"radius big":       {url.Values{"radius": {"601"}}, "radius"},
-		"radius text":      {url.Values{"radius": {"wide"}}, "radius"},
-		"band":             {url.Values{"bands": {"z"}}, "bands"},
-		"format":           {url.Values{"format": {"votable"}}, "format"},
-		"jd not mjd":       {url.Values{"mjd_min": {"2459000.5"}}, "mjd_min"},
-		"window order":     {url.Values{"mjd_min": {"59000"}, "mjd_max": {"58500"}}, "mjd_max"},
-		"before survey":    {url.Values{"mjd_max": {"58000"}}, "mjd_max"},
-		"negative":         {url.Values{"mjd_min": {"-5"}}, "mjd_min"},
-		"mask":             {url.Values{"bad_catflags_mask": {"70000"}}, "bad_catflags_mask"},
-		"collection":       {url.Values{"collection": {"DR23"}}, "collection"},
-		"object ids":       {url.Values{"object_ids": {"717213200011874, abc"}}, "object_ids"},
-		"ids with a band":  {url.Values{"object_ids": {"717213200011874"}, "bands": {"g"}}, "bands"},
-		"unknown field":    {url.Values{"radious": {"3"}}, "radious"},
+		"radius zero":     {url.Values{"radius": {"0"}}, "radius"},
+		"radius big":      {url.Values{"radius": {"601"}}, "radius"},
+		"radius text":     {url.Values{"radius": {"wide"}}, "radius"},
+		"band":            {url.Values{"bands": {"z"}}, "bands"},
+		"format":          {url.Values{"format": {"votable"}}, "format"},
+		"jd not mjd":      {url.Values{"mjd_min": {"2459000.5"}}, "mjd_min"},
+		"window order":    {url.Values{"mjd_min": {"59000"}, "mjd_max": {"58500"}}, "mjd_max"},
+		"before survey":   {url.Values{"mjd_max": {"58000"}}, "mjd_max"},
+		"negative":        {url.Values{"mjd_min": {"-5"}}, "mjd_min"},
+		"mask":            {url.Values{"bad_catflags_mask": {"70000"}}, "bad_catflags_mask"},
+		"collection":      {url.Values{"collection": {"DR23"}}, "collection"},
+		"object ids":      {url.Values{"object_ids": {"717213200011874, abc"}}, "object_ids"},
+		"ids with a band": {url.Values{"object_ids": {"717213200011874"}, "bands": {"g"}}, "bands"},
+		"unknown field":   {url.Values{"radious": {"3"}}, "radious"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := svc.NewForm()
