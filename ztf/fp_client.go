@@ -189,12 +189,39 @@ func NewForcedPhotometryClient(baseURL string, creds Credentials, opts *ForcedPh
 	h.MaxBodySize = o.MaxBodySize
 	hs := t.httpx(o.Name, secrets, redact, false)
 	hs.MaxBodySize = 1 << 20
+	hs.HTTPClient = freshConnections(o.HTTPClient)
 	u, _ := url.Parse(base)
 	return &ForcedPhotometryClient{
 		base: u, name: o.Name, opts: o, creds: creds,
 		http: httpx.New(h), submit: httpx.New(hs),
 		auth: "Basic " + base64.StdEncoding.EncodeToString([]byte(creds.HTTPUser.Reveal()+":"+creds.HTTPPassword.Reveal())),
 	}, nil
+}
+
+// freshConnections returns a copy of c (nil: the default client) whose
+// transport opens a new connection for every request. net/http's
+// Transport silently re-sends a GET when a reused keep-alive connection
+// fails, and the ZFPS submission is a GET that queues a job: on a fresh
+// connection that replay cannot happen. Transports other than
+// *http.Transport (test mocks) are used as they are.
+func freshConnections(c *http.Client) *http.Client {
+	var cp http.Client
+	if c != nil {
+		cp = *c
+	}
+	var base *http.Transport
+	switch tr := cp.Transport.(type) {
+	case nil:
+		base = http.DefaultTransport.(*http.Transport)
+	case *http.Transport:
+		base = tr
+	default:
+		return &cp
+	}
+	tr := base.Clone()
+	tr.DisableKeepAlives = true
+	cp.Transport = tr
+	return &cp
 }
 
 // ForcedPhotometryRequest is one single-position request (spec B.1).

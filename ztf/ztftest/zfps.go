@@ -324,11 +324,15 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	w.Write(body)
 }
 
-// epochs returns the JDs of the simulated epochs in [jdStart, jdEnd]:
-// every 2 days from the survey start (or fewer, evenly spread, to stay
-// within maxEpochs).
+// epochs returns the nights of the simulated epochs in [jdStart, jdEnd]:
+// every 2 days (or fewer, evenly spread, to stay within maxEpochs); each
+// epoch's JD is 0.15–0.5 d after its night's value.
 func epochs(jdStart, jdEnd, lastJD float64, maxEpochs int) []float64 {
 	lo, hi := math.Max(jdStart, surveyStartJD), math.Min(jdEnd, lastJD)
+	if hi < lo {
+		return nil
+	}
+	hi -= 0.5 // an epoch is up to half a day after its night's start
 	if hi < lo {
 		return nil
 	}
