@@ -140,7 +140,7 @@ func TestLightCurveErrors(t *testing.T) {
 	s := ztftest.NewServer(t, nil)
 	c := s.Client()
 	for params, want := range map[string]string{
-		"FORMAT=csv": "give ID or POS",
+		"FORMAT=csv":                                      "give ID or POS",
 		"POS=CIRCLE%201%202%200.2&FORMAT=csv":             "radius 0.2",
 		"POS=BOX%201%202%200.01&FORMAT=csv":               "only the CIRCLE shape",
 		"POS=CIRCLE%201%202&FORMAT=csv":                   "expected 3 to 3 numbers",
