@@ -163,9 +163,12 @@ type Server struct {
 	stars     map[int64]star
 }
 
-// NewServer starts a simulator and stops it when the test ends.
+// NewServer starts a simulator and stops it when the test ends. tb may be
+// nil (in an Example, say); the caller then stops it with Close.
 func NewServer(tb testing.TB, opts *Options) *Server {
-	tb.Helper()
+	if tb != nil {
+		tb.Helper()
+	}
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -228,11 +231,14 @@ func NewServer(tb testing.TB, opts *Options) *Server {
 	s.URL = s.srv.URL
 	s.LightCurveURL = s.URL + LightCurvePrefix
 	s.ForcedPhotometryURL = s.URL + ForcedPhotometryPrefix
-	tb.Cleanup(s.Close)
+	if tb != nil {
+		tb.Cleanup(s.Close)
+	}
 	return s
 }
 
-// Close shuts the server down (NewServer registers it with tb.Cleanup).
+// Close shuts the server down (NewServer registers it with tb.Cleanup). It
+// may be called more than once.
 func (s *Server) Close() { s.srv.Close() }
 
 // Client returns an HTTP client for the server (pass it as
