@@ -387,7 +387,8 @@ func inspectTable(body []byte, format Format) (int, error) {
 	if rows > 0 {
 		switch format {
 		case FormatIPAC:
-			if n := len(ipac.pipes); n >= 2 && len(last) <= ipac.pipes[n-2] {
+			// A complete row has a value under the last column.
+			if n := len(ipac.pipes); n >= 2 && len(bytes.TrimRight(last, " ")) <= ipac.pipes[n-2] {
 				return 0, fmt.Errorf("the table is cut short (last row %q)", short(last))
 			}
 		default:
