@@ -263,6 +263,7 @@ func fmtNum(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 // Submission is what ZFPS echoed for a submitted request: the position
 // and window as it recorded them, which identify the job in the job list.
 type Submission struct {
+	// RA, Dec, JDStart and JDEnd are the request as echoed.
 	RA, Dec, JDStart, JDEnd float64
 }
 

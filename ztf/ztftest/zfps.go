@@ -36,11 +36,17 @@ type job struct {
 
 // Job is a simulated job as tests see it.
 type Job struct {
-	ReqID                   int64
-	Batch                   bool
-	Email                   string
+	// ReqID is the job's request id (single jobs from 69601, batch
+	// positions from 2064101).
+	ReqID int64
+	// Batch reports a position of a batch submission.
+	Batch bool
+	// Email is the account that submitted it.
+	Email string
+	// RA, Dec, JDStart and JDEnd are the request.
 	RA, Dec, JDStart, JDEnd float64
-	Created                 time.Time
+	// Created is when it was queued (simulator clock).
+	Created time.Time
 	// State is "queued", "running" or "done" at the time of the call.
 	State string
 	// ExitCode is the code the job ends (or ended) with.
