@@ -141,6 +141,7 @@ func (p ForcedPhotometryProcessor) Stream(ctx context.Context, r io.Reader) iter
 			ncols  int
 			header bool
 			split  fields
+			need   int // the last column to cut from the front (the last column is cut from the end)
 			idx    [7]int
 			vals   fpVals
 			floats processor.Floats
@@ -185,9 +186,15 @@ func (p ForcedPhotometryProcessor) Stream(ctx context.Context, r io.Reader) iter
 				}
 				ncols, header = len(names), true
 				idx = cols.indexes()
+				need = 0
+				for _, col := range idx {
+					if col < ncols-1 {
+						need = max(need, col)
+					}
+				}
 				continue
 			}
-			if n := split.split(t); n != ncols {
+			if n := split.split(t, need); n != ncols {
 				fail(fmt.Errorf("%d values, the column line has %d", n, ncols))
 				return
 			}

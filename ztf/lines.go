@@ -98,20 +98,26 @@ func isSpace(c byte) bool { return c <= ' ' }
 
 // fields splits lines into white-space separated fields. Lines whose
 // fields are separated by single spaces (all ZTF files) take a fast path
-// that only records where the separators are; other lines are cut into a
+// that only records where the separators are, and only up to the fields
+// the caller needs (the rest are counted); other lines are cut into a
 // slice. Not safe for concurrent use.
 type fields struct {
 	line []byte
-	seps [128]int32 // fast path: positions of the n−1 separators
+	seps [128]int32 // fast path: positions of the first separators
+	last int        // fast path: position of the last separator, or −1
+	need int        // fast path: fields 0..need can be cut
 	n    int
 	slow [][]byte // slow path: the fields; nil on the fast path
 	buf  [][]byte
 }
 
-// split splits line and returns the number of fields.
-func (f *fields) split(line []byte) int {
+// split splits line and returns the number of fields. Afterwards field(i)
+// may be called for i ≤ need (at most 112) and for the last field.
+func (f *fields) split(line []byte, need int) int {
 	line = trimSpace(line)
-	f.line, f.slow = line, nil
+	// Separators are recorded while k ≤ need (and to the end of that
+	// word), so need stays well inside seps.
+	f.line, f.slow, f.last, f.need = line, nil, -1, min(need, len(f.seps)-16)
 	if len(line) == 0 {
 		f.n = 0
 		return 0
@@ -119,29 +125,43 @@ func (f *fields) split(line []byte) int {
 	if bytes.IndexByte(line, '\t') < 0 {
 		// Find the spaces eight bytes at a time: in x = word XOR
 		// "        " a byte is zero exactly where the line has a space,
-		// and m gets the high bit of each such byte.
-		k, i := 0, 0
+		// and m gets the high bit of each such byte. Two adjacent bits
+		// (also across words) mean a run of spaces: not this layout.
+		k, i, single := 0, 0, true
+		var prev uint64
 		for ; i+8 <= len(line); i += 8 {
 			x := binary.LittleEndian.Uint64(line[i:]) ^ 0x2020202020202020
 			m := ^(((x & 0x7f7f7f7f7f7f7f7f) + 0x7f7f7f7f7f7f7f7f) | x | 0x7f7f7f7f7f7f7f7f)
+			if m&(m>>8) != 0 || prev>>63&(m>>7)&1 != 0 {
+				single = false
+				break
+			}
+			prev = m
+			if k > f.need {
+				k += bits.OnesCount64(m)
+				continue
+			}
 			for m != 0 {
 				f.seps[k&127] = int32(i + bits.TrailingZeros64(m)>>3)
 				k++
 				m &= m - 1
 			}
 		}
-		for ; i < len(line); i++ {
+		for ; single && i < len(line); i++ {
 			if line[i] == ' ' {
-				f.seps[k&127] = int32(i)
+				if line[i-1] == ' ' {
+					single = false
+					break
+				}
+				if k <= f.need {
+					f.seps[k] = int32(i)
+				}
 				k++
 			}
 		}
-		single := k < len(f.seps)
-		for j := 1; single && j < k; j++ {
-			single = f.seps[j] > f.seps[j-1]+1
-		}
 		if single {
 			f.n = k + 1
+			f.last = bytes.LastIndexByte(line, ' ')
 			return f.n
 		}
 	}
@@ -150,17 +170,18 @@ func (f *fields) split(line []byte) int {
 	return f.n
 }
 
-// field returns field i (0 ≤ i < n) of the last line split.
+// field returns field i (0 ≤ i < n; on the fast path i ≤ need or the last)
+// of the last line split.
 func (f *fields) field(i int) []byte {
 	if f.slow != nil {
 		return f.slow[i]
 	}
-	start, end := 0, len(f.line)
+	if i == f.n-1 {
+		return f.line[f.last+1:]
+	}
+	start, end := 0, int(f.seps[i])
 	if i > 0 {
 		start = int(f.seps[i-1]) + 1
-	}
-	if i < f.n-1 {
-		end = int(f.seps[i])
 	}
 	return f.line[start:end:end]
 }
@@ -168,7 +189,10 @@ func (f *fields) field(i int) []byte {
 // splitSpace appends the white-space separated fields of line to dst.
 func splitSpace(dst [][]byte, line []byte) [][]byte {
 	var f fields
-	n := f.split(line)
+	n := f.split(line, math.MaxInt)
+	if f.slow == nil && n-2 > f.need {
+		return splitSpaceSlow(dst, line)
+	}
 	for i := range n {
 		dst = append(dst, f.field(i))
 	}

@@ -12,7 +12,8 @@ import (
 
 func TestSplitSpace(t *testing.T) {
 	many := strings.TrimSpace(strings.Repeat("x ", 200))
-	for _, in := range []string{"", " ", "a", " a b  c ", "a\tb c", "1 2 3", "  lead trail  ", many, "a  b c d"} {
+	for _, in := range []string{"", " ", "a", " a b  c ", "a\tb c", "1 2 3", "  lead trail  ", many, "a  b c d",
+		"abcdefg  h", "abcdefgh  ij", "0123456789 abcdefghij klmnopqrstuvwxyz 1 2 3  4", "a b c d e f g h i j k l m n o p q r s t"} {
 		want := strings.Fields(in)
 		got := []string{}
 		for _, f := range splitSpace([][]byte{[]byte("keep")}, []byte(in)) {
@@ -59,6 +60,24 @@ func TestBandOf(t *testing.T) {
 		_, ok := bandOf([]byte(bad))
 		assert.False(t, ok, bad)
 	}
+}
+
+func TestFieldsNeed(t *testing.T) {
+	line := []byte("f0 f1 f2 f3 f4 f5 f6 f7 f8 f9 f10 f11 f12 f13 f14 f15 f16 f17 f18 f19 last")
+	var f fields
+	for need := range 22 {
+		n := f.split(line, need)
+		assert.Equal(t, 21, n, "need %d", need)
+		for i := 0; i <= min(need, n-2); i++ {
+			assert.Equal(t, fmt.Sprintf("f%d", i), string(f.field(i)), "need %d field %d", need, i)
+		}
+		assert.Equal(t, "last", string(f.field(n-1)))
+	}
+	// Runs of spaces past the needed fields are still seen.
+	n := f.split([]byte("a b c d e f g h i j k l m n o p q  r"), 1)
+	assert.Equal(t, 18, n)
+	assert.Equal(t, "r", string(f.field(n-1)))
+	assert.Equal(t, "b", string(f.field(1)))
 }
 
 func BenchmarkSplitSpace(b *testing.B) {
