@@ -1,0 +1,398 @@
+package ztf
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/singletarget"
+)
+
+// ForcedPhotometryService is the asynchronous service "ZTF_FP": forced
+// PSF photometry on ZTF difference images at the target's position, by the
+// ZTF Forced Photometry Service. Query submits a job and returns
+// Outcome.Pending; Resume looks at the account's job list once per call
+// and, when the job is done, downloads the result file and stores it as a
+// "ztf_forced_photometry" product. Build it with
+// NewForcedPhotometryService or from settings through Register. It is safe
+// for concurrent use.
+//
+// ZFPS has no way to withdraw a job, so the service is not a
+// singletarget.Canceller.
+type ForcedPhotometryService struct {
+	c *ForcedPhotometryClient
+}
+
+var (
+	_ singletarget.Service   = (*ForcedPhotometryService)(nil)
+	_ singletarget.Describer = (*ForcedPhotometryService)(nil)
+	_ singletarget.Resumer   = (*ForcedPhotometryService)(nil)
+)
+
+// NewForcedPhotometryService returns the forced-photometry service for the
+// ZFPS site at baseURL (DefaultForcedPhotometryURL for the real one) with
+// the account creds. opts may be nil.
+func NewForcedPhotometryService(baseURL string, creds Credentials, opts *ForcedPhotometryOptions) (*ForcedPhotometryService, error) {
+	c, err := NewForcedPhotometryClient(baseURL, creds, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &ForcedPhotometryService{c: c}, nil
+}
+
+// Client returns the service's client.
+func (s *ForcedPhotometryService) Client() *ForcedPhotometryClient { return s.c }
+
+// Name implements singletarget.Service: ForcedPhotometryOptions.Name,
+// default "ZTF_FP".
+func (s *ForcedPhotometryService) Name() string { return s.c.name }
+
+// NewForm implements singletarget.Service: a *ForcedPhotometryForm from
+// the survey start to today.
+func (s *ForcedPhotometryService) NewForm() singletarget.QueryForm { return newForcedPhotometryForm() }
+
+// Info implements singletarget.Describer.
+func (s *ForcedPhotometryService) Info() singletarget.Info {
+	return singletarget.Info{
+		Label:           "ZTF Forced Photometry",
+		Kind:            "Forced Photometry",
+		DataProductType: ForcedPhotometryProductType,
+		InfoURL:         "https://irsa.ipac.caltech.edu/data/ZTF/docs/ztf_zfps_userguide.pdf",
+		Notes: "PSF-fit forced photometry on ZTF difference images at the target's position, by the ZTF Forced " +
+			"Photometry Service (registration required). Jobs take minutes to hours.",
+		Async: true,
+	}
+}
+
+// Task data keys.
+const (
+	dataRA      = "ra"
+	dataDec     = "dec"
+	dataJDStart = "jdstart"
+	dataJDEnd   = "jdend"
+	dataKnown   = "known"
+	dataAdopted = "adopted"
+)
+
+// Query implements singletarget.Service. It first lists the account's
+// jobs (which checks the credentials before anything is queued). If an
+// unfinished job for the same position and window is there, it follows
+// that job (unless ForcedPhotometryOptions.NoAdopt); otherwise it submits
+// one request, never retried, and remembers the ids of older jobs of the
+// same request so that Resume recognises the new one. The returned task
+// holds the request (no credentials: they come from the service's
+// settings on every call). Nothing is stored yet.
+func (s *ForcedPhotometryService) Query(ctx context.Context, t singletarget.Target, f singletarget.QueryForm, _ singletarget.ProductSink) (*singletarget.Outcome, error) {
+	form, ok := f.(*ForcedPhotometryForm)
+	if !ok {
+		return nil, fmt.Errorf("%s: Query needs the service's own *ztf.ForcedPhotometryForm, got %T", s.c.name, f)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.c.name, err)
+	}
+	now := s.c.opts.Now()
+	req := ForcedPhotometryRequest{RA: round7(t.RA), Dec: round7(t.Dec), JDStart: SurveyStartJD, JDEnd: endOfDayJD(now)}
+	if form.JDStart != nil {
+		req.JDStart = *form.JDStart
+	}
+	if form.JDEnd != nil {
+		req.JDEnd = *form.JDEnd
+	}
+	if err := req.check(); err != nil {
+		return nil, err
+	}
+	jobs, err := s.c.Jobs(ctx, AllRecentJobs)
+	if err != nil {
+		return nil, err
+	}
+	var known []string
+	var adopt *Job
+	for i, j := range jobs {
+		if !j.Matches(req.RA, req.Dec, req.JDStart, req.JDEnd) {
+			continue
+		}
+		known = append(known, strconv.FormatInt(j.ReqID, 10))
+		if !j.Done() && !s.c.opts.NoAdopt && (adopt == nil || j.ReqID > adopt.ReqID) {
+			adopt = &jobs[i]
+		}
+	}
+	task := &singletarget.RemoteTask{
+		Service:   s.c.name,
+		URL:       s.c.url(StatusPath, nil),
+		State:     "submitted",
+		Submitted: now.UTC(),
+		NotBefore: now.Add(s.c.opts.PollInterval).UTC(),
+		Data: map[string]string{
+			dataRA: fmtNum(req.RA), dataDec: fmtNum(req.Dec),
+			dataJDStart: fmtNum(req.JDStart), dataJDEnd: fmtNum(req.JDEnd),
+		},
+	}
+	if adopt != nil {
+		task.ID = strconv.FormatInt(adopt.ReqID, 10)
+		task.State = adopt.State()
+		task.Data[dataAdopted] = "true"
+		s.c.opts.Logger.InfoContext(ctx, "following an unfinished job of the same request", "service", s.c.name, "reqid", adopt.ReqID)
+		return &singletarget.Outcome{Pending: task}, nil
+	}
+	if len(known) > 0 {
+		task.Data[dataKnown] = strings.Join(known, ",")
+	}
+	sub, err := s.c.Submit(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	// Match the job by what the service recorded, when it echoed it.
+	if sub.JDStart != 0 || sub.JDEnd != 0 {
+		task.Data[dataRA], task.Data[dataDec] = fmtNum(sub.RA), fmtNum(sub.Dec)
+		task.Data[dataJDStart], task.Data[dataJDEnd] = fmtNum(sub.JDStart), fmtNum(sub.JDEnd)
+	}
+	s.c.opts.Logger.InfoContext(ctx, "forced-photometry job submitted", "service", s.c.name, "target", t.Name)
+	return &singletarget.Outcome{Pending: task}, nil
+}
+
+// Resume implements singletarget.Resumer: one look at the job list. While
+// the job is queued or running (or not listed yet: the single-job status
+// page may lag), it returns the task with the next NotBefore (doubling
+// from PollInterval to MaxPollInterval) or, past the Deadline, an error
+// matching singletarget.ErrDeadline. A finished job's result file is
+// downloaded and stored as ztf_fp-<target>-<jdstart>-<jdend>-<reqid>.txt.
+// Exit code 63 (no epochs) gives an error matching
+// singletarget.ErrNotFound; other failures (64, 65, 255) and a job that
+// vanished from the list give singletarget.ErrTaskFailed.
+func (s *ForcedPhotometryService) Resume(ctx context.Context, t singletarget.Target, task singletarget.RemoteTask, out singletarget.ProductSink) (*singletarget.Outcome, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.c.name, err)
+	}
+	req, err := taskRequest(task)
+	if err != nil {
+		return nil, fmt.Errorf("%s: task %q: %w: %v", s.c.name, task.ID, singletarget.ErrTaskFailed, err)
+	}
+	jobs, err := s.c.Jobs(ctx, AllRecentJobs)
+	if err != nil {
+		return nil, err
+	}
+	now := s.c.opts.Now()
+	task.Polls++
+	task.Data = cloneData(task.Data)
+	job := findJob(jobs, task, req)
+	switch {
+	case job == nil && task.ID != "":
+		return nil, fmt.Errorf("%s: job %s is no longer in the job list (ZFPS lists jobs for 30 days): %w", s.c.name, task.ID, singletarget.ErrTaskFailed)
+	case job == nil:
+		task.State = "submitted"
+	case !job.Done():
+		task.ID = strconv.FormatInt(job.ReqID, 10)
+		delete(task.Data, dataKnown)
+		task.State = job.State()
+	default:
+		return s.finish(ctx, t, task, req, *job, out)
+	}
+	if !task.Submitted.IsZero() && now.Sub(task.Submitted) > s.c.opts.Deadline {
+		id := task.ID
+		if id == "" {
+			id = "(not listed yet)"
+		}
+		return nil, fmt.Errorf("%s: job %s still %s %s after submission: %w", s.c.name, id, task.State,
+			now.Sub(task.Submitted).Round(time.Second), singletarget.ErrDeadline)
+	}
+	task.NotBefore = now.Add(s.backoff(task.Polls)).UTC()
+	return &singletarget.Outcome{Pending: &task}, nil
+}
+
+// backoff is the wait after the n-th look (n ≥ 1).
+func (s *ForcedPhotometryService) backoff(n int) time.Duration {
+	d := s.c.opts.PollInterval
+	for i := 1; i < n && d < s.c.opts.MaxPollInterval; i++ {
+		d *= 2
+	}
+	return min(d, s.c.opts.MaxPollInterval)
+}
+
+// finish handles a finished job: download and store, or the failure.
+func (s *ForcedPhotometryService) finish(ctx context.Context, t singletarget.Target, task singletarget.RemoteTask, req ForcedPhotometryRequest, job Job, out singletarget.ProductSink) (*singletarget.Outcome, error) {
+	code := -1
+	if job.ExitCode != nil {
+		code = *job.ExitCode
+	}
+	if job.LightCurve == "" {
+		switch code {
+		case 63:
+			return nil, fmt.Errorf("%s: job %d: no ZTF epochs for %s between JD %v and %v (exit code 63): %w",
+				s.c.name, job.ReqID, t.Name, req.JDStart, req.JDEnd, singletarget.ErrNotFound)
+		case -1:
+			return nil, fmt.Errorf("%s: job %d ended with neither an exit code nor a light curve: %w", s.c.name, job.ReqID, singletarget.ErrTaskFailed)
+		}
+		hint := ""
+		if code == 255 {
+			hint = " (a server-side database error: submit the query again)"
+		}
+		return nil, fmt.Errorf("%s: job %d failed with exit code %d, %s%s: %w", s.c.name, job.ReqID, code, ExitCodeMeaning(code), hint, singletarget.ErrTaskFailed)
+	}
+	singletarget.ReportProgress(ctx, singletarget.Progress{Service: s.c.name, Stage: singletarget.StageFetching, Message: fileName(job.LightCurve)})
+	body, err := s.c.Download(ctx, job.LightCurve)
+	if err != nil {
+		return nil, err
+	}
+	name := fmt.Sprintf("ztf_fp-%s-%s-%s-%d.txt", dataproduct.SafeName(t.Name), task.Data[dataJDStart], task.Data[dataJDEnd], job.ReqID)
+	p := dataproduct.Product{
+		TargetID:        t.ID,
+		Name:            name,
+		DataProductType: ForcedPhotometryProductType,
+		ContentType:     "text/plain",
+		Extra: map[string]string{
+			"reqid":   strconv.FormatInt(job.ReqID, 10),
+			"ra":      task.Data[dataRA],
+			"dec":     task.Data[dataDec],
+			"jdstart": task.Data[dataJDStart],
+			"jdend":   task.Data[dataJDEnd],
+			"file":    fileName(job.LightCurve),
+		},
+	}
+	if code >= 0 {
+		p.Extra["exitcode"] = strconv.Itoa(code)
+	}
+	stored, err := out.PutProduct(ctx, p, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("%s: storing %s: %w", s.c.name, name, err)
+	}
+	return &singletarget.Outcome{Products: []dataproduct.Product{stored}}, nil
+}
+
+// findJob finds the task's job: by id once known, else the oldest job of
+// the same request that was not listed before the submission.
+func findJob(jobs []Job, task singletarget.RemoteTask, req ForcedPhotometryRequest) *Job {
+	if task.ID != "" {
+		id, err := strconv.ParseInt(task.ID, 10, 64)
+		if err != nil {
+			return nil
+		}
+		for i := range jobs {
+			if jobs[i].ReqID == id {
+				return &jobs[i]
+			}
+		}
+		return nil
+	}
+	known := strings.Split(task.Data[dataKnown], ",")
+	var best *Job
+	for i, j := range jobs {
+		if !j.Matches(req.RA, req.Dec, req.JDStart, req.JDEnd) || slices.Contains(known, strconv.FormatInt(j.ReqID, 10)) {
+			continue
+		}
+		if best == nil || j.ReqID < best.ReqID {
+			best = &jobs[i]
+		}
+	}
+	return best
+}
+
+// taskRequest reads the request back from a task's data.
+func taskRequest(task singletarget.RemoteTask) (ForcedPhotometryRequest, error) {
+	var r ForcedPhotometryRequest
+	var errs []error
+	for _, f := range []struct {
+		k string
+		p *float64
+	}{{dataRA, &r.RA}, {dataDec, &r.Dec}, {dataJDStart, &r.JDStart}, {dataJDEnd, &r.JDEnd}} {
+		v, err := strconv.ParseFloat(task.Data[f.k], 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("data %q is %q, not a number", f.k, task.Data[f.k]))
+		}
+		*f.p = v
+	}
+	return r, errors.Join(errs...)
+}
+
+func cloneData(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// round7 rounds degrees to 7 decimals (0.36 mas), as the official ZFPS
+// batch script does.
+func round7(x float64) float64 { return math.Round(x*1e7) / 1e7 }
+
+// endOfDayJD returns the Julian Date of the next UTC midnight after t.
+func endOfDayJD(t time.Time) float64 {
+	jd := float64(t.Unix())/86400 + 2440587.5
+	return math.Floor(jd-0.5) + 1.5
+}
+
+// fpSettings are the extra settings of ztf.ForcedPhotometryService.
+type fpSettings struct {
+	Email           singletarget.Secret `setting:"email"`
+	Userpass        singletarget.Secret `setting:"userpass"`
+	HTTPUser        singletarget.Secret `setting:"http_user"`
+	HTTPPassword    singletarget.Secret `setting:"http_password"`
+	PollInterval    string              `setting:"poll_interval"`
+	MaxPollInterval string              `setting:"max_poll_interval"`
+	Deadline        string              `setting:"deadline"`
+	Timeout         string              `setting:"timeout"`
+}
+
+// newForcedPhotometryFromSettings is the Factory of
+// ztf.ForcedPhotometryService.
+func newForcedPhotometryFromSettings(s singletarget.Settings) (singletarget.Service, error) {
+	var x fpSettings
+	if err := s.DecodeExtra(&x); err != nil {
+		return nil, err
+	}
+	var errs []error
+	if !s.APIKey.IsZero() {
+		errs = append(errs, configError(s, "api_key", "not used by ztf.ForcedPhotometryService: set email and userpass (the ZFPS account)"))
+	}
+	if x.Email.IsZero() {
+		errs = append(errs, configError(s, "email", "missing: the address registered with the ZTF forced-photometry service"))
+	}
+	if x.Userpass.IsZero() {
+		errs = append(errs, configError(s, "userpass", "missing: the password IPAC issued for the ZTF forced-photometry service"))
+	}
+	opts := &ForcedPhotometryOptions{Name: s.Name, HTTPClient: s.HTTPClient, Logger: s.Logger}
+	for _, d := range []struct {
+		key string
+		v   string
+		p   *time.Duration
+	}{{"poll_interval", x.PollInterval, &opts.PollInterval}, {"max_poll_interval", x.MaxPollInterval, &opts.MaxPollInterval},
+		{"deadline", x.Deadline, &opts.Deadline}, {"timeout", x.Timeout, &opts.Timeout}} {
+		v, err := parseDuration(s, d.key, d.v, false)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		*d.p = v
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	url := s.URL
+	if url == "" {
+		url = DefaultForcedPhotometryURL
+	}
+	svc, err := NewForcedPhotometryService(url, Credentials{Email: x.Email, Password: x.Userpass, HTTPUser: x.HTTPUser, HTTPPassword: x.HTTPPassword}, opts)
+	if err != nil {
+		return nil, configError(s, "", singletarget.Redact(err.Error(), x.Email, x.Userpass, x.HTTPUser, x.HTTPPassword))
+	}
+	return svc, nil
+}
+
+// Register registers the package's classes with r: the services
+// ztf.Service and ztf.ForcedPhotometryService, and the processors
+// ztf.Processor and ztf.ForcedPhotometryProcessor (with their defaults).
+// Their data product types and labels are in DataProductTypes.
+func Register(r *singletarget.Registry) error {
+	return errors.Join(
+		r.Register(ServiceClass, newServiceFromSettings),
+		r.Register(ForcedPhotometryServiceClass, newForcedPhotometryFromSettings),
+		r.RegisterProcessor(ProcessorClass, Processor{}),
+		r.RegisterProcessor(ForcedPhotometryProcessorClass, ForcedPhotometryProcessor{}),
+	)
+}

@@ -1,0 +1,412 @@
+package ztf_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/singletarget"
+	"github.com/tomgo/targetdata/ztf"
+	"github.com/tomgo/targetdata/ztf/ztftest"
+)
+
+// clock is a fake clock shared by a simulator and a service.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// clocked returns a service and simulator on a fake clock: jobs queue for
+// an hour and run for an hour; the service polls from 1 minute to 10.
+func clocked(t *testing.T, simOpts ztftest.Options, opts ztf.ForcedPhotometryOptions) (*ztf.ForcedPhotometryService, *ztftest.Server, *clock) {
+	t.Helper()
+	clk := newClock()
+	simOpts.Now = clk.Now
+	if simOpts.QueueTime == 0 {
+		simOpts.QueueTime, simOpts.RunTime = time.Hour, time.Hour
+	}
+	opts.Now = clk.Now
+	if opts.PollInterval == 0 {
+		opts.PollInterval, opts.MaxPollInterval = time.Minute, 10*time.Minute
+	}
+	svc, sim := newFPService(t, &simOpts, &opts)
+	return svc, sim, clk
+}
+
+func fpForm(t *testing.T, svc singletarget.Service, params url.Values) singletarget.QueryForm {
+	t.Helper()
+	f := svc.NewForm()
+	require.NoError(t, f.Decode(params))
+	require.NoError(t, f.Validate())
+	return f
+}
+
+var window = url.Values{"jd_start": {"2459300.5"}, "jd_end": {"2459500.5"}}
+
+func TestForcedPhotometryLifecycle(t *testing.T) {
+	svc, sim, clk := clocked(t, ztftest.Options{StatusLag: 10 * time.Minute}, ztf.ForcedPhotometryOptions{})
+	ctx := context.Background()
+	store := dataproduct.NewMemoryStore(nil)
+	t0 := clk.Now()
+
+	out, err := svc.Query(ctx, target, fpForm(t, svc, window), store)
+	require.NoError(t, err)
+	require.NotNil(t, out.Pending)
+	assert.Empty(t, out.Products)
+	task := *out.Pending
+	assert.Equal(t, "ZTF_FP", task.Service)
+	assert.Equal(t, "submitted", task.State)
+	assert.Empty(t, task.ID, "the submission page names no job id")
+	assert.Equal(t, t0, task.Submitted)
+	assert.Equal(t, t0.Add(time.Minute), task.NotBefore)
+	assert.Equal(t, sim.ForcedPhotometryURL+ztf.StatusPath, task.URL)
+	assert.Equal(t, map[string]string{"ra": "230.7155157", "dec": "41.0502799", "jdstart": "2459300.5", "jdend": "2459500.5"}, task.Data)
+	assert.Equal(t, 1, sim.Submissions(ztftest.DefaultEmail))
+
+	step := func(d time.Duration) *singletarget.Outcome {
+		t.Helper()
+		clk.Add(d)
+		out, err := svc.Resume(ctx, target, task, store)
+		require.NoError(t, err)
+		if out.Pending != nil {
+			task = *out.Pending
+		}
+		return out
+	}
+	// Not listed yet (the status page lags).
+	out = step(time.Minute)
+	assert.Equal(t, "submitted", task.State)
+	assert.Empty(t, task.ID)
+	assert.Equal(t, 1, task.Polls)
+	assert.Equal(t, clk.Now().Add(time.Minute), task.NotBefore)
+	// Listed, queued.
+	out = step(15 * time.Minute)
+	assert.Equal(t, "queued", task.State)
+	assert.Equal(t, "69601", task.ID)
+	assert.Equal(t, clk.Now().Add(2*time.Minute), task.NotBefore, "the wait doubles")
+	out = step(time.Minute)
+	assert.Equal(t, clk.Now().Add(4*time.Minute), task.NotBefore)
+	out = step(time.Minute)
+	assert.Equal(t, clk.Now().Add(8*time.Minute), task.NotBefore)
+	out = step(time.Minute)
+	assert.Equal(t, clk.Now().Add(10*time.Minute), task.NotBefore, "up to MaxPollInterval")
+	// Running.
+	out = step(50 * time.Minute)
+	assert.Equal(t, "running", task.State)
+	// Done.
+	out = step(time.Hour)
+	require.Nil(t, out.Pending)
+	require.Len(t, out.Products, 1)
+	p := out.Products[0]
+	assert.Equal(t, "ztf_fp-SN_2024abc-2459300.5-2459500.5-69601.txt", p.Name)
+	assert.Equal(t, ztf.ForcedPhotometryProductType, p.DataProductType)
+	assert.Equal(t, "69601", p.Extra["reqid"])
+	assert.Equal(t, "forcedphotometry_req00069601_lc.txt", p.Extra["file"])
+	assert.Equal(t, "0", p.Extra["exitcode"])
+	assert.Equal(t, 1, sim.Submissions(ztftest.DefaultEmail), "exactly one job")
+	assert.Equal(t, 1, sim.Requests(ztftest.Download))
+
+	rc, err := store.OpenProduct(ctx, p.ID)
+	require.NoError(t, err)
+	defer rc.Close()
+	ds, err := ztf.ForcedPhotometryProcessor{}.Process(ctx, rc)
+	require.NoError(t, err)
+	assert.NotEmpty(t, ds)
+	var det, lim int
+	for _, d := range ds {
+		ph := d.Value.(dataproduct.Photometry)
+		if ph.Magnitude != nil {
+			det++
+		} else {
+			lim++
+		}
+		assert.GreaterOrEqual(t, *ph.MJD, 59300.0)
+		assert.LessOrEqual(t, *ph.MJD, 59500.0)
+	}
+	assert.Positive(t, det)
+	assert.Positive(t, lim)
+}
+
+func TestForcedPhotometryJobFailures(t *testing.T) {
+	for _, c := range []struct {
+		code int
+		err  error
+		text string
+	}{
+		{63, singletarget.ErrNotFound, "no ZTF epochs"},
+		{64, singletarget.ErrTaskFailed, "exit code 64, catastrophic error"},
+		{65, singletarget.ErrTaskFailed, "exit code 65"},
+		{255, singletarget.ErrTaskFailed, "submit the query again"},
+	} {
+		t.Run(ztf.ExitCodeMeaning(c.code), func(t *testing.T) {
+			svc, sim, clk := clocked(t, ztftest.Options{}, ztf.ForcedPhotometryOptions{})
+			sim.FailNextJob(c.code)
+			store := dataproduct.NewMemoryStore(nil)
+			out, err := svc.Query(context.Background(), target, fpForm(t, svc, window), store)
+			require.NoError(t, err)
+			clk.Add(3 * time.Hour)
+			_, err = svc.Resume(context.Background(), target, *out.Pending, store)
+			assert.ErrorIs(t, err, c.err)
+			assert.ErrorContains(t, err, c.text)
+			assert.False(t, singletarget.Retryable(err))
+			ps, _ := store.ListProducts(context.Background(), dataproduct.ProductFilter{})
+			assert.Empty(t, ps)
+		})
+	}
+	t.Run("window before the survey has no epochs", func(t *testing.T) {
+		svc, _, clk := clocked(t, ztftest.Options{}, ztf.ForcedPhotometryOptions{})
+		f := fpForm(t, svc, url.Values{"jd_start": {"2461500.5"}, "jd_end": {"2461600.5"}})
+		out, err := svc.Query(context.Background(), target, f, dataproduct.NewMemoryStore(nil))
+		require.NoError(t, err)
+		clk.Add(3 * time.Hour)
+		_, err = svc.Resume(context.Background(), target, *out.Pending, dataproduct.NewMemoryStore(nil))
+		assert.ErrorIs(t, err, singletarget.ErrNotFound)
+	})
+	t.Run("warning exit code with a file", func(t *testing.T) {
+		svc, sim, clk := clocked(t, ztftest.Options{}, ztf.ForcedPhotometryOptions{})
+		sim.FailNextJob(62)
+		out, err := svc.Query(context.Background(), target, fpForm(t, svc, window), dataproduct.NewMemoryStore(nil))
+		require.NoError(t, err)
+		clk.Add(3 * time.Hour)
+		out, err = svc.Resume(context.Background(), target, *out.Pending, dataproduct.NewMemoryStore(nil))
+		require.NoError(t, err)
+		require.Len(t, out.Products, 1)
+		assert.Equal(t, "62", out.Products[0].Extra["exitcode"])
+	})
+}
+
+func TestForcedPhotometryDeadlineAndExpiry(t *testing.T) {
+	svc, _, clk := clocked(t, ztftest.Options{QueueTime: 10 * time.Hour, RunTime: time.Hour}, ztf.ForcedPhotometryOptions{Deadline: 3 * time.Hour})
+	store := dataproduct.NewMemoryStore(nil)
+	out, err := svc.Query(context.Background(), target, fpForm(t, svc, window), store)
+	require.NoError(t, err)
+	clk.Add(2 * time.Hour)
+	out, err = svc.Resume(context.Background(), target, *out.Pending, store)
+	require.NoError(t, err)
+	task := *out.Pending
+	clk.Add(2 * time.Hour)
+	_, err = svc.Resume(context.Background(), target, task, store)
+	assert.ErrorIs(t, err, singletarget.ErrDeadline)
+	assert.ErrorContains(t, err, "job 69601 still queued")
+
+	// A job that has gone from the list (30 days).
+	clk.Add(31 * 24 * time.Hour)
+	_, err = svc.Resume(context.Background(), target, task, store)
+	assert.ErrorIs(t, err, singletarget.ErrTaskFailed)
+	assert.ErrorContains(t, err, "no longer in the job list")
+}
+
+func TestForcedPhotometryDownloadFaults(t *testing.T) {
+	svc, sim, clk := clocked(t, ztftest.Options{}, ztf.ForcedPhotometryOptions{})
+	store := dataproduct.NewMemoryStore(nil)
+	out, err := svc.Query(context.Background(), target, fpForm(t, svc, window), store)
+	require.NoError(t, err)
+	task := *out.Pending
+	clk.Add(3 * time.Hour)
+	sim.Inject(ztftest.Download, ztftest.Fault{Cut: true})
+	_, err = svc.Resume(context.Background(), target, task, store)
+	assert.ErrorIs(t, err, singletarget.ErrRemote)
+	assert.ErrorContains(t, err, "cut short")
+	assert.True(t, singletarget.Retryable(err), "the executor looks again later")
+	sim.Inject(ztftest.Status, ztftest.Fault{Status: 502}, ztftest.Fault{Status: 503})
+	out, err = svc.Resume(context.Background(), target, task, store)
+	require.NoError(t, err, "5xx on the status page are retried inside the call")
+	require.Len(t, out.Products, 1)
+	assert.Equal(t, 1, sim.Submissions(ztftest.DefaultEmail))
+}
+
+func TestForcedPhotometryAdoptsPendingJob(t *testing.T) {
+	svc, sim, clk := clocked(t, ztftest.Options{}, ztf.ForcedPhotometryOptions{})
+	store := dataproduct.NewMemoryStore(nil)
+	_, err := svc.Query(context.Background(), target, fpForm(t, svc, window), store)
+	require.NoError(t, err)
+	clk.Add(time.Minute)
+	// The same query again (say, after a crash before the task was saved).
+	again, err := svc.Query(context.Background(), target, fpForm(t, svc, window), store)
+	require.NoError(t, err)
+	assert.Equal(t, 1, sim.Submissions(ztftest.DefaultEmail), "no duplicate job")
+	assert.Equal(t, "69601", again.Pending.ID)
+	assert.Equal(t, "queued", again.Pending.State)
+	assert.Equal(t, "true", again.Pending.Data["adopted"])
+
+	// Once the job is done, the same query submits a new one; Resume then
+	// follows the new job, not the old one.
+	clk.Add(3 * time.Hour)
+	third, err := svc.Query(context.Background(), target, fpForm(t, svc, window), store)
+	require.NoError(t, err)
+	assert.Equal(t, 2, sim.Submissions(ztftest.DefaultEmail))
+	assert.Equal(t, "69601", third.Pending.Data["known"])
+	clk.Add(time.Minute)
+	out, err := svc.Resume(context.Background(), target, *third.Pending, store)
+	require.NoError(t, err)
+	require.NotNil(t, out.Pending, "the new job is still queued, whatever the old one did")
+	assert.Equal(t, "69602", out.Pending.ID)
+	assert.NotContains(t, out.Pending.Data, "known")
+
+	// NoAdopt always submits.
+	svc2, sim2, _ := clocked(t, ztftest.Options{}, ztf.ForcedPhotometryOptions{NoAdopt: true})
+	for range 2 {
+		_, err := svc2.Query(context.Background(), target, fpForm(t, svc2, window), store)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 2, sim2.Submissions(ztftest.DefaultEmail))
+}
+
+func TestForcedPhotometryResumeAfterRestart(t *testing.T) {
+	clk := newClock()
+	sim := ztftest.NewServer(t, &ztftest.Options{Now: clk.Now, QueueTime: time.Hour, RunTime: time.Hour})
+	build := func() *ztf.ForcedPhotometryService {
+		svc, err := ztf.NewForcedPhotometryService(sim.ForcedPhotometryURL, sim.Credentials(),
+			&ztf.ForcedPhotometryOptions{HTTPClient: sim.Client(), Now: clk.Now})
+		require.NoError(t, err)
+		return svc
+	}
+	store := dataproduct.NewMemoryStore(nil)
+	svc := build()
+	out, err := svc.Query(context.Background(), target, fpForm(t, svc, window), store)
+	require.NoError(t, err)
+	saved, err := json.Marshal(out.Pending)
+	require.NoError(t, err)
+	c := sim.Credentials()
+	for _, s := range []singletarget.Secret{c.Email, c.Password, c.HTTPPassword} {
+		assert.NotContains(t, string(saved), s.Reveal(), "the persisted task holds no credentials")
+	}
+
+	// A new process: a new service from the same settings, the task from JSON.
+	var task singletarget.RemoteTask
+	require.NoError(t, json.Unmarshal(saved, &task))
+	clk.Add(3 * time.Hour)
+	out, err = build().Resume(context.Background(), target, task, store)
+	require.NoError(t, err)
+	require.Len(t, out.Products, 1)
+	assert.Equal(t, 1, sim.Submissions(ztftest.DefaultEmail))
+
+	_, err = build().Resume(context.Background(), target, singletarget.RemoteTask{Data: map[string]string{"ra": "x"}}, store)
+	assert.ErrorIs(t, err, singletarget.ErrTaskFailed)
+}
+
+func TestForcedPhotometryQueryErrors(t *testing.T) {
+	ctx := context.Background()
+	store := dataproduct.NewMemoryStore(nil)
+	t.Run("bad account", func(t *testing.T) {
+		sim := ztftest.NewServer(t, nil)
+		svc, err := ztf.NewForcedPhotometryService(sim.ForcedPhotometryURL, ztf.Credentials{Email: "nobody@example.org", Password: "wrong-pass"},
+			&ztf.ForcedPhotometryOptions{HTTPClient: sim.Client()})
+		require.NoError(t, err)
+		_, err = svc.Query(ctx, target, svc.NewForm(), store)
+		assert.ErrorIs(t, err, singletarget.ErrUnauthorized)
+		assert.NotContains(t, err.Error(), "wrong-pass")
+		assert.NotContains(t, err.Error(), "nobody@example.org")
+		assert.Zero(t, sim.Requests(ztftest.Submit), "nothing is submitted with refused credentials")
+	})
+	t.Run("bad site password", func(t *testing.T) {
+		sim := ztftest.NewServer(t, nil)
+		c := sim.Credentials()
+		c.HTTPPassword = "guess-again"
+		svc, err := ztf.NewForcedPhotometryService(sim.ForcedPhotometryURL, c, &ztf.ForcedPhotometryOptions{HTTPClient: sim.Client()})
+		require.NoError(t, err)
+		_, err = svc.Query(ctx, target, svc.NewForm(), store)
+		assert.ErrorIs(t, err, singletarget.ErrUnauthorized)
+		assert.NotContains(t, err.Error(), "guess-again")
+	})
+	t.Run("throttled before submitting", func(t *testing.T) {
+		svc, sim := newFPService(t, nil, nil)
+		sim.ThrottleNext(time.Minute)
+		_, err := svc.Query(ctx, target, svc.NewForm(), store)
+		var te *singletarget.ThrottledError
+		require.ErrorAs(t, err, &te)
+		assert.Equal(t, time.Minute, te.RetryAfter)
+		assert.Zero(t, sim.Requests(ztftest.Submit))
+	})
+	t.Run("submission fails once, not retried", func(t *testing.T) {
+		svc, sim := newFPService(t, nil, nil)
+		sim.Inject(ztftest.Submit, ztftest.Fault{Status: 502})
+		_, err := svc.Query(ctx, target, svc.NewForm(), store)
+		assert.ErrorIs(t, err, singletarget.ErrRemote)
+		assert.Equal(t, 1, sim.Requests(ztftest.Submit))
+		sim.Inject(ztftest.Submit, ztftest.Fault{Drop: true})
+		_, err = svc.Query(ctx, target, svc.NewForm(), store)
+		assert.ErrorIs(t, err, singletarget.ErrRemote)
+		assert.Equal(t, 2, sim.Requests(ztftest.Submit), "a dropped connection is not retried either")
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		svc, _ := newFPService(t, nil, nil)
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		_, err := svc.Query(cctx, target, svc.NewForm(), store)
+		assert.ErrorIs(t, err, context.Canceled)
+		_, err = svc.Resume(cctx, target, singletarget.RemoteTask{}, store)
+		assert.ErrorIs(t, err, context.Canceled)
+	})
+	t.Run("wrong form", func(t *testing.T) {
+		svc, _ := newFPService(t, nil, nil)
+		_, err := svc.Query(ctx, target, &ztf.Form{}, store)
+		assert.ErrorContains(t, err, "*ztf.ForcedPhotometryForm")
+	})
+	t.Run("not a canceller", func(t *testing.T) {
+		svc, _ := newFPService(t, nil, nil)
+		_, ok := any(svc).(singletarget.Canceller)
+		assert.False(t, ok, "ZFPS cannot withdraw a job")
+		info := svc.Info()
+		assert.True(t, info.Async)
+		assert.Equal(t, "Forced Photometry", info.Kind)
+		assert.Equal(t, ztf.ForcedPhotometryProductType, info.DataProductType)
+	})
+}
+
+func TestPoolForcedPhotometry(t *testing.T) {
+	svc, sim := newFPService(t, &ztftest.Options{QueueTime: 20 * time.Millisecond, RunTime: 30 * time.Millisecond}, nil)
+	store := dataproduct.NewMemoryStore(nil)
+	m := singletarget.NewManager(store, nil)
+	require.NoError(t, m.AddProcessor(ztf.ForcedPhotometryProductType, ztf.ForcedPhotometryProcessor{}))
+	require.NoError(t, m.AddService(svc))
+	pool := singletarget.NewPool(m, &singletarget.PoolOptions{Workers: 2})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	require.NoError(t, pool.Start(ctx))
+	defer pool.Stop(context.Background())
+
+	id, err := pool.Submit(ctx, singletarget.Request{Service: "ZTF_FP", Target: target, Params: window})
+	require.NoError(t, err)
+	st, err := pool.Wait(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, singletarget.JobSucceeded, st.State, st.Error)
+	require.Len(t, st.Products, 1)
+	assert.Regexp(t, `^ztf_fp-SN_2024abc-2459300\.5-2459500\.5-696\d\d\.txt$`, st.Products[0].Name)
+	assert.Positive(t, st.Added)
+	require.NotNil(t, st.Remote)
+	assert.NotEmpty(t, st.Remote.ID)
+	assert.Equal(t, 1, sim.Submissions(ztftest.DefaultEmail), "exactly one remote job")
+	assert.Equal(t, 1, sim.Requests(ztftest.Submit))
+	assert.Equal(t, 1, sim.Requests(ztftest.Download))
+	ds, err := store.ListDatums(ctx, dataproduct.DatumFilter{TargetID: target.ID, Source: "ZTF_FP"})
+	require.NoError(t, err)
+	assert.Len(t, ds, st.Added)
+
+	// A bad form is refused at Submit.
+	_, err = pool.Submit(ctx, singletarget.Request{Service: "ZTF_FP", Target: target, Params: url.Values{"jd_end": {"60000"}}})
+	var fe *singletarget.FormErrors
+	require.ErrorAs(t, err, &fe)
+	assert.NotEmpty(t, fe.Fields["jd_end"])
+}

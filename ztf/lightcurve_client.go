@@ -1,0 +1,426 @@
+package ztf
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/tomgo/targetdata/internal/httpx"
+	"github.com/tomgo/targetdata/singletarget"
+)
+
+// DefaultLightCurveURL is the base URL of IRSA, which serves the ZTF
+// light-curve API under LightCurvePath.
+const DefaultLightCurveURL = "https://irsa.ipac.caltech.edu"
+
+// LightCurvePath is the path of the light-curve API under the base URL
+// (spec A.1).
+const LightCurvePath = "/cgi-bin/ZTF/nph_light_curves"
+
+// MaxRadius is the largest cone radius IRSA accepts, in degrees (10′;
+// spec A.2).
+const MaxRadius = 0.1667
+
+// SurveyStartMJD is the MJD of the start of the ZTF survey (2018-03-17,
+// JD 2458194.5).
+const SurveyStartMJD = 58194.0
+
+// Format is an output format of the light-curve API.
+type Format string
+
+// The formats the Processor reads. IRSA also serves VOTABLE (its default),
+// HTML and TSV; the client always sends FORMAT.
+const (
+	FormatCSV  Format = "csv"
+	FormatIPAC Format = "ipac_table"
+)
+
+// Options configure a Client and a Service. The zero value gives the
+// defaults noted on each field; nil means the zero value.
+type Options struct {
+	// Name is the service's registry name (the settings key). Default "ZTF".
+	Name string
+	// Username and Password, when both are set, are sent with HTTP Basic
+	// auth: an IRSA account with ZTF partnership rights (spec A.2). Public
+	// data releases need none.
+	Username, Password singletarget.Secret
+	// RequestInterval is the least time between two requests of one client
+	// (IRSA documents no limit; a public client keeps ≥ 0.45 s). Default
+	// 500 ms; a negative value disables pacing.
+	RequestInterval time.Duration
+	// MaxBodySize caps an answer, in bytes. Default 256 MiB.
+	MaxBodySize int64
+
+	// HTTPClient supplies the transport (tests pass a simulator's client or
+	// an httpmock transport). Default: a pooled client.
+	HTTPClient *http.Client
+	// Logger receives debug logs of requests and retries, with secrets
+	// redacted. Default: discard.
+	Logger *slog.Logger
+	// Timeout bounds each HTTP attempt, body included. Default 2 minutes.
+	Timeout time.Duration
+	// RetryMax is the number of retries of a request after a connection
+	// error or a 5xx. Default 3; -1 disables retries.
+	RetryMax int
+	// RetryWaitMin and RetryWaitMax bound the backoff between retries.
+	// Defaults 1 s and 10 s. A server's Retry-After longer than 1 s is not
+	// waited inside a request: it comes back as a
+	// *singletarget.ThrottledError.
+	RetryWaitMin, RetryWaitMax time.Duration
+	// UserAgent is sent with every request. Default: the library's.
+	UserAgent string
+	// Now returns the current time. Default time.Now.
+	Now func() time.Time
+}
+
+func (o *Options) transport() *transport {
+	return &transport{HTTPClient: o.HTTPClient, Logger: o.Logger, Timeout: o.Timeout, RetryMax: o.RetryMax,
+		RetryWaitMin: o.RetryWaitMin, RetryWaitMax: o.RetryWaitMax, UserAgent: o.UserAgent, Now: o.Now}
+}
+
+// Client is a client of IRSA's ZTF light-curve API (spec A). It is safe
+// for concurrent use.
+type Client struct {
+	base string
+	name string
+	opts Options
+	http *httpx.Client
+	auth string
+}
+
+// New returns a Client for the IRSA site at baseURL (DefaultLightCurveURL
+// for the real one; the API is at baseURL + LightCurvePath). opts may be
+// nil. Bad options give an error naming the field.
+func New(baseURL string, opts *Options) (*Client, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	base, err := checkBaseURL("baseURL", baseURL)
+	if err != nil {
+		return nil, err
+	}
+	if o.Name == "" {
+		o.Name = Name
+	}
+	if o.RequestInterval == 0 {
+		o.RequestInterval = 500 * time.Millisecond
+	}
+	if o.MaxBodySize == 0 {
+		o.MaxBodySize = 256 << 20
+	}
+	t := o.transport()
+	t.defaults()
+	var errs []error
+	if err := t.validate("ztf: Options."); err != nil {
+		errs = append(errs, err)
+	}
+	if o.MaxBodySize < 0 {
+		errs = append(errs, fmt.Errorf("ztf: Options.MaxBodySize %d is negative", o.MaxBodySize))
+	}
+	if o.Username.IsZero() != o.Password.IsZero() {
+		errs = append(errs, errors.New("ztf: Options.Username and Options.Password go together"))
+	}
+	if strings.ContainsAny(o.Username.Reveal(), ":") {
+		errs = append(errs, errors.New("ztf: Options.Username must not contain ':'"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	o.Logger, o.Timeout, o.RetryMax, o.RetryWaitMin, o.RetryWaitMax, o.Now = t.Logger, t.Timeout, t.RetryMax, t.RetryWaitMin, t.RetryWaitMax, t.Now
+	h := t.httpx(o.Name, []singletarget.Secret{o.Username, o.Password}, httpx.DefaultRedactParams, true)
+	h.MaxBodySize = o.MaxBodySize
+	if o.RequestInterval > 0 {
+		h.Limiter = rate.NewLimiter(rate.Every(o.RequestInterval), 1)
+	}
+	c := &Client{base: base, name: o.Name, opts: o, http: httpx.New(h)}
+	if !o.Username.IsZero() {
+		c.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(o.Username.Reveal()+":"+o.Password.Reveal()))
+	}
+	return c, nil
+}
+
+// LightCurveQuery is one request to the light-curve API (spec A.2). Select
+// objects either by a cone (RA, Dec, Radius) or by IDs.
+type LightCurveQuery struct {
+	// RA and Dec are the cone's centre (ICRS, degrees).
+	RA, Dec float64
+	// Radius is the cone's radius in degrees, in (0, MaxRadius].
+	Radius float64
+	// IDs select objects by ZTF object id (oid) instead of a cone; they
+	// cannot be combined with Bands or NObsMin.
+	IDs []int64
+	// Bands restricts the objects to these filters ("g", "r", "i"); empty
+	// means all (BANDNAME).
+	Bands []string
+	// MJDMin and MJDMax restrict the points by MJD (TIME); nil leaves that
+	// side open.
+	MJDMin, MJDMax *float64
+	// BadCatflagsMask drops points with catflags & mask != 0
+	// (BAD_CATFLAGS_MASK); 0 sends nothing.
+	BadCatflagsMask int
+	// NObsMin keeps objects with at least this many epochs (NOBS_MIN); 0
+	// sends nothing.
+	NObsMin int
+	// Collection is the data release, "ztf_dr<N>"; empty means IRSA's
+	// latest public release.
+	Collection string
+	// Format is FormatCSV (default) or FormatIPAC.
+	Format Format
+}
+
+// Params checks the query and returns its parameters, errors naming the
+// field.
+func (q LightCurveQuery) Params() (url.Values, error) {
+	v := url.Values{}
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("ztf: LightCurveQuery."+format, a...)) }
+	num := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+	if len(q.IDs) > 0 {
+		ids := make([]string, len(q.IDs))
+		for i, id := range q.IDs {
+			if id <= 0 {
+				bad("IDs: %d is not an object id", id)
+			}
+			ids[i] = strconv.FormatInt(id, 10)
+		}
+		v.Set("ID", strings.Join(ids, ","))
+		if len(q.Bands) > 0 {
+			bad("Bands: IRSA does not combine ID with BANDNAME")
+		}
+		if q.NObsMin > 0 {
+			bad("NObsMin: IRSA does not combine ID with NOBS_MIN")
+		}
+	} else {
+		if math.IsNaN(q.RA) || q.RA < 0 || q.RA >= 360 {
+			bad("RA %v is not in [0, 360)", q.RA)
+		}
+		if math.IsNaN(q.Dec) || q.Dec < -90 || q.Dec > 90 {
+			bad("Dec %v is not in [-90, 90]", q.Dec)
+		}
+		if !(q.Radius > 0) || q.Radius > MaxRadius {
+			bad("Radius %v is not in (0, %v] degrees", q.Radius, MaxRadius)
+		}
+		v.Set("POS", "CIRCLE "+num(q.RA)+" "+num(q.Dec)+" "+num(q.Radius))
+	}
+	if len(q.Bands) > 0 {
+		var bands []string
+		for _, b := range q.Bands {
+			switch b {
+			case "g", "r", "i":
+				if !slices.Contains(bands, b) {
+					bands = append(bands, b)
+				}
+			default:
+				bad("Bands: %q is not g, r or i", b)
+			}
+		}
+		v.Set("BANDNAME", strings.Join(bands, ","))
+	}
+	if q.MJDMin != nil || q.MJDMax != nil {
+		lo, hi := "-Inf", "Inf"
+		if q.MJDMin != nil {
+			lo = num(*q.MJDMin)
+		}
+		if q.MJDMax != nil {
+			hi = num(*q.MJDMax)
+		}
+		if q.MJDMin != nil && q.MJDMax != nil && *q.MJDMin > *q.MJDMax {
+			bad("MJDMin %v is after MJDMax %v", *q.MJDMin, *q.MJDMax)
+		}
+		for _, p := range []*float64{q.MJDMin, q.MJDMax} {
+			if p != nil && (math.IsNaN(*p) || math.IsInf(*p, 0)) {
+				bad("MJD bound %v is not finite (leave it nil for an open side)", *p)
+			}
+		}
+		v.Set("TIME", lo+" "+hi)
+	}
+	if q.BadCatflagsMask < 0 || q.BadCatflagsMask > 65535 {
+		bad("BadCatflagsMask %d is not in [0, 65535]", q.BadCatflagsMask)
+	} else if q.BadCatflagsMask > 0 {
+		v.Set("BAD_CATFLAGS_MASK", strconv.Itoa(q.BadCatflagsMask))
+	}
+	if q.NObsMin < 0 {
+		bad("NObsMin %d is negative", q.NObsMin)
+	} else if q.NObsMin > 0 {
+		v.Set("NOBS_MIN", strconv.Itoa(q.NObsMin))
+	}
+	if q.Collection != "" {
+		if !validCollection(q.Collection) {
+			bad("Collection %q is not ztf_dr<N>", q.Collection)
+		}
+		v.Set("COLLECTION", q.Collection)
+	}
+	switch q.Format {
+	case "", FormatCSV:
+		v.Set("FORMAT", string(FormatCSV))
+	case FormatIPAC:
+		v.Set("FORMAT", string(FormatIPAC))
+	default:
+		bad("Format %q is not csv or ipac_table", q.Format)
+	}
+	return v, errors.Join(errs...)
+}
+
+func validCollection(s string) bool {
+	n, ok := strings.CutPrefix(s, "ztf_dr")
+	if !ok || n == "" || len(n) > 4 {
+		return false
+	}
+	for _, c := range n {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// LightCurves is an answer of the light-curve API.
+type LightCurves struct {
+	// Body is the table as IRSA sent it.
+	Body []byte
+	// Format is the table's format.
+	Format Format
+	// Rows is the number of data rows; 0 for an empty match.
+	Rows int
+	// URL is the request URL (credentials redacted).
+	URL string
+}
+
+// LightCurves asks for the light curves of q (spec A.1–A.4). An empty
+// match is not an error: Rows is 0. An answer that is not a table with
+// an oid column (IRSA may report bad parameters with HTTP 200 and a
+// message) gives an error matching singletarget.ErrRemote that quotes
+// the message; so does a table cut short. HTTP errors come back as
+// *singletarget.RemoteError, a 429 with a long wait as
+// *singletarget.ThrottledError.
+func (c *Client) LightCurves(ctx context.Context, q LightCurveQuery) (*LightCurves, error) {
+	params, err := q.Params()
+	if err != nil {
+		return nil, err
+	}
+	u := c.base + LightCurvePath + "?" + encodeParams(params)
+	req := &httpx.Request{Method: http.MethodGet, URL: u, Header: http.Header{"Accept": {"text/csv, text/plain, */*"}}}
+	if c.auth != "" {
+		req.Header.Set("Authorization", c.auth)
+	}
+	resp, err := c.http.Do(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	format := q.Format
+	if format == "" {
+		format = FormatCSV
+	}
+	rows, err := inspectTable(resp.Body, format)
+	if err != nil {
+		return nil, &AnswerError{Service: c.name, URL: c.http.RedactURL(u), Message: c.http.Redact(err.Error())}
+	}
+	return &LightCurves{Body: resp.Body, Format: format, Rows: rows, URL: c.http.RedactURL(u)}, nil
+}
+
+// encodeParams encodes parameters with %20 for spaces (IRSA's own
+// examples), keys sorted.
+func encodeParams(v url.Values) string {
+	return strings.ReplaceAll(v.Encode(), "+", "%20")
+}
+
+// inspectTable checks that body is a light-curve table in format and
+// counts its data rows.
+func inspectTable(body []byte, format Format) (int, error) {
+	lines := bytes.Split(body, []byte("\n"))
+	var header, last []byte
+	rows := 0
+	var ipac ipacHeader
+	for _, l := range lines {
+		l = bytes.TrimRight(l, "\r")
+		if len(trimSpace(l)) == 0 {
+			continue
+		}
+		if format == FormatIPAC {
+			switch {
+			case l[0] == '\\':
+				continue
+			case l[0] == '|':
+				if rows > 0 {
+					return 0, errors.New("a '|' header line after data rows")
+				}
+				_ = ipac.add(l)
+				continue
+			}
+			if ipac.lines == 0 {
+				break
+			}
+			rows++
+			last = l
+			continue
+		}
+		if header == nil {
+			header = l
+			continue
+		}
+		rows++
+		last = l
+	}
+	var names []string
+	if format == FormatIPAC {
+		names = ipac.names
+	} else if header != nil {
+		names = strings.Split(string(header), ",")
+	}
+	hasOID := slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(strings.TrimSpace(n), "oid") })
+	if !hasOID {
+		return 0, fmt.Errorf("the answer is not a light-curve table (no oid column): %s", snippet(body))
+	}
+	if rows > 0 {
+		switch format {
+		case FormatIPAC:
+			// A complete row has a value under the last column.
+			if n := len(ipac.pipes); n >= 2 && len(bytes.TrimRight(last, " ")) <= ipac.pipes[n-2] {
+				return 0, fmt.Errorf("the table is cut short (last row %q)", short(last))
+			}
+		default:
+			if got, want := bytes.Count(last, []byte(",")), len(names)-1; got != want {
+				return 0, fmt.Errorf("the table is cut short (last row has %d fields, the header %d)", got+1, want+1)
+			}
+		}
+	}
+	return rows, nil
+}
+
+func short(b []byte) string {
+	if len(b) > 80 {
+		return string(b[:80]) + "…"
+	}
+	return string(b)
+}
+
+// snippet returns the start of a non-table answer as one line of text
+// (HTML tags removed).
+func snippet(body []byte) string {
+	s := string(body)
+	if len(s) > 4096 {
+		s = s[:4096]
+	}
+	s = htmlText(s)
+	s = strings.Join(strings.Fields(s), " ")
+	if s == "" {
+		return "(empty answer)"
+	}
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return strconv.Quote(s)
+}
