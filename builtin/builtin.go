@@ -22,6 +22,8 @@ import (
 	"github.com/tomgo/targetdata/panstarrs/panstarrstest"
 	"github.com/tomgo/targetdata/processor"
 	"github.com/tomgo/targetdata/singletarget"
+	"github.com/tomgo/targetdata/ztf"
+	"github.com/tomgo/targetdata/ztf/ztftest"
 )
 
 // Generic processor classes.
@@ -53,13 +55,31 @@ var (
 		},
 		atlas.Register,
 		panstarrs.Register,
+		ztf.Register,
 	}
 	productTypes = map[string]productType{
-		dataproduct.TypePhotometry: {"Photometry", PhotometryTableClass},
-		panstarrs.DataProductType:  {panstarrs.DataProductLabel, panstarrs.ProcessorClass},
-		atlas.DataProductType:      {atlas.DataProductLabel, atlas.ProcessorClass},
+		dataproduct.TypePhotometry:      {"Photometry", PhotometryTableClass},
+		panstarrs.DataProductType:       {panstarrs.DataProductLabel, panstarrs.ProcessorClass},
+		atlas.DataProductType:           {atlas.DataProductLabel, atlas.ProcessorClass},
+		ztf.ProductType:                 {ztf.DataProductTypes()[ztf.ProductType], ztf.ProcessorClass},
+		ztf.ForcedPhotometryProductType: {ztf.DataProductTypes()[ztf.ForcedPhotometryProductType], ztf.ForcedPhotometryProcessorClass},
 	}
 	services = []service{
+		{name: ztf.Name, class: ztf.ServiceClass,
+			simulate: func() (string, singletarget.Secret, map[string]string, func(), error) {
+				s := ztftest.NewServer(nil, nil)
+				return s.LightCurveURL, "", nil, s.Close, nil
+			}},
+		{name: ztf.ForcedPhotometryName, class: ztf.ForcedPhotometryServiceClass,
+			simulate: func() (string, singletarget.Secret, map[string]string, func(), error) {
+				s := ztftest.NewServer(nil, &ztftest.Options{QueueTime: 300 * time.Millisecond, RunTime: 500 * time.Millisecond})
+				c := s.Credentials()
+				return s.ForcedPhotometryURL, "", map[string]string{
+					"email": c.Email.Reveal(), "userpass": c.Password.Reveal(),
+					"http_user": c.HTTPUser.Reveal(), "http_password": c.HTTPPassword.Reveal(),
+					"poll_interval": "100ms", "max_poll_interval": "200ms",
+				}, s.Close, nil
+			}},
 		{name: atlas.Name, class: atlas.ServiceClass,
 			simulate: func() (string, singletarget.Secret, map[string]string, func(), error) {
 				// Tasks queue for 0.3 s and run for 0.5 s: long enough to
