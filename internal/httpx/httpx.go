@@ -65,7 +65,7 @@ type Options struct {
 	RetryWaitMin, RetryWaitMax time.Duration
 	// MaxRetryAfter is the longest server-requested wait that is waited out
 	// inside a retry; a longer one ends the request with a ThrottledError.
-	// Default RetryWaitMax.
+	// Default RetryWaitMax; negative: never wait (every 429 comes back).
 	MaxRetryAfter time.Duration
 	// MaxBodySize caps a response body read by Do. Default 64 MiB.
 	MaxBodySize int64
@@ -126,8 +126,11 @@ func New(opts Options) *Client {
 	if opts.RetryWaitMax <= 0 {
 		opts.RetryWaitMax = 30 * time.Second
 	}
-	if opts.MaxRetryAfter <= 0 {
+	switch {
+	case opts.MaxRetryAfter == 0:
 		opts.MaxRetryAfter = opts.RetryWaitMax
+	case opts.MaxRetryAfter < 0:
+		opts.MaxRetryAfter = 0 // never wait out a server-requested pause inside a request
 	}
 	if opts.MaxBodySize <= 0 {
 		opts.MaxBodySize = 64 << 20
@@ -164,9 +167,9 @@ func New(opts Options) *Client {
 	rc.Backoff = c.backoff
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
 	if opts.Limiter != nil {
-		rc.RequestLogHook = func(_ retryablehttp.Logger, req *http.Request, _ int) {
-			_ = opts.Limiter.Wait(req.Context()) // a done ctx fails the attempt right after
-		}
+		// The first attempt waits in send; each retry waits here, and a
+		// wait that cannot finish before the deadline ends the request.
+		rc.PrepareRetry = func(req *http.Request) error { return c.pace(req.Context()) }
 	}
 	c.rc = rc
 	return c
@@ -213,15 +216,37 @@ func (r *Response) IsHTML() bool {
 // *singletarget.ThrottledError for 429, *singletarget.RemoteError
 // otherwise. Redirects not followed (NoRedirects) come back without error.
 // When ctx is done the error wraps ctx.Err().
+//
+// A body that breaks off while being read (a reset connection, a truncated
+// chunked answer) is asked for again, for idempotent requests, up to
+// RetryMax times with the same backoff.
 func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
-	resp, err := c.send(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := readCapped(resp.Body, c.opts.MaxBodySize)
-	if err != nil {
-		return nil, c.wrapReadErr(ctx, req, err)
+	var resp *http.Response
+	var body []byte
+	for attempt := 0; ; attempt++ {
+		var err error
+		resp, err = c.send(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		body, err = readCapped(resp.Body, c.opts.MaxBodySize)
+		resp.Body.Close()
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil || errors.Is(err, ErrBodyTooLarge) || !req.idempotent() || attempt >= c.opts.RetryMax {
+			return nil, c.wrapReadErr(ctx, req, err)
+		}
+		wait := c.backoff(c.opts.RetryWaitMin, c.opts.RetryWaitMax, attempt, nil)
+		c.opts.Logger.DebugContext(ctx, "body broke off, asking again", "service", c.opts.Service,
+			"url", c.RedactURL(req.URL), "error", c.Redact(err.Error()), "wait", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, c.wrapReadErr(ctx, req, ctx.Err())
+		case <-t.C:
+		}
 	}
 	final := req.URL
 	if resp.Request != nil && resp.Request.URL != nil {
@@ -256,6 +281,9 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, error)
 	if err := c.checkBlocked(); err != nil {
 		return nil, err
 	}
+	if err := c.pace(ctx); err != nil {
+		return nil, err
+	}
 	if !req.idempotent() {
 		ctx = context.WithValue(ctx, keyNoRetry, true)
 	}
@@ -287,6 +315,21 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, error)
 			singletarget.ErrRemote, c.Redact(c.cleanErr(err).Error()))
 	}
 	return resp, nil
+}
+
+// pace waits on the client-side rate limit. A wait that would pass the
+// context's deadline fails at once, as rate.Limiter.Wait does.
+func (c *Client) pace(ctx context.Context) error {
+	if c.opts.Limiter == nil {
+		return nil
+	}
+	if err := c.opts.Limiter.Wait(ctx); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return fmt.Errorf("%s: waiting for the request rate: %w", c.opts.Service, ctxErr)
+		}
+		return fmt.Errorf("%s: waiting for the request rate: %w: %v", c.opts.Service, context.DeadlineExceeded, err)
+	}
+	return nil
 }
 
 // cleanErr replaces the URL inside a *url.Error by its redacted form.

@@ -15,6 +15,7 @@ import (
 	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
 
 	"github.com/tomgo/targetdata/internal/httpx"
 	"github.com/tomgo/targetdata/singletarget"
@@ -230,4 +231,59 @@ func TestContextCancel(t *testing.T) {
 	ccancel()
 	_, err = c.Do(cctx, &httpx.Request{Method: "GET", URL: base + "/slow"})
 	assert.ErrorIs(t, err, context.Canceled)
+}
+
+// brokenBody fails half-way through.
+type brokenBody struct{ n int }
+
+func (b *brokenBody) Read(p []byte) (int, error) {
+	if b.n == 0 {
+		return 0, errors.New("unexpected EOF: connection reset")
+	}
+	b.n--
+	p[0] = 'x'
+	return 1, nil
+}
+func (b *brokenBody) Close() error { return nil }
+
+func TestTruncatedBodyRetried(t *testing.T) {
+	c, tr, _ := newClient(t, nil)
+	calls := 0
+	tr.RegisterResponder("GET", base+"/lc", func(*http.Request) (*http.Response, error) {
+		calls++
+		if calls < 3 {
+			return &http.Response{StatusCode: 200, Body: &brokenBody{n: 5}, Header: http.Header{}}, nil
+		}
+		return httpmock.NewStringResponse(200, "whole"), nil
+	})
+	resp, err := c.Do(context.Background(), &httpx.Request{Method: "GET", URL: base + "/lc"})
+	require.NoError(t, err)
+	assert.Equal(t, "whole", string(resp.Body))
+	assert.Equal(t, 3, calls)
+
+	posts := 0
+	tr.RegisterResponder("POST", base+"/queue/", func(*http.Request) (*http.Response, error) {
+		posts++
+		return &http.Response{StatusCode: 201, Body: &brokenBody{n: 5}, Header: http.Header{}}, nil
+	})
+	_, err = c.Do(context.Background(), &httpx.Request{Method: "POST", URL: base + "/queue/"})
+	assert.ErrorIs(t, err, singletarget.ErrRemote)
+	assert.Equal(t, 1, posts, "a non-idempotent request is never sent twice")
+}
+
+func TestLimiter(t *testing.T) {
+	lim := rate.NewLimiter(rate.Every(time.Hour), 1)
+	c, tr, _ := newClient(t, func(o *httpx.Options) { o.Limiter = lim })
+	calls := 0
+	tr.RegisterResponder("GET", base+"/x", func(*http.Request) (*http.Response, error) {
+		calls++
+		return httpmock.NewStringResponse(200, "ok"), nil
+	})
+	_, err := c.Do(context.Background(), &httpx.Request{Method: "GET", URL: base + "/x"})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, err = c.Do(ctx, &httpx.Request{Method: "GET", URL: base + "/x"})
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "a wait past the deadline fails at once, never unpaced")
+	assert.Equal(t, 1, calls)
 }
