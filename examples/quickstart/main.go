@@ -1,90 +1,157 @@
-// Command quickstart runs the whole single-target flow offline: it builds
-// services from settings, queries them for one well-known transient through
-// the in-process executor, stores the result files, processes them into
-// photometry and prints a per-service summary.
+// Command quickstart runs the whole single-target flow offline: it starts
+// the bundled ATLAS, PanSTARRS and ZTF simulators in this process, opens a
+// SQLite store with its files in a local folder, queries the three services
+// for SN 2023ixf through the in-process executor, processes and ingests the
+// result files, prints a per-service summary and draws lightcurve.png.
 //
-//	go run ./examples/quickstart
+//	go run ./examples/quickstart               # offline, in a temporary folder
+//	go run ./examples/quickstart -dir out      # keep the database, files and plot in ./out
+//	go run ./examples/quickstart -live         # the real services; keys from the environment
+//
+// With -live, ATLAS needs ATLAS_FORCED_PHOTOMETRY_API_KEY; PanSTARRS (MAST)
+// and ZTF light curves (IRSA) are public.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log"
 	"net/url"
 	"os"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
+	"gonum.org/v1/plot/vg"
+
+	"github.com/tomgo/targetdata/builtin"
 	"github.com/tomgo/targetdata/dataproduct"
-	"github.com/tomgo/targetdata/internal/demo"
+	"github.com/tomgo/targetdata/examples/internal/plot"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
+// settings are the quickstart's TOM settings. The URLs are the real
+// services'; without -live they are replaced by the simulators'.
 const settings = `
 single_target_data_services:
-  DEMO:
-    class: demo.Service
-    api_key: ${DEMO_API_KEY:-demo-key-0001}
-    poll_ms: 20
-data_product_types:
-  demo_photometry: Demo Photometry
-data_processors:
-  demo_photometry: demo.Processor
+  ATLAS:
+    class: atlas.ForcedPhotometryService
+    url: https://fallingstar-data.com/forcedphot
+    api_key: ${ATLAS_FORCED_PHOTOMETRY_API_KEY:-}
+  PANSTARRS:
+    class: panstarrs.Service
+    url: https://catalogs.mast.stsci.edu/api/v0.1/panstarrs
+  ZTF:
+    class: ztf.Service
+    url: https://irsa.ipac.caltech.edu/cgi-bin/ZTF/nph_light_curves
+tasks:
+  backend: pool
+  workers: 3
 `
 
+// target is SN 2023ixf, the nearby type II supernova in M101.
+var target = singletarget.Target{ID: 1, Name: "SN 2023ixf", RA: 210.910674, Dec: 54.311686}
+
+// queries are the form values of each service's query.
+var queries = map[string]url.Values{
+	"ATLAS":     {"min_date_mjd": {"60080"}, "max_date_mjd": {"60180"}},
+	"PANSTARRS": {"catalog": {"detection"}},
+	"ZTF":       {},
+}
+
 func main() {
-	timeout := flag.Duration("timeout", time.Minute, "give up after this long")
+	dir := flag.String("dir", "", "folder for the database, the files and lightcurve.png (default: a new temporary folder)")
+	live := flag.Bool("live", false, "query the real services (needs the network and, for ATLAS, ATLAS_FORCED_PHOTOMETRY_API_KEY)")
+	timeout := flag.Duration("timeout", 2*time.Minute, "give up after this long (live ATLAS tasks can take much longer)")
 	flag.Parse()
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "targetdata-quickstart-")
+		if err != nil {
+			log.Fatal(err)
+		}
+		*dir = d
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if err := run(ctx, os.Stdout); err != nil {
+	if err := run(ctx, *dir, *live, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, w io.Writer) error {
+func run(ctx context.Context, dir string, live bool, w io.Writer) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
 	cfg, err := singletarget.ParseConfig([]byte(settings), os.LookupEnv)
 	if err != nil {
 		return err
 	}
-	reg := singletarget.NewRegistry()
-	if err := demo.Register(reg, demo.NewArchive("demo-key-0001", 3)); err != nil {
-		return err
+	cfg.Database = "sqlite://" + filepath.Join(dir, "targetdata.db")
+	cfg.Storage = "file://" + absolute(filepath.Join(dir, "files"))
+	if live {
+		if cfg.Services["ATLAS"].APIKey.IsZero() {
+			fmt.Fprintln(w, "ATLAS_FORCED_PHOTOMETRY_API_KEY is not set: skipping ATLAS")
+			delete(cfg.Services, "ATLAS")
+			cfg.ServiceOrder = cfg.ServiceOrder[1:]
+		}
+	} else {
+		var stops []func()
+		defer func() {
+			for _, stop := range stops {
+				stop()
+			}
+		}()
+		if err := builtin.Simulate(cfg, func(f func()) { stops = append(stops, f) }); err != nil {
+			return err
+		}
 	}
-	store := dataproduct.NewMemoryStore(nil)
-	m, err := reg.Load(cfg, store, nil)
+	app, err := builtin.Open(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}
-	pool := singletarget.NewPool(m, nil)
-	if err := pool.Start(ctx); err != nil {
+	defer app.Close()
+	if err := app.Start(ctx); err != nil {
 		return err
 	}
-	defer pool.Stop(context.Background())
+	defer app.Stop(context.Background())
 
-	target := singletarget.Target{ID: 1, Name: "SN 2023ixf", RA: 210.910674, Dec: 54.311686}
-	fmt.Fprintf(w, "Target %s (RA %.5f, Dec %.5f)\n\n", target.Name, target.RA, target.Dec)
+	mode := "simulated services"
+	if live {
+		mode = "live services"
+	}
+	fmt.Fprintf(w, "Target %s (RA %.6f, Dec %.6f), %s, data in %s\n\n", target.Name, target.RA, target.Dec, mode, dir)
+	ids := map[string]singletarget.JobID{}
+	for _, name := range app.Manager.Services() {
+		id, err := app.Executor.Submit(ctx, singletarget.Request{Service: name, Target: target, Params: queries[name]})
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		ids[name] = id
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "service\tproducts\tdetections\tlimits\tfirst\tlast")
-	for _, name := range m.Services() {
-		id, err := pool.Submit(ctx, singletarget.Request{Service: name, Target: target,
-			Params: url.Values{"min_mjd": {"60083"}, "max_mjd": {"60113"}}})
+	var all []dataproduct.Datum
+	for _, name := range app.Manager.Services() {
+		st, err := app.Pool.Wait(ctx, ids[name])
 		if err != nil {
-			return err
-		}
-		st, err := pool.Wait(ctx, id)
-		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", name, err)
 		}
 		if st.State != singletarget.JobSucceeded {
-			return fmt.Errorf("%s: %s", name, st.Error)
+			fmt.Fprintf(tw, "%s\tfailed: %s\t\t\t\t\n", name, st.Error)
+			continue
 		}
-		ds, err := store.ListDatums(ctx, dataproduct.DatumFilter{TargetID: target.ID, Source: name})
-		if err != nil {
-			return err
+		var ds []dataproduct.Datum
+		for _, p := range st.Products {
+			pds, err := app.Store.ListDatums(ctx, dataproduct.DatumFilter{ProductID: p.ID})
+			if err != nil {
+				return err
+			}
+			ds = append(ds, pds...)
 		}
+		all = append(all, ds...)
 		det, lim := 0, 0
 		for _, d := range ds {
 			if p, ok := d.Value.(dataproduct.Photometry); ok && p.Magnitude != nil {
@@ -99,5 +166,32 @@ func run(ctx context.Context, w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\n", name, len(st.Products), det, lim, first, last)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	png := filepath.Join(dir, "lightcurve.png")
+	f, err := os.Create(png)
+	if err != nil {
+		return err
+	}
+	_, err = plot.Lightcurve(f, target.Name, all, 9*vg.Inch, 5*vg.Inch)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, plot.ErrNoData) {
+		fmt.Fprintln(w, "\nno photometry to plot")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nlight curve: %s\n", png)
+	return nil
+}
+
+func absolute(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }

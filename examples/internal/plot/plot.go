@@ -105,8 +105,10 @@ func Lightcurve(w io.Writer, title string, ds []dataproduct.Datum, width, height
 	p.Y.Label.Text = "AB magnitude"
 	p.Y.Scale = plot.InvertedScale{Normalizer: plot.LinearScale{}}
 	p.Y.Tick.Marker = invertedTicks{}
-	p.Legend.Top = true
+	p.Legend.Top = false
+	p.Legend.TextStyle.Font.Size = vg.Points(8)
 	p.Add(plotter.NewGrid())
+	hasLimits := false
 	labels := make([]string, 0, len(byFilter))
 	for l := range byFilter {
 		labels = append(labels, l)
@@ -138,13 +140,23 @@ func Lightcurve(w io.Writer, title string, ds []dataproduct.Datum, width, height
 			if err != nil {
 				return sum, err
 			}
-			faded := col
-			faded.A = 0x90
+			faded := color.NRGBA{R: col.R, G: col.G, B: col.B, A: 0x99}
 			sc.GlyphStyle = draw.GlyphStyle{Color: faded, Radius: vg.Points(3), Shape: downTriangle{}}
 			p.Add(sc)
-			p.Legend.Add(label+" limit", sc)
+			if len(s.det.XYs) == 0 {
+				p.Legend.Add(label, sc)
+			}
+			hasLimits = true
 		}
 		sum.Filters = append(sum.Filters, label)
+	}
+	if hasLimits {
+		key, err := plotter.NewScatter(plotter.XYs{})
+		if err != nil {
+			return sum, err
+		}
+		key.GlyphStyle = draw.GlyphStyle{Color: color.Gray{0x60}, Radius: vg.Points(3), Shape: downTriangle{}}
+		p.Legend.Add("upper limit", key)
 	}
 	return sum, writePNG(p, w, width, height)
 }
