@@ -274,7 +274,7 @@ func TestServiceRemoteFaults(t *testing.T) {
 		is    error
 	}{
 		{"truncated result", atlastest.Fault{Kind: atlastest.FaultTruncate, Endpoint: atlastest.EndpointResult}, singletarget.ErrRemote},
-		{"connection dropped mid-file", atlastest.Fault{Kind: atlastest.FaultAbort, Endpoint: atlastest.EndpointResult}, singletarget.ErrRemote},
+		{"connection dropped mid-file, beyond the retries", atlastest.Fault{Kind: atlastest.FaultAbort, Endpoint: atlastest.EndpointResult, Times: 5}, singletarget.ErrRemote},
 		{"HTML result", atlastest.Fault{Kind: atlastest.FaultHTML, Endpoint: atlastest.EndpointResult}, singletarget.ErrRemote},
 		{"HTML task", atlastest.Fault{Kind: atlastest.FaultHTML, Endpoint: atlastest.EndpointTask}, singletarget.ErrRemote},
 		{"malformed task JSON", atlastest.Fault{Kind: atlastest.FaultMalformedJSON, Endpoint: atlastest.EndpointTask}, singletarget.ErrRemote},

@@ -269,6 +269,13 @@ func (s *Server) Inject(ep Endpoint, faults ...Fault) {
 	s.faults[ep] = append(s.faults[ep], faults...)
 }
 
+// ClearFaults drops the faults still scripted for every endpoint.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.faults)
+}
+
 // ThrottleNext makes the next request to any endpoint answer 429 Too Many
 // Requests with a Retry-After of retryAfter.
 func (s *Server) ThrottleNext(retryAfter time.Duration) {

@@ -473,3 +473,17 @@ func TestServerLifecycle(t *testing.T) {
 	assert.Equal(t, "u", creds.HTTPUser.Reveal())
 	s.Close()
 }
+
+func TestClearFaults(t *testing.T) {
+	s := ztftest.NewServer(t, nil)
+	s.Inject(ztftest.LightCurves, ztftest.Fault{Status: 500}, ztftest.Fault{Status: 500})
+	s.ClearFaults()
+	resp, err := http.Get(s.LightCurveURL + ztf.LightCurvePath + "?POS=CIRCLE+210.9+54.3+0.001&FORMAT=csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d after ClearFaults, want 200", resp.StatusCode)
+	}
+}
