@@ -17,12 +17,13 @@ import (
 
 // Benchmark sizes. The defaults are the figures the package is judged
 // by: 1,000,000 datums already stored, a 20,000-datum product.
-// TARGETDATA_BENCH_SMALL=1 shrinks them to 10,000 and 2,000 for CI
-// (go test -run '^$' -bench . -benchtime=1x); TARGETDATA_BENCH_EXISTING
+// -short (what CI runs: go test -run '^$' -bench . -benchtime 1x -short)
+// or TARGETDATA_BENCH_SMALL=1 shrinks them to 10,000 and 2,000;
+// TARGETDATA_BENCH_EXISTING
 // and TARGETDATA_BENCH_PRODUCT set them exactly.
 func benchSizes(b *testing.B) (existing, product int) {
 	existing, product = 1_000_000, 20_000
-	if os.Getenv("TARGETDATA_BENCH_SMALL") != "" {
+	if testing.Short() || os.Getenv("TARGETDATA_BENCH_SMALL") != "" {
 		existing, product = 10_000, 2_000
 	}
 	for env, dst := range map[string]*int{"TARGETDATA_BENCH_EXISTING": &existing, "TARGETDATA_BENCH_PRODUCT": &product} {
