@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strconv"
+	"unicode/utf8"
+	"unsafe"
 )
 
 // Photometry is the value of a photometry datum. Its JSON keys match the
@@ -161,71 +164,226 @@ func compareStrings(a, b string) int {
 	return 0
 }
 
-// UnmarshalJSON decodes a JSON object; unknown keys go to Extra.
+// UnmarshalJSON decodes a JSON object; unknown keys go to Extra. It reads
+// the flat object itself (stores list millions of these), handing only
+// the values of unknown keys to encoding/json.
 func (p *Photometry) UnmarshalJSON(data []byte) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		return err
-	}
 	*p = Photometry{}
-	num := func(k string, raw json.RawMessage) (*float64, error) {
-		if string(raw) == "null" {
-			return nil, nil
-		}
-		var v float64
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, fmt.Errorf("photometry %s: %w", k, err)
-		}
-		return &v, nil
+	nums := new([7]float64) // one allocation for every number field
+	s := jsonScanner{b: data}
+	s.space()
+	if !s.eat('{') {
+		return errors.New("photometry: not a JSON object")
 	}
-	str := func(k string, raw json.RawMessage) (string, error) {
-		if string(raw) == "null" {
-			return "", nil
-		}
-		var v string
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return "", fmt.Errorf("photometry %s: %w", k, err)
-		}
-		return v, nil
+	s.space()
+	if s.eat('}') {
+		return s.end()
 	}
-	var err error
-	for k, raw := range m {
-		switch k {
-		case "magnitude":
-			p.Magnitude, err = num(k, raw)
-		case "error":
-			p.Error, err = num(k, raw)
-		case "limit":
-			p.Limit, err = num(k, raw)
-		case "limit_sigma":
-			var v *float64
-			if v, err = num(k, raw); v != nil {
-				p.LimitSigma = *v
-			}
-		case "flux_ujy":
-			p.FluxUJy, err = num(k, raw)
-		case "flux_err_ujy":
-			p.FluxErrUJy, err = num(k, raw)
-		case "mjd":
-			p.MJD, err = num(k, raw)
-		case "filter":
-			p.Filter, err = str(k, raw)
-		case "telescope":
-			p.Telescope, err = str(k, raw)
-		default:
-			var v any
-			if err = json.Unmarshal(raw, &v); err == nil {
-				if p.Extra == nil {
-					p.Extra = make(map[string]any)
-				}
-				p.Extra[k] = v
-			}
-		}
+	for {
+		s.space()
+		key, err := s.key()
 		if err != nil {
 			return err
 		}
+		s.space()
+		if !s.eat(':') {
+			return fmt.Errorf("photometry: expected ':' after key %q", key)
+		}
+		s.space()
+		raw, err := s.value()
+		if err != nil {
+			return fmt.Errorf("photometry %s: %w", key, err)
+		}
+		if err := p.set(key, raw, nums); err != nil {
+			return err
+		}
+		s.space()
+		if s.eat(',') {
+			continue
+		}
+		if s.eat('}') {
+			return s.end()
+		}
+		return fmt.Errorf("photometry: expected ',' or '}' after key %q", key)
+	}
+}
+
+// set decodes one key's raw JSON value into p.
+func (p *Photometry) set(key string, raw []byte, nums *[7]float64) error {
+	var err error
+	switch key {
+	case "magnitude":
+		p.Magnitude, err = jsonNumber(key, raw, &nums[0])
+	case "error":
+		p.Error, err = jsonNumber(key, raw, &nums[1])
+	case "limit":
+		p.Limit, err = jsonNumber(key, raw, &nums[2])
+	case "limit_sigma":
+		var v *float64
+		if v, err = jsonNumber(key, raw, &nums[3]); v != nil {
+			p.LimitSigma = *v
+		}
+	case "flux_ujy":
+		p.FluxUJy, err = jsonNumber(key, raw, &nums[4])
+	case "flux_err_ujy":
+		p.FluxErrUJy, err = jsonNumber(key, raw, &nums[5])
+	case "mjd":
+		p.MJD, err = jsonNumber(key, raw, &nums[6])
+	case "filter":
+		p.Filter, err = jsonString(key, raw)
+	case "telescope":
+		p.Telescope, err = jsonString(key, raw)
+	default:
+		var v any
+		if err = json.Unmarshal(raw, &v); err != nil {
+			return fmt.Errorf("photometry %s: %w", key, err)
+		}
+		if p.Extra == nil {
+			p.Extra = make(map[string]any)
+		}
+		p.Extra[key] = v
+	}
+	return err
+}
+
+// jsonNumber decodes a JSON number (or null) for a Photometry field into
+// *dst and returns dst (nil for null).
+func jsonNumber(key string, raw []byte, dst *float64) (*float64, error) {
+	if string(raw) == "null" {
+		return nil, nil
+	}
+	ok := len(raw) > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9')
+	for _, c := range raw {
+		if !(c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E') {
+			ok = false
+			break
+		}
+	}
+	if !ok {
+		return nil, fmt.Errorf("photometry %s: %s is not a number", key, raw)
+	}
+	v, err := strconv.ParseFloat(unsafe.String(&raw[0], len(raw)), 64)
+	if err != nil {
+		return nil, fmt.Errorf("photometry %s: %s is not a float64", key, string(raw))
+	}
+	*dst = v
+	return dst, nil
+}
+
+// jsonString decodes a JSON string (or null) for a Photometry field.
+func jsonString(key string, raw []byte) (string, error) {
+	if string(raw) == "null" {
+		return "", nil
+	}
+	if len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+		return string(raw[1 : len(raw)-1]), nil
+	}
+	var v string
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", fmt.Errorf("photometry %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// jsonScanner walks one JSON object without building it.
+type jsonScanner struct {
+	b []byte
+	i int
+}
+
+func (s *jsonScanner) space() {
+	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
+		s.i++
+	}
+}
+
+func (s *jsonScanner) eat(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+func (s *jsonScanner) end() error {
+	s.space()
+	if s.i != len(s.b) {
+		return errors.New("photometry: data after the JSON object")
 	}
 	return nil
+}
+
+// key reads an object key.
+func (s *jsonScanner) key() (string, error) {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return "", errors.New("photometry: expected a key")
+	}
+	raw, err := s.value()
+	if err != nil {
+		return "", err
+	}
+	return jsonString("key", raw)
+}
+
+// value returns the raw bytes of the next JSON value and moves past it.
+// Nested values are only delimited here; encoding/json checks them.
+func (s *jsonScanner) value() ([]byte, error) {
+	start := s.i
+	if s.i >= len(s.b) {
+		return nil, io.ErrUnexpectedEOF
+	}
+	switch c := s.b[s.i]; {
+	case c == '"':
+		if err := s.skipString(); err != nil {
+			return nil, err
+		}
+	case c == '{' || c == '[':
+		depth := 0
+		for s.i < len(s.b) {
+			switch s.b[s.i] {
+			case '"':
+				if err := s.skipString(); err != nil {
+					return nil, err
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+			}
+			s.i++
+			if depth == 0 {
+				return s.b[start:s.i], nil
+			}
+		}
+		return nil, io.ErrUnexpectedEOF
+	default:
+		for s.i < len(s.b) {
+			switch s.b[s.i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return s.b[start:s.i], nil
+			}
+			s.i++
+		}
+	}
+	return s.b[start:s.i], nil
+}
+
+// skipString moves past a JSON string starting at s.i.
+func (s *jsonScanner) skipString() error {
+	s.i++ // the opening quote
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case '\\':
+			s.i += 2
+			continue
+		case '"':
+			s.i++
+			return nil
+		}
+		s.i++
+	}
+	return io.ErrUnexpectedEOF
 }
 
 // Spectrum is the value of a spectroscopy datum: wavelength and flux arrays
