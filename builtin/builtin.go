@@ -24,12 +24,19 @@ const (
 	// processor of users' photometry uploads (data product type
 	// "photometry").
 	PhotometryTableClass = "processor.PhotometryTable"
+	// SpectroscopyClass is the class of processor.Spectroscopy, the
+	// processor of FITS and text spectra (data product type
+	// "spectroscopy").
+	SpectroscopyClass = "processor.Spectroscopy"
 )
 
 // registrars are the Register functions of the built-in packages.
 var registrars = []func(*singletarget.Registry) error{
 	func(r *singletarget.Registry) error {
 		return r.RegisterProcessor(PhotometryTableClass, processor.PhotometryTable{})
+	},
+	func(r *singletarget.Registry) error {
+		return r.RegisterProcessor(SpectroscopyClass, processor.Spectroscopy{})
 	},
 }
 
@@ -44,7 +51,8 @@ func Register(r *singletarget.Registry) error {
 
 // productTypes are the built-in data product types: label and processor class.
 var productTypes = map[string][2]string{
-	dataproduct.TypePhotometry: {"Photometry", PhotometryTableClass},
+	dataproduct.TypePhotometry:   {"Photometry", PhotometryTableClass},
+	dataproduct.TypeSpectroscopy: {"Spectroscopy", SpectroscopyClass},
 }
 
 // DataProductTypes returns the built-in data product types and their labels.
