@@ -121,6 +121,10 @@ const maxPoints = 1 << 25
 // unknown (NaN, infinite, BLANK, an empty cell, or an SDSS ivar ≤ 0) are
 // left out of all arrays alike; a spectrum with no point left is refused.
 //
+// The file is read once, as a stream; memory is about the size of the
+// spectrum's arrays (8 bytes per value; for a (2, N) array both rows, for a
+// table its rows), and a spectrum has at most 2^25 points.
+//
 // The zero value is ready to use; a Spectroscopy is safe for concurrent
 // use.
 type Spectroscopy struct {
@@ -299,14 +303,22 @@ func (p Spectroscopy) timeKeywords() []string {
 	return DefaultTimeKeywords
 }
 
-// facilityKeywords name the facility, in order.
-var facilityKeywords = []string{"TELESCOP", "INSTRUME", "FACILITY", "TELESCOPE"}
+// Keywords that name the facility, in order, in FITS headers and in the
+// comments of text files.
+var (
+	fitsFacilityKeywords = []string{"TELESCOP", "INSTRUME", "FACILITY"}
+	textFacilityKeywords = []string{"FACILITY", "TELESCOPE", "TELESCOP"}
+)
 
 func (p Spectroscopy) source(m *metadata) string {
 	if p.Source != "" {
 		return p.Source
 	}
-	for _, k := range facilityKeywords {
+	keys := fitsFacilityKeywords
+	if m.text != nil {
+		keys = textFacilityKeywords
+	}
+	for _, k := range keys {
 		if s := m.str(k); s != "" {
 			return s
 		}

@@ -279,6 +279,7 @@ func TestSpectroscopyTextMetadata(t *testing.T) {
 	}{
 		{[]string{"# DATE-OBS: 2024-01-27T04:05:06.25", "# FACILITY: LCO 1m"}, time.Date(2024, 1, 27, 4, 5, 6, 250e6, time.UTC), "LCO 1m"},
 		{[]string{"# date-obs: 2024-01-27 04:05:06", "# TELESCOPE: NOT"}, time.Date(2024, 1, 27, 4, 5, 6, 0, time.UTC), "NOT"},
+		{[]string{"# TELESCOP: FTN", "# DATE-OBS: 2024-01-27 04:05:06", "# Facility: LCO"}, time.Date(2024, 1, 27, 4, 5, 6, 0, time.UTC), "LCO"},
 		{[]string{"# MJD-OBS: 60336.5"}, time.Date(2024, 1, 27, 12, 0, 0, 0, time.UTC), "upload"},
 		{[]string{"# DATE-OBS: 2460337.0"}, time.Date(2024, 1, 27, 12, 0, 0, 0, time.UTC), "upload"},
 		{[]string{"# DATE-OBS: 2024-01-27", "# MJD-OBS: 60336.25"}, time.Date(2024, 1, 27, 6, 0, 0, 0, time.UTC), "upload"},
