@@ -32,6 +32,10 @@ const (
 	// processor of users' photometry uploads (data product type
 	// "photometry").
 	PhotometryTableClass = "processor.PhotometryTable"
+	// SpectroscopyClass is the class of processor.Spectroscopy, the
+	// processor of FITS and text spectra (data product type
+	// "spectroscopy").
+	SpectroscopyClass = "processor.Spectroscopy"
 )
 
 // productType is a built-in data product type.
@@ -53,12 +57,16 @@ var (
 		func(r *singletarget.Registry) error {
 			return r.RegisterProcessor(PhotometryTableClass, processor.PhotometryTable{})
 		},
+		func(r *singletarget.Registry) error {
+			return r.RegisterProcessor(SpectroscopyClass, processor.Spectroscopy{})
+		},
 		atlas.Register,
 		panstarrs.Register,
 		ztf.Register,
 	}
 	productTypes = map[string]productType{
 		dataproduct.TypePhotometry:      {"Photometry", PhotometryTableClass},
+		dataproduct.TypeSpectroscopy:    {"Spectroscopy", SpectroscopyClass},
 		panstarrs.DataProductType:       {panstarrs.DataProductLabel, panstarrs.ProcessorClass},
 		atlas.DataProductType:           {atlas.DataProductLabel, atlas.ProcessorClass},
 		ztf.ProductType:                 {ztf.DataProductTypes()[ztf.ProductType], ztf.ProcessorClass},

@@ -93,3 +93,24 @@ func TestProcessErrors(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "no such file")
 }
+
+func TestProcessSpectrum(t *testing.T) {
+	f := writeFile(t, "spectrum.csv", "# DATE-OBS: 2024-01-27T04:05:06\n# FACILITY: NOT\nwavelength,flux\n4000,1e-16\n4001,2e-16\n")
+	out, errOut, code := runCLI(t, "-process", "spectroscopy", "-file", f, "-format", "json")
+	require.Equal(t, 0, code, errOut)
+	ls := parseLines(t, out)
+	require.Len(t, ls, 1, "one line per spectrum")
+	assert.Equal(t, "2024-01-27T04:05:06Z", ls[0].Timestamp)
+	assert.Equal(t, "spectroscopy", ls[0].DataType)
+	assert.Equal(t, "NOT", ls[0].Source)
+	assert.Equal(t, []any{4000.0, 4001.0}, ls[0].Value["wavelength"])
+	assert.Equal(t, []any{1e-16, 2e-16}, ls[0].Value["flux"])
+	assert.Equal(t, "Angstrom", ls[0].Value["wavelength_units"])
+	assert.Equal(t, "erg / (Angstrom s cm2)", ls[0].Value["flux_units"])
+	assert.Contains(t, errOut, "added 1, skipped 0")
+
+	bad := writeFile(t, "notes.txt", "# DATE-OBS: 2024-01-27\nwavelength,flux\n4000,bright\n")
+	_, errOut, code = runCLI(t, "-process", "spectroscopy", "-file", bad)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "notes.txt line 3")
+}
