@@ -127,14 +127,13 @@ func execute(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer env.close()
-	out := newWriter(o.format, stdout)
 	if o.process != "" {
-		return processFile(ctx, env, o, out, stderr)
+		return processFile(ctx, env, o, stdout, stderr)
 	}
-	return query(ctx, env, o, out, stderr)
+	return query(ctx, env, o, newWriter(o.format, stdout), stderr)
 }
 
-func processFile(ctx context.Context, env *env, o *options, out *writer, stderr io.Writer) error {
+func processFile(ctx context.Context, env *env, o *options, stdout, stderr io.Writer) error {
 	if o.file == "" {
 		return &usageError{"-process needs -file"}
 	}
@@ -148,23 +147,56 @@ func processFile(ctx context.Context, env *env, o *options, out *writer, stderr 
 	}
 	defer f.Close()
 	name := dataproduct.SafeName(filepath.Base(o.file))
-	res, err := env.m.Upload(ctx, o.targetID, o.process, name, f)
+	prod, err := env.store.PutProduct(ctx, dataproduct.Product{TargetID: o.targetID, Name: name, DataProductType: o.process}, f)
 	if err != nil {
 		return err
 	}
-	// Print what the file gives, in file order.
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	rc, err := env.store.OpenProduct(ctx, prod.ID)
+	if err != nil {
 		return err
 	}
-	for d, err := range processor.Stream(ctx, proc, bufio.NewReaderSize(f, 1<<20)) {
-		if err != nil {
-			return err
-		}
-		if err := out.write(d); err != nil {
-			return err
+	defer rc.Close()
+	// One pass: every datum is written to a temporary file as it goes to
+	// the store; the output is shown only once the ingest succeeded, so a
+	// bad file prints nothing.
+	tmp, err := os.CreateTemp("", "query-*.out")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	out := newWriter(o.format, tmp)
+	seq := func(yield func(dataproduct.Datum, error) bool) {
+		for d, err := range processor.Stream(ctx, proc, bufio.NewReaderSize(rc, 1<<20)) {
+			if err != nil {
+				var pe *dataproduct.ParseError
+				if errors.As(err, &pe) && pe.File == "" {
+					pe.File = filepath.Base(o.file)
+				}
+				yield(dataproduct.Datum{}, err)
+				return
+			}
+			d.TargetID, d.ProductID = prod.TargetID, prod.ID
+			if err := out.write(d); err != nil {
+				yield(dataproduct.Datum{}, err)
+				return
+			}
+			if !yield(d, nil) {
+				return
+			}
 		}
 	}
+	res, err := env.store.AddDatums(ctx, seq)
+	if err != nil {
+		return err
+	}
 	if err := out.flush(); err != nil {
+		return err
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if _, err := io.Copy(stdout, tmp); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "added %d, skipped %d\n", res.Added, res.Skipped)
