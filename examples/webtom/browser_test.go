@@ -27,19 +27,13 @@ var updateScreenshot = flag.Bool("update-screenshot", false, "save the browser t
 // skipped elsewhere.
 func chromium(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("TARGETDATA_CHROMIUM"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("TARGETDATA_CHROMIUM=%s: %v", p, err)
-		}
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+	p, err := findChromium(os.Getenv("TARGETDATA_CHROMIUM"), exists, exec.LookPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p != "" {
 		return p
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
 	}
 	const reason = "no Chromium: install Debian's chromium package (.ci/chromium.sh does) or set TARGETDATA_CHROMIUM"
 	if os.Getenv("CI") != "" {
@@ -47,6 +41,52 @@ func chromium(t *testing.T) string {
 	}
 	t.Skip(reason)
 	return ""
+}
+
+// findChromium returns the browser to use: env (TARGETDATA_CHROMIUM) if
+// set (an error if it does not exist), else /usr/bin/chromium, else
+// chromium or chromium-browser on the PATH, else "".
+func findChromium(env string, exists func(string) bool, lookPath func(string) (string, error)) (string, error) {
+	if env != "" {
+		if !exists(env) {
+			return "", fmt.Errorf("TARGETDATA_CHROMIUM=%s does not exist", env)
+		}
+		return env, nil
+	}
+	if exists("/usr/bin/chromium") {
+		return "/usr/bin/chromium", nil
+	}
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := lookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", nil
+}
+
+func TestFindChromium(t *testing.T) {
+	none := func(string) bool { return false }
+	all := func(string) bool { return true }
+	noPath := func(string) (string, error) { return "", exec.ErrNotFound }
+	p, err := findChromium("/opt/chrome", all, noPath)
+	assert.NoError(t, err)
+	assert.Equal(t, "/opt/chrome", p)
+	_, err = findChromium("/opt/chrome", none, noPath)
+	assert.ErrorContains(t, err, "TARGETDATA_CHROMIUM=/opt/chrome does not exist")
+	p, err = findChromium("", all, noPath)
+	assert.NoError(t, err)
+	assert.Equal(t, "/usr/bin/chromium", p)
+	p, err = findChromium("", none, func(n string) (string, error) {
+		if n == "chromium-browser" {
+			return "/snap/bin/chromium-browser", nil
+		}
+		return "", exec.ErrNotFound
+	})
+	assert.NoError(t, err)
+	assert.Equal(t, "/snap/bin/chromium-browser", p)
+	p, err = findChromium("", none, noPath)
+	assert.NoError(t, err)
+	assert.Empty(t, p, "none: the caller skips, or fails in CI")
 }
 
 // The web flow in a real browser: create a target, fill the ATLAS form

@@ -647,3 +647,78 @@ func TestBuildForm(t *testing.T) {
 	}
 	assert.NotContains(t, queryParams(url.Values{}, fields, "ATLAS", tgt), "on", "an absent checkbox stays absent")
 }
+
+// kindsForm has a field of every kind the page draws.
+type kindsForm struct {
+	singletarget.FormBase
+	Name   string     `form:"name" label:"Name" validate:"required" help:"Who."`
+	Note   string     `form:"note" kind:"textarea"`
+	Day    *time.Time `form:"day" kind:"date"`
+	When   *time.Time `form:"when"`
+	Secret string     `form:"secret" kind:"password"`
+	Token  string     `form:"token" kind:"hidden"`
+	N      int        `form:"n" validate:"gte=1,lte=9"`
+	X      float64    `form:"x"`
+	On     bool       `form:"on"`
+	Pick   string     `form:"pick" choices:"a=Ay|b=Bee"`
+}
+
+// Layout leaves most fields out: they get a row each after its rows.
+func (f *kindsForm) Layout() singletarget.Layout {
+	return singletarget.Layout{Rows: [][]string{{"name", "pick", "nope"}, {"token"}}}
+}
+
+func TestFormKinds(t *testing.T) {
+	m := newTOM(t, "immediate")
+	day := time.Date(2024, 2, 3, 0, 0, 0, 0, time.UTC)
+	when := time.Date(2024, 2, 3, 4, 5, 6, 0, time.UTC)
+	f := &kindsForm{Day: &day, When: &when, Secret: "hunter2", Token: "tk", N: 3, X: 1.5, On: true}
+	f.Bind(f)
+	tgt := singletarget.Target{ID: 4, Name: "T"}
+	render := func(fv formView) string {
+		var buf bytes.Buffer
+		fv.CSRF = "tok"
+		require.NoError(t, m.srv.pages["target"].ExecuteTemplate(&buf, "queryform", fv))
+		return buf.String()
+	}
+	body := render(buildForm("KINDS", singletarget.Info{Label: "Kinds", Kind: "Test"}, f, tgt, nil, nil))
+	for _, want := range []string{
+		`<input type="hidden" name="csrf_token" value="tok">`,
+		`<input type="hidden" name="token" value="tk">`,
+		`<input type="text" id="f-KINDS-name" name="name" value="" required>`,
+		`<small class="help">Who.</small>`,
+		`<textarea id="f-KINDS-note" name="note" rows="3"></textarea>`,
+		`<input type="date" id="f-KINDS-day" name="day" value="2024-02-03">`,
+		`<input type="datetime-local" id="f-KINDS-when" name="when" value="2024-02-03T04:05:06" step="1">`,
+		`<input type="password" id="f-KINDS-secret" name="secret" value="" autocomplete="off">`,
+		`<input type="number" id="f-KINDS-n" name="n" value="3" step="1" min="1" max="9">`,
+		`<input type="number" id="f-KINDS-x" name="x" value="1.5" step="any">`,
+		`<input type="checkbox" id="f-KINDS-on" name="on" value="true" checked>`,
+		`<option value="" selected>---------</option>`,
+		`<option value="a">Ay</option>`,
+	} {
+		assert.Contains(t, body, want)
+	}
+	assert.NotContains(t, body, "hunter2", "a password is never sent back")
+	rows := strings.Split(body, `<div class="row">`)[1:]
+	require.Len(t, rows, 8, "the layout's row, then one row per field it left out")
+	assert.Contains(t, rows[0], `id="f-KINDS-name"`)
+	assert.Contains(t, rows[0], `id="f-KINDS-pick"`)
+	assert.Contains(t, rows[1], `id="f-KINDS-note"`)
+
+	// After a refused post: the values as typed, the errors inline, the
+	// first field in error focused.
+	errs := &singletarget.FormErrors{}
+	errs.Add("n", "Too big.")
+	errs.Add("name", "This field is required.")
+	body = render(buildForm("KINDS", singletarget.Info{}, f, tgt,
+		url.Values{"n": {"12"}, "pick": {"b"}, "secret": {"typed"}, "note": {"<b>hi</b>"}, "on": {"false"}}, errs))
+	assert.Contains(t, body, `<input type="text" id="f-KINDS-name" name="name" value="" required autofocus aria-invalid="true" aria-describedby="f-KINDS-name-errors">`)
+	assert.Contains(t, body, `<input type="number" id="f-KINDS-n" name="n" value="12" step="1" min="1" max="9" aria-invalid="true" aria-describedby="f-KINDS-n-errors">`)
+	assert.Contains(t, body, `<ul class="errorlist" id="f-KINDS-n-errors"><li>Too big.</li></ul>`)
+	assert.Contains(t, body, `<option value="b" selected>Bee</option>`)
+	assert.Contains(t, body, `&lt;b&gt;hi&lt;/b&gt;</textarea>`, "values are escaped")
+	assert.Contains(t, body, `<input type="checkbox" id="f-KINDS-on" name="on" value="true">`, "unticked")
+	assert.NotContains(t, body, "typed")
+	assert.Equal(t, 1, strings.Count(body, "autofocus"))
+}
