@@ -200,7 +200,7 @@ type page struct {
 func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
 	var buf bytes.Buffer
 	if err := s.pages[name].ExecuteTemplate(&buf, "layout", data); err != nil {
-		s.log.Error("template", "page", name, "error", err)
+		s.log.Error("template", "page", name, "path", r.URL.Path, "error", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
