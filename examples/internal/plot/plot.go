@@ -11,6 +11,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -177,6 +178,20 @@ func (invertedTicks) Ticks(min, max float64) []plot.Tick {
 	return plot.DefaultTicks{}.Ticks(min, max)
 }
 
+// shortTicks labels ticks with three significant digits (2.78e-15, not
+// 2.77791e-15).
+type shortTicks struct{}
+
+func (shortTicks) Ticks(min, max float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'g', 3, 64)
+		}
+	}
+	return ts
+}
+
 // Spectrum draws a spectrum (flux against wavelength) as a PNG.
 func Spectrum(w io.Writer, title string, s dataproduct.Spectrum, width, height vg.Length) error {
 	if len(s.Wavelength) == 0 || len(s.Wavelength) != len(s.Flux) {
@@ -199,6 +214,7 @@ func Spectrum(w io.Writer, title string, s dataproduct.Spectrum, width, height v
 	p.Title.Text = title
 	p.X.Label.Text = fmt.Sprintf("wavelength (%s)", s.WavelengthUnits)
 	p.Y.Label.Text = fmt.Sprintf("flux (%s)", s.FluxUnits)
+	p.Y.Tick.Marker = shortTicks{}
 	p.Add(plotter.NewGrid())
 	l, err := plotter.NewLine(pts)
 	if err != nil {
