@@ -69,9 +69,12 @@ type Field struct {
 	DependsOn string `json:"depends_on,omitempty"`
 	// ChoicesFor maps a value of DependsOn to the choices allowed then.
 	ChoicesFor map[string][]Choice `json:"choices_for,omitempty"`
-	// Min and Max bound a number or integer field, when set.
-	Min *float64 `json:"min,omitempty"`
-	Max *float64 `json:"max,omitempty"`
+	// Min and Max bound a number or integer field, when set; MinExclusive
+	// and MaxExclusive say the bound itself is not allowed (gt, lt).
+	Min          *float64 `json:"min,omitempty"`
+	Max          *float64 `json:"max,omitempty"`
+	MinExclusive bool     `json:"min_exclusive,omitempty"`
+	MaxExclusive bool     `json:"max_exclusive,omitempty"`
 }
 
 // Choice is one allowed value of a choice field.
@@ -464,11 +467,11 @@ func FormFields(f any) []Field {
 				fd.Required = true
 			case "gte", "gt", "min":
 				if x, err := strconv.ParseFloat(param, 64); err == nil {
-					fd.Min = &x
+					fd.Min, fd.MinExclusive = &x, name == "gt"
 				}
 			case "lte", "lt", "max":
 				if x, err := strconv.ParseFloat(param, 64); err == nil {
-					fd.Max = &x
+					fd.Max, fd.MaxExclusive = &x, name == "lt"
 				}
 			case "oneof":
 				if fd.Choices == nil {
@@ -482,7 +485,7 @@ func FormFields(f any) []Field {
 			fd.Kind = kindOf(sf.sf.Type, fd.Choices != nil)
 		}
 		if fd.Kind != KindNumber && fd.Kind != KindInteger {
-			fd.Min, fd.Max = nil, nil
+			fd.Min, fd.Max, fd.MinExclusive, fd.MaxExclusive = nil, nil, false, false
 		}
 		out = append(out, fd)
 	}

@@ -95,6 +95,8 @@ func TestFormFieldsAndLayout(t *testing.T) {
 	assert.Equal(t, singletarget.KindNumber, r.Kind)
 	assert.Equal(t, "30", r.Initial)
 	assert.Equal(t, 0.0, *r.Min)
+	assert.True(t, r.MinExclusive, "gt=0 excludes 0")
+	assert.False(t, r.MaxExclusive)
 	assert.Equal(t, 3600.0, *r.Max)
 	b, _ := singletarget.FieldByName(fields, "band")
 	assert.Equal(t, singletarget.KindChoice, b.Kind)

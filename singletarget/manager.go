@@ -299,6 +299,7 @@ func (m *Manager) Step(ctx context.Context, req Request, task *RemoteTask) (*Ste
 	}
 	if task != nil {
 		t := *task
+		t.State = "finished"
 		res.Remote = &t
 	}
 	res.Products = out.Products

@@ -34,21 +34,21 @@ const MaxTargetNameLength = 256
 func (t Target) Validate() error {
 	var errs FormErrors
 	if t.ID <= 0 {
-		errs.Add("target_id", fmt.Sprintf("must be a positive integer, not %d", t.ID))
+		errs.Add("target_id", fmt.Sprintf("Must be a positive integer, not %d.", t.ID))
 	}
 	switch {
 	case strings.TrimSpace(t.Name) == "":
 		errs.Add("name", "This field is required.")
 	case len(t.Name) > MaxTargetNameLength:
-		errs.Add("name", fmt.Sprintf("must be at most %d bytes long (it is %d)", MaxTargetNameLength, len(t.Name)))
+		errs.Add("name", fmt.Sprintf("Ensure this value has at most %d bytes (it has %d).", MaxTargetNameLength, len(t.Name)))
 	case strings.ContainsFunc(t.Name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		errs.Add("name", "must not contain control characters")
+		errs.Add("name", "Must not contain control characters.")
 	}
 	if math.IsNaN(t.RA) || t.RA < 0 || t.RA >= 360 {
-		errs.Add("ra", fmt.Sprintf("must be in [0, 360) degrees, not %v", t.RA))
+		errs.Add("ra", fmt.Sprintf("Must be in [0, 360) degrees, not %v.", t.RA))
 	}
 	if math.IsNaN(t.Dec) || t.Dec < -90 || t.Dec > 90 {
-		errs.Add("dec", fmt.Sprintf("must be in [-90, 90] degrees, not %v", t.Dec))
+		errs.Add("dec", fmt.Sprintf("Must be in [-90, 90] degrees, not %v.", t.Dec))
 	}
 	return errs.Err()
 }

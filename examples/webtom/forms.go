@@ -143,10 +143,12 @@ func buildForm(service string, info singletarget.Info, f singletarget.QueryForm,
 				v.Options = append([]singletarget.Choice{{Value: "", Label: "---------"}}, v.Options...)
 			}
 		}
-		if fd.Min != nil {
+		// HTML bounds are inclusive: an exclusive one (gt, lt) is left to
+		// the server's check.
+		if fd.Min != nil && !fd.MinExclusive {
 			v.MinAttr = strconv.FormatFloat(*fd.Min, 'g', -1, 64)
 		}
-		if fd.Max != nil {
+		if fd.Max != nil && !fd.MaxExclusive {
 			v.MaxAttr = strconv.FormatFloat(*fd.Max, 'g', -1, 64)
 		}
 		byName[fd.Name] = v

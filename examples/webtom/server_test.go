@@ -180,7 +180,7 @@ func TestTargets(t *testing.T) {
 	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
 	assert.Contains(t, errorsOf(body, "t-name"), "This field is required.")
 	assert.Contains(t, errorsOf(body, "t-ra"), "Enter a number of degrees, not &#34;12h30m&#34;.")
-	assert.Contains(t, errorsOf(body, "t-dec"), "This value must be in [-90, 90] degrees, not 95.")
+	assert.Contains(t, errorsOf(body, "t-dec"), "Must be in [-90, 90] degrees, not 95.")
 	v, _ := inputValue(body, "t-ra")
 	assert.Equal(t, "12h30m", v, "the submitted value is kept")
 	resp, body = m.post("/targets", url.Values{csrfField: {tok}, "name": {"x"}, "ra": {"360"}, "dec": {"0"}})

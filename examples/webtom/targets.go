@@ -107,7 +107,7 @@ func (l *targetList) add(in targetInput) (singletarget.Target, error) {
 					continue // the parse error says more
 				}
 				for _, m := range msgs {
-					errs.Add(k, sentence(m))
+					errs.Add(k, m)
 				}
 			}
 		}
@@ -121,20 +121,6 @@ func (l *targetList) add(in targetInput) (singletarget.Target, error) {
 		return singletarget.Target{}, err
 	}
 	return t, nil
-}
-
-// sentence turns Target.Validate's "must be ..." into a sentence.
-func sentence(m string) string {
-	if m == "" {
-		return m
-	}
-	if !strings.HasSuffix(m, ".") {
-		m += "."
-	}
-	if strings.HasPrefix(m, "must ") {
-		m = "This value " + m
-	}
-	return m
 }
 
 // saveLocked writes the list to its file atomically.
