@@ -155,6 +155,9 @@ type DatumFilter struct {
 	From, To  time.Time
 	// Limit caps the number of datums returned; 0 means no cap.
 	Limit int
+	// Newest makes Limit keep the newest datums instead of the oldest
+	// (they are still returned oldest first), for "the latest N" views.
+	Newest bool
 }
 
 // Match reports whether d passes the filter.

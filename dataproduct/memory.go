@@ -304,7 +304,11 @@ func (s *MemoryStore) ListDatums(ctx context.Context, f DatumFilter) ([]Datum, e
 		return cmp.Compare(a.ID, b.ID)
 	})
 	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[:f.Limit]
+		if f.Newest {
+			out = out[len(out)-f.Limit:]
+		} else {
+			out = out[:f.Limit]
+		}
 	}
 	return out, nil
 }

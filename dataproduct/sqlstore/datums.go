@@ -402,10 +402,16 @@ func (s *Store) datumQuery(f dataproduct.DatumFilter) (string, []any) {
 	if len(conds) > 0 {
 		q += " WHERE " + strings.Join(conds, " AND ")
 	}
-	q += " ORDER BY ts_us, id"
-	if f.Limit > 0 {
-		q += " LIMIT ?"
+	switch {
+	case f.Limit > 0 && f.Newest:
+		// The newest Limit, still returned oldest first.
+		q = `SELECT * FROM (` + q + ` ORDER BY ts_us DESC, id DESC LIMIT ?) newest ORDER BY ts_us, id`
 		args = append(args, f.Limit)
+	case f.Limit > 0:
+		q += " ORDER BY ts_us, id LIMIT ?"
+		args = append(args, f.Limit)
+	default:
+		q += " ORDER BY ts_us, id"
 	}
 	return s.d.rebind(q), args
 }
