@@ -27,8 +27,8 @@ type busyArchive struct {
 	K       int
 	RunTime time.Duration
 	Limit   singletarget.ConcurrencyLimit // what the service tells the Manager
-	Wait    time.Duration                // RetryAfter of a refusal
-	Pace    func() time.Duration         // QueryDelay, when set
+	Wait    time.Duration                 // RetryAfter of a refusal
+	Pace    func() time.Duration          // QueryDelay, when set
 
 	mu        sync.Mutex
 	next      int
