@@ -122,23 +122,7 @@ type batchItem struct {
 // The batch runs until every target is final, Cancel is called, or ctx
 // ends (which cancels it, as Cancel does).
 func (m *Manager) Batch(ctx context.Context, service string, targets []Target, params url.Values, opts *BatchOptions) (*Batch, error) {
-	if _, err := m.Form(service, params); err != nil {
-		return nil, err
-	}
-	if len(targets) == 0 {
-		return nil, errors.New("batch: no targets")
-	}
-	var errs []error
-	for i, t := range targets {
-		if err := t.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("targets[%d] (%q): %w", i, t.Name, err))
-			if len(errs) == 10 {
-				errs = append(errs, fmt.Errorf("(and maybe more)"))
-				break
-			}
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := m.CheckBatch(service, targets, params); err != nil {
 		return nil, err
 	}
 	slots, err := m.Slots(service)
@@ -173,6 +157,34 @@ func (m *Manager) Batch(ctx context.Context, service string, targets []Target, p
 	go b.dispatch(ctx)
 	go b.watch(ctx)
 	return b, nil
+}
+
+// StageWaiting is the progress stage of a batch's target held back by the
+// account's limits (Slots) before its query is sent.
+const StageWaiting = "waiting"
+
+// CheckBatch checks a batch without running it: the service exists, the
+// params pass its form (a *FormErrors otherwise), there is at least one
+// target and every target is valid (errors name targets[i]; the first ten
+// are reported).
+func (m *Manager) CheckBatch(service string, targets []Target, params url.Values) error {
+	if _, err := m.Form(service, params); err != nil {
+		return err
+	}
+	if len(targets) == 0 {
+		return errors.New("batch: no targets")
+	}
+	var errs []error
+	for i, t := range targets {
+		if err := t.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("targets[%d] (%q): %w", i, t.Name, err))
+			if len(errs) == 10 {
+				errs = append(errs, errors.New("(and maybe more)"))
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // ID identifies the batch (in logs).
