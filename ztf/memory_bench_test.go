@@ -30,14 +30,20 @@ func count(ctx context.Context, p processor.Processor, r io.Reader) (int, error)
 func BenchmarkStreamMemory(b *testing.B) {
 	b.Run("lightcurve-csv", func(b *testing.B) {
 		memtest.Bench(b, func(w *bufio.Writer, rows int) error { writeLightCurve(b, w, rows, false); return nil },
-			func(ctx context.Context, r io.Reader) (int, error) { return count(ctx, ztf.Processor{BadCatflagsMask: -1}, r) })
+			func(ctx context.Context, r io.Reader) (int, error) {
+				return count(ctx, ztf.Processor{BadCatflagsMask: -1}, r)
+			})
 	})
 	b.Run("lightcurve-ipac", func(b *testing.B) {
 		memtest.Bench(b, func(w *bufio.Writer, rows int) error { writeLightCurve(b, w, rows, true); return nil },
-			func(ctx context.Context, r io.Reader) (int, error) { return count(ctx, ztf.Processor{BadCatflagsMask: -1}, r) })
+			func(ctx context.Context, r io.Reader) (int, error) {
+				return count(ctx, ztf.Processor{BadCatflagsMask: -1}, r)
+			})
 	})
 	b.Run("forced-photometry", func(b *testing.B) {
 		memtest.Bench(b, func(w *bufio.Writer, rows int) error { writeForcedPhotometry(b, w, rows); return nil },
-			func(ctx context.Context, r io.Reader) (int, error) { return count(ctx, ztf.ForcedPhotometryProcessor{}, r) })
+			func(ctx context.Context, r io.Reader) (int, error) {
+				return count(ctx, ztf.ForcedPhotometryProcessor{}, r)
+			})
 	})
 }
