@@ -95,7 +95,7 @@ func readTargets(path string, r io.Reader, firstID int64) ([]singletarget.Target
 			if errors.As(err, &fe) {
 				for _, k := range []string{"name", "ra", "dec", "target_id"} {
 					if msgs := fe.Fields[k]; len(msgs) > 0 {
-						return nil, bad(n, "%s %s", k, strings.Join(msgs, " "))
+						return nil, bad(n, "%s: %s", k, strings.Join(msgs, " "))
 					}
 				}
 			}

@@ -41,8 +41,8 @@ func TestReadTargetsErrors(t *testing.T) {
 		{"a, 1, 2\nb, 1\n", "t.txt:2: want name, ra, dec; got 2 field(s)"},
 		{"a 1\n", "t.txt:1: want name, ra, dec; got 2 field(s)"},
 		{"a, one, 2\n", `t.txt:1: ra "one": not a number of degrees`},
-		{"# c\na, 1, 95\n", "t.txt:2: dec must be in [-90, 90] degrees"},
-		{"a, 370, 5\n", "t.txt:1: ra must be in [0, 360) degrees"},
+		{"# c\na, 1, 95\n", "t.txt:2: dec: Must be in [-90, 90] degrees, not 95"},
+		{"a, 370, 5\n", "t.txt:1: ra: Must be in [0, 360) degrees, not 370"},
 		{"a, 12:61:00, 5\n", `t.txt:1: ra "12:61:00": bad sexagesimal part "61"`},
 		{"a, 1, 2\nb, 3, 4\na, 5, 6\n", `t.txt:3: target "a" is already on line 1`},
 		{", 1, 2\n", "t.txt:1: the name is empty"},
@@ -91,7 +91,7 @@ func TestBatchCommandRefusesBadInput(t *testing.T) {
 	out, errOut, code := runCLI(t, "-simulate", "-service", "ATLAS", "-targets", bad)
 	assert.Equal(t, 2, code)
 	assert.Empty(t, out)
-	assert.Contains(t, errOut, "targets.txt:2: dec must be in [-90, 90] degrees")
+	assert.Contains(t, errOut, "targets.txt:2: dec: Must be in [-90, 90] degrees, not 200")
 
 	good := writeFile(t, "ok.txt", "a, 1, 2\n")
 	_, errOut, code = runCLI(t, "-simulate", "-service", "ATLAS", "-targets", good, "-name", "x")
