@@ -65,19 +65,20 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 				return river.JobSnooze(wait)
 			}
 		}
+		if slots != nil {
+			// A job that ends, or whose query failed (or panicked), gives
+			// its slot back; one that snoozes or retries with a remote task
+			// keeps it.
+			defer func() {
+				if st.Remote == nil || st.Result != nil || st.Failure != "" {
+					slots.Release(key)
+				}
+			}()
+		}
 		res, err = x.m.Step(ctx, req, st.Remote)
 		if slots != nil {
 			slots.Observe(key, st.Remote, res, err)
 		}
-	}
-	if slots != nil {
-		// A job that ends, or whose query failed, gives its slot back; one
-		// that snoozes or retries with a remote task keeps it.
-		defer func() {
-			if st.Remote == nil || st.Result != nil || st.Failure != "" {
-				slots.Release(key)
-			}
-		}()
 	}
 	if err != nil && ctx.Err() != nil {
 		// Stopping, cancelled, or out of time: River decides (a soft stop
