@@ -50,6 +50,11 @@ type Pacer interface {
 // jobs parked): after that its slot is given back.
 const slotGrace = 30 * time.Minute
 
+// queryGrace is how long an admitted query may go unanswered before its
+// slot is given back (a query is one request; a worker that died while
+// sending it must not block the account for long).
+const queryGrace = 10 * time.Minute
+
 // Slots admit an account's new remote tasks under its ConcurrencyLimit and
 // its service's Pacer, and count the tasks in flight. The Manager keeps
 // one per service (Manager.Slots), shared by every batch and every River
@@ -59,8 +64,9 @@ const slotGrace = 30 * time.Minute
 // task, reports every step with Observe, and calls Release when the job
 // ends. Entries are keyed by a job key of the executor's choosing, unique
 // within the Manager. An entry with no news for 30 minutes past its
-// task's NotBefore is dropped, so a job ended elsewhere (cancelled by
-// another process) does not hold a slot for ever.
+// task's NotBefore (10 minutes after admission, for a query not answered
+// yet) is dropped, so a job ended elsewhere (cancelled by another
+// process, a worker that died) does not hold a slot for ever.
 //
 // Slots are safe for concurrent use.
 type Slots struct {
@@ -217,7 +223,7 @@ func (s *Slots) TryAcquire(key string) (ok bool, retry time.Duration) {
 			return false, d
 		}
 	}
-	s.held[key] = &slotEntry{expires: now.Add(slotGrace)}
+	s.held[key] = &slotEntry{expires: now.Add(queryGrace)}
 	return true, 0
 }
 
