@@ -52,24 +52,24 @@ func TestBatch(t *testing.T) {
 		_, err = web.SubmitBatch(ctx, "DEMO", bad, window())
 		assert.ErrorContains(t, err, "targets[1]")
 
-		id, err := web.SubmitBatch(ctx, "DEMO", batchTargets(12), window())
+		id, err := web.SubmitBatch(ctx, "DEMO", batchTargets(6), window())
 		require.NoError(t, err)
 		p, err := web.BatchProgress(ctx, id)
 		require.NoError(t, err)
-		assert.Equal(t, 12, p.Total)
-		assert.Equal(t, 12, p.Waiting, "nothing runs before a worker starts: %s", p)
+		assert.Equal(t, 6, p.Total)
+		assert.Equal(t, 6, p.Waiting, "nothing runs before a worker starts: %s", p)
 		start(t, worker)
 		p = waitBatch(t, web, id)
-		assert.Equal(t, 12, p.Done, "%s", p)
-		assert.Equal(t, 12*40, p.Added)
+		assert.Equal(t, 6, p.Done, "%s", p)
+		assert.Equal(t, 6*40, p.Added)
 		sts, err := web.BatchStatuses(ctx, id)
 		require.NoError(t, err)
-		require.Len(t, sts, 12)
+		require.Len(t, sts, 6)
 		for i, st := range sts {
 			assert.Equal(t, singletarget.JobSucceeded, st.State)
 			assert.Equal(t, int64(i+1), st.Request.Target.ID, "in target order")
 		}
-		assert.Equal(t, 12, archive.Submitted)
+		assert.Equal(t, 6, archive.Submitted)
 
 		_, err = web.BatchProgress(ctx, "0123456789abcdef0123")
 		assert.ErrorIs(t, err, singletarget.ErrNotFound)
@@ -97,8 +97,15 @@ func TestBatchCancel(t *testing.T) {
 		require.NoError(t, err)
 		require.Eventually(t, func() bool {
 			p, err := x.BatchProgress(ctx, id)
-			return err == nil && p.InFlight == 5
-		}, 30*time.Second, 10*time.Millisecond)
+			sts, err2 := x.BatchStatuses(ctx, id)
+			remote := 0
+			for _, st := range sts {
+				if st.Remote != nil {
+					remote++
+				}
+			}
+			return err == nil && err2 == nil && p.InFlight == 5 && remote == 5
+		}, 30*time.Second, 10*time.Millisecond, "every target has its remote task")
 		require.NoError(t, x.CancelBatch(ctx, id))
 		p := waitBatch(t, x, id)
 		assert.Equal(t, 5, p.Cancelled, "%s", p)
@@ -113,7 +120,7 @@ func TestBatchKeepsToTheAccountLimit(t *testing.T) {
 	backends(t, func(t *testing.T, open opener) {
 		sim := atlastest.NewServer(t, &atlastest.Options{MaxActivePerToken: 2, RunTime: 400 * time.Millisecond, WriteRate: -1})
 		svc, err := atlas.NewService(sim.URL, sim.Token, &atlas.Options{HTTPClient: sim.Client(), MaxActiveTasks: 2, WriteRate: -1,
-			PollQueued: 5 * time.Millisecond, PollRunning: 5 * time.Millisecond, PollMax: 20 * time.Millisecond})
+			PollQueued: 50 * time.Millisecond, PollRunning: 50 * time.Millisecond, PollMax: 100 * time.Millisecond})
 		require.NoError(t, err)
 		m := singletarget.NewManager(dataproduct.NewMemoryStore(nil), nil)
 		require.NoError(t, m.AddProcessor(atlas.DataProductType, atlas.Processor{}))
