@@ -28,7 +28,7 @@ type busyArchive struct {
 	RunTime time.Duration
 	Limit   singletarget.ConcurrencyLimit // what the service tells the Manager
 	Wait    time.Duration                 // RetryAfter of a refusal
-	Pace    func() time.Duration          // QueryDelay, when set
+	Pace    func() time.Duration          // ReserveQuery, when set
 
 	mu        sync.Mutex
 	next      int
@@ -43,7 +43,7 @@ type busyService struct{ a *busyArchive }
 
 type pacedService struct{ busyService }
 
-func (s pacedService) QueryDelay() time.Duration { return s.a.Pace() }
+func (s pacedService) ReserveQuery() time.Duration { return s.a.Pace() }
 
 func newBusy(k int, run time.Duration) *busyArchive {
 	return &busyArchive{K: k, RunTime: run, Wait: 5 * time.Millisecond, active: map[string]time.Time{}}

@@ -38,11 +38,15 @@ type ConcurrencyLimiter interface {
 }
 
 // Pacer is implemented by services that pace their own requests on the
-// client side (ATLAS: the account's write rate). QueryDelay reports how
-// long from now until a Query would be sent at once rather than refused
-// or delayed by the pacing (0: now). It must be cheap and must not block.
+// client side (ATLAS: the account's write rate). Slots call ReserveQuery
+// when they would admit a query: when the pacing has room for one more
+// request now, the service keeps that room for its next query (so that
+// its other requests do not take it first) and returns 0; otherwise it
+// returns how long until there is room, reserving nothing. A reservation
+// that no query uses must lapse after a while. ReserveQuery must be cheap
+// and must not block.
 type Pacer interface {
-	QueryDelay() time.Duration
+	ReserveQuery() time.Duration
 }
 
 // slotGrace is how long past its next expected step an entry is kept
@@ -192,10 +196,10 @@ func (s *Slots) expireLocked(now time.Time) {
 // is how long a pause or the service's pacing lasts; retry == 0 means
 // wait for Changed. A key already held is admitted again at once.
 //
-// With a Pacer service, and while a limit to Learn is still unknown, one
-// admitted query at a time waits for its answer: the pacer cannot see a
-// query before it is sent, and the limit is learned from the first
-// refusal, not from a crowd of them.
+// A Pacer service is asked last, to reserve room for the query. While a
+// limit to Learn is still unknown,
+// one admitted query at a time waits for its answer, so that the limit is
+// learned from the first refusal, not from a crowd of them.
 func (s *Slots) TryAcquire(key string) (ok bool, retry time.Duration) {
 	now := s.now()
 	s.mu.Lock()
@@ -214,12 +218,11 @@ func (s *Slots) TryAcquire(key string) (ok bool, retry time.Duration) {
 	if n := s.limit.MaxNotStarted; n > 0 && notStarted >= n {
 		return false, 0
 	}
-	probing := s.limit.Learn && s.maxLocked() == 0
-	if (s.pacer != nil || probing) && querying > 0 {
-		return false, 0
+	if s.limit.Learn && s.maxLocked() == 0 && querying > 0 {
+		return false, 0 // learning: one query at a time
 	}
 	if s.pacer != nil {
-		if d := s.pacer.QueryDelay(); d > 0 {
+		if d := s.pacer.ReserveQuery(); d > 0 {
 			return false, d
 		}
 	}

@@ -136,22 +136,31 @@ func TestSlotsForgetStaleEntries(t *testing.T) {
 
 func TestSlotsSetLimitAndPacer(t *testing.T) {
 	a := newBusy(0, 0)
-	delay := time.Duration(0)
-	a.Pace = func() time.Duration { return delay }
+	budget, asked := 0, 0 // room the pacer has now; reservations asked for
+	a.Pace = func() time.Duration {
+		asked++
+		if budget == 0 {
+			return 2 * time.Second
+		}
+		budget--
+		return 0
+	}
 	s, clk := slotsFor(t, pacedService{busyService{a}})
-	delay = 2 * time.Second
 	ok, retry := s.TryAcquire("a")
 	assert.False(t, ok)
 	assert.Equal(t, 2*time.Second, retry, "the service's pacing")
-	delay = 0
+	budget = 2
 	ok, _ = s.TryAcquire("a")
 	assert.True(t, ok)
-	ok, retry = s.TryAcquire("b")
-	assert.False(t, ok, "one query at a time through a pacer")
-	assert.Zero(t, retry)
-	s.Observe("a", nil, pending("queued", clk.Now()), nil)
 	ok, _ = s.TryAcquire("b")
+	assert.True(t, ok, "room for two")
+	ok, retry = s.TryAcquire("c")
+	assert.False(t, ok)
+	assert.Equal(t, 2*time.Second, retry)
+	ok, _ = s.TryAcquire("a")
 	assert.True(t, ok)
+	assert.Equal(t, 4, asked, "a key already held reserves nothing more")
+	s.Observe("a", nil, pending("queued", clk.Now()), nil)
 	s.Observe("b", nil, pending("queued", clk.Now()), nil)
 
 	changed := s.Changed()
@@ -160,6 +169,9 @@ func TestSlotsSetLimitAndPacer(t *testing.T) {
 	ok, _ = s.TryAcquire("c")
 	assert.False(t, ok)
 	s.SetLimit(singletarget.ConcurrencyLimit{})
+	ok, _ = s.TryAcquire("c")
+	assert.False(t, ok, "no limit, but the pacer has no room")
+	budget = 1
 	ok, _ = s.TryAcquire("c")
 	assert.True(t, ok)
 }
