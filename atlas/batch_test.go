@@ -85,7 +85,7 @@ func TestServiceReportsItsLimits(t *testing.T) {
 	sim := atlastest.NewServer(t, nil)
 	svc := newService(t, sim, nil)
 	assert.Equal(t, singletarget.ConcurrencyLimit{MaxNotStarted: 500}, svc.ConcurrencyLimit(), "the real server's cap, no active limit")
-	assert.Zero(t, svc.QueryDelay())
+	assert.Zero(t, svc.ReserveQuery())
 	svc = newService(t, sim, func(o *atlas.Options) { o.MaxActiveTasks, o.LearnActiveLimit, o.MaxQueuedTasks = 8, true, -1 })
 	assert.Equal(t, singletarget.ConcurrencyLimit{Max: 8, Learn: true}, svc.ConcurrencyLimit())
 	var _ singletarget.Pacer = svc

@@ -147,7 +147,7 @@ func (c *Client) WriteBlockedFor() time.Duration { return max(c.write.BlockedFor
 func (c *Client) sendWrite(ctx context.Context, req *httpx.Request, want ...int) (*httpx.Response, bool, error) {
 	blocked := c.write.BlockedFor() > 0 // fails fast in send, reaching nothing
 	if c.pace != nil && !blocked {
-		if wait := c.pace.acquire(); wait > 0 {
+		if wait := c.pace.acquire(req.Method == http.MethodPost); wait > 0 {
 			return nil, false, c.pace.throttled(wait)
 		}
 		defer c.pace.finish()

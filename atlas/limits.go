@@ -20,7 +20,15 @@ func (s *Service) ConcurrencyLimit() singletarget.ConcurrencyLimit {
 	return l
 }
 
-// QueryDelay implements singletarget.Pacer: how long until a queue request
-// would be sent (the account's write pacing, or a 429 wait still running);
-// 0 when now.
-func (s *Service) QueryDelay() time.Duration { return s.c.WriteBlockedFor() }
+// ReserveQuery implements singletarget.Pacer: when the account's writes
+// allow one more now, it keeps that place for the next queue request
+// (deletes of finished tasks wait for the next free place; a reservation
+// no request uses lapses after a minute) and returns 0; otherwise it
+// returns how long until a place frees (the write pacing, or a 429 wait
+// still running).
+func (s *Service) ReserveQuery() time.Duration {
+	if d := s.c.write.BlockedFor(); d > 0 {
+		return d
+	}
+	return s.c.pace.reserve()
+}
