@@ -71,8 +71,9 @@
 // sharing a token each pace themselves and learn of the other through
 // 429s.
 //
-// Batches (singletarget.Manager.Batch, riverexec batches) ask the service
-// before each queue request (the Service is a singletarget.Pacer) and keep
+// Batches (singletarget.Manager.Batch, riverexec batches) reserve a place
+// in the pacing for each queue request they admit, so that deletes take
+// only the places left (the Service is a singletarget.Pacer), and keep
 // the tasks not yet started below the server's cap of 500, and the tasks
 // in flight within Options.MaxActiveTasks for servers that limit them
 // (singletarget.ConcurrencyLimiter).
