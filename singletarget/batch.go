@@ -82,7 +82,6 @@ func (p BatchProgress) String() string {
 // restart, use riverexec.Executor.SubmitBatch. It is safe for concurrent
 // use.
 type Batch struct {
-	m       *Manager
 	service string
 	pool    *Pool
 	ownPool bool
@@ -104,13 +103,11 @@ type Batch struct {
 // batchItem is one target of a batch; it follows its Pool job.
 type batchItem struct {
 	b      *Batch
-	idx    int
-	key    string
+	key    string // in Slots
 	req    Request
 	job    JobID
-	sent   bool
-	remote bool
-	thr    bool
+	sent   bool       // submitted to the pool
+	thr    bool       // the last step was throttled
 	status *JobStatus // final status
 }
 
@@ -133,11 +130,12 @@ func (m *Manager) Batch(ctx context.Context, service string, targets []Target, p
 	if opts != nil {
 		o = *opts
 	}
-	b := &Batch{m: m, service: service, slots: slots, opts: o, id: string(newJobID()), start: time.Now(),
+	b := &Batch{service: service, slots: slots, opts: o, id: string(newJobID()), start: time.Now(),
 		changed: make(chan struct{}), done: make(chan struct{})}
+	params = cloneValues(params) // the caller may reuse theirs
 	b.items = make([]*batchItem, len(targets))
 	for i, t := range targets {
-		b.items[i] = &batchItem{b: b, idx: i, key: "batch:" + b.id + ":" + strconv.Itoa(i),
+		b.items[i] = &batchItem{b: b, key: "batch:" + b.id + ":" + strconv.Itoa(i),
 			req: Request{Service: service, Target: t, Params: params}}
 	}
 	b.pool = o.Pool
@@ -331,9 +329,6 @@ func (it *batchItem) stepped(task *RemoteTask, res *StepResult, err error) {
 	b := it.b
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if res != nil && res.Pending != nil {
-		it.remote = true
-	}
 	it.thr = errors.Is(err, ErrThrottled)
 }
 
@@ -450,4 +445,15 @@ func (b *Batch) Cancel(ctx context.Context) error {
 	}
 	_, err := b.Wait(ctx)
 	return err
+}
+
+func cloneValues(v url.Values) url.Values {
+	if v == nil {
+		return nil
+	}
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
 }
