@@ -143,3 +143,41 @@ func TestBatchKeepsToTheAccountLimit(t *testing.T) {
 		assert.Zero(t, sl.Status().InFlight, "every slot given back")
 	})
 }
+
+// TestBatchSurvivesARestart stops the worker while every target's remote
+// task is pending and starts a new worker process over the same database:
+// the batch finishes with each remote task queued exactly once.
+func TestBatchSurvivesARestart(t *testing.T) {
+	backends(t, func(t *testing.T, open opener) {
+		archive := demo.NewArchive("key-12345", 6)
+		store := dataproduct.NewMemoryStore(nil)
+		ctx := context.Background()
+		x1 := open(t, newManager(t, archive, store), testOptions())
+		require.NoError(t, x1.Start(ctx))
+		id, err := x1.SubmitBatch(ctx, "DEMO", batchTargets(4), window())
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			sts, err := x1.BatchStatuses(ctx, id)
+			n := 0
+			for _, st := range sts {
+				if st.Remote != nil && !st.State.Done() {
+					n++
+				}
+			}
+			return err == nil && n == 4
+		}, 30*time.Second, 10*time.Millisecond, "every remote task is recorded")
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		require.NoError(t, x1.Stop(sctx))
+		cancel()
+		p, err := x1.BatchProgress(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, 4, p.InFlight, "stopped mid-batch: %s", p)
+
+		x2 := open(t, newManager(t, archive, store), testOptions())
+		start(t, x2)
+		p = waitBatch(t, x2, id)
+		assert.Equal(t, 4, p.Done, "%s", p)
+		assert.Equal(t, 4, archive.Submitted, "each remote task queued once")
+		assert.Equal(t, 4*40, p.Added)
+	})
+}
