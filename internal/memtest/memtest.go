@@ -1,4 +1,4 @@
-// Package memtest measures the peak heap of a streaming run: the memory
+// Package memtest measures the memory a streaming run keeps: the memory
 // benchmarks of the processors use it to show that processing a file
 // takes the same memory whatever its size. It is for tests and benchmarks
 // only.
@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -18,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tomgo/targetdata/dataproduct"
 )
 
 // WriteFile writes the file name in dir through a 1 MiB buffered writer
@@ -47,50 +50,83 @@ func WriteFile(tb testing.TB, dir, name string, write func(w *bufio.Writer) erro
 	return path, st.Size()
 }
 
-// Peak is the most memory a run took beyond what was in use before it.
+// Peak is the memory a run took beyond what was in use before it.
 type Peak struct {
+	// Retained is the most heap the run kept: the heap in use right after
+	// a full collection, taken at the 1,000th datum, every CheckEvery
+	// datums and at the end of the stream
+	// (the stream's own goroutine is stopped meanwhile, so the figure does
+	// not depend on the machine's load). This is the figure that must not
+	// grow with the file.
+	Retained uint64
 	// Heap is the peak of the bytes held by heap objects, live or not yet
-	// swept (what the process's heap had to hold), sampled every 200 µs.
+	// collected, sampled every 200 µs: what the heap had to hold with the
+	// garbage collector's pacing (it varies with the machine's load).
 	Heap uint64
-	// Live is the peak of the live heap as the garbage collector marked
-	// it: the memory the run really kept.
-	Live uint64
 	// RSS is the process's peak resident set during the run (Linux only;
 	// 0 elsewhere): the Go heap plus everything else, such as SQLite's page
 	// cache, which modernc.org/sqlite allocates outside the Go heap. It
-	// includes the test binary's own few tens of MB.
+	// includes the test binary's own few tens of MB and memory the runtime
+	// has not returned yet.
 	RSS uint64
 }
 
-const (
-	heapObjects = "/memory/classes/heap/objects:bytes"
-	heapLive    = "/gc/heap/live:bytes"
-)
+// CheckEvery is how many datums pass between two measurements of the
+// retained heap.
+const CheckEvery = 100_000
 
-func read(s []metrics.Sample) (uint64, uint64) {
-	metrics.Read(s)
-	return s[0].Value.Uint64(), s[1].Value.Uint64()
+// Watch wraps a datum sequence so that the retained heap is measured as
+// it flows.
+type Watch func(iter.Seq2[dataproduct.Datum, error]) iter.Seq2[dataproduct.Datum, error]
+
+const heapObjects = "/memory/classes/heap/objects:bytes"
+
+func heapInUse() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }
 
 // Measure runs fn after a full collection and returns its peak beyond the
-// heap in use before it.
-func Measure(fn func() error) (Peak, error) {
-	s := []metrics.Sample{{Name: heapObjects}, {Name: heapLive}}
+// heap in use before it. fn passes its datum sequence through the Watch it
+// is given.
+func Measure(fn func(watch Watch) error) (Peak, error) {
 	runtime.GC()
-	base, baseLive := read(s)
-	var peak, peakLive uint64
+	base := heapInUse()
+	s := []metrics.Sample{{Name: heapObjects}}
+	metrics.Read(s)
+	baseObjects := s[0].Value.Uint64()
+	var retained, peak uint64
+	check := func() {
+		runtime.GC()
+		retained = max(retained, heapInUse())
+	}
+	watch := func(seq iter.Seq2[dataproduct.Datum, error]) iter.Seq2[dataproduct.Datum, error] {
+		return func(yield func(dataproduct.Datum, error) bool) {
+			n := 0
+			for d, err := range seq {
+				if n++; n == 1000 || n%CheckEvery == 0 {
+					check()
+				}
+				if !yield(d, err) {
+					return
+				}
+			}
+			check()
+		}
+	}
 	resetPeakRSS()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		s := []metrics.Sample{{Name: heapObjects}, {Name: heapLive}}
+		s := []metrics.Sample{{Name: heapObjects}}
 		t := time.NewTicker(200 * time.Microsecond)
 		defer t.Stop()
 		for {
-			h, l := read(s)
-			peak, peakLive = max(peak, h), max(peakLive, l)
+			metrics.Read(s)
+			peak = max(peak, s[0].Value.Uint64())
 			select {
 			case <-stop:
 				return
@@ -98,12 +134,22 @@ func Measure(fn func() error) (Peak, error) {
 			}
 		}
 	}()
-	err := fn()
+	err := fn(watch)
 	close(stop)
 	wg.Wait()
-	h, l := read(s)
-	peak, peakLive = max(peak, h), max(peakLive, l)
-	return Peak{Heap: sub(peak, base), Live: sub(peakLive, baseLive), RSS: peakRSS()}, err
+	return Peak{Retained: sub(retained, base), Heap: sub(peak, baseObjects), RSS: peakRSS()}, err
+}
+
+// Count runs a datum sequence to the end and counts the datums.
+func Count(seq iter.Seq2[dataproduct.Datum, error]) (int, error) {
+	n := 0
+	for _, err := range seq {
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // resetPeakRSS resets the kernel's peak RSS of the process (Linux: writing
@@ -146,10 +192,11 @@ func Sizes() []int {
 
 // Bench runs a processor's memory benchmark: for each of Sizes, make
 // writes a file of that many rows into a temporary folder, and run streams
-// it (from an *os.File) to the end, returning the datums it gave. It
-// reports the peak heap, live heap and resident set in MB, the file's
+// it (from an *os.File) to the end through watch, returning the datums it
+// gave. It reports, in MB, the retained heap (the figure that must stay
+// flat), the sampled peak heap and the peak resident set, and the file's
 // size, rows/s and datums per run.
-func Bench(b *testing.B, make func(w *bufio.Writer, rows int) error, run func(ctx context.Context, r io.Reader) (int, error)) {
+func Bench(b *testing.B, make func(w *bufio.Writer, rows int) error, run func(ctx context.Context, r io.Reader, watch Watch) (int, error)) {
 	for _, rows := range Sizes() {
 		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
 			path, size := WriteFile(b, b.TempDir(), "input", func(w *bufio.Writer) error { return make(w, rows) })
@@ -161,8 +208,8 @@ func Bench(b *testing.B, make func(w *bufio.Writer, rows int) error, run func(ct
 				if err != nil {
 					b.Fatal(err)
 				}
-				p, err := Measure(func() error {
-					n, err := run(context.Background(), f)
+				p, err := Measure(func(watch Watch) error {
+					n, err := run(context.Background(), f, watch)
 					datums = n
 					return err
 				})
@@ -170,14 +217,14 @@ func Bench(b *testing.B, make func(w *bufio.Writer, rows int) error, run func(ct
 				if err != nil {
 					b.Fatal(err)
 				}
-				peak.Heap, peak.Live, peak.RSS = max(peak.Heap, p.Heap), max(peak.Live, p.Live), max(peak.RSS, p.RSS)
+				peak.Retained, peak.Heap, peak.RSS = max(peak.Retained, p.Retained), max(peak.Heap, p.Heap), max(peak.RSS, p.RSS)
 			}
 			b.StopTimer()
 			if datums == 0 {
 				b.Fatal("no datums")
 			}
+			b.ReportMetric(float64(peak.Retained)/1e6, "retained-MB")
 			b.ReportMetric(float64(peak.Heap)/1e6, "peak-heap-MB")
-			b.ReportMetric(float64(peak.Live)/1e6, "peak-live-MB")
 			if peak.RSS > 0 {
 				b.ReportMetric(float64(peak.RSS)/1e6, "peak-rss-MB")
 			}
