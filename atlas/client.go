@@ -65,6 +65,7 @@ type Client struct {
 	opts   Options
 	read   *httpx.Client
 	write  *httpx.Client
+	pace   *writePacer // nil when Options.WriteRate is -1
 }
 
 // New returns a client for the server at baseURL (e.g. DefaultURL; a
@@ -88,6 +89,7 @@ func New(baseURL string, token singletarget.Secret, opts *Options) (*Client, err
 	c := &Client{base: base, origin: &url.URL{Scheme: u.Scheme, Host: u.Host}, token: token, opts: o}
 	c.read = c.httpClient(nil)
 	c.write = c.httpClient(nil)
+	c.pace = newWritePacer(o.WriteRate, o.WriteWindow, o.Now)
 	return c, nil
 }
 
@@ -118,6 +120,7 @@ func (c *Client) WithToken(token singletarget.Secret) *Client {
 	n := &Client{base: c.base, origin: c.origin, token: token, opts: c.opts}
 	n.read = n.httpClient(nil)
 	n.write = n.httpClient(nil)
+	n.pace = newWritePacer(c.opts.WriteRate, c.opts.WriteWindow, c.opts.Now)
 	return n
 }
 
@@ -134,8 +137,26 @@ func (c *Client) TaskURL(id int64) string { return fmt.Sprintf("%s/queue/%d/", c
 func (c *Client) PollDelay(state string, n int) time.Duration { return c.opts.pollDelay(state, n) }
 
 // WriteBlockedFor reports how long writes (Queue, Delete) will still fail
-// fast because of an earlier 429 (0 when they would be sent).
-func (c *Client) WriteBlockedFor() time.Duration { return c.write.BlockedFor() }
+// fast because of an earlier 429 or the client-side pacing
+// (Options.WriteRate); 0 when one would be sent now.
+func (c *Client) WriteBlockedFor() time.Duration { return max(c.write.BlockedFor(), c.pace.delay()) }
+
+// sendWrite sends a write through the account's pacing: a write the
+// pacing holds back fails fast with a *singletarget.ThrottledError. It
+// reports whether the answer was the server's own 429.
+func (c *Client) sendWrite(ctx context.Context, req *httpx.Request, want ...int) (*httpx.Response, bool, error) {
+	blocked := c.write.BlockedFor() > 0 // fails fast in send, reaching nothing
+	if c.pace != nil && !blocked {
+		if wait := c.pace.acquire(req.Method == http.MethodPost); wait > 0 {
+			return nil, false, c.pace.throttled(wait)
+		}
+		defer c.pace.finish()
+	}
+	resp, err := c.send(ctx, c.write, req, want...)
+	var te *singletarget.ThrottledError
+	server429 := !blocked && errors.As(err, &te) && te.Err == nil && ctx.Err() == nil
+	return resp, server429, err
+}
 
 var availableIn = regexp.MustCompile(`available in (\d+) (second|minute)`)
 
@@ -417,7 +438,10 @@ func (q QueueRequest) form() url.Values {
 // Queue creates a task (POST {base}/queue/, spec §3). The request is
 // never retried: a retry could queue a second remote task. A 429 comes
 // back at once as a *singletarget.ThrottledError carrying the server's
-// wait; so does the 500-task cap (matching ErrQueueFull too).
+// wait (matching singletarget.ErrConcurrencyLimit too when
+// Options.LearnActiveLimit); so does the 500-task cap (matching
+// ErrQueueFull too), and a write the client-side pacing holds back
+// (Options.WriteRate), which is not sent.
 func (c *Client) Queue(ctx context.Context, q QueueRequest) (*Task, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%s: queue: %w", Name, err)
@@ -432,8 +456,12 @@ func (c *Client) Queue(ctx context.Context, q QueueRequest) (*Task, error) {
 	h := c.headers(target, "application/json")
 	h.Set("Content-Type", "application/x-www-form-urlencoded")
 	req := &httpx.Request{Method: http.MethodPost, URL: target, Header: h, Body: []byte(q.form().Encode())}
-	resp, err := c.send(ctx, c.write, req, http.StatusCreated)
+	resp, server429, err := c.sendWrite(ctx, req, http.StatusCreated)
 	if err != nil {
+		var te *singletarget.ThrottledError
+		if server429 && c.opts.LearnActiveLimit && errors.As(err, &te) {
+			te.Err = singletarget.ErrConcurrencyLimit
+		}
 		return nil, err
 	}
 	var t Task
@@ -541,7 +569,8 @@ func checkResult(resp *httpx.Response) error {
 // Delete deletes task id (DELETE {base}/queue/{id}/, spec §5): a finished
 // task is archived and its files removed; a queued or running one is
 // cancelled. A task that is already gone gives an error matching
-// singletarget.ErrNotFound. Deletes count against the write throttle.
+// singletarget.ErrNotFound. Deletes count against the write throttle and
+// go through the client-side pacing, as Queue does.
 func (c *Client) Delete(ctx context.Context, id int64) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s: delete task %d: %w", Name, id, err)
@@ -551,7 +580,7 @@ func (c *Client) Delete(ctx context.Context, id int64) error {
 	}
 	target := c.TaskURL(id)
 	req := &httpx.Request{Method: http.MethodDelete, URL: target, Header: c.headers(target, "application/json")}
-	_, err := c.send(ctx, c.write, req, http.StatusNoContent, http.StatusOK, http.StatusAccepted)
+	_, _, err := c.sendWrite(ctx, req, http.StatusNoContent, http.StatusOK, http.StatusAccepted)
 	return err
 }
 

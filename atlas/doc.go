@@ -24,6 +24,14 @@
 //   - timeout: the per-request HTTP timeout (default 2m)
 //   - keep_remote: true keeps finished tasks on the server (default false:
 //     delete them once the result is stored)
+//   - write_rate, write_window: the client-side pacing of the account's
+//     writes (defaults 60 and 1m, the server's throttle; write_rate -1
+//     turns it off)
+//   - max_active_tasks: the most tasks in flight that batches keep to, for
+//     servers that limit it (default 0: none; the real server does not);
+//     learn_active_limit: true learns it from 429 answers to queue requests
+//     (default false); max_queued_tasks: the cap on tasks not yet started
+//     that batches keep below (default 500, the server's; -1 for none)
 //
 // Unknown keys are refused at load time. Register adds both classes to a
 // singletarget.Registry.
@@ -50,10 +58,25 @@
 // The server allows each user 60 writes (queue POSTs and DELETEs) a
 // minute and answers more with 429 and
 // {"detail": "Request was throttled. Expected available in N seconds."}
-// (and Retry-After). The queue POST is never retried; the 429 comes back
-// as a *singletarget.ThrottledError with RetryAfter = N s, which the
-// Manager or executor waits out and reports as progress. The client then
-// fails further writes fast until the wait is over, without slowing reads.
+// (and Retry-After). The client paces the account's writes itself, on the
+// same sliding window (Options.WriteRate, WriteWindow): a write that would
+// be the 61st in a minute fails fast with a *singletarget.ThrottledError
+// saying when the next may go, without reaching the server. Answer times
+// stand for request times, so the client's window always covers the
+// server's. The queue POST is never retried; a 429 comes back as a
+// *singletarget.ThrottledError with RetryAfter = N s, which the Manager or
+// executor waits out and reports as progress. The client then fails
+// further writes fast until the wait is over, without slowing reads. One
+// Service (one Client) per account keeps the pacing whole; two processes
+// sharing a token each pace themselves and learn of the other through
+// 429s.
+//
+// Batches (singletarget.Manager.Batch, riverexec batches) reserve a place
+// in the pacing for each queue request they admit, so that deletes take
+// only the places left (the Service is a singletarget.Pacer), and keep
+// the tasks not yet started below the server's cap of 500, and the tasks
+// in flight within Options.MaxActiveTasks for servers that limit them
+// (singletarget.ConcurrencyLimiter).
 // An account with 500 tasks not yet started gets a 400 instead, returned
 // as a ThrottledError (RetryAfter = Options.QueueFullWait) that also
 // matches ErrQueueFull. A DELETE that is throttled after a result was

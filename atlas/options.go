@@ -66,6 +66,31 @@ type Options struct {
 	// them after their result is stored. Default false: delete (the API
 	// guide's advice; ATLAS purges API tasks 31 days after they finish).
 	KeepRemote bool
+
+	// WriteRate is how many writes (queue POSTs and DELETEs) the client
+	// lets through per WriteWindow for the account: the server's
+	// throttle (spec §6: 60 a minute). A write beyond it fails fast with a
+	// *singletarget.ThrottledError saying when the next may go, without
+	// reaching the server; the server's own 429 waits are honoured on top.
+	// Share one Client (one Service) per account for the pacing to hold.
+	// Default 60; -1 disables the client-side pacing.
+	WriteRate int
+	// WriteWindow is the pacing's sliding window. Default 1 minute.
+	WriteWindow time.Duration
+	// MaxActiveTasks limits the account's tasks in flight (queued or
+	// running) in singletarget batches (Manager.Batch, riverexec workers),
+	// for servers or simulators that impose such a limit; the real server
+	// does not (spec §6). Default 0: none.
+	MaxActiveTasks int
+	// LearnActiveLimit makes a 429 answer to a queue request count as the
+	// server's limit on tasks in flight: batches then keep to the number of
+	// tasks in flight at that moment. Leave it off for the real server,
+	// whose 429s are about its write rate. Default false.
+	LearnActiveLimit bool
+	// MaxQueuedTasks is the server's cap on the account's tasks not yet
+	// started (spec §6: 500), which batches keep below. Default 500; -1
+	// for none.
+	MaxQueuedTasks int
 }
 
 // Defaults of Options.
@@ -79,6 +104,9 @@ const (
 	DefaultPollMax       = time.Minute
 	DefaultDeadline      = 6 * time.Hour
 	DefaultQueueFullWait = time.Minute
+	DefaultWriteRate     = 60
+	DefaultWriteWindow   = time.Minute
+	DefaultMaxQueued     = 500
 )
 
 // withDefaults returns a copy with every default applied, or an error
@@ -102,6 +130,7 @@ func (o *Options) withDefaults() (Options, error) {
 		{"PollMax", &out.PollMax, DefaultPollMax},
 		{"Deadline", &out.Deadline, DefaultDeadline},
 		{"QueueFullWait", &out.QueueFullWait, DefaultQueueFullWait},
+		{"WriteWindow", &out.WriteWindow, DefaultWriteWindow},
 	} {
 		switch {
 		case *d.v < 0:
@@ -115,6 +144,21 @@ func (o *Options) withDefaults() (Options, error) {
 		out.RetryMax = DefaultRetryMax
 	case out.RetryMax < -1:
 		errs = append(errs, fmt.Errorf("atlas: Options.RetryMax must be -1 (no retries) or more, not %d", out.RetryMax))
+	}
+	for _, n := range []struct {
+		name string
+		v    *int
+		def  int
+	}{{"WriteRate", &out.WriteRate, DefaultWriteRate}, {"MaxQueuedTasks", &out.MaxQueuedTasks, DefaultMaxQueued}} {
+		switch {
+		case *n.v == 0:
+			*n.v = n.def
+		case *n.v < -1:
+			errs = append(errs, fmt.Errorf("atlas: Options.%s must be -1 (none) or positive, not %d", n.name, *n.v))
+		}
+	}
+	if out.MaxActiveTasks < 0 {
+		errs = append(errs, fmt.Errorf("atlas: Options.MaxActiveTasks must not be negative (%d)", out.MaxActiveTasks))
 	}
 	switch {
 	case out.MaxResultSize == 0:

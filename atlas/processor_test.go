@@ -357,7 +357,18 @@ func TestProcessorOnSimulatorFiles(t *testing.T) {
 func generated(tb testing.TB, n int) []byte {
 	tb.Helper()
 	var b bytes.Buffer
-	b.WriteString(atlastest.Header + "\n")
+	if err := writeGenerated(&b, n); err != nil {
+		tb.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// writeGenerated writes the header and n rows of simulator files, one
+// target's file at a time.
+func writeGenerated(w io.Writer, n int) error {
+	if _, err := io.WriteString(w, atlastest.Header+"\n"); err != nil {
+		return err
+	}
 	rows := 0
 	for i := 0; rows < n; i++ {
 		body := atlastest.GenerateResult(10+float64(i)*0.37, -20+float64(i%40), 57200, 61000)
@@ -365,11 +376,13 @@ func generated(tb testing.TB, n int) []byte {
 			if len(line) == 0 || rows == n {
 				continue
 			}
-			b.Write(line)
+			if _, err := w.Write(line); err != nil {
+				return err
+			}
 			rows++
 		}
 	}
-	return b.Bytes()
+	return nil
 }
 
 // BenchmarkProcessor streams a generated 200,000-row file (the ingest

@@ -38,6 +38,11 @@ type settingsExtra struct {
 	Deadline    string `setting:"deadline"`
 	Timeout     string `setting:"timeout"`
 	KeepRemote  bool   `setting:"keep_remote"`
+	WriteRate   int    `setting:"write_rate" validate:"gte=-1"`
+	WriteWindow string `setting:"write_window"`
+	MaxActive   int    `setting:"max_active_tasks" validate:"gte=0"`
+	LearnActive bool   `setting:"learn_active_limit"`
+	MaxQueued   int    `setting:"max_queued_tasks" validate:"gte=-1"`
 }
 
 // Factory builds the service from its settings: url (default DefaultURL),
@@ -54,7 +59,8 @@ func Factory(s singletarget.Settings) (singletarget.Service, error) {
 		errs = append(errs, &singletarget.ConfigError{Key: key("api_key"),
 			Msg: "missing: the ATLAS account's API token (see https://fallingstar-data.com/forcedphot/apiguide/)"})
 	}
-	opts := Options{HTTPClient: s.HTTPClient, Logger: s.Logger, KeepRemote: extra.KeepRemote}
+	opts := Options{HTTPClient: s.HTTPClient, Logger: s.Logger, KeepRemote: extra.KeepRemote,
+		WriteRate: extra.WriteRate, MaxActiveTasks: extra.MaxActive, LearnActiveLimit: extra.LearnActive, MaxQueuedTasks: extra.MaxQueued}
 	for _, d := range []struct {
 		k   string
 		v   string
@@ -65,6 +71,7 @@ func Factory(s singletarget.Settings) (singletarget.Service, error) {
 		{"poll_max", extra.PollMax, &opts.PollMax},
 		{"deadline", extra.Deadline, &opts.Deadline},
 		{"timeout", extra.Timeout, &opts.Timeout},
+		{"write_window", extra.WriteWindow, &opts.WriteWindow},
 	} {
 		if d.v == "" {
 			continue

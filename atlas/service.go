@@ -37,6 +37,9 @@ const (
 	dataUseReduced  = "use_reduced"
 	dataStatePolls  = "state_polls" // RemoteTask.Polls when the current state was first seen
 	maxCleanupQueue = 1000
+	// cleanupPerCall is how many remembered deletes a call retries while
+	// the account's writes allow.
+	cleanupPerCall = 8
 )
 
 // Service is the ATLAS forced-photometry service (class
@@ -183,7 +186,7 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 				Name, id, state, now.Sub(task.Submitted).Round(time.Second), singletarget.ErrDeadline)
 		}
 		next.NotBefore = now.Add(s.opts.pollDelay(state, next.Polls-since))
-		s.flushCleanup(ctx, 1)
+		s.flushCleanup(ctx, cleanupPerCall)
 		return &singletarget.Outcome{Pending: &next}, nil
 	case StateFailed:
 		s.delete(ctx, id)
@@ -217,6 +220,7 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 	}
 	s.opts.Logger.InfoContext(ctx, "ATLAS result stored", "task", id, "product", name, "bytes", len(body))
 	s.delete(ctx, id)
+	s.flushCleanup(ctx, cleanupPerCall)
 	return &singletarget.Outcome{Products: []dataproduct.Product{p}}, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"strings"
 	"testing"
@@ -18,7 +19,13 @@ import (
 // every 50 rows.
 func detectionFile(n int) []byte {
 	var b bytes.Buffer
-	b.WriteString("objID,detectID,filterID,obsTime,ra,dec,psfFlux,psfFluxErr,psfMajorFWHM,psfMinorFWHM,psfQfPerfect,apFlux,apFluxErr,infoFlag,infoFlag2,infoFlag3\n")
+	writeDetections(&b, n)
+	return b.Bytes()
+}
+
+// writeDetections writes detectionFile's rows to w, one at a time.
+func writeDetections(b io.Writer, n int) {
+	io.WriteString(b, "objID,detectID,filterID,obsTime,ra,dec,psfFlux,psfFluxErr,psfMajorFWHM,psfMinorFWHM,psfQfPerfect,apFlux,apFluxErr,infoFlag,infoFlag2,infoFlag3\n")
 	for i := range n {
 		obj := 157262307155530976 + int64(i/70)
 		flux, ferr := 2.5e-4*(1+0.1*math.Sin(float64(i))), 4.4e-6
@@ -28,11 +35,10 @@ func detectionFile(n int) []byte {
 		case 31:
 			flux = 2 * ferr
 		}
-		fmt.Fprintf(&b, "%d,%d,%d,%.7f,%.8f,%.8f,%.6e,%.6e,1.0780,1.0522,0.98512,%.6e,%.6e,115343360,0,1\n",
+		fmt.Fprintf(b, "%d,%d,%d,%.7f,%.8f,%.8f,%.6e,%.6e,1.0780,1.0522,0.98512,%.6e,%.6e,115343360,0,1\n",
 			obj, 160005343304390097+int64(i), 1+i%5, 55343.3043901+float64(i)*0.01, 230.71551365, 41.05027946,
 			flux, ferr, flux, ferr)
 	}
-	return b.Bytes()
 }
 
 // reportRates reports rows per wall-clock second and, where the platform

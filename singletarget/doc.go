@@ -19,6 +19,18 @@
 // processortest.Run on them. Register a Factory under a class name so that
 // settings can name it.
 //
+// # Many targets
+//
+// Manager.Batch queries one service for many targets on a Pool (and
+// riverexec.Executor.SubmitBatch durably), keeping the remote side exactly
+// as busy as the account allows: Slots admit a target's query only within
+// the account's limit on remote tasks in flight and its cap of tasks not
+// started (a service that is a ConcurrencyLimiter states them, or Learn
+// them from refusals matching ErrConcurrencyLimit), when the service's own
+// pacing allows (Pacer), and not during the pause a throttled query asks
+// for. Request-rate limiters of synchronous services (MAST, IRSA) live in
+// their clients, one per service, so a batch shares one.
+//
 // # Settings
 //
 // Config holds the TOM-style settings (single_target_data_services,
@@ -42,6 +54,7 @@
 //
 // # Concurrency
 //
-// Registry, Manager, Immediate and Pool are safe for concurrent use;
+// Registry, Manager, Immediate, Pool, Batch and Slots are safe for
+// concurrent use;
 // forms are not (each query gets a fresh one from NewForm).
 package singletarget

@@ -101,6 +101,8 @@ type Manager struct {
 	order        []string
 	processors   map[string]Processor
 	productTypes map[string]string
+
+	slots sync.Map // service name → *Slots (limits.go)
 }
 
 // NewManager returns a Manager with no services over store.

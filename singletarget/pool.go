@@ -110,6 +110,7 @@ type poolJob struct {
 	ctx       context.Context
 	cancel    context.CancelFunc
 	cancelled bool
+	hooks     jobHooks // a Batch following the job (batch.go), or nil
 }
 
 // NewPool returns a Pool running m's queries.
@@ -216,11 +217,16 @@ func (p *Pool) Submit(ctx context.Context, req Request) (JobID, error) {
 	if err := p.m.Check(req); err != nil {
 		return "", err
 	}
+	return p.submit(ctx, req, nil)
+}
+
+// submit queues a checked request; hooks, if set, follow the job.
+func (p *Pool) submit(ctx context.Context, req Request, hooks jobHooks) (JobID, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
 	now := time.Now().UTC()
-	j := &poolJob{id: newJobID(), req: req, index: -1}
+	j := &poolJob{id: newJobID(), req: req, index: -1, hooks: hooks}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopping {
@@ -294,6 +300,11 @@ func (p *Pool) forget(j *poolJob) {
 	p.mu.Unlock()
 	if j.cancel != nil {
 		j.cancel()
+	}
+	if j.hooks != nil {
+		if st, err := p.jobs.get(j.id); err == nil {
+			j.hooks.finished(st)
+		}
 	}
 }
 
@@ -393,14 +404,21 @@ func (p *Pool) run(j *poolJob) {
 				s.Remote = &r
 			}
 		})
+		if j.hooks != nil {
+			j.hooks.progressed(pr)
+		}
 	})
 	var res *StepResult
 	var err error
+	prev := j.task
 	if j.products != nil {
 		res = &StepResult{Result: Result{Products: j.products, Remote: j.task}}
 		res.IngestResult, err = p.m.ProcessProducts(ctx, j.products)
 	} else {
 		res, err = p.m.Step(ctx, j.req, j.task)
+	}
+	if j.hooks != nil {
+		j.hooks.stepped(prev, res, err)
 	}
 	if j.ctx.Err() != nil {
 		// Cancelled by Cancel, or the pool is stopping hard.
@@ -469,6 +487,17 @@ func (p *Pool) run(j *poolJob) {
 	p.jobs.update(j.id, func(s *JobStatus) { finish(s, result, err) })
 	log.Warn("job failed", "error", err)
 	p.forget(j)
+}
+
+// jobHooks let a Batch follow the Pool jobs it submitted.
+type jobHooks interface {
+	// stepped is called after every step with the remote task it resumed
+	// (nil for a query) and what Manager.Step returned.
+	stepped(task *RemoteTask, res *StepResult, err error)
+	// progressed is called with every progress report of a step.
+	progressed(Progress)
+	// finished is called once, with the final status.
+	finished(JobStatus)
 }
 
 // waitHeap orders parked jobs by due time.

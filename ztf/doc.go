@@ -84,7 +84,10 @@
 // answers of idempotent requests are retried with backoff inside a call;
 // a 429 (or 503) asking for more than a second comes back at once as a
 // *singletarget.ThrottledError with the server's wait, for the executor
-// to wait out.
+// to wait out. ZFPS allows a user 100 outstanding single requests: the
+// forced-photometry service is a singletarget.ConcurrencyLimiter, so
+// batches keep to ForcedPhotometryOptions.MaxOutstanding (settings key
+// max_outstanding; default 100).
 //
 // # Errors
 //

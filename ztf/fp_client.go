@@ -80,6 +80,10 @@ type ForcedPhotometryOptions struct {
 	NoAdopt bool
 	// MaxBodySize caps an answer or result file, in bytes. Default 256 MiB.
 	MaxBodySize int64
+	// MaxOutstanding is the most single requests the account may have
+	// outstanding, which singletarget batches keep to: ZFPS allows 100 per
+	// user (spec B.1). Default 100; -1 for no limit.
+	MaxOutstanding int
 
 	// HTTPClient supplies the transport (tests pass a simulator's client or
 	// an httpmock transport). Default: a pooled client.
@@ -149,6 +153,9 @@ func NewForcedPhotometryClient(baseURL string, creds Credentials, opts *ForcedPh
 	if o.MaxBodySize == 0 {
 		o.MaxBodySize = 256 << 20
 	}
+	if o.MaxOutstanding == 0 {
+		o.MaxOutstanding = DefaultMaxOutstanding
+	}
 	if creds.HTTPUser.IsZero() {
 		creds.HTTPUser = DefaultHTTPUser
 	}
@@ -169,6 +176,9 @@ func NewForcedPhotometryClient(baseURL string, creds Credentials, opts *ForcedPh
 	}
 	if o.MaxBodySize < 0 {
 		errs = append(errs, fmt.Errorf("ztf: ForcedPhotometryOptions.MaxBodySize %d is negative", o.MaxBodySize))
+	}
+	if o.MaxOutstanding < -1 {
+		errs = append(errs, fmt.Errorf("ztf: ForcedPhotometryOptions.MaxOutstanding %d: use -1 (no limit) or a positive number", o.MaxOutstanding))
 	}
 	if creds.Email.IsZero() {
 		errs = append(errs, errors.New("ztf: Credentials.Email is required (the address registered with ZFPS)"))

@@ -3,6 +3,7 @@ package ztf_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -211,6 +212,14 @@ func TestForcedPhotometryProcessorErrors(t *testing.T) {
 // bigForcedPhotometry makes an n-row ZFPS file from the sample's rows.
 func bigForcedPhotometry(tb testing.TB, n int) []byte {
 	tb.Helper()
+	var b bytes.Buffer
+	writeForcedPhotometry(tb, &b, n)
+	return b.Bytes()
+}
+
+// writeForcedPhotometry writes bigForcedPhotometry's file to w, row by row.
+func writeForcedPhotometry(tb testing.TB, b io.StringWriter, n int) {
+	tb.Helper()
 	var head, rows []string
 	var trailer string
 	for _, line := range strings.Split(strings.TrimRight(string(readFile(tb, "ztf_fps_result.txt")), "\n"), "\n") {
@@ -223,7 +232,6 @@ func bigForcedPhotometry(tb testing.TB, n int) []byte {
 			rows = append(rows, line)
 		}
 	}
-	var b bytes.Buffer
 	for _, h := range head {
 		b.WriteString(h + "\n")
 	}
@@ -235,7 +243,6 @@ func bigForcedPhotometry(tb testing.TB, n int) []byte {
 		b.WriteString(" " + strings.Join(f, " ") + "\n")
 	}
 	b.WriteString(trailer + "\n")
-	return b.Bytes()
 }
 
 func TestForcedPhotometryProcessorConformance(t *testing.T) {

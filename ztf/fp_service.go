@@ -338,6 +338,7 @@ type fpSettings struct {
 	MaxPollInterval string              `setting:"max_poll_interval"`
 	Deadline        string              `setting:"deadline"`
 	Timeout         string              `setting:"timeout"`
+	MaxOutstanding  int                 `setting:"max_outstanding" validate:"gte=-1"`
 }
 
 // newForcedPhotometryFromSettings is the Factory of
@@ -357,7 +358,7 @@ func newForcedPhotometryFromSettings(s singletarget.Settings) (singletarget.Serv
 	if x.Userpass.IsZero() {
 		errs = append(errs, configError(s, "userpass", "missing: the password IPAC issued for the ZTF forced-photometry service"))
 	}
-	opts := &ForcedPhotometryOptions{Name: s.Name, HTTPClient: s.HTTPClient, Logger: s.Logger}
+	opts := &ForcedPhotometryOptions{Name: s.Name, HTTPClient: s.HTTPClient, Logger: s.Logger, MaxOutstanding: x.MaxOutstanding}
 	for _, d := range []struct {
 		key string
 		v   string

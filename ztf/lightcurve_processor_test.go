@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -235,18 +237,50 @@ func TestProcessorLineTooLong(t *testing.T) {
 // bigLightCurve makes an n-row IRSA CSV answer from the sample's rows.
 func bigLightCurve(tb testing.TB, n int) []byte {
 	tb.Helper()
-	lines := strings.Split(strings.TrimSpace(string(readFile(tb, "ztf_irsa_lightcurve.csv"))), "\n")
 	var b bytes.Buffer
-	b.WriteString(lines[0] + "\n")
+	writeLightCurve(tb, &b, n, false)
+	return b.Bytes()
+}
+
+// writeLightCurve writes bigLightCurve's answer to w row by row, as CSV
+// or, with ipac, as an IPAC table (fixed columns wide enough for every
+// value).
+func writeLightCurve(tb testing.TB, b io.StringWriter, n int, ipac bool) {
+	tb.Helper()
+	lines := strings.Split(strings.TrimSpace(string(readFile(tb, "ztf_irsa_lightcurve.csv"))), "\n")
+	header := strings.Split(lines[0], ",")
 	rows := lines[1:]
+	width := make([]int, len(header))
+	for _, r := range append([]string{lines[0]}, rows...) {
+		for i, v := range strings.Split(r, ",") {
+			width[i] = max(width[i], len(v)+4, 8)
+		}
+	}
+	pad := func(v string, w int) string { return strings.Repeat(" ", w-len(v)) + v }
+	if ipac {
+		b.WriteString("\\fixlen = T\n")
+		for _, cells := range [][]string{header, slices.Repeat([]string{"double"}, len(header))} {
+			for i, v := range cells {
+				b.WriteString("|" + pad(v, width[i]))
+			}
+			b.WriteString("|\n")
+		}
+	} else {
+		b.WriteString(lines[0] + "\n")
+	}
 	for i := range n {
 		r := strings.Split(rows[i%len(rows)], ",")
 		mjd, _ := strconv.ParseFloat(r[3], 64)
 		r[3] = strconv.FormatFloat(mjd+float64(i/len(rows))*0.001, 'f', 9, 64)
-		b.WriteString(strings.Join(r, ","))
-		b.WriteByte('\n')
+		if !ipac {
+			b.WriteString(strings.Join(r, ",") + "\n")
+			continue
+		}
+		for k, v := range r {
+			b.WriteString(" " + pad(v, width[k]))
+		}
+		b.WriteString(" \n")
 	}
-	return b.Bytes()
 }
 
 func TestProcessorConformance(t *testing.T) {

@@ -8,6 +8,22 @@
 //	query -service ATLAS -url https://fallingstar-data.com/forcedphot -api-key "$KEY" -name ... -ra ... -dec ...
 //	query -simulate -service ZTF -name ... -ra ... -dec ...   # against the bundled simulator, offline
 //
+// Query many targets as one batch, keeping the service exactly as busy as
+// the account allows (ATLAS: its write rate and queue cap; MAST and IRSA:
+// their request rates):
+//
+//	query -config settings.yaml -service ATLAS -targets targets.txt -param min_date_mjd=60000 -db sqlite://tom.db
+//
+// targets.txt holds one target a line, "name, ra, dec" (commas or white
+// space; RA and Dec in degrees, or sexagesimal hh:mm:ss and ±dd:mm:ss),
+// with '#' comments. Progress goes to stderr every -progress-every, and one
+// summary line per target to stdout (JSON, or CSV with -format csv:
+// target, target_id, state, products, added, skipped, remote_task, error);
+// the datums go to the store (-db). Target ids count up from -target-id.
+// Interrupting the command cancels the batch and withdraws its remote
+// tasks. Exit status 1 if any target failed (a target with no data is not
+// a failure).
+//
 // Process a local file with a registered processor instead of querying:
 //
 //	query -process atlas_photometry -file job01234.txt -format json

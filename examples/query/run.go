@@ -54,6 +54,9 @@ type options struct {
 	format                       string
 	timeout                      time.Duration
 	verbose                      bool
+	targets                      string
+	workers, maxInFlight         int
+	progressEvery                time.Duration
 }
 
 // usageError is an input mistake: exit status 2.
@@ -82,6 +85,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.format, "format", "json", "output format: json or csv")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Hour, "give up after this long")
 	fs.BoolVar(&o.verbose, "v", false, "log requests")
+	fs.StringVar(&o.targets, "targets", "", "file of targets to query as a batch: name, ra, dec a line (comma or white space separated, # comments)")
+	fs.IntVar(&o.workers, "workers", 4, "with -targets: queries running at once (remote tasks waiting hold none)")
+	fs.IntVar(&o.maxInFlight, "max-in-flight", 0, "with -targets: most targets in flight at once (0: as many as the service allows)")
+	fs.DurationVar(&o.progressEvery, "progress-every", time.Second, "with -targets: how often to print progress")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -129,6 +136,9 @@ func execute(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	defer env.close()
 	if o.process != "" {
 		return processFile(ctx, env, o, stdout, stderr)
+	}
+	if o.targets != "" {
+		return runBatch(ctx, env, o, stdout, stderr)
 	}
 	return query(ctx, env, o, newWriter(o.format, stdout), stderr)
 }

@@ -32,6 +32,22 @@
 // task is a crash between the archive accepting the task and the database
 // recording it, a few milliseconds.
 //
+// # Batches and account limits
+//
+// SubmitBatch inserts one job per target, tagged with the batch's id, in a
+// few transactions; BatchProgress, BatchStatuses, WaitBatch and
+// CancelBatch find the jobs by that tag from any process. Before a job
+// sends its query, the worker asks the Manager's singletarget.Slots of the
+// service for a place (the account's limit on remote tasks in flight, its
+// cap of tasks not started, the service's pacing): a job without one
+// snoozes (Options.SlotWait, doubling per wait with jitter, up to 32
+// times), using no attempt. The counts are in-process: each worker process
+// keeps its own, so with several worker processes an account's limit
+// holds per process (configure each with its share); jobs resumed after a
+// restart take their places back as they are polled, and a job cancelled
+// from another process frees its place 30 minutes after its last expected
+// poll.
+//
 // # Retries
 //
 // Retryable errors (singletarget.Retryable) are retried by River with its

@@ -55,6 +55,9 @@ type State struct {
 	// Failure says why the job ended without success when it was ended
 	// early (River shows such jobs as cancelled).
 	Failure string `json:"failure,omitempty"`
+	// SlotWaits counts the snoozes waiting for a slot of the account's
+	// limit (singletarget.Slots), for their back-off.
+	SlotWaits int `json:"slot_waits,omitempty"`
 }
 
 // Options configure an Executor; nil means defaults.
@@ -88,6 +91,10 @@ type Options struct {
 	Schema string
 	// Logger receives River's and the executor's logs. Default: discard.
 	Logger *slog.Logger
+	// SlotWait is the first snooze of a job held back by its account's
+	// limit (singletarget.Slots); later ones double, up to 32 times.
+	// Default 1 s.
+	SlotWait time.Duration
 }
 
 func (o *Options) withDefaults() Options {
@@ -118,6 +125,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if out.Logger == nil {
 		out.Logger = slog.New(slog.DiscardHandler)
+	}
+	if out.SlotWait <= 0 {
+		out.SlotWait = time.Second
 	}
 	return out
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
 
@@ -52,11 +54,31 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 
 	var res *singletarget.StepResult
 	var err error
+	key := slotKey(job.ID)
+	slots, _ := x.m.Slots(req.Service)
 	if len(st.Products) > 0 {
 		res = &singletarget.StepResult{Result: singletarget.Result{Products: st.Products, Remote: st.Remote}}
 		res.IngestResult, err = x.m.ProcessProducts(ctx, st.Products)
 	} else {
+		if st.Remote == nil && slots != nil {
+			if wait, ok := w.admit(slots, key, job, &st, save); !ok {
+				return river.JobSnooze(wait)
+			}
+		}
+		if slots != nil {
+			// A job that ends, or whose query failed (or panicked), gives
+			// its slot back; one that snoozes or retries with a remote task
+			// keeps it.
+			defer func() {
+				if st.Remote == nil || st.Result != nil || st.Failure != "" {
+					slots.Release(key)
+				}
+			}()
+		}
 		res, err = x.m.Step(ctx, req, st.Remote)
+		if slots != nil {
+			slots.Observe(key, st.Remote, res, err)
+		}
 	}
 	if err != nil && ctx.Err() != nil {
 		// Stopping, cancelled, or out of time: River decides (a soft stop
@@ -110,4 +132,34 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	_ = save()
 	log.Warn("job failed", "error", err)
 	return river.JobCancel(err)
+}
+
+// slotKey is a job's key in singletarget.Slots.
+func slotKey(id int64) string { return "river:" + strconv.FormatInt(id, 10) }
+
+// admit asks the account's Slots for a place for the job's query. When
+// there is none it returns the snooze: the pause or pacing the Slots name,
+// or a back-off that grows with the job's waits (Options.SlotWait doubled
+// per wait, at most 32 times, with jitter), so that thousands of waiting
+// jobs do not all poll at once. The first wait is recorded as progress
+// ("waiting").
+func (w *worker) admit(slots *singletarget.Slots, key string, job *river.Job[Args], st *State, save func() error) (time.Duration, bool) {
+	ok, retry := slots.TryAcquire(key)
+	if ok {
+		st.SlotWaits = 0
+		return 0, true
+	}
+	st.SlotWaits++
+	wait := retry
+	if wait <= 0 {
+		wait = w.x.opts.SlotWait << min(st.SlotWaits-1, 5)
+		wait = time.Duration(float64(wait) * (0.5 + rand.Float64()))
+	}
+	if st.Progress == nil || st.Progress.Stage != singletarget.StageWaiting {
+		ss := slots.Status()
+		st.Progress = &singletarget.Progress{Service: job.Args.Request.Service, Stage: singletarget.StageWaiting, RetryAfter: wait,
+			Message: fmt.Sprintf("waiting for a slot (%d in flight for the account)", ss.InFlight), Time: time.Now().UTC()}
+		_ = save()
+	}
+	return wait, false
 }
