@@ -99,7 +99,9 @@ var panstarrsFaults = []fault{
 }
 
 var ztfFaults = []fault{
-	{name: "5xx burst", inject: func(r *rig) { r.ztf.Inject(ztftest.LightCurves, ztftest.Fault{Status: 503}, ztftest.Fault{Status: 502}) }},
+	{name: "5xx burst", inject: func(r *rig) {
+		r.ztf.Inject(ztftest.LightCurves, ztftest.Fault{Status: 503}, ztftest.Fault{Status: 502})
+	}},
 	{name: "5xx that does not stop", inject: func(r *rig) { r.ztf.Inject(ztftest.LightCurves, repeat(ztftest.Fault{Status: 500}, 20)...) },
 		want: singletarget.ErrRemote},
 	{name: "connection reset", inject: func(r *rig) { r.ztf.Inject(ztftest.LightCurves, ztftest.Fault{Drop: true}, ztftest.Fault{Drop: true}) }},
