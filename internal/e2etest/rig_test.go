@@ -63,7 +63,10 @@ type rigOptions struct {
 	timeout  time.Duration // per HTTP attempt
 	deadline time.Duration // of a remote task
 	slow     bool          // remote tasks take a few seconds
-	fixture  bool          // ATLAS: the real sample file as every result
+	store    dataproduct.Store // default: a new memory store
+	// badCreds gives the service wrong credentials (ATLAS token, ZFPS
+	// userpass).
+	badCreds bool
 }
 
 func (o rigOptions) withDefaults() rigOptions {
@@ -95,9 +98,18 @@ var rigs = []struct {
 }
 
 func newManager(t testing.TB, o rigOptions) (*singletarget.Manager, *dataproduct.MemoryStore) {
+	if o.store != nil {
+		return singletarget.NewManager(o.store, &singletarget.ManagerOptions{Logger: o.logger}), nil
+	}
 	store := dataproduct.NewMemoryStore(nil)
 	return singletarget.NewManager(store, &singletarget.ManagerOptions{Logger: o.logger}), store
 }
+
+// Wrong credentials for rigOptions.badCreds.
+const (
+	atlasBadToken  = "AtlasBadTok-5ecret-1Hx"
+	ztfBadUserpass = "ZtfBadUp-5ecret-4Jd"
+)
 
 func must(t testing.TB, err error) {
 	t.Helper()
@@ -113,7 +125,11 @@ func newATLAS(t testing.TB, o rigOptions) *rig {
 		so.QueueDelay, so.RunTime = 500*time.Millisecond, 3*time.Second
 	}
 	sim := atlastest.NewServer(t, so)
-	svc, err := atlas.NewService(sim.URL, sim.Token, &atlas.Options{
+	token := sim.Token
+	if o.badCreds {
+		token = atlasBadToken
+	}
+	svc, err := atlas.NewService(sim.URL, token, &atlas.Options{
 		HTTPClient: sim.Client(), Logger: o.logger, Timeout: o.timeout,
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 10 * time.Millisecond,
 		PollQueued: 10 * time.Millisecond, PollRunning: 10 * time.Millisecond, PollMax: 50 * time.Millisecond,
@@ -170,7 +186,11 @@ func newZTFFP(t testing.TB, o rigOptions) *rig {
 		so.QueueTime, so.RunTime = 500*time.Millisecond, 3*time.Second
 	}
 	sim := ztftest.NewServer(t, so)
-	svc, err := ztf.NewForcedPhotometryService(sim.ForcedPhotometryURL, sim.Credentials(), &ztf.ForcedPhotometryOptions{
+	creds := sim.Credentials()
+	if o.badCreds {
+		creds.Password = ztfBadUserpass
+	}
+	svc, err := ztf.NewForcedPhotometryService(sim.ForcedPhotometryURL, creds, &ztf.ForcedPhotometryOptions{
 		HTTPClient: sim.Client(), Logger: o.logger, Timeout: o.timeout,
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 10 * time.Millisecond,
 		PollInterval: 10 * time.Millisecond, MaxPollInterval: 50 * time.Millisecond, Deadline: o.deadline,
