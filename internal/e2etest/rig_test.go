@@ -60,9 +60,9 @@ type rig struct {
 // rigOptions tune a rig.
 type rigOptions struct {
 	logger   *slog.Logger
-	timeout  time.Duration // per HTTP attempt
-	deadline time.Duration // of a remote task
-	slow     bool          // remote tasks take a few seconds
+	timeout  time.Duration     // per HTTP attempt
+	deadline time.Duration     // of a remote task
+	slow     bool              // remote tasks take a few seconds
 	store    dataproduct.Store // default: a new memory store
 	// badCreds gives the service wrong credentials (ATLAS token, ZFPS
 	// userpass).
