@@ -45,6 +45,8 @@ type rig struct {
 	// remote counts the remote tasks created (async services) or the
 	// searches answered (sync ones).
 	remote func() int
+	// requests counts every request the simulator received.
+	requests func() int
 	// closeSim stops the simulator (also registered on t.Cleanup).
 	closeSim func()
 	// client is the simulator's HTTP client.
@@ -64,6 +66,8 @@ type rigOptions struct {
 	deadline time.Duration     // of a remote task
 	slow     bool              // remote tasks take a few seconds
 	store    dataproduct.Store // default: a new memory store
+	// maxBody caps answers and result files (0: the default).
+	maxBody int64
 	// badCreds gives the service wrong credentials (ATLAS token, ZFPS
 	// userpass).
 	badCreds bool
@@ -133,7 +137,7 @@ func newATLAS(t testing.TB, o rigOptions) *rig {
 		HTTPClient: sim.Client(), Logger: o.logger, Timeout: o.timeout,
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 10 * time.Millisecond,
 		PollQueued: 10 * time.Millisecond, PollRunning: 10 * time.Millisecond, PollMax: 50 * time.Millisecond,
-		Deadline: o.deadline,
+		Deadline: o.deadline, MaxResultSize: o.maxBody,
 	})
 	must(t, err)
 	m, store := newManager(t, o)
@@ -142,6 +146,7 @@ func newATLAS(t testing.TB, o rigOptions) *rig {
 	return &rig{name: "ATLAS", m: m, store: store, atlas: sim, atlasToken: sim.Token,
 		req:      singletarget.Request{Service: "ATLAS", Target: target, Params: url.Values{"min_date_mjd": {"60000"}, "max_date_mjd": {"60030"}}},
 		remote:   func() int { return sim.Stats().TasksCreated },
+		requests: func() int { return sim.Stats().Requests },
 		closeSim: sim.Close, client: sim.Client()}
 }
 
@@ -149,7 +154,7 @@ func newPanSTARRS(t testing.TB, o rigOptions) *rig {
 	o = o.withDefaults()
 	sim := panstarrstest.NewServer(t, nil)
 	svc, err := panstarrs.NewService(sim.URL, panstarrsToken, &panstarrs.Options{
-		HTTPClient: sim.Client(), Logger: o.logger, Timeout: o.timeout,
+		HTTPClient: sim.Client(), Logger: o.logger, Timeout: o.timeout, MaxBodySize: o.maxBody,
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 10 * time.Millisecond,
 	})
 	must(t, err)
@@ -159,6 +164,7 @@ func newPanSTARRS(t testing.TB, o rigOptions) *rig {
 	return &rig{name: "PANSTARRS", m: m, store: store, ps: sim,
 		req:      singletarget.Request{Service: panstarrs.ServiceName, Target: target, Params: url.Values{"catalog": {"mean"}, "radius_arcsec": {"60"}}},
 		remote:   func() int { return sim.Hits("dr2/mean") },
+		requests: sim.TotalHits,
 		closeSim: sim.Close, client: sim.Client()}
 }
 
@@ -166,7 +172,7 @@ func newZTF(t testing.TB, o rigOptions) *rig {
 	o = o.withDefaults()
 	sim := ztftest.NewServer(t, nil)
 	svc, err := ztf.NewService(sim.LightCurveURL, &ztf.Options{
-		HTTPClient: sim.Client(), Logger: o.logger, Timeout: o.timeout, RequestInterval: time.Millisecond,
+		HTTPClient: sim.Client(), Logger: o.logger, Timeout: o.timeout, RequestInterval: time.Millisecond, MaxBodySize: o.maxBody,
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 10 * time.Millisecond,
 	})
 	must(t, err)
@@ -176,6 +182,7 @@ func newZTF(t testing.TB, o rigOptions) *rig {
 	return &rig{name: "ZTF", m: m, store: store, ztf: sim,
 		req:      singletarget.Request{Service: ztf.Name, Target: target, Params: url.Values{"radius": {"3"}}},
 		remote:   func() int { return sim.Requests(ztftest.LightCurves) },
+		requests: func() int { return sim.Requests(ztftest.AnyEndpoint) },
 		closeSim: sim.Close, client: sim.Client()}
 }
 
@@ -193,7 +200,7 @@ func newZTFFP(t testing.TB, o rigOptions) *rig {
 	svc, err := ztf.NewForcedPhotometryService(sim.ForcedPhotometryURL, creds, &ztf.ForcedPhotometryOptions{
 		HTTPClient: sim.Client(), Logger: o.logger, Timeout: o.timeout,
 		RetryWaitMin: time.Millisecond, RetryWaitMax: 10 * time.Millisecond,
-		PollInterval: 10 * time.Millisecond, MaxPollInterval: 50 * time.Millisecond, Deadline: o.deadline,
+		PollInterval: 10 * time.Millisecond, MaxPollInterval: 50 * time.Millisecond, Deadline: o.deadline, MaxBodySize: o.maxBody,
 	})
 	must(t, err)
 	m, store := newManager(t, o)
@@ -202,6 +209,7 @@ func newZTFFP(t testing.TB, o rigOptions) *rig {
 	return &rig{name: "ZTF_FP", m: m, store: store, ztf: sim,
 		req:      singletarget.Request{Service: ztf.ForcedPhotometryName, Target: target, Params: url.Values{"jd_start": {"2459000.5"}, "jd_end": {"2459100.5"}}},
 		remote:   func() int { return sim.Submissions(ztfEmail) },
+		requests: func() int { return sim.Requests(ztftest.AnyEndpoint) },
 		closeSim: sim.Close, client: sim.Client()}
 }
 
