@@ -274,7 +274,9 @@ func TestServiceRemoteFaults(t *testing.T) {
 		is    error
 	}{
 		{"truncated result", atlastest.Fault{Kind: atlastest.FaultTruncate, Endpoint: atlastest.EndpointResult}, singletarget.ErrRemote},
-		{"connection dropped mid-file", atlastest.Fault{Kind: atlastest.FaultAbort, Endpoint: atlastest.EndpointResult}, singletarget.ErrRemote},
+		// The HTTP layer asks again for a body that broke off (RetryMax 2):
+		// only a third break fails the download.
+		{"connection dropped mid-file", atlastest.Fault{Kind: atlastest.FaultAbort, Endpoint: atlastest.EndpointResult, Times: 3}, singletarget.ErrRemote},
 		{"HTML result", atlastest.Fault{Kind: atlastest.FaultHTML, Endpoint: atlastest.EndpointResult}, singletarget.ErrRemote},
 		{"HTML task", atlastest.Fault{Kind: atlastest.FaultHTML, Endpoint: atlastest.EndpointTask}, singletarget.ErrRemote},
 		{"malformed task JSON", atlastest.Fault{Kind: atlastest.FaultMalformedJSON, Endpoint: atlastest.EndpointTask}, singletarget.ErrRemote},
