@@ -234,7 +234,12 @@ func TestServiceEmptyAndErrors(t *testing.T) {
 	assert.ErrorIs(t, err, singletarget.ErrRemote)
 	assert.True(t, singletarget.Retryable(err))
 
+	// The HTTP layer asks again for a body that broke off (RetryMax 3):
+	// one break is survived, four are not.
 	sim.Inject(ztftest.LightCurves, ztftest.Fault{Truncate: true})
+	_, err = svc.Query(ctx, target, svc.NewForm(), store)
+	assert.NoError(t, err, "a connection cut short once")
+	sim.Inject(ztftest.LightCurves, ztftest.Fault{Truncate: true}, ztftest.Fault{Truncate: true}, ztftest.Fault{Truncate: true}, ztftest.Fault{Truncate: true})
 	_, err = svc.Query(ctx, target, svc.NewForm(), store)
 	assert.ErrorIs(t, err, singletarget.ErrRemote, "a connection cut short")
 	assert.True(t, singletarget.Retryable(err))
