@@ -25,6 +25,7 @@ func fuzzSeeds(f *testing.F, names ...string) {
 func FuzzProcessor(f *testing.F) {
 	fuzzSeeds(f, "ztf_irsa_lightcurve.csv", "ztf_irsa_lightcurve.tbl")
 	f.Add([]byte("oid,mjd,mag,magerr,filtercode,catflags\n1,58000.5,18.5,0.05,zg,0\n"))
+	f.Add([]byte("oid,mjd,mag,magerr,filtercode,catflags\n1,7000000,18.5,0.05,zg,0\n")) // year 21024
 	f.Add([]byte("\\fixlen = T\n|oid|mjd|mag|magerr|filtercode|\n|long|double|double|double|char|\n1 58000.5 18.5 0.05 zg\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if len(in) > fuzzcheck.MaxInput {
@@ -40,6 +41,7 @@ func FuzzProcessor(f *testing.F) {
 // with the default and custom thresholds.
 func FuzzForcedPhotometryProcessor(f *testing.F) {
 	fuzzSeeds(f, "ztf_fps_result.txt", "ztf_fps_edgecases.txt")
+	f.Add([]byte(" index, jd, zpdiff, forcediffimflux, forcediffimfluxunc, filter, procstatus\n 0 9000000.5 26.3 180.1 4.8 ZTF_g 0\n")) // year 21024
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if len(in) > fuzzcheck.MaxInput {
 			return
