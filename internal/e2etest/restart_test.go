@@ -229,10 +229,12 @@ func testWorkerKilled(t *testing.T, whileRunning bool) {
 	if whileRunning {
 		// Hold the next poll for longer than the test: the worker is killed
 		// inside it.
-		polls := sim.Stats().Polls
 		sim.SlowNext(atlastest.EndpointTask, 1, 5*time.Minute)
-		waitFor("a poll in flight", func() bool {
-			return sim.Stats().Requests > 1+polls && riverState() == "running"
+		waitFor("the slow poll in flight", func() bool {
+			// Every request but the queue POST is a poll; a poll is counted
+			// once answered, so one more request than that is in flight.
+			st := sim.Stats()
+			return st.Requests-1-st.Polls >= 1 && riverState() == "running"
 		})
 		time.Sleep(50 * time.Millisecond)
 	} else {
