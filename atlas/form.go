@@ -117,8 +117,12 @@ func (f *Form) Clean(errs *singletarget.FormErrors) {
 	if lo > processor.TimeToMJD(now()) {
 		errs.Add(minField, "The minimum date is in the future.")
 	}
-	if hi != nil && *hi <= lo {
+	switch {
+	case hi != nil && *hi <= lo:
 		errs.Add(maxField, "The maximum date must be after the minimum date.")
+	case hi != nil && *hi > 100000:
+		// The same bound as max_date_mjd's own rule, for a date.
+		errs.Add(maxField, "The maximum date must be before 2132-09-01 (MJD 100000).")
 	}
 }
 

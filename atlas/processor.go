@@ -283,6 +283,9 @@ func (p Processor) row(fields [][]byte, c *columns, thr float64, lineNo int, flo
 	if err != nil {
 		return dataproduct.Datum{}, false, err
 	}
+	if err := processor.CheckMJD(mjd); err != nil {
+		return dataproduct.Datum{}, false, &dataproduct.ParseError{Line: lineNo, Column: c.names[c.mjd], Err: err}
+	}
 	m, err := num(c.m)
 	if err != nil {
 		return dataproduct.Datum{}, false, err

@@ -18,6 +18,7 @@ import (
 	"github.com/tomgo/targetdata/atlas"
 	"github.com/tomgo/targetdata/atlas/atlastest"
 	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/internal/fuzzcheck"
 	"github.com/tomgo/targetdata/processor"
 	"github.com/tomgo/targetdata/processor/processortest"
 )
@@ -428,34 +429,31 @@ func BenchmarkProcessor(b *testing.B) {
 	}
 }
 
-// FuzzProcessor: any input gives datums that are well formed, or a
-// *ParseError, never a panic.
+// FuzzProcessor: any input gives well-formed datums (fuzzcheck.Processor:
+// a timestamp, a magnitude or a limit, canonical values, Stream agreeing
+// with Process, deterministic) or a *ParseError, never a panic or a hang;
+// a positive magnitude; and the quality cuts only ever remove datums.
 func FuzzProcessor(f *testing.F) {
 	for _, name := range []string{"atlas_ngc1566.txt", "atlas_skyportal_excerpt.txt", "atlas_forced_edgecases.txt"} {
 		f.Add(readSample(f, name))
 	}
 	f.Add([]byte("###MJD m dm uJy duJy F\n60000 -1 1 0 0 o\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		for _, p := range []atlas.Processor{{}, {QualityCuts: true, KeepExtra: true, SNThreshold: 5}} {
-			ds, err := p.Process(context.Background(), bytes.NewReader(in))
-			if err != nil {
-				var pe *dataproduct.ParseError
-				if !errors.As(err, &pe) {
-					t.Fatalf("not a ParseError: %v", err)
-				}
-				continue
-			}
+		if len(in) > fuzzcheck.MaxInput {
+			return
+		}
+		want := fuzzcheck.Photometry{Source: atlas.Telescope, Exclusive: true}
+		all := fuzzcheck.Processor(t, atlas.Processor{}, in, want)
+		for _, p := range []atlas.Processor{{QualityCuts: true, KeepExtra: true, SNThreshold: 5}, {QualityCuts: true}} {
+			ds := fuzzcheck.Processor(t, p, in, want)
 			for _, d := range ds {
 				ph := d.Value.(dataproduct.Photometry)
-				if (ph.Magnitude == nil) == (ph.Limit == nil) {
-					t.Fatalf("a datum needs a magnitude or a limit: %+v", ph)
-				}
 				if ph.Magnitude != nil && *ph.Magnitude <= 0 {
 					t.Fatalf("a non-positive magnitude: %v", *ph.Magnitude)
 				}
-				if _, err := dataproduct.CanonicalValue(ph); err != nil {
-					t.Fatalf("value does not encode: %v", err)
-				}
+			}
+			if all != nil && len(ds) > len(all) {
+				t.Fatalf("%+v kept %d datums of %d", p, len(ds), len(all))
 			}
 		}
 	})

@@ -85,6 +85,16 @@ func OpenStore(ctx context.Context, dbURL, storageURL string) (dataproduct.Store
 	return s, func() { s.Close() }, nil
 }
 
+// Check builds the settings' services and processors with reg (against
+// an in-memory store), so that a mistake a factory finds (a missing key,
+// an unknown extra key) is reported before any database or storage folder
+// is created. Open calls it; so should a program that opens the store
+// itself before Registry.Load.
+func Check(cfg *singletarget.Config, reg *singletarget.Registry) error {
+	_, err := reg.Load(cfg, dataproduct.NewMemoryStore(nil), nil)
+	return err
+}
+
 // Options configure Open; nil means defaults.
 type Options struct {
 	// Registry knows the classes the settings may name. Default: a new
@@ -155,6 +165,9 @@ func Open(ctx context.Context, cfg *singletarget.Config, opts *Options) (*App, e
 		}
 	}
 	a := &App{Config: WithDefaults(cfg)}
+	if err := Check(a.Config, o.Registry); err != nil {
+		return nil, err
+	}
 	store, closeStore, err := OpenStore(ctx, a.Config.Database, a.Config.Storage)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package builtin_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -100,4 +101,20 @@ func TestOpenErrors(t *testing.T) {
 	assert.ErrorContains(t, err, "needs a database")
 	_, err = builtin.Open(ctx, &singletarget.Config{Services: map[string]singletarget.ServiceConfig{"X": {Class: "nope.Service"}}, ServiceOrder: []string{"X"}}, nil)
 	assert.ErrorContains(t, err, `unknown class "nope.Service"`)
+}
+
+// Settings a factory refuses (an unknown key of a service) create no
+// database and no storage folder.
+func TestOpenBadSettingsCreatesNothing(t *testing.T) {
+	dir := t.TempDir()
+	cfg := &singletarget.Config{
+		Services: map[string]singletarget.ServiceConfig{"PANSTARRS": {Class: "panstarrs.Service", Extra: map[string]string{"colour": "blue"}}},
+		Database: "sqlite://" + filepath.Join(dir, "store.db"), Storage: "file://" + filepath.Join(dir, "files"),
+	}
+	_, err := builtin.Open(context.Background(), cfg, nil)
+	require.ErrorIs(t, err, singletarget.ErrConfig)
+	assert.Contains(t, err.Error(), "colour")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "nothing is created from settings that do not load")
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -109,6 +110,10 @@ func (p Photometry) AppendJSON(b []byte) ([]byte, error) {
 			if photometryKeys[k] {
 				return nil, fmt.Errorf("photometry: extra key %q collides with a photometry field", k)
 			}
+			if !utf8.ValidString(k) {
+				// Two such keys could read back as one.
+				return nil, fmt.Errorf("photometry: extra key %q is not valid UTF-8", k)
+			}
 			all = append(all, field{key: k, any: v, kind: 'a'})
 		}
 		slices.SortFunc(all, func(a, b field) int { return compareStrings(a.key, b.key) })
@@ -140,12 +145,15 @@ func (p Photometry) AppendJSON(b []byte) ([]byte, error) {
 }
 
 // appendJSONString appends s as encoding/json encodes a string (with its
-// HTML escaping), taking a fast path for plain ASCII.
+// HTML escaping), taking a fast path for plain ASCII. Invalid UTF-8 becomes
+// U+FFFD written as itself, not as encoding/json's "\ufffd" escape, so that
+// a value read back from a store (where it is U+FFFD) encodes to the same
+// bytes.
 func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			enc, _ := json.Marshal(s) // strings always encode
+			enc, _ := json.Marshal(strings.ToValidUTF8(s, "\uFFFD")) // strings always encode
 			return append(b, enc...)
 		}
 	}

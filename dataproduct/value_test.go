@@ -105,3 +105,30 @@ func TestNames(t *testing.T) {
 		assert.Error(t, dataproduct.CheckName(bad), "%q", bad)
 	}
 }
+
+// Invalid UTF-8 in a string encodes as the U+FFFD it reads back as, so
+// that a value from a processor and the same value from a store have the
+// same canonical bytes; an extra key that is not UTF-8 is refused.
+func TestCanonicalInvalidUTF8(t *testing.T) {
+	p := dataproduct.Photometry{Limit: dataproduct.Float(20), Filter: "g\xff", Telescope: "<a\xfe>"}
+	b, err := dataproduct.CanonicalValue(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := dataproduct.DecodeValue(dataproduct.TypePhotometry, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, err := dataproduct.CanonicalValue(back)
+	if err != nil || string(b) != string(b2) {
+		t.Fatalf("%s re-encodes as %s (%v)", b, b2, err)
+	}
+	raw, err := dataproduct.CanonicalValue(json.RawMessage(b))
+	if err != nil || string(raw) != string(b) {
+		t.Fatalf("%s as raw JSON encodes as %s (%v)", b, raw, err)
+	}
+	p.Extra = map[string]any{"a\xff": 1.0}
+	if _, err := dataproduct.CanonicalValue(p); err == nil {
+		t.Fatal("an extra key that is not UTF-8 encoded")
+	}
+}

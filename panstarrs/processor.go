@@ -370,6 +370,9 @@ func (rp *rowProc) detectionRow(cells []string, line int) error {
 	if missing {
 		return nil
 	}
+	if err := processor.CheckMJD(obs); err != nil {
+		return rp.fail(line, "obsTime", err)
+	}
 	fid, missing, err := num(cells[l.filterID])
 	if err != nil {
 		return rp.fail(line, "filterID", err)
@@ -423,6 +426,9 @@ func (rp *rowProc) objectRow(cells []string, line int) error {
 	}
 	if missing {
 		return nil
+	}
+	if err := processor.CheckMJD(epoch); err != nil {
+		return rp.fail(line, "epochMean", err)
 	}
 	ts := processor.MJDToTime(epoch)
 	extra := rp.extra(cells)

@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"fmt"
 	"math"
 	"time"
 )
@@ -21,6 +22,24 @@ var mjdEpoch = time.Date(1858, 11, 17, 0, 0, 0, 0, time.UTC)
 
 // MJDOffset is JD − MJD.
 const MJDOffset = 2400000.5
+
+// MinMJD and MaxMJD bound the MJDs a processor may turn into timestamps:
+// 0001-01-01 and 10000-01-01 (exclusive), the years a timestamp can be
+// encoded in JSON and stored. MJDToTime gives nonsense outside them.
+const (
+	MinMJD = -678575
+	MaxMJD = 2973484
+)
+
+// CheckMJD reports an MJD that is not finite or outside [MinMJD, MaxMJD),
+// so that processors refuse it with a ParseError instead of making a
+// timestamp no store can keep. For a Julian Date, check jd − MJDOffset.
+func CheckMJD(mjd float64) error {
+	if math.IsNaN(mjd) || mjd < MinMJD || mjd >= MaxMJD {
+		return fmt.Errorf("MJD %v is outside the years 1 to 9999", mjd)
+	}
+	return nil
+}
 
 // MJDToTime converts a Modified Julian Date (UTC) to a time, rounded to the
 // microsecond so that the same MJD text always gives the same timestamp.

@@ -120,3 +120,19 @@ func TestPhotometryTableConformance(t *testing.T) {
 		Large:      []byte(large.String()),
 	})
 }
+
+func TestCheckMJD(t *testing.T) {
+	for _, mjd := range []float64{processor.MinMJD, 0, 60000.5, processor.MaxMJD - 1e-6} {
+		if err := processor.CheckMJD(mjd); err != nil {
+			t.Errorf("CheckMJD(%v) = %v", mjd, err)
+		}
+		if _, err := processor.MJDToTime(mjd).MarshalJSON(); err != nil {
+			t.Errorf("MJDToTime(%v) does not encode: %v", mjd, err)
+		}
+	}
+	for _, mjd := range []float64{processor.MinMJD - 1e-3, processor.MaxMJD, 7e6, math.NaN(), math.Inf(1), math.Inf(-1)} {
+		if err := processor.CheckMJD(mjd); err == nil {
+			t.Errorf("CheckMJD(%v) = nil", mjd)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tomgo/targetdata/dataproduct"
 )
@@ -72,6 +73,11 @@ func (p PhotometryTable) Stream(ctx context.Context, r io.Reader) iter.Seq2[data
 		for i, h := range header {
 			names[i] = strings.TrimSpace(h)
 			key := strings.ToLower(names[i])
+			if !utf8.ValidString(names[i]) {
+				line, _ := cr.FieldPos(i)
+				fail(line, strconv.Quote(names[i]), errors.New("column name is not valid UTF-8"))
+				return
+			}
 			if _, dup := idx[key]; dup {
 				line, _ := cr.FieldPos(i)
 				fail(line, names[i], errors.New("column appears twice"))
@@ -135,6 +141,11 @@ func (p PhotometryTable) Stream(ctx context.Context, r io.Reader) iter.Seq2[data
 			mjd, err := num("time")
 			if err == nil && mjd == nil {
 				err = &dataproduct.ParseError{Line: line, Column: "time", Err: errors.New("empty time")}
+			}
+			if err == nil {
+				if cerr := CheckMJD(*mjd); cerr != nil {
+					err = &dataproduct.ParseError{Line: line, Column: "time", Err: cerr}
+				}
 			}
 			var ph dataproduct.Photometry
 			if err == nil {

@@ -140,6 +140,7 @@ func ParseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, e
 			p.mapping(v, key, func(name string, k, sv *yaml.Node) {
 				path := key + "." + name
 				sc := ServiceConfig{}
+				rawURL := ""
 				p.mapping(sv, path, func(field string, fk, fv *yaml.Node) {
 					s, ok := p.scalar(fv, path+"."+field)
 					if !ok {
@@ -149,7 +150,7 @@ func ParseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, e
 					case "class":
 						sc.Class = s
 					case "url":
-						sc.URL = s
+						sc.URL, rawURL = s, shown(fv.Value, s)
 					case "api_key":
 						sc.APIKey = Secret(s)
 					default:
@@ -164,7 +165,7 @@ func ParseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, e
 				}
 				if sc.URL != "" {
 					if u, err := url.Parse(sc.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-						p.errorf(sv, path+".url", fmt.Sprintf("%q is not an absolute http(s) URL", sc.URL))
+						p.errorf(sv, path+".url", rawURL+" is not an absolute http(s) URL")
 					}
 				}
 				cfg.Services[name] = sc
@@ -188,7 +189,7 @@ func ParseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, e
 				switch field {
 				case "backend":
 					if !slices.Contains(Backends, s) {
-						p.errorf(fv, path, fmt.Sprintf("%q is not one of %s", s, strings.Join(Backends, ", ")))
+						p.errorf(fv, path, fmt.Sprintf("%s is not one of %s", shown(fv.Value, s), strings.Join(Backends, ", ")))
 					}
 					cfg.Tasks.Backend = s
 				case "database":
@@ -196,7 +197,7 @@ func ParseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, e
 				case "workers":
 					n, err := strconv.Atoi(s)
 					if err != nil || n < 1 || n > 1000 {
-						p.errorf(fv, path, fmt.Sprintf("%q is not a number of workers in 1..1000", s))
+						p.errorf(fv, path, fmt.Sprintf("%s is not a number of workers in 1..1000", shown(fv.Value, s)))
 					}
 					cfg.Tasks.Workers = n
 				default:
@@ -225,6 +226,16 @@ func ParseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, e
 	return cfg, nil
 }
 
+// shown is how an error quotes a value: the value itself when it is
+// written in the file, else (it came from the environment, and may be a
+// secret) only the reference, e.g. "the value of ${ATLAS_URL}".
+func shown(raw, expanded string) string {
+	if raw == expanded {
+		return strconv.Quote(raw)
+	}
+	return "the value of " + strconv.Quote(raw)
+}
+
 type configParser struct {
 	env  func(string) (string, bool)
 	errs []error
@@ -244,7 +255,10 @@ func (p *configParser) err() error {
 	}
 	sort.SliceStable(p.errs, func(i, j int) bool {
 		a, b := p.errs[i].(*ConfigError), p.errs[j].(*ConfigError)
-		return a.Line < b.Line
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Key < b.Key // the checks after parsing walk maps: keep their order stable
 	})
 	return errors.Join(p.errs...)
 }
@@ -267,6 +281,10 @@ func (p *configParser) mapping(n *yaml.Node, path string, fn func(key string, k,
 		full := key
 		if path != "" {
 			full = path + "." + key
+		}
+		if strings.TrimSpace(key) == "" {
+			p.errorf(k, orRoot(path)+"."+strconv.Quote(key), "empty key")
+			continue
 		}
 		if seen[key] {
 			p.errorf(k, full, "duplicate key")

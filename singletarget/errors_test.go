@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -58,4 +59,21 @@ func TestSecretNeverPrints(t *testing.T) {
 	assert.Equal(t, "hunter2-password", s.Reveal())
 	assert.Equal(t, "", singletarget.Secret("").String())
 	assert.Equal(t, "token [REDACTED] x", singletarget.Redact("token hunter2-password x", s))
+}
+
+func TestTargetValidateHostileNames(t *testing.T) {
+	ok := []string{"SN 2023ixf", "C/2023 A3 (Tsuchinshan-ATLAS)", "a..b", "NGC 1566"}
+	for _, name := range ok {
+		if err := (singletarget.Target{ID: 1, Name: name, RA: 1, Dec: 1}).Validate(); err != nil {
+			t.Errorf("%q: %v", name, err)
+		}
+	}
+	bad := []string{"..", "../../etc/passwd", "a/../b", `..\x`, "a\x00b", "\xff\xfe", strings.Repeat("x", singletarget.MaxTargetNameLength+1), " "}
+	for _, name := range bad {
+		err := (singletarget.Target{ID: 1, Name: name, RA: 1, Dec: 1}).Validate()
+		var fe *singletarget.FormErrors
+		if !errors.As(err, &fe) || len(fe.Fields["name"]) == 0 {
+			t.Errorf("%q: %v, want an error naming the name", name, err)
+		}
+	}
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tomgo/targetdata/dataproduct"
 	"github.com/tomgo/targetdata/processor"
@@ -28,7 +30,8 @@ type Target struct {
 const MaxTargetNameLength = 256
 
 // Validate reports a target a query cannot use: a non-positive ID, a name
-// that is empty, too long or holds control characters, RA outside
+// that is empty, too long, not UTF-8, holds control characters or a ".."
+// path segment ("../x", "a/../b"), RA outside
 // [0, 360) or Dec outside [−90, 90]. The error is a *FormErrors naming
 // the field (target_id, name, ra, dec).
 func (t Target) Validate() error {
@@ -43,6 +46,13 @@ func (t Target) Validate() error {
 		errs.Add("name", fmt.Sprintf("Ensure this value has at most %d bytes (it has %d).", MaxTargetNameLength, len(t.Name)))
 	case strings.ContainsFunc(t.Name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		errs.Add("name", "Must not contain control characters.")
+	case !utf8.ValidString(t.Name):
+		errs.Add("name", "Must be valid UTF-8.")
+	case slices.ContainsFunc(strings.FieldsFunc(t.Name, func(r rune) bool { return r == '/' || r == '\\' }),
+		func(seg string) bool { return strings.TrimSpace(seg) == ".." }):
+		// A "/" alone is allowed (comets: "C/2023 A3"); product names
+		// never hold it (dataproduct.SafeName).
+		errs.Add("name", "Must not contain a \"..\" path segment.")
 	}
 	if math.IsNaN(t.RA) || t.RA < 0 || t.RA >= 360 {
 		errs.Add("ra", fmt.Sprintf("Must be in [0, 360) degrees, not %v.", t.RA))

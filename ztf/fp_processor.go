@@ -297,6 +297,9 @@ func (p ForcedPhotometryProcessor) row(v *fpVals, snt, snu float64, source strin
 		return dataproduct.Datum{}, false, bad("filter", fmt.Errorf("unknown filter %q (want ZTF_g, ZTF_r or ZTF_i)", string(v[4])))
 	}
 	mjd := jd - processor.MJDOffset
+	if err := processor.CheckMJD(mjd); err != nil {
+		return dataproduct.Datum{}, false, bad("jd", err)
+	}
 	toUJy := math.Exp(0.4 * math.Ln10 * (processor.ABZeroPointMicroJansky - zp))
 	ph := dataproduct.Photometry{
 		Filter:     band,

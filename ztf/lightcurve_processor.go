@@ -446,6 +446,9 @@ func (p Processor) row(v *lcVals, mask int64, source string, fl *processor.Float
 	if err != nil {
 		return dataproduct.Datum{}, false, bad("mjd", err)
 	}
+	if err := processor.CheckMJD(mjd); err != nil {
+		return dataproduct.Datum{}, false, bad("mjd", err)
+	}
 	if v[1] == nil {
 		return dataproduct.Datum{}, false, nil
 	}

@@ -58,6 +58,15 @@ func newEnv(ctx context.Context, o *options, stderr io.Writer) (*env, error) {
 			return nil, err
 		}
 	}
+	reg := singletarget.NewRegistry()
+	if err := builtin.Register(reg); err != nil {
+		e.close()
+		return nil, err
+	}
+	if err := builtin.Check(cfg, reg); err != nil { // before anything is created on disk
+		e.close()
+		return nil, err
+	}
 	store, closeStore, err := builtin.OpenStore(ctx, cmpOr(o.db, cfg.Database), cmpOr(o.storage, cfg.Storage))
 	if err != nil {
 		e.close()
@@ -65,11 +74,6 @@ func newEnv(ctx context.Context, o *options, stderr io.Writer) (*env, error) {
 	}
 	e.closers = append(e.closers, closeStore)
 	e.store = store
-	reg := singletarget.NewRegistry()
-	if err := builtin.Register(reg); err != nil {
-		e.close()
-		return nil, err
-	}
 	m, err := reg.Load(cfg, store, &singletarget.ManagerOptions{Logger: logger})
 	if err != nil {
 		e.close()

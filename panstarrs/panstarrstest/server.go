@@ -26,8 +26,8 @@
 //   - malformed parameters → 422 with a FastAPI-style {"detail": [...]}
 //     body;
 //   - scripted faults: HTTP errors (5xx), throttling (429 with
-//     Retry-After; whether MAST throttles is unconfirmed), slow answers
-//     and truncated bodies.
+//     Retry-After; whether MAST throttles is unconfirmed), slow answers,
+//     truncated bodies and dropped connections.
 //
 // The rows come from a deterministic generated catalog (see Sky): any cone
 // north of Dec −30° finds objects, the same ones every time.
@@ -88,6 +88,8 @@ type Fault struct {
 	// Truncate sends the headers and half of the real body, then cuts the
 	// connection.
 	Truncate bool
+	// Drop closes the connection without any answer (a connection reset).
+	Drop bool
 }
 
 // Request is a request the simulator received.
@@ -357,6 +359,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			t.Stop()
 			return
 		}
+	}
+	if faulty && fault.Drop {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
 	}
 	if faulty && fault.Status != 0 {
 		if fault.RetryAfter > 0 {

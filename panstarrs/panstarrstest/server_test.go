@@ -336,6 +336,10 @@ func TestFaults(t *testing.T) {
 	resp.Body.Close()
 	assert.True(t, errors.Is(err, io.ErrUnexpectedEOF), "a truncated body: %v", err)
 
+	s.AddFault(panstarrstest.Fault{Drop: true})
+	_, err = s.Client().Get(s.URL + "/dr2/mean.csv?" + v.Encode())
+	assert.Error(t, err, "a dropped connection")
+
 	s.SlowNext(time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
