@@ -22,6 +22,8 @@ targets=(
   "FuzzForm ./ztf 50000"
   "FuzzForcedPhotometryForm ./ztf 50000"
   "FuzzPhotometryTable ./processor 100000"
+  "FuzzSpectroscopy ./processor 50000"
+  "FuzzPhotometryUnmarshal ./dataproduct 100000"
   "FuzzParseConfig ./singletarget 60000"
   "FuzzReader ./internal/fits 60000"
   "FuzzHeader ./internal/fits 60000"
