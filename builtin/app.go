@@ -187,7 +187,8 @@ func Open(ctx context.Context, cfg *singletarget.Config, opts *Options) (*App, e
 		a.Executor = a.Pool
 	case "river":
 		x, err := riverexec.Open(ctx, JobDatabase(a.Config), a.Manager,
-			&riverexec.Options{InsertOnly: !o.Worker, Workers: a.Config.Tasks.Workers, Logger: o.Logger})
+			&riverexec.Options{InsertOnly: !o.Worker, Workers: a.Config.Tasks.Workers, Logger: o.Logger,
+				JobTimeout: a.Config.Tasks.JobTimeout, RescueStuckJobsAfter: a.Config.Tasks.RescueAfter})
 		if err != nil {
 			a.Close()
 			return nil, err

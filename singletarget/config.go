@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -79,6 +80,13 @@ type TasksConfig struct {
 	Database string `json:"database,omitempty"`
 	// Workers is the number of concurrent jobs (pool and river); default 4.
 	Workers int `json:"workers,omitempty"`
+	// JobTimeout bounds one step of a river job (a query, a poll, a
+	// download with its processing); default 30 minutes.
+	JobTimeout time.Duration `json:"job_timeout,omitempty"`
+	// RescueAfter is how long a river job left running by a worker that
+	// died waits before another worker takes it over; it must exceed
+	// JobTimeout; default JobTimeout + 10 minutes.
+	RescueAfter time.Duration `json:"rescue_after,omitempty"`
 }
 
 // Backends the tasks section accepts.
@@ -200,8 +208,18 @@ func ParseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, e
 						p.errorf(fv, path, fmt.Sprintf("%s is not a number of workers in 1..1000", shown(fv.Value, s)))
 					}
 					cfg.Tasks.Workers = n
+				case "job_timeout", "rescue_after":
+					d, err := time.ParseDuration(s)
+					if err != nil || d <= 0 {
+						p.errorf(fv, path, fmt.Sprintf("%s is not a positive duration such as 30m", shown(fv.Value, s)))
+					}
+					if field == "job_timeout" {
+						cfg.Tasks.JobTimeout = d
+					} else {
+						cfg.Tasks.RescueAfter = d
+					}
 				default:
-					p.errorf(fk, path, "unknown key (known: backend, database, workers)")
+					p.errorf(fk, path, "unknown key (known: backend, database, workers, job_timeout, rescue_after)")
 				}
 			})
 		default:

@@ -29,6 +29,8 @@ data_processors:
 tasks:
   backend: pool
   workers: 2
+  job_timeout: 20m
+  rescue_after: 45m
 database: sqlite://targetdata.db
 storage: file://./data
 `
@@ -47,7 +49,7 @@ func TestParseConfig(t *testing.T) {
 	assert.Equal(t, []string{"DEMO"}, cfg.ServiceOrder)
 	assert.Equal(t, "Demo Photometry", cfg.DataProductTypes["demo_photometry"])
 	assert.Equal(t, "demo.Processor", cfg.DataProcessors["demo_photometry"])
-	assert.Equal(t, singletarget.TasksConfig{Backend: "pool", Workers: 2}, cfg.Tasks)
+	assert.Equal(t, singletarget.TasksConfig{Backend: "pool", Workers: 2, JobTimeout: 20 * time.Minute, RescueAfter: 45 * time.Minute}, cfg.Tasks)
 	assert.Equal(t, "sqlite://targetdata.db", cfg.Database)
 	assert.Equal(t, "file://./data", cfg.Storage)
 
@@ -75,6 +77,7 @@ data_processors:
 tasks:
   backend: celery
   workers: many
+  rescue_after: soon
   colour: blue
 storag: file://x
 `
@@ -90,6 +93,7 @@ storag: file://x
 		`tasks.backend: "celery" is not one of immediate, pool, river`,
 		"tasks.workers:",
 		"tasks.colour: unknown key",
+		"tasks.rescue_after:",
 		"storag: unknown key",
 		"data_processors.other_type",
 		"data_product_types.atlas_photometry: no processor",

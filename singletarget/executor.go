@@ -79,22 +79,41 @@ func newJobID() JobID {
 	return JobID(hex.EncodeToString(b[:]))
 }
 
-// jobTable keeps statuses in memory, safe for concurrent use.
+// DefaultKeepFinished is how long the in-memory executors keep the status
+// of a finished job.
+const DefaultKeepFinished = 24 * time.Hour
+
+// jobTable keeps statuses in memory, safe for concurrent use. Finished
+// jobs are forgotten keep after they ended, so a long-lived executor does
+// not grow without bound.
 type jobTable struct {
 	mu   sync.Mutex
 	jobs map[JobID]*JobStatus
 	// changed is closed and replaced whenever a job changes (for Wait).
-	changed chan struct{}
+	changed   chan struct{}
+	keep      time.Duration
+	lastPrune time.Time
 }
 
-func newJobTable() *jobTable {
-	return &jobTable{jobs: map[JobID]*JobStatus{}, changed: make(chan struct{})}
+func newJobTable(keep time.Duration) *jobTable {
+	if keep <= 0 {
+		keep = DefaultKeepFinished
+	}
+	return &jobTable{jobs: map[JobID]*JobStatus{}, changed: make(chan struct{}), keep: keep, lastPrune: time.Now()}
 }
 
 func (t *jobTable) add(st *JobStatus) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.jobs[st.ID] = st
+	if now := time.Now(); now.Sub(t.lastPrune) > min(t.keep, time.Minute) {
+		t.lastPrune = now
+		for id, j := range t.jobs {
+			if j.State.Done() && now.Sub(j.Updated) > t.keep {
+				delete(t.jobs, id)
+			}
+		}
+	}
 	t.notifyLocked()
 }
 
@@ -179,8 +198,9 @@ type Immediate struct {
 	jobs *jobTable
 }
 
-// NewImmediate returns an Immediate executor over m.
-func NewImmediate(m *Manager) *Immediate { return &Immediate{m: m, jobs: newJobTable()} }
+// NewImmediate returns an Immediate executor over m. It keeps the status
+// of each job for DefaultKeepFinished.
+func NewImmediate(m *Manager) *Immediate { return &Immediate{m: m, jobs: newJobTable(0)} }
 
 // Submit implements Executor: it checks the request (returning a
 // *FormErrors for bad params), then runs it with Manager.Run under ctx. A

@@ -274,3 +274,22 @@ type flakyNamed struct {
 }
 
 func (f *flakyNamed) Name() string { return f.name }
+
+func TestPoolForgetsOldFinishedJobs(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	m, _, _ := demoManager(t, 1)
+	p := singletarget.NewPool(m, &singletarget.PoolOptions{Workers: 1, KeepFinished: 50 * time.Millisecond})
+	ctx := context.Background()
+	require.NoError(t, p.Start(ctx))
+	defer p.Stop(ctx)
+	id, err := p.Submit(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: window()})
+	require.NoError(t, err)
+	st, err := p.Wait(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, singletarget.JobSucceeded, st.State)
+	time.Sleep(100 * time.Millisecond) // past KeepFinished (the prune runs on the next submission)
+	_, err = p.Submit(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: window()})
+	require.NoError(t, err)
+	_, err = p.Status(ctx, id)
+	assert.ErrorIs(t, err, singletarget.ErrNotFound, "a finished job is forgotten after KeepFinished")
+}

@@ -35,6 +35,9 @@ type PoolOptions struct {
 	SoftStopTimeout time.Duration
 	// Logger receives the pool's logs. Default: the Manager's.
 	Logger *slog.Logger
+	// KeepFinished is how long Status remembers a finished job. Default
+	// DefaultKeepFinished (24 hours).
+	KeepFinished time.Duration
 }
 
 func (o *PoolOptions) withDefaults(m *Manager) PoolOptions {
@@ -115,8 +118,9 @@ type poolJob struct {
 
 // NewPool returns a Pool running m's queries.
 func NewPool(m *Manager, opts *PoolOptions) *Pool {
+	o := opts.withDefaults(m)
 	return &Pool{
-		m: m, opts: opts.withDefaults(m), jobs: newJobTable(),
+		m: m, opts: o, jobs: newJobTable(o.KeepFinished),
 		byID: map[JobID]*poolJob{}, wake: make(chan struct{}), stopped: make(chan struct{}),
 	}
 }
