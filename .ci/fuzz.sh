@@ -27,6 +27,10 @@ targets=(
   "FuzzParseConfig ./singletarget 60000"
   "FuzzReader ./internal/fits 60000"
   "FuzzHeader ./internal/fits 60000"
+  "FuzzParseFloat ./internal/textscan 200000"
+  "FuzzParseInt ./internal/textscan 200000"
+  "FuzzFields ./internal/textscan 60000"
+  "FuzzLineReader ./internal/textscan 60000"
 )
 for entry in "${targets[@]}"; do
   read -r name pkg count <<<"$entry"

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tomgo/targetdata/internal/httpx"
+	"github.com/tomgo/targetdata/internal/textscan"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -557,7 +558,7 @@ func checkResult(resp *httpx.Response) error {
 		return fmt.Errorf("%w: the result file does not end with a newline: cut short (%d bytes)", singletarget.ErrRemote, len(body))
 	}
 	first, rest, _ := bytes.Cut(trimmed, []byte("\n"))
-	if !isHeader(trimSpace(first)) {
+	if !isHeader(textscan.TrimSpace(first)) {
 		return fmt.Errorf("%w: not an ATLAS result file (the first line is not the ###MJD header)", singletarget.ErrRemote)
 	}
 	if len(bytes.TrimSpace(rest)) == 0 {

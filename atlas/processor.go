@@ -1,7 +1,6 @@
 package atlas
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -9,9 +8,9 @@ import (
 	"io"
 	"iter"
 	"math"
-	"strconv"
 
 	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/internal/textscan"
 	"github.com/tomgo/targetdata/processor"
 )
 
@@ -147,8 +146,8 @@ func (c *columns) neededFields(quality, extra bool) int {
 // isHeader reports whether line is the header: its first name, after any
 // leading '#', is MJD.
 func isHeader(line []byte) bool {
-	rest := trimSpace(bytes.TrimLeft(line, "#"))
-	return len(rest) >= 3 && bytes.EqualFold(rest[:3], []byte("MJD")) && (len(rest) == 3 || isSpace(rest[3]))
+	rest := textscan.TrimSpace(bytes.TrimLeft(line, "#"))
+	return len(rest) >= 3 && bytes.EqualFold(rest[:3], []byte("MJD")) && (len(rest) == 3 || textscan.IsSpace(rest[3]))
 }
 
 // parseHeader reads the column names of a header line (with its leading
@@ -195,34 +194,49 @@ func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduc
 			yield(dataproduct.Datum{}, fmt.Errorf("atlas: Processor.SNThreshold must be a positive number, not %v", p.SNThreshold))
 			return
 		}
-		br := bufio.NewReaderSize(r, maxLine)
+		lr := textscan.NewLineReader(r, maxLine, maxLine)
 		var floats processor.Floats
 		var cols *columns
-		var fields [][]byte
+		var fields textscan.Fields
 		fail := func(line int, col string, err error) {
 			yield(dataproduct.Datum{}, &dataproduct.ParseError{Line: line, Column: col, Err: err})
 		}
-		for lineNo := 1; ; lineNo++ {
-			line, rerr := br.ReadSlice('\n')
-			if rerr == bufio.ErrBufferFull {
-				fail(lineNo, "", fmt.Errorf("line longer than %d bytes", maxLine))
-				return
-			}
-			if rerr != nil && rerr != io.EOF {
-				if cerr := ctx.Err(); cerr != nil {
-					yield(dataproduct.Datum{}, cerr)
+		for {
+			line, ok := lr.Next()
+			if !ok {
+				if err := lr.Err(); err != nil {
+					if _, tooLong := err.(*dataproduct.ParseError); tooLong {
+						yield(dataproduct.Datum{}, err)
+						return
+					}
+					if cerr := ctx.Err(); cerr != nil {
+						yield(dataproduct.Datum{}, cerr)
+						return
+					}
+					yield(dataproduct.Datum{}, fmt.Errorf("atlas: reading line %d: %w", lr.Line()+1, err))
 					return
 				}
-				yield(dataproduct.Datum{}, fmt.Errorf("atlas: reading line %d: %w", lineNo, rerr))
+				// The end lies on a line of its own (an empty one after
+				// a final line break), checked for ctx like any other.
+				if end := lr.EndLine(); end%4096 == 1 && end > lr.Line() {
+					if err := ctx.Err(); err != nil {
+						yield(dataproduct.Datum{}, err)
+						return
+					}
+				}
+				if cols == nil {
+					fail(lr.EndLine(), "", errors.New("empty file: no header line"))
+				}
 				return
 			}
+			lineNo := lr.Line()
 			if lineNo%4096 == 1 { // the first line, then every 4096
 				if err := ctx.Err(); err != nil {
 					yield(dataproduct.Datum{}, err)
 					return
 				}
 			}
-			line = trimSpace(line)
+			line = textscan.TrimSpace(line)
 			switch {
 			case len(line) == 0:
 				// blank
@@ -240,17 +254,14 @@ func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduc
 				}
 				cols = c
 				cols.need = c.neededFields(p.QualityCuts, p.KeepExtra)
-				fields = make([][]byte, 0, c.n)
 			case line[0] == '#':
 				// a comment
 			default:
-				var count int
-				fields, count = splitFields(line, fields[:0], cols.need)
-				if count != cols.n {
+				if count := fields.Split(line, cols.need); count != cols.n {
 					fail(lineNo, "", fmt.Errorf("%d fields, the header has %d columns", count, cols.n))
 					return
 				}
-				d, keep, err := p.row(fields, cols, thr, lineNo, &floats)
+				d, keep, err := p.row(&fields, cols, thr, lineNo, &floats)
 				if err != nil {
 					yield(dataproduct.Datum{}, err)
 					return
@@ -259,23 +270,17 @@ func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduc
 					return
 				}
 			}
-			if rerr == io.EOF {
-				if cols == nil {
-					fail(lineNo, "", errors.New("empty file: no header line"))
-				}
-				return
-			}
 		}
 	}
 }
 
 // row turns one data row into a datum; keep is false for a row the quality
 // cuts drop.
-func (p Processor) row(fields [][]byte, c *columns, thr float64, lineNo int, floats *processor.Floats) (dataproduct.Datum, bool, error) {
+func (p Processor) row(fields *textscan.Fields, c *columns, thr float64, lineNo int, floats *processor.Floats) (dataproduct.Datum, bool, error) {
 	num := func(i int) (float64, error) {
-		v, ok := parseNumber(fields[i])
+		v, ok := textscan.ParseFinite(fields.Field(i))
 		if !ok {
-			return 0, &dataproduct.ParseError{Line: lineNo, Column: c.names[i], Err: fmt.Errorf("%q is not a finite number", fields[i])}
+			return 0, &dataproduct.ParseError{Line: lineNo, Column: c.names[i], Err: fmt.Errorf("%q is not a finite number", fields.Field(i))}
 		}
 		return v, nil
 	}
@@ -312,7 +317,7 @@ func (p Processor) row(fields [][]byte, c *columns, thr float64, lineNo int, flo
 		}
 	}
 	ph := dataproduct.Photometry{
-		Filter:     filterName(fields[c.f]),
+		Filter:     filterName(fields.Field(c.f)),
 		Telescope:  Telescope,
 		FluxUJy:    floats.New(ujy),
 		FluxErrUJy: floats.New(dujy),
@@ -342,7 +347,7 @@ func (p Processor) row(fields [][]byte, c *columns, thr float64, lineNo int, flo
 }
 
 // passes applies the FAQ quality cuts.
-func (p Processor) passes(fields [][]byte, c *columns, dujy float64, num func(int) (float64, error)) (bool, error) {
+func (p Processor) passes(fields *textscan.Fields, c *columns, dujy float64, num func(int) (float64, error)) (bool, error) {
 	var v [8]float64
 	for i, col := range [8]int{c.err, c.x, c.y, c.maj, c.min, c.apfit, c.mag5sig, c.sky} {
 		x, err := num(col)
@@ -359,17 +364,17 @@ func (p Processor) passes(fields [][]byte, c *columns, dujy float64, num func(in
 		mag5sig > 17 && sky > 17, nil
 }
 
-func extra(fields [][]byte, c *columns) map[string]any {
+func extra(fields *textscan.Fields, c *columns) map[string]any {
 	out := make(map[string]any, 5)
 	if c.obs >= 0 {
-		out["obs"] = string(fields[c.obs])
+		out["obs"] = string(fields.Field(c.obs))
 	}
 	for _, kv := range [...]struct {
 		key string
 		col int
 	}{{"err", c.err}, {"chi_n", c.chiN}, {"mag5sig", c.mag5sig}, {"sky", c.sky}} {
 		if kv.col >= 0 {
-			if v, ok := parseNumber(fields[kv.col]); ok {
+			if v, ok := textscan.ParseFinite(fields.Field(kv.col)); ok {
 				out[kv.key] = v
 			}
 		}
@@ -390,113 +395,4 @@ func filterName(b []byte) string {
 		}
 	}
 	return string(b)
-}
-
-// trimSpace trims ASCII white space (including a CR of a CRLF line).
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && isSpace(b[len(b)-1]) {
-		b = b[:len(b)-1]
-	}
-	for len(b) > 0 && isSpace(b[0]) {
-		b = b[1:]
-	}
-	return b
-}
-
-func isSpace(c byte) bool { return spaceTab[c] }
-
-// spaceTab marks the ASCII white-space bytes.
-var spaceTab = [256]bool{' ': true, '\t': true, '\r': true, '\n': true, '\v': true, '\f': true}
-
-// spaceBit is spaceTab as 0/1 bytes, for branch-free counting.
-var spaceBit = func() (t [256]uint8) {
-	for i, sp := range spaceTab {
-		if sp {
-			t[i] = 1
-		}
-	}
-	return t
-}()
-
-// splitFields appends the first need white-space separated fields of line
-// to dst and returns them with the number of fields of the whole line
-// (the rest are only counted, which is cheaper than cutting them out).
-func splitFields(line []byte, dst [][]byte, need int) ([][]byte, int) {
-	n := len(line)
-	i := 0
-	for len(dst) < need {
-		for i < n && spaceTab[line[i]] {
-			i++
-		}
-		if i == n {
-			return dst, len(dst)
-		}
-		start := i
-		for i < n && !spaceTab[line[i]] {
-			i++
-		}
-		dst = append(dst, line[start:i:i])
-	}
-	count := len(dst)
-	prev := uint8(1) // after a field: the next non-space byte starts one
-	for _, c := range line[i:] {
-		sp := spaceBit[c]
-		count += int(prev &^ sp)
-		prev = sp
-	}
-	return dst, count
-}
-
-// pow10 are the powers of ten a float64 holds exactly.
-var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
-
-// parseNumber parses a finite decimal number. Plain decimals with at most
-// 15 digits (every number of an ATLAS file) take an exact fast path: the
-// integer mantissa and the power of ten are both exact float64s, so one
-// division gives the correctly rounded result, the same bits as
-// strconv.ParseFloat. Anything else goes to strconv.ParseFloat.
-func parseNumber(b []byte) (float64, bool) {
-	i, neg := 0, false
-	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
-		neg = b[0] == '-'
-		i = 1
-	}
-	var mant uint64
-	digits, frac := 0, 0
-	dot := false
-	for ; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case c >= '0' && c <= '9':
-			mant = mant*10 + uint64(c-'0')
-			digits++
-			if dot {
-				frac++
-			}
-		case c == '.' && !dot:
-			dot = true
-		default:
-			return parseSlow(b)
-		}
-	}
-	if digits == 0 || digits > 15 {
-		return parseSlow(b)
-	}
-	f := float64(mant)
-	if frac > 0 {
-		f /= pow10[frac]
-	}
-	if neg {
-		f = -f
-	}
-	return f, true
-}
-
-func parseSlow(b []byte) (float64, bool) {
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, false
-	}
-	return f, true
 }

@@ -61,20 +61,6 @@ func splitCSV(line string, dst []string) ([]string, error) {
 	}
 }
 
-// splitN splits the first n fields of a line without quotes into dst[:0].
-func splitN(line string, dst []string, n int) []string {
-	dst = dst[:0]
-	for len(dst) < n {
-		i := strings.IndexByte(line, ',')
-		if i < 0 {
-			return append(dst, line)
-		}
-		dst = append(dst, line[:i])
-		line = line[i+1:]
-	}
-	return dst
-}
-
 // quoteCSV returns s as a CSV field, quoted when it must be.
 func quoteCSV(s string) string {
 	if !strings.ContainsAny(s, ",\"\r\n") {

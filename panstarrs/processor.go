@@ -9,11 +9,10 @@ import (
 	"io"
 	"iter"
 	"math"
-	"strconv"
 	"strings"
-	"unsafe"
 
 	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/internal/textscan"
 	"github.com/tomgo/targetdata/processor"
 )
 
@@ -274,8 +273,8 @@ func num(s string) (v float64, missing bool, err error) {
 	if s == "" {
 		return 0, true, nil
 	}
-	v, err = strconv.ParseFloat(s, 64)
-	if err != nil {
+	v, ok := textscan.ParseFloat(s)
+	if !ok {
 		switch s {
 		case "None", "null", "NULL", "none", "NaN", "nan":
 			return 0, true, nil
@@ -498,79 +497,64 @@ func (rp *rowProc) tick(ctx context.Context) error {
 
 // csv reads a CSV answer line by line.
 func (rp *rowProc) csv(ctx context.Context, br *bufio.Reader) error {
-	var (
-		line  int
-		cells []string
-		long  []byte
-	)
+	lr := textscan.NewLineReader(br, br.Size(), 0) // br itself; lines of any length
+	var cells []string
 	for {
-		chunk, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			long = append(long, chunk...)
-			continue
-		}
-		if err != nil && err != io.EOF {
-			return fmt.Errorf("reading line %d: %w", line+1, err) // an I/O error, not bad input
-		}
-		if len(chunk) == 0 && len(long) == 0 {
+		buf, ok := lr.Next()
+		if !ok {
+			if err := lr.Err(); err != nil {
+				return fmt.Errorf("reading line %d: %w", lr.Line()+1, err) // an I/O error, not bad input
+			}
 			return nil // the end (a file of blank lines, or a header only, has no data)
 		}
-		buf := chunk
-		if len(long) > 0 {
-			long = append(long, chunk...)
-			buf = long
-		}
+		line := lr.Line()
 		// text aliases the reader's buffer and is only valid until the
 		// next read: every string kept beyond this line (header names,
 		// objID) is cloned, and parse errors quote copies.
-		text := unsafe.String(unsafe.SliceData(buf), len(buf))
-		long = long[:0]
-		line++
-		text = trimLine(text)
-		if text != "" {
-			if rp.lay == nil {
-				var serr error
-				if cells, serr = splitCSV(text, cells); serr != nil {
-					return rp.fail(line, "", serr)
-				}
-				header := make([]string, len(cells))
-				for i, c := range cells {
-					header[i] = strings.Clone(strings.TrimSpace(c))
-				}
-				lay, lerr := newLayout(header)
-				if lerr != nil {
-					return rp.fail(line, "", lerr)
-				}
-				rp.lay = lay
-			} else {
-				if cerr := rp.tick(ctx); cerr != nil {
-					return cerr
-				}
-				if strings.IndexByte(text, '"') < 0 {
-					// The common case: count the fields, split only
-					// those used.
-					if ferr := rp.fieldCount(strings.Count(text, ",")+1, line); ferr != nil {
-						return ferr
-					}
-					cells = splitN(text, cells, rp.lay.need)
-				} else {
-					var serr error
-					if cells, serr = splitCSV(text, cells); serr != nil {
-						return rp.fail(line, "", serr)
-					}
-					if ferr := rp.fieldCount(len(cells), line); ferr != nil {
-						return ferr
-					}
-				}
-				if rerr := rp.row(cells, line); rerr != nil {
-					return rerr
-				}
-				if rp.stopped {
-					return nil
-				}
+		text := textscan.String(buf)
+		if text == "" {
+			continue
+		}
+		if rp.lay == nil {
+			var serr error
+			if cells, serr = splitCSV(text, cells); serr != nil {
+				return rp.fail(line, "", serr)
+			}
+			header := make([]string, len(cells))
+			for i, c := range cells {
+				header[i] = strings.Clone(strings.TrimSpace(c))
+			}
+			lay, lerr := newLayout(header)
+			if lerr != nil {
+				return rp.fail(line, "", lerr)
+			}
+			rp.lay = lay
+			continue
+		}
+		if cerr := rp.tick(ctx); cerr != nil {
+			return cerr
+		}
+		if strings.IndexByte(text, '"') < 0 {
+			// The common case: split only the fields used, count the
+			// others.
+			var n int
+			cells, n = textscan.SplitComma(cells[:0], text, rp.lay.need)
+			if ferr := rp.fieldCount(n, line); ferr != nil {
+				return ferr
+			}
+		} else {
+			var serr error
+			if cells, serr = splitCSV(text, cells); serr != nil {
+				return rp.fail(line, "", serr)
+			}
+			if ferr := rp.fieldCount(len(cells), line); ferr != nil {
+				return ferr
 			}
 		}
-		if err == io.EOF {
+		if rerr := rp.row(cells, line); rerr != nil {
+			return rerr
+		}
+		if rp.stopped {
 			return nil
 		}
 	}

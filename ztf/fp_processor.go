@@ -8,10 +8,10 @@ import (
 	"io"
 	"iter"
 	"math"
-	"strconv"
 	"strings"
 
 	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/internal/textscan"
 	"github.com/tomgo/targetdata/processor"
 )
 
@@ -135,12 +135,12 @@ func (p ForcedPhotometryProcessor) Stream(ctx context.Context, r io.Reader) iter
 			yield(dataproduct.Datum{}, fmt.Errorf("ztf: ForcedPhotometryProcessor thresholds SNT %v, SNU %v: SNU must be positive and both finite", snt, snu))
 			return
 		}
-		lr := newLineReader(r)
+		lr := textscan.NewLineReader(r, 256<<10, maxLine)
 		var (
 			cols   fpColumns
 			ncols  int
 			header bool
-			split  fields
+			split  textscan.Fields
 			need   int // the last column to cut from the front (the last column is cut from the end)
 			idx    [7]int
 			vals   fpVals
@@ -150,30 +150,30 @@ func (p ForcedPhotometryProcessor) Stream(ctx context.Context, r io.Reader) iter
 			var pe *dataproduct.ParseError
 			if errors.As(err, &pe) {
 				if pe.Line == 0 {
-					pe.Line = lr.line
+					pe.Line = lr.Line()
 				}
 			} else {
-				err = &dataproduct.ParseError{Line: lr.line, Err: err}
+				err = &dataproduct.ParseError{Line: lr.Line(), Err: err}
 			}
 			yield(dataproduct.Datum{}, err)
 		}
 		for {
-			line, ok := lr.next()
+			line, ok := lr.Next()
 			if !ok {
-				if err := lr.err(); err != nil {
+				if err := readErr(lr); err != nil {
 					fail(err)
 				} else if !header {
-					fail(&dataproduct.ParseError{Line: lr.line, Err: errors.New("no column-name line: not a ZTF forced-photometry file")})
+					fail(&dataproduct.ParseError{Line: lr.Line(), Err: errors.New("no column-name line: not a ZTF forced-photometry file")})
 				}
 				return
 			}
-			if lr.line%ctxEvery == 0 {
+			if lr.Line()%ctxEvery == 0 {
 				if err := ctx.Err(); err != nil {
 					yield(dataproduct.Datum{}, err)
 					return
 				}
 			}
-			t := trimSpace(line)
+			t := textscan.TrimSpace(line)
 			if len(t) == 0 || t[0] == '#' {
 				continue
 			}
@@ -194,14 +194,14 @@ func (p ForcedPhotometryProcessor) Stream(ctx context.Context, r io.Reader) iter
 				}
 				continue
 			}
-			if n := split.split(t, need); n != ncols {
+			if n := split.Split(t, need+1); n != ncols {
 				fail(fmt.Errorf("%d values, the column line has %d", n, ncols))
 				return
 			}
 			for i, col := range idx {
 				vals[i] = nil
 				if col >= 0 {
-					vals[i] = split.field(col)
+					vals[i] = split.Field(col)
 				}
 			}
 			d, keep, err := p.row(&vals, snt, snu, source, &floats)
@@ -228,17 +228,17 @@ func isNull(b []byte) bool {
 // code, or several separated by commas) is in CleanProcstatus.
 func procstatusClean(b []byte) (bool, error) {
 	for part := range bytes.SplitSeq(b, []byte(",")) {
-		part = trimSpace(part)
+		part = textscan.TrimSpace(part)
 		if len(part) == 0 {
 			continue
 		}
-		code, err := strconv.Atoi(bstr(part))
-		if err != nil {
+		code, ok := textscan.ParseInt(part)
+		if !ok {
 			return false, fmt.Errorf("%q is not a procstatus code", string(b))
 		}
 		clean := false
 		for _, c := range CleanProcstatus {
-			if code == c {
+			if code == int64(c) {
 				clean = true
 				break
 			}

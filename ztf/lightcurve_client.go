@@ -18,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tomgo/targetdata/internal/httpx"
+	"github.com/tomgo/targetdata/internal/textscan"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -346,7 +347,7 @@ func inspectTable(body []byte, format Format) (int, error) {
 	var ipac ipacHeader
 	for _, l := range lines {
 		l = bytes.TrimRight(l, "\r")
-		if len(trimSpace(l)) == 0 {
+		if len(textscan.TrimSpace(l)) == 0 {
 			continue
 		}
 		if format == FormatIPAC {

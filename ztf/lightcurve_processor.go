@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/internal/textscan"
 	"github.com/tomgo/targetdata/processor"
 )
 
@@ -118,11 +119,11 @@ func (h *ipacHeader) add(line []byte) error {
 			return errors.New("empty IPAC header line")
 		}
 		for _, c := range cells {
-			h.names = append(h.names, string(trimSpace(c)))
+			h.names = append(h.names, string(textscan.TrimSpace(c)))
 		}
 	case 4:
 		for _, c := range cells {
-			h.nulls = append(h.nulls, string(trimSpace(c)))
+			h.nulls = append(h.nulls, string(textscan.TrimSpace(c)))
 		}
 	}
 	return nil
@@ -130,7 +131,7 @@ func (h *ipacHeader) add(line []byte) error {
 
 // pipeCells splits "|a|b|c|" into a, b, c.
 func pipeCells(line []byte) [][]byte {
-	line = trimSpace(line)
+	line = textscan.TrimSpace(line)
 	line = bytes.TrimPrefix(line, []byte("|"))
 	line = bytes.TrimSuffix(line, []byte("|"))
 	if len(line) == 0 {
@@ -156,7 +157,7 @@ func (h *ipacHeader) cells(v *lcVals, line []byte, idx [5]int) {
 		}
 	}
 	if !aligned {
-		h.tokens = splitSpace(h.tokens[:0], line)
+		h.tokens = textscan.AppendFields(h.tokens[:0], line)
 		if len(h.tokens) == len(h.names) {
 			for i, col := range idx {
 				v[i] = nil
@@ -173,7 +174,7 @@ func (h *ipacHeader) cells(v *lcVals, line []byte, idx [5]int) {
 			continue
 		}
 		start, end := min(h.pipes[col]+1, len(line)), min(h.boundary(col+1), len(line))
-		if c := trimSpace(line[start:end]); !h.null(col, c) {
+		if c := textscan.TrimSpace(line[start:end]); !h.null(col, c) {
 			v[i] = c
 		}
 	}
@@ -191,8 +192,9 @@ func (h *ipacHeader) boundary(i int) int {
 // csvLayout tells which CSV columns fill which lcVals cell.
 type csvLayout struct {
 	ncols int
-	slot  []int8 // per column: the lcVals index + 1, or 0
-	last  int    // the highest used column
+	slot  []int8   // per column: the lcVals index + 1, or 0
+	last  int      // the highest used column
+	cells [][]byte // scratch: the cells of a row up to last
 }
 
 func newCSVLayout(ncols int, idx [5]int) *csvLayout {
@@ -212,7 +214,7 @@ func csvCells(v *lcVals, line []byte, l *csvLayout) error {
 	*v = lcVals{}
 	set := func(col int, cell []byte) {
 		if s := l.slot[col]; s > 0 {
-			cell = trimSpace(cell)
+			cell = textscan.TrimSpace(cell)
 			if len(cell) > 0 && !isNull(cell) {
 				v[s-1] = cell
 			}
@@ -231,28 +233,22 @@ func csvCells(v *lcVals, line []byte, l *csvLayout) error {
 		}
 		return nil
 	}
-	if n := bytes.Count(line, comma) + 1; n != l.ncols {
+	cells, n := textscan.SplitComma(l.cells[:0], line, l.last+1)
+	l.cells = cells
+	if n != l.ncols {
 		return fmt.Errorf("%d fields, the header has %d", n, l.ncols)
 	}
-	start := 0
-	for col := 0; col <= l.last; col++ {
-		end := len(line)
-		if j := bytes.IndexByte(line[start:], ','); j >= 0 {
-			end = start + j
-		}
-		set(col, line[start:end])
-		start = end + 1
+	for col, cell := range cells {
+		set(col, cell)
 	}
 	return nil
 }
-
-var comma = []byte(",")
 
 func (h *ipacHeader) null(col int, v []byte) bool {
 	if len(v) == 0 {
 		return true
 	}
-	if col < len(h.nulls) && h.nulls[col] != "" && bstr(v) == h.nulls[col] {
+	if col < len(h.nulls) && h.nulls[col] != "" && string(v) == h.nulls[col] {
 		return true
 	}
 	return isNull(v)
@@ -274,7 +270,7 @@ func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduc
 			modeCSV
 			modeIPAC
 		)
-		lr := newLineReader(r)
+		lr := textscan.NewLineReader(r, 256<<10, maxLine)
 		mode := modeUnknown
 		var (
 			cols       lcColumns
@@ -290,20 +286,20 @@ func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduc
 			var pe *dataproduct.ParseError
 			if errors.As(err, &pe) {
 				if pe.Line == 0 {
-					pe.Line = lr.line
+					pe.Line = lr.Line()
 				}
 			} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-				err = &dataproduct.ParseError{Line: lr.line, Err: err}
+				err = &dataproduct.ParseError{Line: lr.Line(), Err: err}
 			}
 			yield(dataproduct.Datum{}, err)
 		}
 		for {
-			line, ok := lr.next()
+			line, ok := lr.Next()
 			if !ok {
-				if err := lr.err(); err != nil {
+				if err := readErr(lr); err != nil {
 					fail(err)
 				} else if mode == modeUnknown || (mode == modeIPAC && ipac.lines == 0) {
-					fail(&dataproduct.ParseError{Line: lr.line, Err: errors.New("no header: not a ZTF light-curve table")})
+					fail(&dataproduct.ParseError{Line: lr.Line(), Err: errors.New("no header: not a ZTF light-curve table")})
 				} else if mode == modeIPAC && !haveCols {
 					// A header and no rows: an empty answer, but the columns must be right.
 					if _, err := findLCColumns(ipac.names); err != nil {
@@ -313,13 +309,13 @@ func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduc
 				}
 				return
 			}
-			if lr.line%ctxEvery == 0 {
+			if lr.Line()%ctxEvery == 0 {
 				if err := ctx.Err(); err != nil {
 					yield(dataproduct.Datum{}, err)
 					return
 				}
 			}
-			if len(trimSpace(line)) == 0 {
+			if len(textscan.TrimSpace(line)) == 0 {
 				continue
 			}
 			switch mode {
@@ -379,7 +375,7 @@ func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduc
 					return
 				}
 				if ipac.lines == 0 {
-					headerLine = lr.line
+					headerLine = lr.Line()
 				}
 				if err := ipac.add(line); err != nil {
 					fail(err)

@@ -1,35 +1,18 @@
 package ztf
 
 import (
-	"bytes"
-	"fmt"
-	"os"
+	"errors"
+	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/internal/textscan"
 )
-
-func TestSplitSpace(t *testing.T) {
-	many := strings.TrimSpace(strings.Repeat("x ", 200))
-	for _, in := range []string{"", " ", "a", " a b  c ", "a\tb c", "1 2 3", "  lead trail  ", many, "a  b c d",
-		"abcdefg  h", "abcdefgh  ij", "0123456789 abcdefghij klmnopqrstuvwxyz 1 2 3  4", "a b c d e f g h i j k l m n o p q r s t"} {
-		want := strings.Fields(in)
-		got := []string{}
-		for _, f := range splitSpace([][]byte{[]byte("keep")}, []byte(in)) {
-			got = append(got, string(f))
-		}
-		assert.Equal(t, append([]string{"keep"}, want...), got, "%q", in)
-	}
-}
-
-func TestSplitComma(t *testing.T) {
-	var got []string
-	for _, f := range splitComma(nil, []byte("a,,b,")) {
-		got = append(got, string(f))
-	}
-	assert.Equal(t, []string{"a", "", "b", ""}, got)
-}
 
 func TestParseNumbers(t *testing.T) {
 	v, err := parseNum([]byte("1.5e3"))
@@ -62,39 +45,30 @@ func TestBandOf(t *testing.T) {
 	}
 }
 
-func TestFieldsNeed(t *testing.T) {
-	line := []byte("f0 f1 f2 f3 f4 f5 f6 f7 f8 f9 f10 f11 f12 f13 f14 f15 f16 f17 f18 f19 last")
-	var f fields
-	for need := range 22 {
-		n := f.split(line, need)
-		assert.Equal(t, 21, n, "need %d", need)
-		for i := 0; i <= min(need, n-2); i++ {
-			assert.Equal(t, fmt.Sprintf("f%d", i), string(f.field(i)), "need %d field %d", need, i)
-		}
-		assert.Equal(t, "last", string(f.field(n-1)))
+// TestReadErr: a read error is a *ParseError on the line that could not
+// be read, wrapping the reader's error; a line too long keeps the
+// reader's own *ParseError.
+func TestReadErr(t *testing.T) {
+	boom := errors.New("boom")
+	lr := textscan.NewLineReader(io.MultiReader(strings.NewReader("a\nb\n"), iotest.ErrReader(boom)), 256<<10, maxLine)
+	for range 2 {
+		_, ok := lr.Next()
+		require.True(t, ok)
 	}
-	// Runs of spaces past the needed fields are still seen.
-	n := f.split([]byte("a b c d e f g h i j k l m n o p q  r"), 1)
-	assert.Equal(t, 18, n)
-	assert.Equal(t, "r", string(f.field(n-1)))
-	assert.Equal(t, "b", string(f.field(1)))
-}
+	_, ok := lr.Next()
+	require.False(t, ok)
+	err := readErr(lr)
+	var pe *dataproduct.ParseError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, 3, pe.Line)
+	assert.ErrorIs(t, err, boom)
 
-func BenchmarkSplitSpace(b *testing.B) {
-	data, _ := os.ReadFile("testdata/ztf_fps_result.txt")
-	var line []byte
-	for _, l := range bytes.Split(data, []byte("\n")) {
-		if len(l) > 0 && l[0] == ' ' && !bytes.Contains(l, []byte("index")) {
-			line = l
+	lr = textscan.NewLineReader(strings.NewReader("a\n"+strings.Repeat("x", 200)), 64, 100)
+	for {
+		if _, ok := lr.Next(); !ok {
 			break
 		}
 	}
-	b.SetBytes(int64(len(line)))
-	dst := make([][]byte, 0, 48)
-	for b.Loop() {
-		dst = splitSpace(dst[:0], line)
-	}
-	if len(dst) != 40 {
-		b.Fatal(fmt.Sprint(len(dst)))
-	}
+	assert.EqualError(t, readErr(lr), "parse line 2: line longer than 100 bytes")
+	assert.NoError(t, readErr(textscan.NewLineReader(strings.NewReader(""), 64, 100)))
 }
