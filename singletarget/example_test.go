@@ -6,80 +6,104 @@ import (
 	"log"
 	"net/url"
 	"strings"
+	"time"
 
+	"github.com/tomgo/targetdata/atlas"
+	"github.com/tomgo/targetdata/atlas/atlastest"
 	"github.com/tomgo/targetdata/dataproduct"
-	"github.com/tomgo/targetdata/internal/demo"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
-// Load TOM-style settings and build a Manager from a Registry. Secrets come
-// from the environment through ${NAME}; every mistake is reported at load
-// time, naming its key.
+// Load TOM-style settings and build a Manager from a Registry. Classes are
+// registered explicitly (builtin.Register adds every built-in one); the key
+// comes from the environment through ${NAME}; every mistake is reported at
+// load time, naming its key.
 func ExampleRegistry_Load() {
+	sim := atlastest.Start(nil) // an offline ATLAS
+	defer sim.Close()
+	env := map[string]string{"ATLAS_URL": sim.URL, "ATLAS_FORCED_PHOTOMETRY_API_KEY": sim.Token.Reveal()}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+
 	settings := `
 single_target_data_services:
-  DEMO:
-    class: demo.Service
-    api_key: ${DEMO_API_KEY:-demo-key-123}
+  ATLAS:
+    class: atlas.ForcedPhotometryService
+    url: ${ATLAS_URL}
+    api_key: ${ATLAS_FORCED_PHOTOMETRY_API_KEY}
 data_product_types:
-  demo_photometry: Demo Photometry
+  atlas_photometry: ATLAS Photometry
 data_processors:
-  demo_photometry: demo.Processor
+  atlas_photometry: atlas.Processor
 `
-	cfg, err := singletarget.ParseConfig([]byte(settings), nil)
+	cfg, err := singletarget.ParseConfig([]byte(settings), lookup)
 	if err != nil {
 		log.Fatal(err)
 	}
 	r := singletarget.NewRegistry()
-	if err := demo.Register(r, demo.NewArchive("demo-key-123", 1)); err != nil {
+	if err := atlas.Register(r); err != nil {
 		log.Fatal(err)
 	}
 	m, err := r.Load(cfg, dataproduct.NewMemoryStore(nil), nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	info, _ := m.Info("DEMO")
-	fmt.Println(m.Services(), info.Kind, info.DataProductType)
+	info, _ := m.Info("ATLAS")
+	fmt.Println(m.Services(), info.Kind, info.DataProductType, info.Async)
 
-	// A settings mistake names the key.
-	_, err = singletarget.ParseConfig([]byte(strings.Replace(settings, "class: demo.Service", "klass: demo.Service", 1)), nil)
+	// Mistakes name their key, all at once.
+	bad := strings.NewReplacer("class: atlas.", "class: atlas.Nope", "url: ${ATLAS_URL}", "url: ${NOT_SET}").Replace(settings)
+	_, err = singletarget.ParseConfig([]byte(bad), lookup)
+	fmt.Println(err)
+	cfg, _ = singletarget.ParseConfig([]byte(strings.Replace(settings, "class: atlas.", "class: atlas.Nope", 1)), lookup)
+	_, err = r.Load(cfg, dataproduct.NewMemoryStore(nil), nil)
 	fmt.Println(err)
 	// Output:
-	// [DEMO] Forced Photometry demo_photometry
-	// settings line 4: single_target_data_services.DEMO.class: missing: every service needs a class (e.g. atlas.ForcedPhotometryService)
+	// [ATLAS] Forced Photometry atlas_photometry true
+	// settings line 5: single_target_data_services.ATLAS.url: environment variable NOT_SET is not set
+	// settings: single_target_data_services.ATLAS.class: unknown class "atlas.NopeForcedPhotometryService" (registered: atlas.ForcedPhotometryService)
 }
 
-// Run a query to the end: form values are validated, the remote task is
-// queued and polled, the result file stored and its datums ingested
-// without duplicates.
+// Run a query to the end: the form values are validated, the ATLAS task is
+// queued and polled, the result file stored, its datums ingested without
+// duplicates, and the remote task deleted.
 func ExampleManager_Run() {
-	archive := demo.NewArchive("demo-key-123", 2)
-	store := dataproduct.NewMemoryStore(nil)
-	m := singletarget.NewManager(store, nil)
-	if err := m.AddProcessor(demo.ProductType, demo.Processor()); err != nil {
+	sim := atlastest.Start(&atlastest.Options{RunTime: 50 * time.Millisecond})
+	defer sim.Close()
+	svc, err := atlas.NewService(sim.URL, sim.Token, &atlas.Options{PollQueued: 10 * time.Millisecond, PollRunning: 10 * time.Millisecond})
+	if err != nil {
 		log.Fatal(err)
 	}
-	if err := m.AddService(demo.NewService(archive, "demo-key-123", 0)); err != nil {
+	m := singletarget.NewManager(dataproduct.NewMemoryStore(nil), nil)
+	if err := m.AddProcessor(atlas.DataProductType, atlas.Processor{}); err != nil {
+		log.Fatal(err)
+	}
+	if err := m.AddService(svc); err != nil {
 		log.Fatal(err)
 	}
 	req := singletarget.Request{
-		Service: "DEMO",
+		Service: "ATLAS",
 		Target:  singletarget.Target{ID: 1, Name: "SN 2023ixf", RA: 210.910674, Dec: 54.311686},
-		Params:  url.Values{"min_mjd": {"60083"}, "max_mjd": {"60093"}, "band": {"g"}},
+		Params:  url.Values{"min_date_mjd": {"60300"}, "max_date_mjd": {"60330"}},
 	}
-	res, err := m.Run(context.Background(), req)
+	ctx := context.Background()
+	res, err := m.Run(ctx, req)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Printf("%s: added %d, skipped %d\n", res.Products[0].Name, res.Added, res.Skipped)
-	res, _ = m.Run(context.Background(), req)
+	res, err = m.Run(ctx, req)
+	if err != nil {
+		log.Fatal(err)
+	}
 	fmt.Printf("again: added %d, skipped %d\n", res.Added, res.Skipped)
+	fmt.Println("remote tasks created:", sim.Stats().TasksCreated, "deleted:", sim.Stats().Deletes)
 
-	req.Params.Set("max_mjd", "60000")
-	_, err = m.Run(context.Background(), req)
+	req.Params.Set("max_date_mjd", "60200")
+	_, err = m.Run(ctx, req)
 	fmt.Println(err)
 	// Output:
-	// demo-SN_2023ixf-60083-60093.csv: added 10, skipped 0
-	// again: added 0, skipped 10
-	// invalid form: max_mjd: Must be after min_mjd.
+	// atlas_2023_12_22-2024_01_21_1.txt: added 64, skipped 0
+	// again: added 0, skipped 64
+	// remote tasks created: 2 deleted: 2
+	// invalid form: max_date_mjd: The maximum date must be after the minimum date.
 }
