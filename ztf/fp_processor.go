@@ -86,35 +86,8 @@ type fpColumns struct {
 }
 
 func findFPColumns(names []string) (fpColumns, error) {
-	c := fpColumns{-1, -1, -1, -1, -1, -1, -1}
-	for i, n := range names {
-		switch strings.ToLower(n) {
-		case "filter":
-			c.filter = i
-		case "jd":
-			c.jd = i
-		case "zpdiff":
-			c.zpdiff = i
-		case "forcediffimflux":
-			c.flux = i
-		case "forcediffimfluxunc":
-			c.unc = i
-		case "procstatus":
-			c.procstatus = i
-		case "infobitssci":
-			c.infobits = i
-		}
-	}
-	for _, need := range []struct {
-		name string
-		idx  int
-	}{{"filter", c.filter}, {"jd", c.jd}, {"zpdiff", c.zpdiff}, {"forcediffimflux", c.flux}, {"forcediffimfluxunc", c.unc}} {
-		if need.idx < 0 {
-			return c, &dataproduct.ParseError{Column: need.name,
-				Err: fmt.Errorf("missing column %q (have %s)", need.name, strings.Join(names, ", "))}
-		}
-	}
-	return c, nil
+	i, err := findColumns(names, 5, "filter", "jd", "zpdiff", "forcediffimflux", "forcediffimfluxunc", "procstatus", "infobitssci")
+	return fpColumns{filter: i[0], jd: i[1], zpdiff: i[2], flux: i[3], unc: i[4], procstatus: i[5], infobits: i[6]}, err
 }
 
 // Stream implements processor.Streamer.

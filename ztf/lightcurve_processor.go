@@ -68,31 +68,29 @@ type lcColumns struct {
 }
 
 func findLCColumns(names []string) (lcColumns, error) {
-	c := lcColumns{mjd: -1, mag: -1, magerr: -1, filter: -1, catflags: -1}
-	for i, n := range names {
-		switch strings.ToLower(n) {
-		case "mjd":
-			c.mjd = i
-		case "mag":
-			c.mag = i
-		case "magerr":
-			c.magerr = i
-		case "filtercode":
-			c.filter = i
-		case "catflags":
-			c.catflags = i
+	i, err := findColumns(names, 4, "mjd", "mag", "magerr", "filtercode", "catflags")
+	return lcColumns{mjd: i[0], mag: i[1], magerr: i[2], filter: i[3], catflags: i[4]}, err
+}
+
+// findColumns returns the index of each wanted column in names, found
+// case-insensitively (the last one when a name repeats), -1 when absent.
+// The first required names of want must be there: the first missing one
+// gives a *dataproduct.ParseError naming it and listing the columns.
+func findColumns(names []string, required int, want ...string) ([]int, error) {
+	idx := make([]int, len(want))
+	for w, name := range want {
+		idx[w] = -1
+		for i, n := range names {
+			if strings.EqualFold(n, name) {
+				idx[w] = i
+			}
+		}
+		if idx[w] < 0 && w < required {
+			return idx, &dataproduct.ParseError{Column: name,
+				Err: fmt.Errorf("missing column %q (have %s)", name, strings.Join(names, ", "))}
 		}
 	}
-	for _, need := range []struct {
-		name string
-		idx  int
-	}{{"mjd", c.mjd}, {"mag", c.mag}, {"magerr", c.magerr}, {"filtercode", c.filter}} {
-		if need.idx < 0 {
-			return c, &dataproduct.ParseError{Column: need.name,
-				Err: fmt.Errorf("missing column %q (have %s)", need.name, strings.Join(names, ", "))}
-		}
-	}
-	return c, nil
+	return idx, nil
 }
 
 // ipacHeader is the header of an IPAC table: column names, their
