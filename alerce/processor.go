@@ -211,14 +211,14 @@ func (c *code) UnmarshalJSON(b []byte) error {
 
 // fields are the row fields the rules use; absent and null are alike.
 type fields struct {
-	MJD      *float64          `json:"mjd"`
-	SurveyID string            `json:"survey_id"`
-	TID      string            `json:"tid"`
-	FID      *int              `json:"fid"`
-	Band     *int              `json:"band"`
-	BandMap  map[string]string `json:"-"` // band_map, read by UnmarshalJSON
-	PID      *int64            `json:"pid"`
-	Sign     diffSign          `json:"isdiffpos"`
+	MJD      *float64                   `json:"mjd"`
+	SurveyID string                     `json:"survey_id"`
+	TID      string                     `json:"tid"`
+	FID      *int                       `json:"fid"`
+	Band     *int                       `json:"band"`
+	BandMap  map[string]json.RawMessage `json:"band_map"`
+	PID      *int64                     `json:"pid"`
+	Sign     diffSign                   `json:"isdiffpos"`
 	// ZTF alerts
 	MagPSF          *float64         `json:"magpsf"`
 	SigmaPSF        *float64         `json:"sigmapsf"`
@@ -240,30 +240,6 @@ type fields struct {
 	PsfFluxErr    *float64 `json:"psfFluxErr"`
 	MeasurementID *int64   `json:"measurement_id"`
 	Withdrawn     *float64 `json:"timeWithdrawnMjdTai"`
-}
-
-// UnmarshalJSON decodes the fields, reading band_map whose values may
-// be strings (the normal case) or anything else (ignored).
-func (f *fields) UnmarshalJSON(b []byte) error {
-	type plain fields
-	var aux struct {
-		*plain
-		BandMap map[string]json.RawMessage `json:"band_map"`
-	}
-	aux.plain = (*plain)(f)
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	for k, v := range aux.BandMap {
-		var s string
-		if json.Unmarshal(v, &s) == nil {
-			if f.BandMap == nil {
-				f.BandMap = map[string]string{}
-			}
-			f.BandMap[k] = s
-		}
-	}
-	return nil
 }
 
 // entry is a decoded row waiting for de-duplication.
@@ -556,10 +532,10 @@ func (ps *parser) classify(e *entry) error {
 		band = f.Band // a ZTF row in the multisurvey shape
 	}
 	if band != nil {
-		if name, ok := f.BandMap[strconv.Itoa(*band)]; ok {
+		e.filter = bands[*band]
+		var name string
+		if raw, ok := f.BandMap[strconv.Itoa(*band)]; ok && json.Unmarshal(raw, &name) == nil && name != "" {
 			e.filter = name
-		} else {
-			e.filter = bands[*band]
 		}
 	}
 	if e.filter == "" {
