@@ -55,7 +55,7 @@ func TestProcessorReportsSkippedRows(t *testing.T) {
 func TestSanitizeJSON(t *testing.T) {
 	for in, want := range map[string]string{
 		`{"a": NaN, "b": Infinity, "c": -Infinity}`: `{"a": null, "b": null, "c": null}`,
-		`{"s": "NaN and Infinity", "t": "\"NaN"}`:    `{"s": "NaN and Infinity", "t": "\"NaN"}`,
+		`{"s": "NaN and Infinity", "t": "\"NaN"}`:   `{"s": "NaN and Infinity", "t": "\"NaN"}`,
 		`[1, -1, NaN]`: `[1, -1, null]`,
 		`{"x": 1}`:     `{"x": 1}`,
 	} {

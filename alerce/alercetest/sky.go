@@ -211,7 +211,6 @@ func (o *jobj) raw() json.RawMessage {
 	return json.RawMessage(append(o.b, '}'))
 }
 
-
 // round keeps n decimals, as the servers' float32 columns show.
 func round(x float64, n int) float64 {
 	p := math.Pow(10, float64(n))
