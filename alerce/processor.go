@@ -211,14 +211,14 @@ func (c *code) UnmarshalJSON(b []byte) error {
 
 // fields are the row fields the rules use; absent and null are alike.
 type fields struct {
-	MJD      *float64                   `json:"mjd"`
-	SurveyID string                     `json:"survey_id"`
-	TID      string                     `json:"tid"`
-	FID      *int                       `json:"fid"`
-	Band     *int                       `json:"band"`
-	BandMap  map[string]json.RawMessage `json:"band_map"`
-	PID      *int64                     `json:"pid"`
-	Sign     diffSign                   `json:"isdiffpos"`
+	MJD      *float64        `json:"mjd"`
+	SurveyID string          `json:"survey_id"`
+	TID      string          `json:"tid"`
+	FID      *int            `json:"fid"`
+	Band     *int            `json:"band"`
+	BandMap  json.RawMessage `json:"band_map"`
+	PID      *int64          `json:"pid"`
+	Sign     diffSign        `json:"isdiffpos"`
 	// ZTF alerts
 	MagPSF          *float64         `json:"magpsf"`
 	SigmaPSF        *float64         `json:"sigmapsf"`
@@ -282,6 +282,8 @@ type parser struct {
 	entries []entry
 	rep     report
 	ctx     context.Context
+	// bandMaps caches decoded band_map objects by their text.
+	bandMaps map[string]map[string]string
 }
 
 // run reads the whole file and returns its datums, sorted, and the report.
@@ -458,17 +460,16 @@ func (ps *parser) list(dec *json.Decoder, kind rowKind) error {
 			}
 		}
 		off := ps.skipSpace(int(dec.InputOffset()))
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return ps.jsonErr(off, err)
-		}
-		if len(raw) == 0 || raw[0] != '{' {
+		if off >= len(ps.b) || ps.b[off] != '{' {
+			if _, err := dec.Token(); err != nil {
+				return ps.jsonErr(off, err)
+			}
 			return ps.fail(off, "", fmt.Errorf("a %s row is not a JSON object", kindNames[kind]))
 		}
 		ps.rep.rows++
 		line := ps.lines.at(off)
 		var e entry
-		if err := json.Unmarshal(raw, &e.f); err != nil {
+		if err := dec.Decode(&e.f); err != nil {
 			return ps.jsonErr(off, err)
 		}
 		e.line = line
@@ -533,8 +534,7 @@ func (ps *parser) classify(e *entry) error {
 	}
 	if band != nil {
 		e.filter = bands[*band]
-		var name string
-		if raw, ok := f.BandMap[strconv.Itoa(*band)]; ok && json.Unmarshal(raw, &name) == nil && name != "" {
+		if name := ps.bandMap(f.BandMap)[strconv.Itoa(*band)]; name != "" {
 			e.filter = name
 		}
 	}
@@ -544,6 +544,32 @@ func (ps *parser) classify(e *entry) error {
 	}
 	e.survey = Survey(survey)
 	return nil
+}
+
+// bandMap decodes a row's band_map (every row of a list repeats the
+// same one, so each distinct map is decoded once). Values that are not
+// strings are ignored.
+func (ps *parser) bandMap(raw json.RawMessage) map[string]string {
+	if len(raw) == 0 {
+		return nil
+	}
+	if m, ok := ps.bandMaps[string(raw)]; ok {
+		return m
+	}
+	var vals map[string]json.RawMessage
+	_ = json.Unmarshal(raw, &vals) // not an object: no map
+	m := map[string]string{}
+	for k, v := range vals {
+		var name string
+		if json.Unmarshal(v, &name) == nil {
+			m[k] = name
+		}
+	}
+	if ps.bandMaps == nil {
+		ps.bandMaps = map[string]map[string]string{}
+	}
+	ps.bandMaps[string(raw)] = m
+	return m
 }
 
 // dedupKey is the identity of a measurement within its kind.
