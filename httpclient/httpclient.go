@@ -1,4 +1,4 @@
-// Package httpx is the one HTTP client every service uses, on
+// Package httpclient is the one HTTP client every service uses, on
 // hashicorp/go-retryablehttp configured deliberately: per-attempt
 // timeouts, retries of idempotent requests only, exponential backoff with
 // jitter that honours Retry-After (and a service's own "available in N
@@ -7,7 +7,7 @@
 // without reaching the server), response size caps, a User-Agent naming
 // the library, an optional client-side rate limit, and slog logging with
 // secrets redacted from messages, URLs and errors.
-package httpx
+package httpclient
 
 import (
 	"bytes"
