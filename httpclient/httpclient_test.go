@@ -287,3 +287,61 @@ func TestLimiter(t *testing.T) {
 	assert.ErrorIs(t, err, context.DeadlineExceeded, "a wait past the deadline fails at once, never unpaced")
 	assert.Equal(t, 1, calls)
 }
+
+// A streamed body that breaks off is a remote failure, not a bare read
+// error, and a done context is reported as such.
+func TestStreamBrokenBody(t *testing.T) {
+	c, tr, _ := newClient(t, func(o *httpclient.Options) { o.Secrets = []singletarget.Secret{"s3cr3t-value"} })
+	tr.RegisterResponder("GET", base+"/file", func(*http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Body: &brokenBody{n: 3}, Header: http.Header{}}, nil
+	})
+	sr, err := c.Stream(context.Background(), &httpclient.Request{Method: "GET", URL: base + "/file?token=s3cr3t-value"})
+	require.NoError(t, err)
+	b, err := io.ReadAll(sr.Body)
+	sr.Body.Close()
+	assert.Equal(t, "xxx", string(b))
+	assert.ErrorIs(t, err, singletarget.ErrRemote)
+	assert.NotContains(t, err.Error(), "s3cr3t-value")
+	assert.Contains(t, err.Error(), "TEST: reading")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	sr, err = c.Stream(ctx, &httpclient.Request{Method: "GET", URL: base + "/file"})
+	require.NoError(t, err)
+	cancel()
+	_, err = io.ReadAll(sr.Body)
+	sr.Body.Close()
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.NotErrorIs(t, err, singletarget.ErrRemote)
+}
+
+// ThrottleOn503 turns a final 503 announcing a wait into a ThrottledError;
+// without it (and without a wait) a 503 is a RemoteError.
+func TestThrottleOn503(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		c, tr, _ := newClient(t, func(o *httpclient.Options) { o.ThrottleOn503 = on; o.MaxRetryAfter = time.Second })
+		tr.RegisterResponder("GET", base+"/wait", func(*http.Request) (*http.Response, error) {
+			r := httpmock.NewStringResponse(503, "down for maintenance")
+			r.Header.Set("Retry-After", "3600")
+			return r, nil
+		})
+		tr.RegisterResponder("GET", base+"/plain", httpmock.NewStringResponder(503, "restarting"))
+		_, err := c.Do(context.Background(), &httpclient.Request{Method: "GET", URL: base + "/wait"})
+		var te *singletarget.ThrottledError
+		if on {
+			require.ErrorAs(t, err, &te)
+			assert.Equal(t, time.Hour, te.RetryAfter)
+			assert.Equal(t, "down for maintenance", te.Detail)
+			assert.NotErrorIs(t, err, singletarget.ErrRemote)
+			assert.Zero(t, c.BlockedFor(), "a 503's wait is not remembered")
+		} else {
+			var re *singletarget.RemoteError
+			require.ErrorAs(t, err, &re)
+			assert.Equal(t, 503, re.Status)
+			assert.NotErrorIs(t, err, singletarget.ErrThrottled)
+		}
+		assert.Equal(t, 1, tr.GetCallCountInfo()["GET "+base+"/wait"], "a wait over MaxRetryAfter is not waited out")
+		_, err = c.Do(context.Background(), &httpclient.Request{Method: "GET", URL: base + "/plain"})
+		assert.ErrorIs(t, err, singletarget.ErrRemote, "a 503 without a wait is a remote failure (on=%v)", on)
+		assert.False(t, errors.As(err, &te))
+	}
+}

@@ -195,9 +195,9 @@ func NewForcedPhotometryClient(baseURL string, creds Credentials, opts *ForcedPh
 	o.Logger, o.Timeout, o.RetryMax, o.RetryWaitMin, o.RetryWaitMax, o.Now = t.Logger, t.Timeout, t.RetryMax, t.RetryWaitMin, t.RetryWaitMax, t.Now
 	secrets := []singletarget.Secret{creds.Email, creds.Password, creds.HTTPUser, creds.HTTPPassword}
 	redact := append(slices.Clone(httpclient.DefaultRedactParams), "userpass")
-	h := t.httpx(o.Name, secrets, redact, true)
+	h := t.httpOptions(o.Name, secrets, redact, true)
 	h.MaxBodySize = o.MaxBodySize
-	hs := t.httpx(o.Name, secrets, redact, false)
+	hs := t.httpOptions(o.Name, secrets, redact, false)
 	hs.MaxBodySize = 1 << 20
 	hs.HTTPClient = freshConnections(o.HTTPClient)
 	u, _ := url.Parse(base)

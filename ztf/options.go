@@ -65,7 +65,7 @@ func (o *transport) validate(prefix string) error {
 // *singletarget.ThrottledError for the executor to wait out.
 const maxInlineRetryAfter = time.Second
 
-func (o *transport) httpx(service string, secrets []singletarget.Secret, redact []string, retry bool) httpclient.Options {
+func (o *transport) httpOptions(service string, secrets []singletarget.Secret, redact []string, retry bool) httpclient.Options {
 	h := httpclient.Options{
 		Service:       service,
 		HTTPClient:    o.HTTPClient,
