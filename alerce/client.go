@@ -17,7 +17,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/tomgo/targetdata/internal/httpx"
+	"github.com/tomgo/targetdata/httpclient"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -174,7 +174,7 @@ func (o *Options) resolve() (Options, error) {
 type Client struct {
 	urls URLs
 	opts Options
-	http *httpx.Client
+	http *httpclient.Client
 }
 
 // New returns a Client for the APIs at urls (the zero URLs: the real
@@ -200,7 +200,7 @@ func New(urls URLs, opts *Options) (*Client, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	h := httpx.Options{
+	h := httpclient.Options{
 		Service:       o.Name,
 		HTTPClient:    o.HTTPClient,
 		Timeout:       o.Timeout,
@@ -215,7 +215,7 @@ func New(urls URLs, opts *Options) (*Client, error) {
 	if o.RequestInterval > 0 {
 		h.Limiter = rate.NewLimiter(rate.Every(o.RequestInterval), 1)
 	}
-	return &Client{urls: urls, opts: o, http: httpx.New(h)}, nil
+	return &Client{urls: urls, opts: o, http: httpclient.New(h)}, nil
 }
 
 // checkBaseURL checks an absolute http(s) URL and returns it without a
@@ -238,7 +238,7 @@ func (c *Client) URLs() URLs { return c.urls }
 // get sends a GET and returns the body; an HTML page where JSON was
 // expected is an error matching singletarget.ErrRemote.
 func (c *Client) get(ctx context.Context, u string) ([]byte, error) {
-	resp, err := c.http.Do(ctx, &httpx.Request{Method: http.MethodGet, URL: u, Header: http.Header{"Accept": {"application/json"}}})
+	resp, err := c.http.Do(ctx, &httpclient.Request{Method: http.MethodGet, URL: u, Header: http.Header{"Accept": {"application/json"}}})
 	if err != nil {
 		return nil, err
 	}
