@@ -34,7 +34,8 @@
 // shared/services/alerce.md describes the three APIs; this package uses:
 //
 //   - the object: the form's object_id, else the target's name when it is
-//     an ALeRCE id (ZTF20aaelulu; digits for LSST), else a cone search:
+//     an ALeRCE id (ZTF20aaelulu; 15 digits or more for LSST), else a cone
+//     search of the form's survey (survey "auto": ZTF, then LSST):
 //     ZTF with the v1 GET /objects/?ra=&dec=&radius=<arcsec>&page=
 //     &page_size=&count=false, paged until a short page (has_next is always
 //     false without count); LSST with the multisurvey GET

@@ -15,14 +15,15 @@ const DefaultRadius = 2.0
 // Survey choices of the form.
 const (
 	// SurveyAuto takes the survey from the object id (or the target's
-	// name when it is an ALeRCE id), else ZTF.
+	// name when it is an ALeRCE id); without one, the nearest ZTF object,
+	// else the nearest LSST object.
 	SurveyAuto = "auto"
 )
 
 // Form is the ALeRCE query form (spec §5b). The object is the one named
 // by object_id, else the target's name when that is an ALeRCE id
-// (ZTF20aaelulu, or a diaObjectId for LSST), else the nearest object
-// within radius of the target. The kinds of photometry are chosen by
+// (ZTF20aaelulu, or a diaObjectId of at least 15 digits for LSST), else
+// the nearest object within radius of the target. The kinds of photometry are chosen by
 // three check boxes. The time window min_date_mjd/max_date_mjd (the
 // TOM's names, MJD UTC) is applied to the rows before they are stored,
 // since ALeRCE has no time parameter; an incremental refresh sets
@@ -33,7 +34,7 @@ const (
 type Form struct {
 	singletarget.FormBase
 	// Survey is "auto" (initial), "ztf" or "lsst".
-	Survey string `form:"survey" label:"Survey" choices:"auto=From the object id (else ZTF)|ztf=ZTF|lsst=Rubin/LSST" help:"ZTF (2018–) is served by ALeRCE's ZTF APIs, Rubin/LSST (2025–) by its multisurvey API."`
+	Survey string `form:"survey" label:"Survey" choices:"auto=From the object id (else ZTF, then LSST)|ztf=ZTF|lsst=Rubin/LSST" help:"ZTF (2018–) is served by ALeRCE's ZTF APIs, Rubin/LSST (2025–) by its multisurvey API."`
 	// ObjectID is the ALeRCE object id; empty: from the target.
 	ObjectID string `form:"object_id" label:"Object id" help:"A ZTF oid (ZTF20aaelulu) or an LSST diaObjectId (digits). Empty: the target's name if it is one, else the nearest object within the radius."`
 	// Radius is the cone radius in arcseconds, for finding the object.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -132,26 +133,34 @@ func (s *Service) resolve(ctx context.Context, t singletarget.Target, form *Form
 		survey, _ := SurveyOf(id) // checked by Clean
 		return Object{OID: id, Survey: survey, Separation: -1}, nil, nil
 	}
-	if survey, ok := SurveyOf(strings.TrimSpace(t.Name)); ok && (form.Survey == SurveyAuto || survey == want) {
+	if survey, ok := nameID(t.Name); ok && (form.Survey == SurveyAuto || survey == want) {
 		return Object{OID: strings.TrimSpace(t.Name), Survey: survey, Separation: -1}, nil, nil
 	}
+	surveys := []Survey{want}
 	if form.Survey == SurveyAuto {
-		want = SurveyZTF
+		surveys = []Survey{SurveyZTF, SurveyLSST}
 	}
 	var objs []Object
-	var err error
-	if want == SurveyLSST {
-		objs, err = s.c.MultisurveyConeSearch(ctx, t.RA, t.Dec, form.Radius, neighbors)
-		objs = slicesFilter(objs, func(o Object) bool { return o.Survey == SurveyLSST })
-	} else {
-		objs, err = s.c.ZTFConeSearch(ctx, t.RA, t.Dec, form.Radius)
-	}
-	if err != nil {
-		return Object{}, nil, err
+	var names []string
+	for _, survey := range surveys {
+		var err error
+		if survey == SurveyLSST {
+			objs, err = s.c.MultisurveyConeSearch(ctx, t.RA, t.Dec, form.Radius, neighbors)
+			objs = slices.DeleteFunc(objs, func(o Object) bool { return o.Survey != SurveyLSST })
+		} else {
+			objs, err = s.c.ZTFConeSearch(ctx, t.RA, t.Dec, form.Radius)
+		}
+		if err != nil {
+			return Object{}, nil, err
+		}
+		if len(objs) > 0 {
+			break
+		}
+		names = append(names, strings.ToUpper(string(survey)))
 	}
 	if len(objs) == 0 {
 		return Object{}, nil, fmt.Errorf("%s: %w: no %s object within %v arcsec of %s (RA %v, Dec %v)", s.Name(), singletarget.ErrNotFound,
-			strings.ToUpper(string(want)), form.Radius, t.Name, t.RA, t.Dec)
+			strings.Join(names, " or "), form.Radius, t.Name, t.RA, t.Dec)
 	}
 	var others []string
 	for _, o := range objs[1:] {
@@ -164,14 +173,16 @@ func (s *Service) resolve(ctx context.Context, t singletarget.Target, form *Form
 	return objs[0], others, nil
 }
 
-func slicesFilter(objs []Object, keep func(Object) bool) []Object {
-	out := objs[:0]
-	for _, o := range objs {
-		if keep(o) {
-			out = append(out, o)
-		}
+// nameID reports whether a target's name is an ALeRCE id: a ZTF oid, or
+// a diaObjectId of 15 digits or more (Rubin's are about 1.7e17), so that
+// a target named "2023" is not taken for an LSST object.
+func nameID(name string) (Survey, bool) {
+	name = strings.TrimSpace(name)
+	survey, ok := SurveyOf(name)
+	if survey == SurveyLSST && len(name) < 15 {
+		return "", false
 	}
-	return out
+	return survey, ok
 }
 
 // fetch asks for the form's kinds of photometry and keeps the rows in the

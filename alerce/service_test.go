@@ -236,6 +236,20 @@ func httpGet(t *testing.T, sim *alercetest.Server, u string) []byte {
 	return b
 }
 
+// Without an id, auto takes the nearest ZTF object, else the nearest LSST
+// one (south of ZTF's sky).
+func TestServiceAutoFallsBackToLSST(t *testing.T) {
+	svc, sim := newService(t, nil, nil)
+	m, _ := newManager(t, svc)
+	south := singletarget.Target{ID: 3, Name: "SN 2026south", RA: 80.5, Dec: -45.25}
+	res := run(t, m, south, nil)
+	obj, ok := sim.ObjectAt(alerce.SurveyLSST, south.RA, south.Dec)
+	require.True(t, ok)
+	assert.Equal(t, obj.OID, res.Products[0].Extra["oid"])
+	assert.Equal(t, "lsst", res.Products[0].Extra["survey"])
+	assert.Equal(t, 1, sim.Requests(alercetest.EndpointObjects), "ZTF first")
+}
+
 // A target at RA 0 (or Dec 0): the v1 server would ignore the cone; the
 // client sends 1e-9 and checks every distance.
 func TestServiceZeroCoordinates(t *testing.T) {
@@ -299,7 +313,9 @@ func TestServiceWindow(t *testing.T) {
 }
 
 func TestServiceNotFound(t *testing.T) {
-	svc, sim := newService(t, nil, nil)
+	// No ZTF object beyond Dec +80 either, so that there is sky with
+	// nothing.
+	svc, sim := newService(t, &alercetest.Options{HasZTF: func(_, dec float64) bool { return dec >= -31 && dec < 80 }}, nil)
 	m, store := newManager(t, svc)
 	ctx := context.Background()
 	for name, c := range map[string]struct {
@@ -307,8 +323,9 @@ func TestServiceNotFound(t *testing.T) {
 		params url.Values
 		want   string
 	}{
-		"no ZTF object south of −31°": {singletarget.Target{ID: 1, Name: "south", RA: 10, Dec: -60}, nil, "no ZTF object within 2 arcsec"},
+		"no ZTF object south of −31°": {singletarget.Target{ID: 1, Name: "south", RA: 10, Dec: -60}, url.Values{"survey": {"ztf"}}, "no ZTF object within 2 arcsec"},
 		"no LSST object north":        {singletarget.Target{ID: 1, Name: "north", RA: 10, Dec: 60}, url.Values{"survey": {"lsst"}}, "no LSST object"},
+		"no object at all":            {singletarget.Target{ID: 1, Name: "2023", RA: 10, Dec: 85}, url.Values{"survey": {"auto"}, "radius": {"1"}}, "no ZTF or LSST object within 1 arcsec"},
 		"unknown ZTF object":          {target, url.Values{"object_id": {"ZTF18zzzzzzz"}}, "404"},
 	} {
 		_, err := m.Run(ctx, singletarget.Request{Service: alerce.ServiceName, Target: c.target, Params: c.params})
