@@ -398,13 +398,13 @@ func TestServiceSurvivesFaults(t *testing.T) {
 
 	sim := alercetest.NewServer(t, nil)
 	opts := fast(sim, nil)
-	opts.Timeout = 300 * time.Millisecond
+	opts.Timeout = time.Second
 	svc, err := alerce.NewService(sim.URLs(), opts)
 	require.NoError(t, err)
 	m, store := newManager(t, svc)
 	sim.Inject(
 		alercetest.Fault{Endpoint: alercetest.EndpointObjects, Status: 502},
-		alercetest.Fault{Endpoint: alercetest.EndpointObjects, Delay: 2 * time.Second}, // longer than the timeout
+		alercetest.Fault{Endpoint: alercetest.EndpointObjects, Delay: 3 * time.Second}, // longer than the timeout
 		alercetest.Fault{Endpoint: alercetest.EndpointLightCurve, Status: 500, Times: 2},
 		alercetest.Fault{Endpoint: alercetest.EndpointLightCurve, Truncate: true},
 		alercetest.Fault{Endpoint: alercetest.EndpointForcedPhotometry, Reset: true},

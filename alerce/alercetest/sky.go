@@ -372,6 +372,7 @@ func (o *object) lsst(epochs int) lsstRows {
 	rng := rand.New(rand.NewPCG(o.seed, 0x1557))
 	oid, _ := strconv.ParseInt(o.OID, 10, 64)
 	var out lsstRows
+	var detMJD, fpMJD []float64
 	measurement := int64(313853770024124417) + int64(o.seed%1_000_000)*1000
 	for _, b := range lsstBands {
 		for i := range epochs + 4 {
@@ -393,6 +394,7 @@ func (o *object) lsst(epochs int) lsstRows {
 				add("psfFlux", flux).add("psfFluxErr", sigma).add("scienceFlux", round(flux+5000, 3)).add("scienceFluxErr", sigma).
 				add("survey_id", "lsst")
 			out.forced = append(out.forced, fp.raw())
+			fpMJD = append(fpMJD, mjd)
 			negative := b.code == 1 && i == epochs+2
 			if negative {
 				flux = -6 * sigma // a negative difference, detected as such
@@ -410,19 +412,26 @@ func (o *object) lsst(epochs int) lsstRows {
 				add("reliability", 0.93).add("extendedness", 0.1).add("timeProcessedMjdTai", round(mjd+0.01, 6)).
 				add("timeWithdrawnMjdTai", nil).add("survey_id", "lsst")
 			out.detections = append(out.detections, det.raw())
+			detMJD = append(detMJD, mjd)
 		}
 	}
-	newestFirst := func(rows []json.RawMessage) {
-		mjd := func(r json.RawMessage) float64 {
-			var v struct{ MJD float64 }
-			json.Unmarshal(r, &v)
-			return v.MJD
-		}
-		sort.SliceStable(rows, func(i, j int) bool { return mjd(rows[i]) > mjd(rows[j]) })
-	}
-	newestFirst(out.detections)
-	newestFirst(out.forced)
+	newestFirst(out.detections, detMJD)
+	newestFirst(out.forced, fpMJD)
 	return out
+}
+
+// newestFirst sorts rows by their mjds, newest first.
+func newestFirst(rows []json.RawMessage, mjds []float64) {
+	idx := make([]int, len(rows))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return mjds[idx[a]] > mjds[idx[b]] })
+	sorted := make([]json.RawMessage, len(rows))
+	for i, j := range idx {
+		sorted[i] = rows[j]
+	}
+	copy(rows, sorted)
 }
 
 // sampleLists returns the sample's detections and non-detections.
