@@ -69,7 +69,7 @@ func TestProcessor(t *testing.T) {
 	require.Len(t, ds, 1)
 	d := ds[0]
 	assert.Equal(t, time.Date(2010, 12, 25, 5, 43, 21, 0, time.UTC), d.Timestamp, "DATE-OBS")
-	assert.Equal(t, sdss.Name, d.Source)
+	assert.Equal(t, sdss.ServiceName, d.Source)
 	assert.Equal(t, dataproduct.TypeSpectroscopy, d.DataType)
 	s := d.Value.(dataproduct.Spectrum)
 	assert.Equal(t, 3839, len(s.Wavelength), "3850 pixels, 11 with ivar = 0")
@@ -92,7 +92,7 @@ func TestQuery(t *testing.T) {
 	require.Len(t, out.Products, 1)
 	p := out.Products[0]
 	assert.Equal(t, "sdss_SDSS_J140338.56_541842.1_spec-1324-52797-0007.fits", p.Name)
-	assert.Equal(t, sdss.ProductType, p.DataProductType)
+	assert.Equal(t, sdss.DataProductType, p.DataProductType)
 	assert.Equal(t, "STAR", p.Extra["class"])
 	assert.Equal(t, "1152921504606846976", p.Extra["specobjid"], "64-bit ids kept exactly")
 	assert.Equal(t, sim.SASURL+"/sdss/spectro/redux/26/spectra/lite/1324/spec-1324-52797-0007.fits", p.Extra["url"],
@@ -245,7 +245,7 @@ func TestRegister(t *testing.T) {
 	require.NoError(t, err)
 	m, err := reg.Load(cfg, dataproduct.NewMemoryStore(nil), &singletarget.ManagerOptions{HTTPClient: sim.Client()})
 	require.NoError(t, err)
-	res, err := m.Run(context.Background(), singletarget.Request{Service: sdss.Name, Target: galaxy})
+	res, err := m.Run(context.Background(), singletarget.Request{Service: sdss.ServiceName, Target: galaxy})
 	require.NoError(t, err)
 	assert.Equal(t, 1, res.Added)
 
