@@ -476,7 +476,8 @@ func (c *Client) LSSTDetections(ctx context.Context, oid string) ([]json.RawMess
 //
 // The server caps a single-oid answer at 10 rows (spec §5.3), so the oid
 // is sent twice (oid=X&oid=X), which takes the multi-oid path without the
-// cap; LSSTDetections does the same. A row sent twice is harmless: the
+// cap (inferred from the server's source, not yet verified live);
+// LSSTDetections does the same. A row sent twice is harmless: the
 // Processor keeps one datum per measurement_id.
 func (c *Client) LSSTForcedPhotometry(ctx context.Context, oid string) ([]json.RawMessage, error) {
 	return c.multisurvey(ctx, "forced-photometry", oid)

@@ -55,7 +55,8 @@
 //     exactly 0 (a Python truth test), which then lists every object: 0
 //     is sent as 1e-9, and distances are checked anyway;
 //   - the multisurvey single-oid forced photometry is cut at 10 rows:
-//     oid=X&oid=X takes the multi-oid path, which has no limit;
+//     oid=X&oid=X takes the multi-oid path, which has no limit (read in
+//     the server's source; not yet verified live);
 //   - the official client's base URL ends with a slash and its routes
 //     start with one: base URLs are stored without a trailing slash, so
 //     no request has "//".
