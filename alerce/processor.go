@@ -150,6 +150,7 @@ const (
 	skipNoFlux        = "no flux or flux error"
 	skipWithdrawn     = "withdrawn by Rubin"
 	skipLSSTNonDetect = "LSST non-detection"
+	skipOutOfRange    = "a value out of range (an infinite magnitude or flux)"
 )
 
 // report counts the rows read and those that gave no datum, by reason,
@@ -630,6 +631,9 @@ func (ps *parser) datums() ([]dataproduct.Datum, error) {
 		}
 		e := &ps.entries[i]
 		ph, reason := ps.photometry(&fl, e, th, apparent)
+		if reason == "" && !allFinite(ph) {
+			reason = skipOutOfRange
+		}
 		if reason != "" {
 			ps.rep.skip(e.line, reason)
 			continue
@@ -658,6 +662,17 @@ func (ps *parser) datums() ([]dataproduct.Datum, error) {
 			cmp.Compare(a.Value.(dataproduct.Photometry).Filter, b.Value.(dataproduct.Photometry).Filter))
 	})
 	return out, nil
+}
+
+// allFinite reports whether every number of ph is finite (JSON cannot
+// carry the others).
+func allFinite(ph dataproduct.Photometry) bool {
+	for _, p := range []*float64{ph.Magnitude, ph.Error, ph.Limit, ph.FluxUJy, ph.FluxErrUJy} {
+		if p != nil && !finite(p) {
+			return false
+		}
+	}
+	return true
 }
 
 // photometry applies the row's rule; a non-empty reason means no datum.
