@@ -406,11 +406,11 @@ func TestServiceSurvivesFaults(t *testing.T) {
 		alercetest.Fault{Endpoint: alercetest.EndpointObjects, Status: 502},
 		alercetest.Fault{Endpoint: alercetest.EndpointObjects, Delay: 3 * time.Second}, // longer than the timeout
 		alercetest.Fault{Endpoint: alercetest.EndpointLightCurve, Status: 500, Times: 2},
-		alercetest.Fault{Endpoint: alercetest.EndpointLightCurve, Truncate: true},
+		alercetest.Fault{Endpoint: alercetest.EndpointLightCurve, Truncate: true, Reset: true},
 		alercetest.Fault{Endpoint: alercetest.EndpointForcedPhotometry, Reset: true},
 		alercetest.Fault{Endpoint: alercetest.EndpointForcedPhotometry, Status: 503},
 		alercetest.Fault{Endpoint: alercetest.EndpointConeSearch, Status: 504},
-		alercetest.Fault{Endpoint: alercetest.EndpointMultisurvey, Truncate: true, Times: 2},
+		alercetest.Fault{Endpoint: alercetest.EndpointMultisurvey, Truncate: true, Reset: true, Times: 2},
 		alercetest.Fault{Endpoint: alercetest.EndpointMultisurvey, Status: 500},
 	)
 	for _, survey := range []string{"ztf", "lsst"} {
@@ -428,12 +428,20 @@ func TestServiceSurvivesFaults(t *testing.T) {
 	m2 := singletarget.NewManager(store2, nil)
 	require.NoError(t, m2.AddProcessor(alerce.DataProductType, alerce.Processor{}))
 	require.NoError(t, m2.AddService(svc))
-	sim.Inject(alercetest.Fault{Endpoint: alercetest.EndpointForcedPhotometry, Status: 500, Times: 4})
-	_, err = m2.Run(ctx, singletarget.Request{Service: alerce.ServiceName, Target: target})
-	assert.ErrorIs(t, err, singletarget.ErrRemote)
-	assert.True(t, singletarget.Retryable(err))
-	ps, _ := store2.ListProducts(ctx, dataproduct.ProductFilter{})
-	assert.Empty(t, ps)
+	// So does JSON cut short on the server (a whole answer that is not
+	// JSON), which a retry inside the request would not mend.
+	for _, f := range []alercetest.Fault{
+		{Endpoint: alercetest.EndpointForcedPhotometry, Status: 500, Times: 4},
+		{Endpoint: alercetest.EndpointLightCurve, Truncate: true},
+		{Endpoint: alercetest.EndpointObjects, Truncate: true},
+	} {
+		sim.Inject(f)
+		_, err = m2.Run(ctx, singletarget.Request{Service: alerce.ServiceName, Target: target})
+		assert.ErrorIs(t, err, singletarget.ErrRemote, "%+v", f)
+		assert.True(t, singletarget.Retryable(err))
+		ps, _ := store2.ListProducts(ctx, dataproduct.ProductFilter{})
+		assert.Empty(t, ps)
+	}
 	res := run(t, m2, target, nil)
 	assert.Equal(t, want["ztf"], datums(t, store2, res.Products[0].ID))
 }

@@ -30,9 +30,10 @@
 // there, answering the real light curve of
 // shared/services/samples/alerce_ztf20aaelulu_lightcurve.json.
 //
-// Faults are scripted through Inject (HTTP statuses with realistic
-// bodies, Retry-After, slow answers, bodies broken off half way, dropped
-// connections); SetEmpty empties every light curve. A request path with a
+// Faults are scripted through Inject, the same Fault as every simulator of
+// the library (HTTP statuses with realistic bodies, Retry-After, slow
+// answers, bodies cut short or broken off half way, dropped connections);
+// SetEmpty empties every light curve. A request path with a
 // double slash (which the official Python client builds) is counted
 // (DoubleSlashes) and redirected as Werkzeug does.
 package alercetest
@@ -41,13 +42,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tomgo/targetdata/alerce"
+	"github.com/tomgo/targetdata/internal/simfault"
 )
 
 // Path prefixes of the three simulated APIs under Server.URL. The
@@ -79,29 +80,37 @@ const (
 	EndpointMultisurvey Endpoint = "multisurvey"
 )
 
-// Fault is one scripted misbehaviour of the next matching requests.
+// Fault is a scripted transport failure for the next matching requests,
+// the same as every simulator of the library has. The fields combine:
+// Delay holds the answer back first; then Reset drops the connection
+// without an answer, Status answers instead of the service, and Truncate
+// cuts the service's answer. A Fault with none of these set lets one
+// request through untouched (to fault the one after it).
 type Fault struct {
-	// Endpoint is the endpoint it affects; EndpointAny: every request.
+	// Endpoint selects the requests; EndpointAny ("") matches every one.
 	Endpoint Endpoint
-	// Times is how many matching requests it affects (0 means 1).
+	// Times is how many matching requests get the fault (0 means 1).
 	Times int
-	// Status answers with this HTTP status instead of the normal answer
-	// (0: no status fault).
+	// Status, when not 0, is answered instead of the normal answer, with
+	// Body.
 	Status int
-	// RetryAfter, with 429 or 503, is the wait the answer announces
-	// (whole seconds, rounded up).
+	// RetryAfter is the wait a 429 or 503 announces (Retry-After, whole
+	// seconds rounded up).
 	RetryAfter time.Duration
-	// Body is the body sent with Status (default: a realistic one: JSON
-	// from the API for 4xx and 500, the load balancer's HTML page for
+	// Body is the body sent with Status (default: a realistic one: the
+	// API's JSON for 4xx and 500, the load balancer's HTML page for
 	// 502–504).
 	Body string
-	// Delay holds the answer this long first (or until the client gives
+	// Delay holds the answer back this long (or until the client gives
 	// up).
 	Delay time.Duration
-	// Truncate breaks the body off half way: Content-Length promises the
-	// whole, then the connection is closed.
+	// Truncate breaks the body off half way: alone, the half is sent as
+	// if it were the whole answer (JSON cut short on the server); with
+	// Reset, the whole length is announced, half is sent and the
+	// connection is dropped.
 	Truncate bool
-	// Reset drops the connection without an answer.
+	// Reset drops the connection without an answer (with Truncate: after
+	// half the body).
 	Reset bool
 }
 
@@ -129,8 +138,9 @@ type Server struct {
 	opts Options
 	srv  *httptest.Server
 
+	faults simfault.Queue
+
 	mu            sync.Mutex
-	faults        []Fault
 	requests      map[Endpoint]int
 	doubleSlashes int
 	empty         bool
@@ -191,22 +201,14 @@ func (s *Server) URLs() alerce.URLs {
 // Inject scripts faults; they apply in order, each to the next Times
 // matching requests.
 func (s *Server) Inject(faults ...Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, f := range faults {
-		if f.Times <= 0 {
-			f.Times = 1
-		}
-		s.faults = append(s.faults, f)
+		s.faults.Add(simfault.Fault{Endpoint: string(f.Endpoint), Times: f.Times, Status: f.Status, RetryAfter: f.RetryAfter,
+			Body: f.Body, Delay: f.Delay, Truncate: f.Truncate, Reset: f.Reset})
 	}
 }
 
 // ClearFaults drops the faults not used yet.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
+func (s *Server) ClearFaults() { s.faults.Clear() }
 
 // ThrottleNext makes the next request to any endpoint answer 429 with a
 // Retry-After of retryAfter (ALeRCE's code has no rate limit; a load
@@ -267,91 +269,23 @@ func (s *Server) mergeSlashes(h http.Handler) http.Handler {
 	})
 }
 
-// takeFault counts the request and returns the fault it meets, if any.
-func (s *Server) takeFault(ep Endpoint) (Fault, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests[ep]++
-	for i := range s.faults {
-		f := &s.faults[i]
-		if f.Endpoint != EndpointAny && f.Endpoint != ep {
-			continue
-		}
-		out := *f
-		f.Times--
-		if f.Times == 0 {
-			s.faults = append(s.faults[:i], s.faults[i+1:]...)
-		}
-		return out, true
-	}
-	return Fault{}, false
-}
-
-// wrap applies the scripted faults of ep around h.
+// wrap counts the requests to ep and plays their scripted faults around h.
 func (s *Server) wrap(ep Endpoint, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, ok := s.takeFault(ep)
+		s.mu.Lock()
+		s.requests[ep]++
+		s.mu.Unlock()
+		f, ok := s.faults.Take(func(e string) bool { return e == "" || Endpoint(e) == ep })
 		if !ok {
 			h(w, r)
 			return
 		}
-		if f.Delay > 0 {
-			t := time.NewTimer(f.Delay)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return
-			}
-		}
-		if f.Reset {
-			hangUp(w)
-			return
-		}
-		if f.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int((f.RetryAfter+time.Second-1)/time.Second)))
-		}
-		if f.Status != 0 {
-			ct, body := faultBody(ep, f.Status)
-			if f.Body != "" {
-				body = f.Body
-			}
+		simfault.Serve(w, r, f, h, func(w http.ResponseWriter, status int) string {
+			ct, body := faultBody(ep, status)
 			w.Header().Set("Content-Type", ct)
-			w.WriteHeader(f.Status)
-			fmt.Fprint(w, body)
-			return
-		}
-		if f.Truncate {
-			rec := httptest.NewRecorder()
-			h(rec, r)
-			body := rec.Body.Bytes()
-			for k, v := range rec.Header() {
-				w.Header()[k] = v
-			}
-			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-			w.WriteHeader(rec.Code)
-			w.Write(body[:len(body)/2])
-			if hj, ok := w.(http.Hijacker); ok {
-				if conn, buf, err := hj.Hijack(); err == nil {
-					buf.Flush()
-					conn.Close()
-				}
-			}
-			return
-		}
-		h(w, r)
+			return body
+		})
 	})
-}
-
-// hangUp drops the connection without an answer.
-func hangUp(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
-			conn.Close()
-			return
-		}
-	}
-	panic(http.ErrAbortHandler)
 }
 
 // faultBody is a realistic body for a faulted status: the AWS load

@@ -279,14 +279,26 @@ func TestFaults(t *testing.T) {
 	assert.Equal(t, 429, a.status)
 	assert.Equal(t, "3", a.header.Get("Retry-After"))
 
-	sim.Inject(alercetest.Fault{Endpoint: alercetest.EndpointLightCurve, Truncate: true})
+	whole := get(t, sim, u).body
+	sim.Inject(alercetest.Fault{Endpoint: alercetest.EndpointLightCurve, Truncate: true, Reset: true})
 	a = get(t, sim, u)
 	require.Error(t, a.err, "the body breaks off")
 	assert.True(t, a.err == io.ErrUnexpectedEOF || strings.Contains(a.err.Error(), "EOF"), "%v", a.err)
 
-	sim.Inject(alercetest.Fault{Reset: true})
+	sim.Inject(alercetest.Fault{Endpoint: alercetest.EndpointLightCurve, Truncate: true})
+	a = get(t, sim, u)
+	require.NoError(t, a.err, "cut on the server: a whole answer")
+	assert.Equal(t, 200, a.status)
+	assert.Less(t, len(a.body), len(whole))
+	assert.True(t, strings.HasPrefix(whole, a.body))
+	assert.False(t, json.Valid([]byte(a.body)))
+
+	// Twice: net/http sends a GET again by itself when a reused
+	// connection drops it.
+	sim.Inject(alercetest.Fault{Reset: true, Times: 2})
 	a = get(t, sim, u)
 	assert.Error(t, a.err, "no answer")
+	sim.ClearFaults()
 
 	sim.Inject(alercetest.Fault{Delay: 50 * time.Millisecond})
 	start := time.Now()
