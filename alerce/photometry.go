@@ -29,10 +29,10 @@ const magErrFactor = 1.0857
 // 31.4 = 23.9 + 2.5·log10(1000).
 const nJyPerUJy = 1000
 
-// TAIMinusUTC is TAI − UTC since 2017-01-01 (37 s; no leap second has
-// been announced since). Rubin's midpointMjdTai is TAI: every LSST
-// datum is at midpointMjdTai − 37 s.
-const TAIMinusUTC = 37.0 / 86400
+// taiMinusUTC is TAI − UTC since 2017-01-01 in days (37 s; no leap
+// second has been announced since): Rubin's midpointMjdTai is TAI, so
+// every LSST datum is at midpointMjdTai − 37 s.
+const taiMinusUTC = 37.0 / 86400
 
 // thresholds are the S/N rule's two numbers.
 type thresholds struct {

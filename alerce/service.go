@@ -261,7 +261,7 @@ func inWindow(rows []json.RawMessage, survey Survey, minMJD, maxMJD *float64) ([
 // timeOf is the UTC MJD of a row's mjd (LSST rows are TAI).
 func timeOf(survey Survey, mjd float64) float64 {
 	if survey == SurveyLSST {
-		return mjd - TAIMinusUTC
+		return mjd - taiMinusUTC
 	}
 	return mjd
 }
