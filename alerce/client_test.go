@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tomgo/targetdata/alerce"
+	"github.com/tomgo/targetdata/dataproduct"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -225,4 +226,49 @@ func TestIDs(t *testing.T) {
 		assert.Equal(t, want, got, id)
 		assert.Equal(t, want != "", ok, id)
 	}
+}
+
+// The service built from its default settings (no url) asks the real
+// hosts, at the paths shared/services/alerce.md documents.
+func TestDefaultSettingsAskTheDocumentedEndpoints(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	tr := httpmock.NewMockTransport()
+	tr.RegisterNoResponder(func(req *http.Request) (*http.Response, error) {
+		mu.Lock()
+		got = append(got, req.Method+" "+req.URL.Scheme+"://"+req.URL.Host+req.URL.Path)
+		mu.Unlock()
+		switch p := req.URL.Path; {
+		case strings.HasSuffix(p, "/objects/"):
+			return jsonResponse(200, `{"items": [{"oid": "ZTF23aaklqou", "meanra": 210.910674, "meandec": 54.311686}]}`)
+		case strings.HasSuffix(p, "/lightcurve"):
+			return jsonResponse(200, `{"detections": [{"mjd": 60083.3, "fid": 1, "magpsf": 14.1, "sigmapsf": 0.02, "isdiffpos": 1}], "non_detections": []}`)
+		case strings.HasSuffix(p, "/objects_by_coordinates"):
+			return jsonResponse(200, `[{"objectId": "169298433191444991", "survey_id": "lsst", "ra": 210.910674, "dec": 54.311686}]`)
+		}
+		return jsonResponse(200, `[]`)
+	})
+	r := singletarget.NewRegistry()
+	require.NoError(t, alerce.Register(r))
+	cfg, err := singletarget.ParseConfig([]byte("single_target_data_services:\n  ALERCE:\n    class: alerce.Service\n    request_interval: -1s\ndata_processors:\n  alerce_photometry: alerce.Processor\n"), nil)
+	require.NoError(t, err)
+	m, err := r.Load(cfg, dataproduct.NewMemoryStore(nil), &singletarget.ManagerOptions{HTTPClient: &http.Client{Transport: tr}})
+	require.NoError(t, err)
+	tg := singletarget.Target{ID: 1, Name: "SN 2023ixf", RA: 210.910674, Dec: 54.311686}
+	for _, survey := range []string{"ztf", "lsst"} {
+		_, err := m.Run(context.Background(), singletarget.Request{Service: "ALERCE", Target: tg, Params: url.Values{"survey": {survey}}})
+		if survey == "ztf" {
+			require.NoError(t, err)
+		} else {
+			require.ErrorIs(t, err, singletarget.ErrNotFound, "an LSST object with no rows")
+		}
+	}
+	assert.Equal(t, []string{
+		"GET https://api.alerce.online/ztf/v1/objects/",                                       // §3.1
+		"GET https://api.alerce.online/ztf/v1/objects/ZTF23aaklqou/lightcurve",                // §4.1
+		"GET https://api.alerce.online/v2/lightcurve/forced-photometry/ZTF23aaklqou",          // §4.2
+		"GET https://api-lsst.alerce.online/lightcurve_api/conesearch/objects_by_coordinates", // §3.2
+		"GET https://api-lsst.alerce.online/lightcurve_api/detections",                        // §5
+		"GET https://api-lsst.alerce.online/lightcurve_api/forced-photometry",                 // §5
+	}, got)
 }
