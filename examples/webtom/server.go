@@ -66,6 +66,8 @@ type serverOptions struct {
 	// JobRefresh is how often (in seconds) a running job's page reloads.
 	// Default 1.
 	JobRefresh int
+	// Auth, when set, is the login every request needs. Default: none.
+	Auth *basicAuth
 }
 
 // server is the web TOM: the target list, each target's page with the
@@ -76,6 +78,7 @@ type server struct {
 	log     *slog.Logger
 	targets *targetList
 	refresh int
+	auth    *basicAuth // nil: no login
 	pages   map[string]*template.Template
 	handler http.Handler
 	// csrfKey signs session ids into CSRF tokens.
@@ -112,7 +115,7 @@ func newServer(app *builtin.App, opts *serverOptions) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{app: app, log: o.Logger, targets: targets, refresh: o.JobRefresh,
+	s := &server{app: app, log: o.Logger, targets: targets, refresh: o.JobRefresh, auth: o.Auth,
 		pages: map[string]*template.Template{}, jobs: map[int64][]singletarget.JobID{}, plots: map[int64]cachedPlot{}, csrfKey: make([]byte, 32)}
 	if _, err := rand.Read(s.csrfKey); err != nil {
 		return nil, err
@@ -162,8 +165,8 @@ func newServer(app *builtin.App, opts *serverOptions) (*server, error) {
 const contentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-// ServeHTTP implements http.Handler: it sets the security headers and logs
-// each request.
+// ServeHTTP implements http.Handler: it sets the security headers, asks
+// for the login when there is one, and logs each request.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	h := w.Header()
@@ -171,7 +174,14 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	s.handler.ServeHTTP(rec, r)
+	if s.auth != nil && !s.auth.allows(r) {
+		if _, _, tried := r.BasicAuth(); tried {
+			s.log.Warn("login failed", "remote", r.RemoteAddr, "path", r.URL.Path)
+		}
+		s.auth.challenge(rec)
+	} else {
+		s.handler.ServeHTTP(rec, r)
+	}
 	s.log.LogAttrs(r.Context(), slog.LevelDebug, "request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
 		slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)))
 }
@@ -185,6 +195,10 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap gives http.ResponseController the connection's writer (to flush
+// a stream or change its deadlines).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // page is what every page template gets.
 type page struct {
