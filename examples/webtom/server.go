@@ -41,8 +41,18 @@ var staticFS embed.FS
 const (
 	// recentJobs is how many of a target's jobs its page lists.
 	recentJobs = 10
-	// latestDatums is how many datums the target page's table shows.
+	// latestDatums is how many datums a page of the target's table shows.
 	latestDatums = 20
+	// maxDatumPages caps the table's pages: it pages through the newest
+	// maxDatumPages × latestDatums datums (a deeper page costs the store
+	// a walk over every datum it skips).
+	maxDatumPages = 500
+	// plotPoints is how many photometry points a light curve draws: the
+	// newest ones. More do not show on 864 pixels, and a target with a
+	// million would cost seconds and hundreds of MB a view.
+	plotPoints = 20_000
+	// shownSpectra is how many spectra the target page draws: the newest.
+	shownSpectra = 6
 	// maxUpload caps an uploaded file.
 	maxUpload = 32 << 20
 	// sessionCookie holds the browser's session id, to which the CSRF
@@ -93,9 +103,14 @@ type server struct {
 
 // cachedPlot is a drawn light curve and what it was drawn from.
 type cachedPlot struct {
-	count int
-	maxID int64
-	png   []byte
+	key plotKey
+	png []byte
+}
+
+// plotKey identifies the datums a light curve was drawn from.
+type plotKey struct {
+	count               int
+	minID, maxID, sumID int64
 }
 
 // newServer returns the web TOM over app (whose executor must be started
@@ -336,11 +351,18 @@ type targetPage struct {
 	Target singletarget.Target
 	Forms  []formView
 	Jobs   []singletarget.JobStatus
-	// Photometry summarises the target's photometry; LightcurveURL draws it.
-	Photometry    photometrySummary
+	// Total is how many datums the target has.
+	Total int
+	// LightcurveURL draws the newest plotPoints photometry points; "" when
+	// there is no photometry.
 	LightcurveURL string
-	Spectra       []spectrumView
-	Datums        []datumRow
+	PlotPoints    int
+	// Spectra are the newest shownSpectra of SpectraTotal spectra.
+	Spectra      []spectrumView
+	SpectraTotal int
+	// Datums is one page of the newest-first table.
+	Datums []datumRow
+	Pager  pager
 	// UploadTypes are the data product types a file may be uploaded as.
 	UploadTypes  []singletarget.Choice
 	UploadType   string
@@ -349,9 +371,16 @@ type targetPage struct {
 	Notice string
 }
 
-type photometrySummary struct {
-	Count, Detections, Limits int
-	Sources                   []string
+// pager is the datum table's position: page Page (from 1) of Pages, rows
+// First to Last (from 1, newest first) of Total; Newer and Older link to
+// the neighbouring pages ("" at either end).
+type pager struct {
+	Page, Pages        int
+	First, Last, Total int
+	Newer, Older       string
+	// Reach, when set, is how far back the table goes: it stops before
+	// the oldest datums.
+	Reach int
 }
 
 type spectrumView struct {
@@ -428,40 +457,8 @@ func (s *server) targetPage(w http.ResponseWriter, r *http.Request, t singletarg
 		}
 	}
 
-	ds, err := s.app.Store.ListDatums(ctx, dataproduct.DatumFilter{TargetID: t.ID})
-	if err != nil {
+	if err := s.datumViews(r, t, &p); err != nil {
 		return p, err
-	}
-	sources := map[string]bool{}
-	for _, d := range ds {
-		switch v := d.Value.(type) {
-		case dataproduct.Photometry:
-			p.Photometry.Count++
-			if v.Magnitude != nil {
-				p.Photometry.Detections++
-			} else if v.Limit != nil {
-				p.Photometry.Limits++
-			}
-			if !sources[d.Source] {
-				sources[d.Source] = true
-				p.Photometry.Sources = append(p.Photometry.Sources, d.Source)
-			}
-		case dataproduct.Spectrum:
-			p.Spectra = append(p.Spectra, spectrumView{ID: d.ID, Source: d.Source, Timestamp: d.Timestamp, Points: len(v.Wavelength),
-				URL: fmt.Sprintf("/targets/%d/spectra/%d.png", t.ID, d.ID)})
-		}
-	}
-	slices.Sort(p.Photometry.Sources)
-	if p.Photometry.Count > 0 {
-		// The count in the URL makes the browser fetch a new plot when
-		// new data arrive.
-		p.LightcurveURL = fmt.Sprintf("/targets/%d/lightcurve.png?n=%d", t.ID, p.Photometry.Count)
-	}
-	for _, d := range slices.Backward(ds) {
-		p.Datums = append(p.Datums, rowOf(d))
-		if len(p.Datums) == latestDatums {
-			break
-		}
 	}
 	for typ, label := range m.DataProductTypes() {
 		p.UploadTypes = append(p.UploadTypes, singletarget.Choice{Value: typ, Label: label})
@@ -469,6 +466,73 @@ func (s *server) targetPage(w http.ResponseWriter, r *http.Request, t singletarg
 	slices.SortFunc(p.UploadTypes, func(a, b singletarget.Choice) int { return strings.Compare(a.Label, b.Label) })
 	p.UploadType = dataproduct.TypePhotometry
 	return p, nil
+}
+
+// datumViews fills the page's datum parts with a bounded amount of work
+// whatever the target holds: one count, the table's page, the newest
+// spectra and whether there is photometry, each an indexed query.
+func (s *server) datumViews(r *http.Request, t singletarget.Target, p *targetPage) error {
+	ctx, st := r.Context(), s.app.Store
+	var err error
+	if p.Total, err = st.CountDatums(ctx, dataproduct.DatumFilter{TargetID: t.ID}); err != nil {
+		return err
+	}
+	if p.Total == 0 {
+		return nil
+	}
+	last, err := st.ListDatums(ctx, dataproduct.DatumFilter{TargetID: t.ID, DataType: dataproduct.TypePhotometry, Limit: 1, Newest: true})
+	if err != nil {
+		return err
+	}
+	if len(last) > 0 {
+		// The count in the URL makes the browser fetch a new plot when
+		// new data arrive.
+		p.LightcurveURL = fmt.Sprintf("/targets/%d/lightcurve.png?n=%d", t.ID, p.Total)
+		p.PlotPoints = plotPoints
+	}
+	sf := dataproduct.DatumFilter{TargetID: t.ID, DataType: dataproduct.TypeSpectroscopy}
+	if p.SpectraTotal, err = st.CountDatums(ctx, sf); err != nil {
+		return err
+	}
+	sf.Limit, sf.Newest = shownSpectra, true
+	spectra, err := st.ListDatums(ctx, sf)
+	if err != nil {
+		return err
+	}
+	for _, d := range slices.Backward(spectra) {
+		if v, ok := d.Value.(dataproduct.Spectrum); ok {
+			p.Spectra = append(p.Spectra, spectrumView{ID: d.ID, Source: d.Source, Timestamp: d.Timestamp, Points: len(v.Wavelength),
+				URL: fmt.Sprintf("/targets/%d/spectra/%d.png", t.ID, d.ID)})
+		}
+	}
+
+	pg := &p.Pager
+	pg.Total = p.Total
+	pg.Pages = (p.Total + latestDatums - 1) / latestDatums
+	if pg.Pages > maxDatumPages {
+		pg.Pages, pg.Reach = maxDatumPages, maxDatumPages*latestDatums
+	}
+	pg.Page = 1
+	if n, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && n > 1 {
+		pg.Page = min(n, pg.Pages)
+	}
+	rows, err := st.ListDatums(ctx, dataproduct.DatumFilter{TargetID: t.ID, Limit: latestDatums, Offset: (pg.Page - 1) * latestDatums, Newest: true})
+	if err != nil {
+		return err
+	}
+	for _, d := range slices.Backward(rows) {
+		p.Datums = append(p.Datums, rowOf(d))
+	}
+	pg.First = (pg.Page-1)*latestDatums + 1
+	pg.Last = pg.First + len(rows) - 1
+	link := func(page int) string { return fmt.Sprintf("/targets/%d?page=%d#datums", t.ID, page) }
+	if pg.Page > 1 {
+		pg.Newer = link(pg.Page - 1)
+	}
+	if pg.Page < pg.Pages {
+		pg.Older = link(pg.Page + 1)
+	}
+	return nil
 }
 
 // rowOf describes a datum for the table.
@@ -634,13 +698,14 @@ func (s *server) handleJob(w http.ResponseWriter, r *http.Request) {
 		p.Refresh = s.refresh
 	}
 	if st.State == singletarget.JobSucceeded {
-		ds, err := s.app.Store.ListDatums(r.Context(), dataproduct.DatumFilter{TargetID: st.Request.Target.ID, DataType: dataproduct.TypePhotometry})
+		id := st.Request.Target.ID
+		n, err := s.app.Store.CountDatums(r.Context(), dataproduct.DatumFilter{TargetID: id, DataType: dataproduct.TypePhotometry})
 		if err != nil {
 			s.internal(w, r, err)
 			return
 		}
-		if len(ds) > 0 {
-			p.LightcurveURL = fmt.Sprintf("/targets/%d/lightcurve.png?n=%d", st.Request.Target.ID, len(ds))
+		if n > 0 {
+			p.LightcurveURL = fmt.Sprintf("/targets/%d/lightcurve.png?n=%d", id, n)
 		}
 	}
 	s.render(w, r, http.StatusOK, "job", p)
@@ -675,24 +740,32 @@ func (s *server) handleLightcurve(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ds, err := s.app.Store.ListDatums(r.Context(), dataproduct.DatumFilter{TargetID: t.ID, DataType: dataproduct.TypePhotometry})
+	ds, err := s.app.Store.ListDatums(r.Context(), dataproduct.DatumFilter{TargetID: t.ID, DataType: dataproduct.TypePhotometry,
+		Limit: plotPoints, Newest: true})
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	var maxID int64
+	key := plotKey{count: len(ds), minID: -1}
 	for _, d := range ds {
-		maxID = max(maxID, d.ID)
+		key.maxID, key.sumID = max(key.maxID, d.ID), key.sumID+d.ID
+		if key.minID < 0 || d.ID < key.minID {
+			key.minID = d.ID
+		}
 	}
 	s.mu.Lock()
 	c, ok := s.plots[t.ID]
 	s.mu.Unlock()
-	if ok && c.count == len(ds) && c.maxID == maxID {
+	if ok && c.key == key {
 		writePNG(w, c.png)
 		return
 	}
+	title := t.Name
+	if len(ds) == plotPoints {
+		title = fmt.Sprintf("%s, newest %d points", t.Name, plotPoints)
+	}
 	var buf bytes.Buffer
-	_, err = plot.Lightcurve(&buf, t.Name, ds, lightcurveW, lightcurveH)
+	_, err = plot.Lightcurve(&buf, title, ds, lightcurveW, lightcurveH)
 	if errors.Is(err, plot.ErrNoData) {
 		s.fail(w, r, http.StatusNotFound, "This target has no photometry yet.")
 		return
@@ -702,7 +775,7 @@ func (s *server) handleLightcurve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.plots[t.ID] = cachedPlot{count: len(ds), maxID: maxID, png: buf.Bytes()}
+	s.plots[t.ID] = cachedPlot{key: key, png: buf.Bytes()}
 	s.mu.Unlock()
 	writePNG(w, buf.Bytes())
 }
