@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -44,12 +45,12 @@ func manyDatums(start, n int) []dataproduct.Datum {
 // A target page does bounded work whatever the target holds: it lists
 // one page of the table, the newest spectra and one photometry point (it
 // loaded every datum before), counts in the store, and pages through the
-// newest 10,000 datums; the light curve draws the newest 20,000 points.
+// newest 10,000 datums; the light curve draws the newest 5,000 points.
 func TestTargetPageBounded(t *testing.T) {
 	m := newTOM(t, "pool")
 	path := m.addTarget()
 	ctx := context.Background()
-	const n = plotPoints + 50
+	const n = maxDatumPages*latestDatums + 50 // more than the table and the plot show
 	_, err := m.app.Store.AddDatums(ctx, dataproduct.Datums(manyDatums(1000, n)))
 	require.NoError(t, err)
 	var spectra []dataproduct.Datum
@@ -67,7 +68,7 @@ func TestTargetPageBounded(t *testing.T) {
 	code, body := m.get(path)
 	require.Equal(t, http.StatusOK, code)
 	assert.LessOrEqual(t, cs.listed.Load(), int64(latestDatums+shownSpectra+1), "a page view lists %d datums", cs.listed.Load())
-	assert.Contains(t, body, fmt.Sprintf(`<p class="summary" id="datum-total">%d datums stored for this target; the light curve draws the newest 20000 photometry points.</p>`, total))
+	assert.Contains(t, body, fmt.Sprintf(`<p class="summary" id="datum-total">%d datums stored for this target; the light curve draws the newest 5000 photometry points.</p>`, total))
 	assert.Contains(t, body, fmt.Sprintf(`1–20 of %d, newest first (page 1 of 500) · <a href="/targets/1?page=2#datums" rel="next">Older</a>; the table goes back 10000 datums`, total))
 	assert.Contains(t, body, "The newest 6 of 8 spectra.")
 	sec := section(t, body, "spectra")
@@ -100,10 +101,32 @@ func TestTargetPageBounded(t *testing.T) {
 	assert.Equal(t, int64(plotPoints), cs.listed.Load())
 	_, err = m.app.Store.AddDatums(ctx, dataproduct.Datums(manyDatums(0, 1)))
 	require.NoError(t, err)
-	assert.Equal(t, first, pngBytes(t, m, "/targets/1/lightcurve.png"), "a point older than the newest 20000 is not drawn")
+	assert.Equal(t, first, pngBytes(t, m, "/targets/1/lightcurve.png"), "a point older than the newest 5000 is not drawn")
 	_, err = m.app.Store.AddDatums(ctx, dataproduct.Datums(manyDatums(1000+n, 1)))
 	require.NoError(t, err)
 	assert.NotEqual(t, first, pngBytes(t, m, "/targets/1/lightcurve.png"), "a newer point is")
+}
+
+// Concurrent views of a light curve draw it once: one request draws while
+// the others wait, then they take it from the cache.
+func TestLightcurveDrawnOnce(t *testing.T) {
+	m := newTOM(t, "immediate")
+	m.addTarget()
+	_, err := m.app.Store.AddDatums(context.Background(), dataproduct.Datums(manyDatums(0, 2000)))
+	require.NoError(t, err)
+	const views = 6
+	pngs := make(chan []byte, views)
+	var wg sync.WaitGroup
+	for range views {
+		wg.Go(func() { pngs <- pngBytes(t, m, "/targets/1/lightcurve.png") })
+	}
+	wg.Wait()
+	close(pngs)
+	first := <-pngs
+	for b := range pngs {
+		assert.Equal(t, first, b)
+	}
+	assert.Equal(t, int64(1), m.srv.draws.Load(), "drawn once for %d concurrent views", views)
 }
 
 // An empty target page has no pager, plot or table.

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gonum.org/v1/plot/vg"
@@ -48,9 +49,9 @@ const (
 	// a walk over every datum it skips).
 	maxDatumPages = 500
 	// plotPoints is how many photometry points a light curve draws: the
-	// newest ones. More do not show on 864 pixels, and a target with a
-	// million would cost seconds and hundreds of MB a view.
-	plotPoints = 20_000
+	// newest ones. gonum/plot draws about 10,000 points a second at 10 KB
+	// each: a target with a million would cost minutes and gigabytes.
+	plotPoints = 5000
 	// shownSpectra is how many spectra the target page draws: the newest.
 	shownSpectra = 6
 	// maxUpload caps an uploaded file.
@@ -99,6 +100,10 @@ type server struct {
 	// plots caches each target's last light curve: drawing thousands of
 	// points takes longer than reading them.
 	plots map[int64]cachedPlot
+	// drawing lets one light curve be drawn at a time, which bounds the
+	// memory concurrent views take; the others wait, then find it cached.
+	drawing chan struct{}
+	draws   atomic.Int64 // light curves drawn, for tests
 }
 
 // cachedPlot is a drawn light curve and what it was drawn from.
@@ -131,7 +136,7 @@ func newServer(app *builtin.App, opts *serverOptions) (*server, error) {
 		return nil, err
 	}
 	s := &server{app: app, log: o.Logger, targets: targets, refresh: o.JobRefresh, auth: o.Auth,
-		pages: map[string]*template.Template{}, jobs: map[int64][]singletarget.JobID{}, plots: map[int64]cachedPlot{}, csrfKey: make([]byte, 32)}
+		pages: map[string]*template.Template{}, jobs: map[int64][]singletarget.JobID{}, plots: map[int64]cachedPlot{}, drawing: make(chan struct{}, 1), csrfKey: make([]byte, 32)}
 	if _, err := rand.Read(s.csrfKey); err != nil {
 		return nil, err
 	}
@@ -753,11 +758,25 @@ func (s *server) handleLightcurve(w http.ResponseWriter, r *http.Request) {
 			key.minID = d.ID
 		}
 	}
-	s.mu.Lock()
-	c, ok := s.plots[t.ID]
-	s.mu.Unlock()
-	if ok && c.key == key {
-		writePNG(w, c.png)
+	cached := func() bool {
+		s.mu.Lock()
+		c, ok := s.plots[t.ID]
+		s.mu.Unlock()
+		if ok && c.key == key {
+			writePNG(w, c.png)
+		}
+		return ok && c.key == key
+	}
+	if cached() {
+		return
+	}
+	select {
+	case s.drawing <- struct{}{}:
+		defer func() { <-s.drawing }()
+	case <-r.Context().Done():
+		return
+	}
+	if cached() { // drawn by the request this one waited for
 		return
 	}
 	title := t.Name
@@ -765,6 +784,7 @@ func (s *server) handleLightcurve(w http.ResponseWriter, r *http.Request) {
 		title = fmt.Sprintf("%s, newest %d points", t.Name, plotPoints)
 	}
 	var buf bytes.Buffer
+	s.draws.Add(1)
 	_, err = plot.Lightcurve(&buf, title, ds, lightcurveW, lightcurveH)
 	if errors.Is(err, plot.ErrNoData) {
 		s.fail(w, r, http.StatusNotFound, "This target has no photometry yet.")

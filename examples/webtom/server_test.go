@@ -370,7 +370,7 @@ func TestQuerySubmit(t *testing.T) {
 			code, body := m.get(path)
 			require.Equal(t, http.StatusOK, code)
 			assert.Regexp(t, `<img id="lightcurve" src="/targets/1/lightcurve.png\?n=\d+"`, body)
-			assert.Regexp(t, `<p class="summary" id="datum-total">[1-9]\d* datums stored for this target; the light curve draws the newest 20000 photometry points.</p>`, body)
+			assert.Regexp(t, `<p class="summary" id="datum-total">[1-9]\d* datums stored for this target; the light curve draws the newest 5000 photometry points.</p>`, body)
 			assert.Contains(t, section(t, body, "jobs"), `<span class="state state-succeeded">succeeded</span>`)
 			assert.Contains(t, section(t, body, "datums"), "<td>ATLAS</td>")
 			img := decodePNG(t, m, "/targets/1/lightcurve.png")
