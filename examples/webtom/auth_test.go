@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,4 +163,61 @@ func readBody(t *testing.T, resp *http.Response) string {
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return string(b)
+}
+
+func TestIsLoopbackHost(t *testing.T) {
+	for _, h := range []string{"localhost", "localhost:8080", "LocalHost.:80", "tom.localhost:8080", "127.0.0.1", "127.0.0.1:8080", "127.9.9.9:1", "[::1]:8080", "[::1]", "::1"} {
+		assert.True(t, isLoopbackHost(h), h)
+	}
+	for _, h := range []string{"", "evil.example", "evil.example:8080", "localhost.evil.example", "10.0.0.1:8080", "0.0.0.0:8080", "[::]:8080", "127.0.0.1.nip.io"} {
+		assert.False(t, isLoopbackHost(h), h)
+	}
+}
+
+// Without a login, webtom answers only requests addressed to this
+// machine's loopback names, so a web page whose domain was rebound to
+// 127.0.0.1 can neither read its pages (and their CSRF tokens) nor post.
+func TestLoopbackHosts(t *testing.T) {
+	m := newTOM(t, "immediate")
+	srv, err := newServer(m.app, &serverOptions{LoopbackHosts: true})
+	require.NoError(t, err)
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	do := func(method, host string) (int, string) {
+		req, err := http.NewRequest(method, ts.URL+"/targets", strings.NewReader("name=X&ra=1&dec=1"))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		return resp.StatusCode, readBody(t, resp)
+	}
+	for _, h := range []string{"evil.example:8080", "evil.example"} {
+		code, body := do("GET", h)
+		assert.Equal(t, http.StatusMisdirectedRequest, code, h)
+		assert.NotContains(t, body, "csrf_token")
+		code, _ = do("POST", h)
+		assert.Equal(t, http.StatusMisdirectedRequest, code, h)
+	}
+	u, err := url.Parse(ts.URL)
+	require.NoError(t, err)
+	for _, h := range []string{u.Host, "localhost:" + u.Port()} {
+		code, body := do("GET", h)
+		assert.Equal(t, http.StatusOK, code, h)
+		assert.Contains(t, body, "csrf_token", h)
+	}
+
+	// With a login (or behind a proxy) any Host is served.
+	code, _ := do2(t, m, "evil.example")
+	assert.Equal(t, http.StatusOK, code)
+}
+
+// do2 gets /targets from m's server (no Host check) with the Host.
+func do2(t *testing.T, m *tom, host string) (int, string) {
+	req, err := http.NewRequest("GET", m.ts.URL+"/targets", nil)
+	require.NoError(t, err)
+	req.Host = host
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	return resp.StatusCode, readBody(t, resp)
 }

@@ -224,7 +224,8 @@ func run(ctx context.Context, o options, logger *slog.Logger, ready func(url str
 		return err
 	}
 	defer app.Close()
-	srv, err := newServer(app, &serverOptions{Logger: logger, TargetsFile: filepath.Join(dir, "targets.json"), Auth: o.auth})
+	srv, err := newServer(app, &serverOptions{Logger: logger, TargetsFile: filepath.Join(dir, "targets.json"), Auth: o.auth,
+		LoopbackHosts: o.auth == nil && !o.allowAnonymous})
 	if err != nil {
 		return err
 	}

@@ -79,6 +79,11 @@ type serverOptions struct {
 	JobRefresh int
 	// Auth, when set, is the login every request needs. Default: none.
 	Auth *basicAuth
+	// LoopbackHosts refuses requests whose Host is not localhost or a
+	// loopback address: without a login, a web page whose domain was made
+	// to resolve to 127.0.0.1 (DNS rebinding) could otherwise read pages
+	// and post forms as if it were the server's own.
+	LoopbackHosts bool
 }
 
 // server is the web TOM: the target list, each target's page with the
@@ -94,6 +99,9 @@ type server struct {
 	handler http.Handler
 	// csrfKey signs session ids into CSRF tokens.
 	csrfKey []byte
+
+	// loopbackHosts is serverOptions.LoopbackHosts.
+	loopbackHosts bool
 
 	mu   sync.Mutex
 	jobs map[int64][]singletarget.JobID // by target, oldest first
@@ -135,7 +143,7 @@ func newServer(app *builtin.App, opts *serverOptions) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{app: app, log: o.Logger, targets: targets, refresh: o.JobRefresh, auth: o.Auth,
+	s := &server{app: app, log: o.Logger, targets: targets, refresh: o.JobRefresh, auth: o.Auth, loopbackHosts: o.LoopbackHosts,
 		pages: map[string]*template.Template{}, jobs: map[int64][]singletarget.JobID{}, plots: map[int64]cachedPlot{}, drawing: make(chan struct{}, 1), csrfKey: make([]byte, 32)}
 	if _, err := rand.Read(s.csrfKey); err != nil {
 		return nil, err
@@ -194,12 +202,16 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	if s.auth != nil && !s.auth.allows(r) {
+	switch {
+	case s.loopbackHosts && !isLoopbackHost(r.Host):
+		s.log.Warn("request for another host refused", "host", r.Host, "remote", r.RemoteAddr)
+		http.Error(rec, "This server answers only to localhost (a login, WEBTOM_PASSWORD, lifts this).", http.StatusMisdirectedRequest)
+	case s.auth != nil && !s.auth.allows(r):
 		if _, _, tried := r.BasicAuth(); tried {
 			s.log.Warn("login failed", "remote", r.RemoteAddr, "path", r.URL.Path)
 		}
 		s.auth.challenge(rec)
-	} else {
+	default:
 		s.handler.ServeHTTP(rec, r)
 	}
 	s.log.LogAttrs(r.Context(), slog.LevelDebug, "request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
