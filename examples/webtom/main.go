@@ -23,8 +23,9 @@
 // webtom has no users and, unless you set one, no login: anyone who can
 // reach its address can query the services with your archive accounts
 // (spending their quotas), cancel jobs and upload files. It therefore
-// listens on 127.0.0.1 and refuses to start on any other address without
-// a login. Set WEBTOM_PASSWORD (at least 16 bytes) and optionally
+// listens on 127.0.0.1, refuses to start on any other address without a
+// login, and without one answers only requests addressed to localhost (so
+// that a web page rebound to 127.0.0.1 cannot use it). Set WEBTOM_PASSWORD (at least 16 bytes) and optionally
 // WEBTOM_USER (default "tom") to require HTTP Basic authentication on
 // every page and post; browsers ask for it once. webtom speaks plain
 // HTTP, so off the machine put a TLS proxy in front, or the password
