@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tomgo/targetdata/internal/httpx"
+	"github.com/tomgo/targetdata/httpclient"
 	"github.com/tomgo/targetdata/internal/textscan"
 	"github.com/tomgo/targetdata/singletarget"
 )
@@ -64,8 +64,8 @@ type Client struct {
 	origin *url.URL // scheme and host of base
 	token  singletarget.Secret
 	opts   Options
-	read   *httpx.Client
-	write  *httpx.Client
+	read   *httpclient.Client
+	write  *httpclient.Client
 	pace   *writePacer // nil when Options.WriteRate is -1
 }
 
@@ -94,8 +94,8 @@ func New(baseURL string, token singletarget.Secret, opts *Options) (*Client, err
 	return c, nil
 }
 
-func (c *Client) httpClient(extra []singletarget.Secret) *httpx.Client {
-	return httpx.New(httpx.Options{
+func (c *Client) httpClient(extra []singletarget.Secret) *httpclient.Client {
+	return httpclient.New(httpclient.Options{
 		Service:      Name,
 		HTTPClient:   c.opts.HTTPClient,
 		Timeout:      c.opts.Timeout,
@@ -145,7 +145,7 @@ func (c *Client) WriteBlockedFor() time.Duration { return max(c.write.BlockedFor
 // sendWrite sends a write through the account's pacing: a write the
 // pacing holds back fails fast with a *singletarget.ThrottledError. It
 // reports whether the answer was the server's own 429.
-func (c *Client) sendWrite(ctx context.Context, req *httpx.Request, want ...int) (*httpx.Response, bool, error) {
+func (c *Client) sendWrite(ctx context.Context, req *httpclient.Request, want ...int) (*httpclient.Response, bool, error) {
 	blocked := c.write.BlockedFor() > 0 // fails fast in send, reaching nothing
 	if c.pace != nil && !blocked {
 		if wait := c.pace.acquire(req.Method == http.MethodPost); wait > 0 {
@@ -206,7 +206,7 @@ func (c *Client) needToken(op string) error {
 
 // send runs one request and maps every non-success answer to a typed
 // error. want lists the success statuses.
-func (c *Client) send(ctx context.Context, hc *httpx.Client, req *httpx.Request, want ...int) (*httpx.Response, error) {
+func (c *Client) send(ctx context.Context, hc *httpclient.Client, req *httpclient.Request, want ...int) (*httpclient.Response, error) {
 	resp, err := hc.Do(ctx, req)
 	if err != nil {
 		if resp != nil && resp.Status == http.StatusBadRequest {
@@ -235,7 +235,7 @@ func (c *Client) send(ctx context.Context, hc *httpx.Client, req *httpx.Request,
 }
 
 // decodeJSON decodes a JSON answer, refusing HTML and malformed bodies.
-func (c *Client) decodeJSON(req *httpx.Request, resp *httpx.Response, into any) error {
+func (c *Client) decodeJSON(req *httpclient.Request, resp *httpclient.Response, into any) error {
 	body := bytes.TrimSpace(resp.Body)
 	if resp.IsHTML() || bytes.HasPrefix(body, []byte("<")) {
 		return fmt.Errorf("%s: %s %s: %w: the server answered HTML where JSON was expected (HTTP %d)",
@@ -288,7 +288,7 @@ func (e *ValidationError) Is(target error) bool { return target == singletarget.
 
 // badRequest interprets a 400 JSON body: field errors, or the 500-task cap.
 // It returns nil for a body that is not a JSON object.
-func (c *Client) badRequest(req *httpx.Request, resp *httpx.Response) error {
+func (c *Client) badRequest(req *httpclient.Request, resp *httpclient.Response) error {
 	var raw map[string]json.RawMessage
 	if resp.IsHTML() || json.Unmarshal(resp.Body, &raw) != nil || len(raw) == 0 {
 		return nil
@@ -326,7 +326,7 @@ func (c *Client) ObtainToken(ctx context.Context, username string, password sing
 	}
 	hc := c.httpClient([]singletarget.Secret{password})
 	form := url.Values{"username": {username}, "password": {password.Reveal()}}
-	req := &httpx.Request{Method: http.MethodPost, URL: c.base + "/api-token-auth/", Body: []byte(form.Encode()),
+	req := &httpclient.Request{Method: http.MethodPost, URL: c.base + "/api-token-auth/", Body: []byte(form.Encode()),
 		Header: http.Header{"Accept": {"application/json"}, "Content-Type": {"application/x-www-form-urlencoded"}},
 		// Asking twice returns the same token: safe to retry.
 		Idempotent: true}
@@ -456,7 +456,7 @@ func (c *Client) Queue(ctx context.Context, q QueueRequest) (*Task, error) {
 	target := c.base + "/queue/"
 	h := c.headers(target, "application/json")
 	h.Set("Content-Type", "application/x-www-form-urlencoded")
-	req := &httpx.Request{Method: http.MethodPost, URL: target, Header: h, Body: []byte(q.form().Encode())}
+	req := &httpclient.Request{Method: http.MethodPost, URL: target, Header: h, Body: []byte(q.form().Encode())}
 	resp, server429, err := c.sendWrite(ctx, req, http.StatusCreated)
 	if err != nil {
 		var te *singletarget.ThrottledError
@@ -505,7 +505,7 @@ func (c *Client) Task(ctx context.Context, id int64) (*Task, error) {
 		return nil, fmt.Errorf("%s: task %d: %w", Name, id, err)
 	}
 	target := c.TaskURL(id)
-	req := &httpx.Request{Method: http.MethodGet, URL: target, Header: c.headers(target, "application/json")}
+	req := &httpclient.Request{Method: http.MethodGet, URL: target, Header: c.headers(target, "application/json")}
 	resp, err := c.send(ctx, c.read, req, http.StatusOK)
 	if err != nil {
 		return nil, err
@@ -534,7 +534,7 @@ func (c *Client) Download(ctx context.Context, resultURL string) ([]byte, error)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%s: download: %w: result URL %q is not an absolute http(s) URL", Name, singletarget.ErrRemote, c.read.RedactURL(resultURL))
 	}
-	req := &httpx.Request{Method: http.MethodGet, URL: resultURL, Header: c.headers(resultURL, "text/plain, */*;q=0.1")}
+	req := &httpclient.Request{Method: http.MethodGet, URL: resultURL, Header: c.headers(resultURL, "text/plain, */*;q=0.1")}
 	resp, err := c.send(ctx, c.read, req, http.StatusOK)
 	if err != nil {
 		return nil, err
@@ -546,7 +546,7 @@ func (c *Client) Download(ctx context.Context, resultURL string) ([]byte, error)
 }
 
 // checkResult refuses anything that is not an ATLAS result file.
-func checkResult(resp *httpx.Response) error {
+func checkResult(resp *httpclient.Response) error {
 	body := resp.Body
 	trimmed := bytes.TrimSpace(body)
 	switch {
@@ -580,7 +580,7 @@ func (c *Client) Delete(ctx context.Context, id int64) error {
 		return err
 	}
 	target := c.TaskURL(id)
-	req := &httpx.Request{Method: http.MethodDelete, URL: target, Header: c.headers(target, "application/json")}
+	req := &httpclient.Request{Method: http.MethodDelete, URL: target, Header: c.headers(target, "application/json")}
 	_, _, err := c.sendWrite(ctx, req, http.StatusNoContent, http.StatusOK, http.StatusAccepted)
 	return err
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/tomgo/targetdata/dataproduct"
 	"github.com/tomgo/targetdata/examples/customservice/sdss"
 	"github.com/tomgo/targetdata/examples/customservice/sdss/sdsstest"
+	"github.com/tomgo/targetdata/httpclient"
 	"github.com/tomgo/targetdata/processor/processortest"
 	"github.com/tomgo/targetdata/singletarget"
 	"github.com/tomgo/targetdata/singletarget/servicetest"
@@ -159,8 +160,17 @@ func TestNearest(t *testing.T) {
 	require.ErrorAs(t, err, &te)
 	assert.Equal(t, 90*time.Second, te.RetryAfter)
 	assert.Less(t, time.Since(start), 5*time.Second)
+	// Until the wait is over, the client does not ask again.
+	n := len(sim.Requests())
+	_, err = c.Nearest(ctx, galaxy.RA, galaxy.Dec, 3, "")
+	require.ErrorAs(t, err, &te)
+	assert.InDelta(t, 90, te.RetryAfter.Seconds(), 5)
+	assert.Len(t, sim.Requests(), n, "no request while the server's wait runs")
 
-	// 503 with a Retry-After beyond MaxRetryWait: throttling too.
+	// 503 with a Retry-After: throttling too (on a fresh client: the one
+	// above is still waiting out the 429).
+	svc, sim = newService(t, nil)
+	c = svc.Client()
 	sim.UnavailableNext(time.Hour)
 	_, err = c.Nearest(ctx, galaxy.RA, galaxy.Dec, 3, "")
 	require.ErrorAs(t, err, &te)
@@ -201,7 +211,8 @@ func TestDownloadFailures(t *testing.T) {
 	require.NoError(t, err)
 	_, err = small.Query(ctx, galaxy, small.NewForm(), dataproduct.NewMemoryStore(nil))
 	assert.ErrorIs(t, err, singletarget.ErrRemote)
-	assert.Contains(t, err.Error(), "larger than Options.MaxFileBytes")
+	assert.ErrorIs(t, err, httpclient.ErrBodyTooLarge)
+	assert.Contains(t, err.Error(), "cap 1000 bytes")
 }
 
 func TestOptions(t *testing.T) {
