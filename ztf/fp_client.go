@@ -139,7 +139,7 @@ func NewForcedPhotometryClient(baseURL string, creds Credentials, opts *ForcedPh
 		return nil, err
 	}
 	if o.Name == "" {
-		o.Name = ForcedPhotometryName
+		o.Name = ForcedPhotometryServiceName
 	}
 	if o.PollInterval == 0 {
 		o.PollInterval = time.Minute

@@ -114,7 +114,7 @@ func New(baseURL string, opts *Options) (*Client, error) {
 		return nil, err
 	}
 	if o.Name == "" {
-		o.Name = Name
+		o.Name = ServiceName
 	}
 	if o.RequestInterval == 0 {
 		o.RequestInterval = 500 * time.Millisecond

@@ -106,7 +106,7 @@ func New(baseURL string, opts *Options) (*Client, error) {
 	// slept inside Query); answers are size-capped; logs go to the
 	// service's slog.Logger; requests carry a User-Agent.
 	hopts := httpclient.Options{
-		Service:       Name,
+		Service:       ServiceName,
 		HTTPClient:    o.HTTPClient,
 		RetryMax:      o.MaxRetries,
 		RetryWaitMin:  min(500*time.Millisecond, o.MaxRetryWait),
@@ -189,14 +189,14 @@ func (c *Client) Nearest(ctx context.Context, ra, dec, radiusArcsec float64, cla
 	body := resp.Body
 	rows, err := parseSearch(body)
 	if err != nil {
-		return nil, fmt.Errorf("%s: search answer: %w: %v", Name, singletarget.ErrRemote, err)
+		return nil, fmt.Errorf("%s: search answer: %w: %v", ServiceName, singletarget.ErrRemote, err)
 	}
 	if len(rows) == 0 {
 		what := "spectrum"
 		if class != "" {
 			what = class + " spectrum"
 		}
-		return nil, fmt.Errorf("%s: no SDSS %s within %g arcsec of (%g, %g): %w", Name, what, radiusArcsec, ra, dec, singletarget.ErrNotFound)
+		return nil, fmt.Errorf("%s: no SDSS %s within %g arcsec of (%g, %g): %w", ServiceName, what, radiusArcsec, ra, dec, singletarget.ErrNotFound)
 	}
 	return &rows[0], nil
 }
