@@ -136,7 +136,7 @@ func TestAuth(t *testing.T) {
 		}
 	}
 	assert.Empty(t, srv.targets.all(), "no target created without the login")
-	assert.Empty(t, srv.jobsOf(1))
+	assert.Empty(t, m.jobsOf(1))
 
 	// Logged in, a post without its CSRF token is still refused.
 	resp, err = good.PostForm(ts.URL+"/targets", url.Values{"name": {"X"}, "ra": {"1"}, "dec": {"1"}})

@@ -2,10 +2,12 @@
 // for each target a page listing the configured single-target data
 // services, each with its query form (drawn from the form's Fields and
 // Layout, errors shown next to each field), queries run by the configured
-// executor with a job page that follows them, and the target's light curve
-// and spectra once data arrive. It uses net/http and html/template only; a
-// ten-line optional script updates dependent choices (PanSTARRS catalogs
-// by data release).
+// executor with a job page that follows them live (server-sent events from
+// Executor.Watch) and job lists from Executor.List, and the target's light
+// curve and spectra once data arrive. It uses net/http and html/template
+// only; two short optional scripts update dependent choices (PanSTARRS
+// catalogs by data release) and follow a job's page live (without script
+// the page reloads itself).
 //
 //	go run ./examples/webtom                    # the built-in services on their simulators, offline
 //	go run ./examples/webtom -dir tomdata       # keep targets, database and files in ./tomdata
@@ -110,8 +112,8 @@ type httpTimeouts struct {
 
 // defaultTimeouts: a 32 MiB upload must arrive within two minutes (about
 // 2.2 Mbit/s), and a page or plot be drawn and sent within two minutes. A
-// streaming handler (server-sent events) lifts its write deadline with
-// http.NewResponseController(w).SetWriteDeadline(time.Time{}).
+// stream (the job events) sets its own write deadline through
+// http.NewResponseController.
 var defaultTimeouts = httpTimeouts{ReadHeader: 10 * time.Second, Read: 2 * time.Minute, Write: 2 * time.Minute, Idle: 2 * time.Minute}
 
 // maxHeaderBytes caps a request's headers (net/http's default is 1 MiB).

@@ -103,8 +103,7 @@ type server struct {
 	// loopbackHosts is serverOptions.LoopbackHosts.
 	loopbackHosts bool
 
-	mu   sync.Mutex
-	jobs map[int64][]singletarget.JobID // by target, oldest first
+	mu sync.Mutex
 	// plots caches each target's last light curve: drawing thousands of
 	// points takes longer than reading them.
 	plots map[int64]cachedPlot
@@ -144,7 +143,7 @@ func newServer(app *builtin.App, opts *serverOptions) (*server, error) {
 		return nil, err
 	}
 	s := &server{app: app, log: o.Logger, targets: targets, refresh: o.JobRefresh, auth: o.Auth, loopbackHosts: o.LoopbackHosts,
-		pages: map[string]*template.Template{}, jobs: map[int64][]singletarget.JobID{}, plots: map[int64]cachedPlot{}, drawing: make(chan struct{}, 1), csrfKey: make([]byte, 32)}
+		pages: map[string]*template.Template{}, plots: map[int64]cachedPlot{}, drawing: make(chan struct{}, 1), csrfKey: make([]byte, 32)}
 	if _, err := rand.Read(s.csrfKey); err != nil {
 		return nil, err
 	}
@@ -154,8 +153,9 @@ func newServer(app *builtin.App, opts *serverOptions) (*server, error) {
 		"seconds": func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 0, 64) },
 		"deg":     func(x float64) string { return strconv.FormatFloat(x, 'f', 6, 64) },
 		"params":  formatParams,
+		"states":  func() []singletarget.JobState { return singletarget.JobStates },
 	}
-	for _, page := range []string{"targets", "target", "job", "error"} {
+	for _, page := range []string{"targets", "target", "job", "jobs", "error"} {
 		t, err := template.New(page).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/form.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, err
@@ -176,7 +176,9 @@ func newServer(app *builtin.App, opts *serverOptions) (*server, error) {
 	m.HandleFunc("POST /targets/{id}/upload", s.handleUpload)
 	m.HandleFunc("GET /targets/{id}/lightcurve.png", s.handleLightcurve)
 	m.HandleFunc("GET /targets/{id}/spectra/{file}", s.handleSpectrum)
+	m.HandleFunc("GET /jobs", s.handleJobs)
 	m.HandleFunc("GET /jobs/{id}", s.handleJob)
+	m.HandleFunc("GET /jobs/{id}/events", s.handleJobEvents)
 	m.HandleFunc("POST /jobs/{id}/cancel", s.handleCancel)
 	// Cross-origin posts are refused from the browser's own headers
 	// (Sec-Fetch-Site, Origin) before the token is even looked at.
@@ -188,9 +190,9 @@ func newServer(app *builtin.App, opts *serverOptions) (*server, error) {
 	return s, nil
 }
 
-// contentSecurityPolicy allows the page's own style sheet, script and
-// images, and nothing else: no inline script, no framing.
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; " +
+// contentSecurityPolicy allows the page's own style sheet, scripts, images
+// and event streams, and nothing else: no inline script, no framing.
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // ServeHTTP implements http.Handler: it sets the security headers, asks
@@ -228,8 +230,8 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
-// Unwrap gives http.ResponseController the connection's writer (to flush
-// a stream or change its deadlines).
+// Unwrap lets http.ResponseController reach the connection (Flush and
+// write deadlines for event streams).
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // page is what every page template gets.
@@ -367,7 +369,10 @@ type targetPage struct {
 	page
 	Target singletarget.Target
 	Forms  []formView
-	Jobs   []singletarget.JobStatus
+	// Jobs are the target's latest jobs, from the executor; MoreJobs says
+	// there are older ones.
+	Jobs     []singletarget.JobStatus
+	MoreJobs bool
 	// Total is how many datums the target has.
 	Total int
 	// LightcurveURL draws the newest plotPoints photometry points; "" when
@@ -463,16 +468,11 @@ func (s *server) targetPage(w http.ResponseWriter, r *http.Request, t singletarg
 		fv.CSRF = p.CSRF
 		p.Forms = append(p.Forms, fv)
 	}
-	for _, id := range slices.Backward(s.jobsOf(t.ID)) {
-		st, err := s.app.Executor.Status(ctx, id)
-		if err != nil {
-			continue // e.g. pruned by the job engine
-		}
-		p.Jobs = append(p.Jobs, st)
-		if len(p.Jobs) == recentJobs {
-			break
-		}
+	jobs, err := s.app.Executor.List(ctx, singletarget.JobFilter{TargetID: t.ID, Limit: recentJobs})
+	if err != nil {
+		return p, err
 	}
+	p.Jobs, p.MoreJobs = jobs.Jobs, jobs.Next != ""
 
 	if err := s.datumViews(r, t, &p); err != nil {
 		return p, err
@@ -575,18 +575,6 @@ func rowOf(d dataproduct.Datum) datumRow {
 	return row
 }
 
-func (s *server) jobsOf(targetID int64) []singletarget.JobID {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.jobs[targetID])
-}
-
-func (s *server) addJob(targetID int64, id singletarget.JobID) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.jobs[targetID] = append(s.jobs[targetID], id)
-}
-
 // --- queries ---
 
 func (s *server) handleQuery(w http.ResponseWriter, r *http.Request) {
@@ -627,7 +615,6 @@ func (s *server) handleQuery(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	s.addJob(t.ID, id)
 	s.log.Info("query submitted", "service", name, "target", t.Name, "job", id)
 	http.Redirect(w, r, "/jobs/"+url.PathEscape(string(id)), http.StatusSeeOther)
 }
@@ -708,12 +695,8 @@ func (s *server) handleJob(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	p := jobPage{page: page{Title: "Job " + string(id), CSRF: s.csrfToken(s.session(w, r))}, Status: st}
-	p.Info, _ = s.app.Manager.Info(st.Request.Service)
-	p.Target, _ = s.targets.get(st.Request.Target.ID)
-	if !st.State.Done() {
-		p.Refresh = s.refresh
-	}
+	p := s.jobPage(st)
+	p.CSRF = s.csrfToken(s.session(w, r))
 	if st.State == singletarget.JobSucceeded {
 		id := st.Request.Target.ID
 		n, err := s.app.Store.CountDatums(r.Context(), dataproduct.DatumFilter{TargetID: id, DataType: dataproduct.TypePhotometry})
