@@ -9,8 +9,6 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
-
-	"github.com/tomgo/targetdata/dataproduct"
 )
 
 // PoolOptions configure a Pool; nil means defaults.
@@ -104,8 +102,7 @@ type Pool struct {
 type poolJob struct {
 	id        JobID
 	req       Request
-	task      *RemoteTask
-	products  []dataproduct.Product // stored but not yet processed (a retry processes only)
+	cp        Checkpoint // where the query stands (Manager.Step)
 	failures  int
 	throttled time.Duration
 	due       time.Time
@@ -313,7 +310,7 @@ func (p *Pool) forget(j *poolJob) {
 }
 
 func (p *Pool) cancelRemote(ctx context.Context, j *poolJob) {
-	if j.task == nil {
+	if j.cp.Remote == nil {
 		return
 	}
 	svc, err := p.m.Service(j.req.Service)
@@ -323,8 +320,8 @@ func (p *Pool) cancelRemote(ctx context.Context, j *poolJob) {
 	if c, ok := svc.(Canceller); ok {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		if err := c.CancelRemote(cctx, *j.task); err != nil {
-			p.opts.Logger.WarnContext(ctx, "withdrawing the remote task failed", "service", j.req.Service, "task", j.task.ID, "error", err)
+		if err := c.CancelRemote(cctx, *j.cp.Remote); err != nil {
+			p.opts.Logger.WarnContext(ctx, "withdrawing the remote task failed", "service", j.req.Service, "task", j.cp.Remote.ID, "error", err)
 		}
 	}
 }
@@ -412,14 +409,10 @@ func (p *Pool) run(j *poolJob) {
 			j.hooks.progressed(pr)
 		}
 	})
-	var res *StepResult
-	var err error
-	prev := j.task
-	if j.products != nil {
-		res = &StepResult{Result: Result{Products: j.products, Remote: j.task}}
-		res.IngestResult, err = p.m.ProcessProducts(ctx, j.products)
-	} else {
-		res, err = p.m.Step(ctx, j.req, j.task)
+	prev := j.cp.Remote
+	res, err := p.m.Step(ctx, j.req, j.cp, nil)
+	if res != nil {
+		j.cp = res.Checkpoint
 	}
 	if j.hooks != nil {
 		j.hooks.stepped(prev, res, err)
@@ -447,7 +440,6 @@ func (p *Pool) run(j *poolJob) {
 	_, async := svc.(Resumer)
 	switch {
 	case err == nil && res.Pending != nil:
-		j.task = res.Pending
 		p.jobs.update(j.id, func(s *JobStatus) { r := *res.Pending; s.Remote = &r })
 		p.park(j, res.Pending.NotBefore)
 		return
@@ -462,22 +454,22 @@ func (p *Pool) run(j *poolJob) {
 			j.throttled += wait
 			msg := fmt.Sprintf("throttled for %d s", int(wait.Round(time.Second)/time.Second))
 			p.jobs.update(j.id, func(s *JobStatus) {
-				s.Progress = Progress{Service: j.req.Service, Stage: StageThrottled, RetryAfter: wait, Message: msg, Remote: j.task, Time: time.Now().UTC()}
+				s.Progress = Progress{Service: j.req.Service, Stage: StageThrottled, RetryAfter: wait, Message: msg, Remote: j.cp.Remote, Time: time.Now().UTC()}
 			})
 			log.Info("job throttled", "wait", wait)
 			p.park(j, time.Now().Add(wait))
 			return
 		}
-	case res != nil && len(res.Products) > 0 && Retryable(err):
-		// Stored but not processed: retry the processing only.
-		j.products = res.Products
-		fallthrough
-	case Retryable(err) && (j.task != nil || !async || j.products != nil):
+	case Retryable(err) && (j.cp.Remote != nil || !async || j.cp.Key != "" || len(j.cp.Products) > 0):
+		// A retry resumes from the checkpoint: it processes stored
+		// products again (never asking the archive), resumes a remote
+		// task, or (a KeyedQuerier) looks for the task a lost submission
+		// made before submitting.
 		j.failures++
 		if j.failures < p.opts.MaxAttempts {
 			wait := p.opts.RetryBackoff(j.failures)
 			p.jobs.update(j.id, func(s *JobStatus) {
-				s.Progress = Progress{Service: j.req.Service, Stage: StageRetrying, RetryAfter: wait, Message: err.Error(), Remote: j.task, Time: time.Now().UTC()}
+				s.Progress = Progress{Service: j.req.Service, Stage: StageRetrying, RetryAfter: wait, Message: err.Error(), Remote: j.cp.Remote, Time: time.Now().UTC()}
 			})
 			log.Warn("job failed, will retry", "error", err, "attempt", j.failures, "wait", wait)
 			p.park(j, time.Now().Add(wait))
