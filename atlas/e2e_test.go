@@ -27,22 +27,6 @@ func targets(n int) []singletarget.Target {
 	return out
 }
 
-// cleanupAll retries the remembered deletes, waiting out throttling.
-func cleanupAll(t *testing.T, svc *atlas.Service) {
-	t.Helper()
-	for range 20 {
-		err := svc.Cleanup(ctx)
-		var te *singletarget.ThrottledError
-		if errors.As(err, &te) {
-			time.Sleep(max(te.RetryAfter, 10*time.Millisecond))
-			continue
-		}
-		require.NoError(t, err)
-		return
-	}
-	t.Fatal("cleanup never finished")
-}
-
 // TestPoolEndToEnd runs five queries on the Pool executor against a
 // simulator that allows three writes a second: queueing is throttled
 // (waited out by the pool and visible in its logs), tasks are polled,
