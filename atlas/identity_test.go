@@ -54,7 +54,7 @@ func readProduct(t *testing.T, s dataproduct.Store, id int64) string {
 func TestSameQueryTwiceOneProduct(t *testing.T) {
 	sim := atlastest.NewServer(t, nil)
 	m, store := sqliteManager(t, sim)
-	req := singletarget.Request{Service: atlas.Name, Target: ngc1566, Params: window}
+	req := singletarget.Request{Service: atlas.ServiceName, Target: ngc1566, Params: window}
 	first, err := m.Run(ctx, req)
 	require.NoError(t, err)
 	require.Len(t, first.Products, 1)
@@ -84,7 +84,7 @@ func TestSameQueryTwiceOneProduct(t *testing.T) {
 func TestUploadCannotTakeAnArchiveProduct(t *testing.T) {
 	sim := atlastest.NewServer(t, nil)
 	m, store := sqliteManager(t, sim)
-	res, err := m.Run(ctx, singletarget.Request{Service: atlas.Name, Target: ngc1566, Params: window})
+	res, err := m.Run(ctx, singletarget.Request{Service: atlas.ServiceName, Target: ngc1566, Params: window})
 	require.NoError(t, err)
 	require.Len(t, res.Products, 1)
 	archive := res.Products[0]
@@ -169,7 +169,7 @@ func TestPoolRetriesLostSubmission(t *testing.T) {
 	pool := singletarget.NewPool(m, &singletarget.PoolOptions{RetryBackoff: func(int) time.Duration { return time.Millisecond }})
 	require.NoError(t, pool.Start(ctx))
 	defer pool.Stop(ctx)
-	id, err := pool.Submit(ctx, singletarget.Request{Service: atlas.Name, Target: ngc1566, Params: window})
+	id, err := pool.Submit(ctx, singletarget.Request{Service: atlas.ServiceName, Target: ngc1566, Params: window})
 	require.NoError(t, err)
 	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()

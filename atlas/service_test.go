@@ -379,7 +379,7 @@ func TestServiceDeleteThrottled(t *testing.T) {
 	m := singletarget.NewManager(store, &singletarget.ManagerOptions{Now: clock.Now})
 	require.NoError(t, m.AddProcessor(atlas.DataProductType, atlas.Processor{}))
 	require.NoError(t, m.AddService(svc))
-	req := singletarget.Request{Service: atlas.Name, Target: ngc1566, Params: window}
+	req := singletarget.Request{Service: atlas.ServiceName, Target: ngc1566, Params: window}
 	var saved []singletarget.Checkpoint
 	save := func(_ context.Context, cp singletarget.Checkpoint) error { saved = append(saved, cp); return nil }
 

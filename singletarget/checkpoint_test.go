@@ -108,7 +108,7 @@ func finishingManager(t *testing.T, opts *singletarget.ManagerOptions) (*singlet
 	store := &loggingStore{Store: dataproduct.NewMemoryStore(nil), log: log}
 	svc := &finishingService{Service: demo.NewService(demo.NewArchive("k", 1), "k", 0), log: log}
 	m := singletarget.NewManager(store, opts)
-	require.NoError(t, m.AddProcessor(demo.ProductType, demo.Processor()))
+	require.NoError(t, m.AddProcessor(demo.DataProductType, demo.Processor()))
 	require.NoError(t, m.AddService(svc))
 	return m, svc, store, log
 }
@@ -148,7 +148,7 @@ func (s *saver) save(_ context.Context, cp singletarget.Checkpoint) error {
 func TestStepOrder(t *testing.T) {
 	m, _, _, log := finishingManager(t, nil)
 	sv := &saver{log: log}
-	req := singletarget.Request{Service: demo.Name, Target: sn2023ixf, Params: window()}
+	req := singletarget.Request{Service: demo.ServiceName, Target: sn2023ixf, Params: window()}
 	ctx := context.Background()
 	res, err := m.Step(ctx, req, singletarget.Checkpoint{}, sv.save)
 	require.NoError(t, err)
@@ -172,7 +172,7 @@ func TestStepOrder(t *testing.T) {
 func TestStepResumesFromRecordedProducts(t *testing.T) {
 	m, _, store, log := finishingManager(t, nil)
 	sv := &saver{log: log}
-	req := singletarget.Request{Service: demo.Name, Target: sn2023ixf, Params: window()}
+	req := singletarget.Request{Service: demo.ServiceName, Target: sn2023ixf, Params: window()}
 	ctx := context.Background()
 	res, err := m.Step(ctx, req, singletarget.Checkpoint{}, sv.save)
 	require.NoError(t, err)
@@ -206,7 +206,7 @@ func TestStepResumesFromRecordedProducts(t *testing.T) {
 // record is not acted on.
 func TestStepStopsWhenTheCheckpointIsNotSaved(t *testing.T) {
 	ctx := context.Background()
-	req := singletarget.Request{Service: demo.Name, Target: sn2023ixf, Params: window()}
+	req := singletarget.Request{Service: demo.ServiceName, Target: sn2023ixf, Params: window()}
 	dbDown := errors.New("database is down")
 
 	m, _, _, log := finishingManager(t, nil)
@@ -243,8 +243,8 @@ func TestStepStopsWhenTheCheckpointIsNotSaved(t *testing.T) {
 // the data already in, and gives up after MaxFinishWait.
 func TestStepFinishThrottled(t *testing.T) {
 	ctx := context.Background()
-	req := singletarget.Request{Service: demo.Name, Target: sn2023ixf, Params: window()}
-	throttled := &singletarget.ThrottledError{Service: demo.Name, RetryAfter: 40 * time.Second}
+	req := singletarget.Request{Service: demo.ServiceName, Target: sn2023ixf, Params: window()}
+	throttled := &singletarget.ThrottledError{Service: demo.ServiceName, RetryAfter: 40 * time.Second}
 	m, svc, _, log := finishingManager(t, &singletarget.ManagerOptions{MaxFinishWait: time.Minute})
 	svc.finishErrs = []error{throttled, throttled, throttled}
 	sv := &saver{log: log}
@@ -291,7 +291,7 @@ func TestStepFinishThrottled(t *testing.T) {
 // set, so the service can find the task a lost submission made.
 func TestStepKeyedRetry(t *testing.T) {
 	ctx := context.Background()
-	req := singletarget.Request{Service: demo.Name, Target: sn2023ixf, Params: window()}
+	req := singletarget.Request{Service: demo.ServiceName, Target: sn2023ixf, Params: window()}
 	m, _, _, log := finishingManager(t, nil)
 	res, err := m.Step(ctx, req, singletarget.Checkpoint{Key: "recorded-before"}, nil)
 	require.NoError(t, err)

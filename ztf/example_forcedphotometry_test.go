@@ -31,7 +31,7 @@ func Example_forcedPhotometry() {
 	}
 	store := dataproduct.NewMemoryStore(nil)
 	m := singletarget.NewManager(store, nil)
-	if err := m.AddProcessor(ztf.ForcedPhotometryProductType, ztf.ForcedPhotometryProcessor{}); err != nil {
+	if err := m.AddProcessor(ztf.ForcedPhotometryDataProductType, ztf.ForcedPhotometryProcessor{}); err != nil {
 		log.Fatal(err)
 	}
 	if err := m.AddService(svc); err != nil {

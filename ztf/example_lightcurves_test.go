@@ -26,7 +26,7 @@ func Example_lightCurves() {
 	}
 	store := dataproduct.NewMemoryStore(nil)
 	m := singletarget.NewManager(store, nil)
-	if err := m.AddProcessor(ztf.ProductType, ztf.Processor{}); err != nil {
+	if err := m.AddProcessor(ztf.DataProductType, ztf.Processor{}); err != nil {
 		log.Fatal(err)
 	}
 	if err := m.AddService(svc); err != nil {

@@ -120,7 +120,7 @@ func TestForcedPhotometryLifecycle(t *testing.T) {
 	require.Len(t, out.Products, 1)
 	p := out.Products[0]
 	assert.Equal(t, "ztf_fp-SN_2024abc-2459300.5-2459500.5.txt", p.Name)
-	assert.Equal(t, ztf.ForcedPhotometryProductType, p.DataProductType)
+	assert.Equal(t, ztf.ForcedPhotometryDataProductType, p.DataProductType)
 	assert.Equal(t, "69601", p.Extra["reqid"])
 	assert.Equal(t, "forcedphotometry_req00069601_lc.txt", p.Extra["file"])
 	assert.Equal(t, "0", p.Extra["exitcode"])
@@ -371,7 +371,7 @@ func TestForcedPhotometryQueryErrors(t *testing.T) {
 		info := svc.Info()
 		assert.True(t, info.Async)
 		assert.Equal(t, "Forced Photometry", info.Kind)
-		assert.Equal(t, ztf.ForcedPhotometryProductType, info.DataProductType)
+		assert.Equal(t, ztf.ForcedPhotometryDataProductType, info.DataProductType)
 	})
 }
 
@@ -379,7 +379,7 @@ func TestPoolForcedPhotometry(t *testing.T) {
 	svc, sim := newFPService(t, &ztftest.Options{QueueTime: 20 * time.Millisecond, RunTime: 30 * time.Millisecond}, nil)
 	store := dataproduct.NewMemoryStore(nil)
 	m := singletarget.NewManager(store, nil)
-	require.NoError(t, m.AddProcessor(ztf.ForcedPhotometryProductType, ztf.ForcedPhotometryProcessor{}))
+	require.NoError(t, m.AddProcessor(ztf.ForcedPhotometryDataProductType, ztf.ForcedPhotometryProcessor{}))
 	require.NoError(t, m.AddService(svc))
 	pool := singletarget.NewPool(m, &singletarget.PoolOptions{Workers: 2})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

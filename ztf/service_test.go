@@ -181,7 +181,7 @@ func TestServiceProductNames(t *testing.T) {
 		require.Len(t, out.Products, 1)
 		p := out.Products[0]
 		assert.Equal(t, c.name, p.Name)
-		assert.Equal(t, ztf.ProductType, p.DataProductType)
+		assert.Equal(t, ztf.DataProductType, p.DataProductType)
 		assert.NotContains(t, p.Extra["url"], "password")
 		// The stored answer processes.
 		rc, err := store.OpenProduct(ctx, p.ID)
@@ -262,7 +262,7 @@ func TestManagerImmediateLightCurves(t *testing.T) {
 	svc, sim := newService(t, nil, nil)
 	store := dataproduct.NewMemoryStore(nil)
 	m := singletarget.NewManager(store, nil)
-	require.NoError(t, m.AddProcessor(ztf.ProductType, ztf.Processor{}))
+	require.NoError(t, m.AddProcessor(ztf.DataProductType, ztf.Processor{}))
 	require.NoError(t, m.AddService(svc))
 	ex := singletarget.NewImmediate(m)
 	ctx := context.Background()

@@ -176,7 +176,7 @@ func testKilledAt(t *testing.T, point string) {
 	must(t, web.Migrate(ctx))
 
 	w1 := startWorker(t, append(env, envKillAt+"="+point))
-	id, err := web.Submit(ctx, singletarget.Request{Service: atlas.Name, Target: target,
+	id, err := web.Submit(ctx, singletarget.Request{Service: atlas.ServiceName, Target: target,
 		Params: map[string][]string{"min_date_mjd": {"60000"}, "max_date_mjd": {"60060"}}})
 	must(t, err)
 	w1.waitKilled(t, ctx, point)
