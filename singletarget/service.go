@@ -137,7 +137,10 @@ type Resumer interface {
 // fail and holds no worker) and calls again, up to
 // ManagerOptions.MaxFinishWait in all. Any other error, or running out of
 // that time, is logged and the query still succeeds: its data are stored,
-// and the archive's own retention removes the task.
+// and the archive's own retention removes the task. A query whose
+// processing fails for good (a file that does not parse) never reaches
+// FinishRemote: its remote task is left to the archive's retention, and
+// the stored product keeps the file.
 type Finisher interface {
 	FinishRemote(ctx context.Context, task RemoteTask) error
 }
