@@ -329,3 +329,71 @@ func (uploadNamer) Query(ctx context.Context, t singletarget.Target, _ singletar
 	}
 	return &singletarget.Outcome{Products: []dataproduct.Product{p}}, nil
 }
+
+// changingService stores the next of its files under one name per query,
+// as an archive whose answer to the same query changes.
+type changingService struct {
+	mu    sync.Mutex
+	files []string
+}
+
+func (*changingService) Name() string { return "CHANGING" }
+func (*changingService) NewForm() singletarget.QueryForm {
+	f := &singletarget.FormBase{}
+	f.Bind(f)
+	return f
+}
+func (s *changingService) Query(ctx context.Context, t singletarget.Target, _ singletarget.QueryForm, out singletarget.ProductSink) (*singletarget.Outcome, error) {
+	s.mu.Lock()
+	body := s.files[0]
+	if len(s.files) > 1 {
+		s.files = s.files[1:]
+	}
+	s.mu.Unlock()
+	p, err := out.PutProduct(ctx, dataproduct.Product{TargetID: t.ID, Name: "changing.csv", DataProductType: "x"}, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	return &singletarget.Outcome{Products: []dataproduct.Product{p}}, nil
+}
+
+// TestRefreshReplacesTheProduct: the same query with a changed answer
+// replaces the product (same ID) and its datums: those of the old file
+// that the new one lacks are gone, the new file's are in; the same answer
+// again changes nothing.
+func TestRefreshReplacesTheProduct(t *testing.T) {
+	const header = "time,filter,magnitude,error\n"
+	svc := &changingService{files: []string{
+		header + "60000.1,g,17,0.1\n60001.1,g,17.1,0.1\n60002.1,g,17.2,0.1\n",
+		header + "60001.1,g,17.1,0.1\n60002.1,g,17.2,0.1\n60003.1,g,17.3,0.1\n",
+	}}
+	store := dataproduct.NewMemoryStore(nil)
+	m := singletarget.NewManager(store, nil)
+	require.NoError(t, m.AddProcessor("x", demo.Processor()))
+	require.NoError(t, m.AddService(svc))
+	ctx := context.Background()
+	req := singletarget.Request{Service: "CHANGING", Target: sn2023ixf}
+	first, err := m.Run(ctx, req)
+	require.NoError(t, err)
+	assert.Equal(t, 3, first.Added)
+	second, err := m.Run(ctx, req)
+	require.NoError(t, err)
+	require.Len(t, second.Products, 1)
+	assert.Equal(t, first.Products[0].ID, second.Products[0].ID, "the product is replaced, not added")
+	assert.NotEqual(t, first.Products[0].SHA256, second.Products[0].SHA256)
+	assert.Equal(t, dataproduct.IngestResult{Added: 3}, second.IngestResult, "the new file is ingested anew")
+	ds, err := store.ListDatums(ctx, dataproduct.DatumFilter{TargetID: sn2023ixf.ID})
+	require.NoError(t, err)
+	var mjds []float64
+	for _, d := range ds {
+		mjds = append(mjds, *d.Value.(dataproduct.Photometry).MJD)
+		assert.Equal(t, first.Products[0].ID, d.ProductID)
+	}
+	assert.Equal(t, []float64{60001.1, 60002.1, 60003.1}, mjds, "the old file's datum the new one lacks is gone")
+	third, err := m.Run(ctx, req)
+	require.NoError(t, err)
+	assert.Equal(t, dataproduct.IngestResult{Skipped: 3}, third.IngestResult, "the same answer again adds nothing")
+	ps, err := store.ListProducts(ctx, dataproduct.ProductFilter{})
+	require.NoError(t, err)
+	assert.Len(t, ps, 1)
+}
