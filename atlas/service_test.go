@@ -285,13 +285,13 @@ func TestServiceRemoteFaults(t *testing.T) {
 		fault atlastest.Fault
 		is    error
 	}{
-		{"truncated result", atlastest.Fault{Kind: atlastest.FaultTruncate, Endpoint: atlastest.EndpointResult}, singletarget.ErrRemote},
-		{"connection dropped mid-file, beyond the retries", atlastest.Fault{Kind: atlastest.FaultAbort, Endpoint: atlastest.EndpointResult, Times: 5}, singletarget.ErrRemote},
-		{"HTML result", atlastest.Fault{Kind: atlastest.FaultHTML, Endpoint: atlastest.EndpointResult}, singletarget.ErrRemote},
-		{"HTML task", atlastest.Fault{Kind: atlastest.FaultHTML, Endpoint: atlastest.EndpointTask}, singletarget.ErrRemote},
-		{"malformed task JSON", atlastest.Fault{Kind: atlastest.FaultMalformedJSON, Endpoint: atlastest.EndpointTask}, singletarget.ErrRemote},
-		{"5xx polls beyond the retries", atlastest.Fault{Kind: atlastest.FaultStatus, Endpoint: atlastest.EndpointTask, Times: 5, Status: 502}, singletarget.ErrRemote},
-		{"purged result", atlastest.Fault{Kind: atlastest.FaultGone, Endpoint: atlastest.EndpointResult}, singletarget.ErrNotFound},
+		{"truncated result", atlastest.Fault{Endpoint: atlastest.EndpointResult, Truncate: true}, singletarget.ErrRemote},
+		{"connection dropped mid-file, beyond the retries", atlastest.Fault{Endpoint: atlastest.EndpointResult, Times: 5, Truncate: true, Reset: true}, singletarget.ErrRemote},
+		{"HTML result", atlastest.Fault{Endpoint: atlastest.EndpointResult, Status: 200}, singletarget.ErrRemote},
+		{"HTML task", atlastest.Fault{Endpoint: atlastest.EndpointTask, Status: 200}, singletarget.ErrRemote},
+		{"malformed task JSON", atlastest.Fault{Endpoint: atlastest.EndpointTask, Truncate: true}, singletarget.ErrRemote},
+		{"5xx polls beyond the retries", atlastest.Fault{Endpoint: atlastest.EndpointTask, Times: 5, Status: 502}, singletarget.ErrRemote},
+		{"purged result", atlastest.Fault{Endpoint: atlastest.EndpointResult, Status: 404}, singletarget.ErrNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sim := atlastest.NewServer(t, nil)
@@ -388,7 +388,7 @@ func TestServiceDeleteThrottled(t *testing.T) {
 	require.NotNil(t, res.Pending)
 	cp := res.Checkpoint
 	waitFinished(t, sim)
-	sim.Inject(atlastest.Fault{Kind: atlastest.FaultThrottle, Endpoint: atlastest.EndpointDelete, RetryAfter: 20 * time.Second})
+	sim.Inject(atlastest.Fault{Endpoint: atlastest.EndpointDelete, Status: 429, RetryAfter: 20 * time.Second})
 	res, err = m.Step(ctx, req, cp, save)
 	require.NoError(t, err, "a throttled delete does not fail the query")
 	require.NotNil(t, res.Pending, "the clean-up waits")
@@ -435,7 +435,7 @@ func TestServiceNoDataDeleteThrottled(t *testing.T) {
 	out, err := svc.Query(ctx, south, form(t, svc, window), nil)
 	require.NoError(t, err)
 	waitFinished(t, sim)
-	sim.Inject(atlastest.Fault{Kind: atlastest.FaultThrottle, Endpoint: atlastest.EndpointDelete, RetryAfter: 20 * time.Second})
+	sim.Inject(atlastest.Fault{Endpoint: atlastest.EndpointDelete, Status: 429, RetryAfter: 20 * time.Second})
 	_, err = svc.Resume(ctx, south, *out.Pending, nil)
 	require.ErrorIs(t, err, singletarget.ErrNotFound)
 	assert.Equal(t, []int64{1}, svc.PendingCleanup())

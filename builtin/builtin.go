@@ -75,12 +75,12 @@ var (
 	services = []service{
 		{name: ztf.ServiceName, class: ztf.ServiceClass,
 			simulate: func() (string, singletarget.Secret, map[string]string, func(), error) {
-				s := ztftest.NewServer(nil, nil)
+				s := ztftest.Start(nil)
 				return s.LightCurveURL, "", nil, s.Close, nil
 			}},
 		{name: ztf.ForcedPhotometryServiceName, class: ztf.ForcedPhotometryServiceClass,
 			simulate: func() (string, singletarget.Secret, map[string]string, func(), error) {
-				s := ztftest.NewServer(nil, &ztftest.Options{QueueTime: 300 * time.Millisecond, RunTime: 500 * time.Millisecond})
+				s := ztftest.Start(&ztftest.Options{QueueTime: 300 * time.Millisecond, RunTime: 500 * time.Millisecond})
 				c := s.Credentials()
 				return s.ForcedPhotometryURL, "", map[string]string{
 					"email": c.Email.Reveal(), "userpass": c.Password.Reveal(),

@@ -129,22 +129,20 @@ func TestNearest(t *testing.T) {
 	assert.Contains(t, err.Error(), "no SDSS QSO spectrum")
 
 	// SkyServer's HTML error page is not JSON.
-	sim.FailNext(http.StatusOK, "<!doctype html><html><title>SQL Search - SkyserverSDSS</title></html>")
+	sim.Inject(sdsstest.Fault{Status: http.StatusOK, Body: "<!doctype html><html><title>SQL Search - SkyserverSDSS</title></html>"})
 	_, err = c.Nearest(ctx, galaxy.RA, galaxy.Dec, 3, "")
 	assert.ErrorIs(t, err, singletarget.ErrRemote)
 	assert.Contains(t, err.Error(), "HTML instead of JSON")
 
 	// A 500 is retried (GETs are idempotent).
 	before := len(sim.Requests())
-	sim.FailNext(http.StatusInternalServerError, "busy")
+	sim.Inject(sdsstest.Fault{Status: http.StatusInternalServerError, Body: "busy"})
 	_, err = c.Nearest(ctx, galaxy.RA, galaxy.Dec, 3, "")
 	require.NoError(t, err)
 	assert.Len(t, sim.Requests(), before+2)
 
 	// Every attempt failing: a RemoteError with the status and body.
-	for range 4 {
-		sim.FailNext(http.StatusBadGateway, "upstream down")
-	}
+	sim.Inject(sdsstest.Fault{Times: 4, Status: http.StatusBadGateway, Body: "upstream down"})
 	_, err = c.Nearest(ctx, galaxy.RA, galaxy.Dec, 3, "")
 	var re *singletarget.RemoteError
 	require.ErrorAs(t, err, &re)
@@ -171,13 +169,13 @@ func TestNearest(t *testing.T) {
 	// above is still waiting out the 429).
 	svc, sim = newService(t, nil)
 	c = svc.Client()
-	sim.UnavailableNext(time.Hour)
+	sim.Inject(sdsstest.Fault{Status: http.StatusServiceUnavailable, RetryAfter: time.Hour})
 	_, err = c.Nearest(ctx, galaxy.RA, galaxy.Dec, 3, "")
 	require.ErrorAs(t, err, &te)
 	assert.Equal(t, time.Hour, te.RetryAfter)
 	assert.Equal(t, "down for maintenance", te.Detail)
 	// A plain 503 is retried.
-	sim.FailNext(http.StatusServiceUnavailable, "restarting")
+	sim.Inject(sdsstest.Fault{Status: http.StatusServiceUnavailable, Body: "restarting"})
 	_, err = c.Nearest(ctx, galaxy.RA, galaxy.Dec, 3, "")
 	assert.NoError(t, err)
 }
@@ -195,7 +193,7 @@ func TestDownloadFailures(t *testing.T) {
 
 	// A download cut halfway stores nothing.
 	svc3, sim3 := newService(t, nil)
-	sim3.TruncateNext()
+	sim3.Inject(sdsstest.Fault{Endpoint: sdsstest.EndpointFile, Truncate: true})
 	store3 := dataproduct.NewMemoryStore(nil)
 	_, err = svc3.Query(ctx, galaxy, svc3.NewForm(), store3)
 	require.Error(t, err)
