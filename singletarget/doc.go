@@ -35,6 +35,15 @@
 // old file's datums) and refuses the uploads' name space; Manager.Upload
 // stores users' files there (dataproduct.UploadName) and never replaces.
 //
+// What a refresh guarantees: the same answer changes nothing; a changed
+// answer replaces the file and drops the old file's datums in one store
+// transaction, then ingests the new file in another (all or nothing).
+// Between the two, the product has no datums (a reader may see the target
+// without them for the length of an ingest); a crash there is healed by
+// the job, which ingests the recorded product when it resumes. Two
+// refreshes of the same query running at once with different answers may
+// leave datums of both files until the next refresh.
+//
 // # Many targets
 //
 // Manager.Batch queries one service for many targets on a Pool (and
