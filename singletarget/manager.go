@@ -285,6 +285,7 @@ func (m *Manager) Step(ctx context.Context, req Request, cp Checkpoint, save Sav
 	if err != nil {
 		return nil, err
 	}
+	ctx = withProgressService(ctx, req.Service)
 	st := &stepper{m: m, req: req, svc: svc, save: save, res: &StepResult{Checkpoint: cp},
 		log: m.logger.With("service", req.Service, "target", req.Target.Name)}
 	st.res.Remote = cp.Remote
@@ -387,7 +388,7 @@ func (st *stepper) record(ctx context.Context, next Checkpoint) error {
 func (st *stepper) ingest(ctx context.Context) (*StepResult, error) {
 	cp := st.res.Checkpoint
 	st.res.Products = cp.Products
-	ing, err := st.m.processProducts(ctx, st.req.Service, cp.Products)
+	ing, err := st.m.ProcessProducts(ctx, cp.Products)
 	st.res.IngestResult = ing
 	if err != nil {
 		return st.res, err
@@ -476,13 +477,9 @@ func stageOf(t RemoteTask) string {
 // ProcessProducts runs each product's processor and ingests the datums,
 // product by product (each ingest is all-or-nothing and de-duplicated).
 func (m *Manager) ProcessProducts(ctx context.Context, products []dataproduct.Product) (dataproduct.IngestResult, error) {
-	return m.processProducts(ctx, "", products)
-}
-
-func (m *Manager) processProducts(ctx context.Context, service string, products []dataproduct.Product) (dataproduct.IngestResult, error) {
 	var total dataproduct.IngestResult
 	for _, p := range products {
-		ReportProgress(ctx, Progress{Service: service, Stage: StageProcessing, Message: p.Name})
+		ReportProgress(ctx, Progress{Stage: StageProcessing, Message: p.Name})
 		r, err := m.Process(ctx, p)
 		total.Added += r.Added
 		total.Skipped += r.Skipped

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -217,7 +218,8 @@ func testWorkerKilled(t *testing.T, whileRunning bool) {
 	id, err := web.Submit(ctx, singletarget.Request{Service: "ATLAS", Target: target,
 		Params: map[string][]string{"min_date_mjd": {"60000"}, "max_date_mjd": {"60030"}}})
 	must(t, err)
-	jobID, _ := strconv.ParseInt(string(id), 10, 64)
+	row, _, _ := strings.Cut(string(id), "-") // River's ids are "<row id>-<key>"
+	jobID, _ := strconv.ParseInt(row, 10, 64)
 	riverState := func() string {
 		var s string
 		if err := db.QueryRowContext(ctx, "SELECT state FROM river_job WHERE id = ?", jobID).Scan(&s); err != nil {
