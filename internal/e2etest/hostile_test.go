@@ -181,7 +181,10 @@ func TestBodyOverTheCap(t *testing.T) {
 func TestCLIHostileInput(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "query")
-	build := exec.Command("go", "build", "-o", bin, "github.com/tomgo/targetdata/examples/query")
+	// examples is a module of its own: build the command inside it, so that
+	// this works with or without the repository's go.work.
+	build := exec.Command("go", "build", "-o", bin, "./query")
+	build.Dir = filepath.Join("..", "..", "examples")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

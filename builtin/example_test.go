@@ -1,4 +1,4 @@
-package targetdata_test
+package builtin_test
 
 import (
 	"context"
