@@ -1,7 +1,7 @@
 // Package targetdata is the root of a Go library for single-target data
 // services, what the Python TOM Toolkit calls them: ask a survey archive
 // (ATLAS forced photometry, PanSTARRS through MAST, ZTF through IRSA and the
-// ZTF forced-photometry service) for everything it holds on one target,
+// ZTF forced-photometry service, ALeRCE) for everything it holds on one target,
 // keep the returned file as a data product, and turn it into photometry or
 // spectroscopy datums that a TOM can plot, share and de-duplicate.
 //
@@ -15,7 +15,7 @@
 //   - dataproduct: Product, Datum, Photometry, Spectrum and the Store
 //     interface, with dataproduct/sqlstore (SQLite, PostgreSQL, blob files);
 //   - processor: processors, keyed de-duplicated ingest, photometry helpers;
-//   - atlas, panstarrs, ztf: each service's client, form, service,
+//   - atlas, panstarrs, ztf, alerce: each service's client, form, service,
 //     processor and simulator;
 //   - builtin: every built-in class registered with one call, and Open,
 //     which builds store, manager and executor from settings;
@@ -38,7 +38,63 @@
 //
 // Run it offline with `go run ./examples/quickstart`; the README documents
 // the settings, the executors and the command-line client.
+//
+// # Modules
+//
+// The repository holds several Go modules, so that a program gets only the
+// dependencies of what it imports. Import paths are the same as in one
+// module. This module, github.com/tomgo/targetdata, holds every package not
+// listed below; it needs only go-playground/validator and form, yaml,
+// go-retryablehttp and golang.org/x/time. The heavy, optional parts are
+// modules of their own, like River's drivers:
+//
+//   - github.com/tomgo/targetdata/dataproduct/sqlstore (SQLite, pgx,
+//     gocloud.dev/blob);
+//   - github.com/tomgo/targetdata/singletarget/riverexec (River);
+//   - github.com/tomgo/targetdata/builtin (needs both of the above);
+//   - github.com/tomgo/targetdata/examples (gonum/plot, chromedp; run from a
+//     clone, not published).
+//
+// Each published module is fetched with go get at the same version, tagged
+// "dataproduct/sqlstore/v0.1.0" and so on beside "v0.1.0" for this one.
+//
+// # Stability
+//
+// Stable packages hold what other code implements, embeds or stores: the
+// interfaces and the types they exchange, the datum values and the store.
+// They are:
+//
+//   - dataproduct: Product, Datum, Photometry, Spectrum, the Store interface;
+//   - processor: Processor, Streamer, the ingest functions and helpers;
+//   - singletarget: Service, QueryForm and the other service interfaces,
+//     FormBase, Target, Request, Outcome, the Executor interface and its
+//     job types, Manager, Registry and the settings, the errors, Secret.
+//
+// A patch release (0.1.0 → 0.1.1) changes no exported API in any package:
+// fixes only. A minor release (0.1 → 0.2) only adds to a stable package
+// (new functions, types, fields and optional interfaces, never a new method
+// on an existing interface), and never changes what is stored (datum values,
+// product names, registry names, data product types) so that data stored by
+// an earlier release stops de-duplicating. Until v1.0.0, should a stable name
+// have to change, it changes in a minor release, is announced in the
+// CHANGELOG with what to do, and is deprecated for one minor release first
+// where possible; from v1.0.0 on, never before v2.
+//
+// Experimental packages may change incompatibly in a minor release, each
+// change listed in the CHANGELOG under Changed or Removed; a patch release
+// does not change them either. They are everything else: the service
+// packages atlas, panstarrs, ztf and alerce (their clients, options and
+// forms; their registry names, data product types and form field names
+// follow the stable rule), the simulators atlastest, panstarrstest, ztftest
+// and alercetest, the conformance suites servicetest, storetest and
+// processortest (a minor release may add a check that an implementation
+// which passed before fails), httpclient, dataproduct/sqlstore (its API; a
+// database written by an earlier release is migrated when opened),
+// singletarget/riverexec and builtin. Each package's documentation says
+// which it is.
 package targetdata
 
-// Version is the library's version, sent in the User-Agent of every request.
+// Version is the library's version: the newest release in CHANGELOG.md, the
+// version every module of the repository is tagged with, and the version
+// sent in the User-Agent of every request.
 const Version = "0.1.0"

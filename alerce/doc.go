@@ -98,4 +98,12 @@
 // the 31.4 zero point and TAI − 37 s. Telescope "ZTF" or "Rubin"; source
 // "ALERCE" (alerts) or "ALERCE_FP" (forced photometry), so a TOM can plot
 // them apart.
+//
+// # Stability
+//
+// This package is experimental: a minor release may change its API, each
+// change listed in CHANGELOG.md; a patch release does not. Its registry
+// names, data product types and form field names are kept as stable ones
+// are; see Stability in the documentation of package
+// github.com/tomgo/targetdata.
 package alerce

@@ -116,4 +116,12 @@
 // limit 23.9 − 2.5·log10(3·duJy) otherwise, with the flux in µJy and the
 // MJD on every datum (see Processor for the threshold, the FAQ quality
 // cuts and the extra columns).
+//
+// # Stability
+//
+// This package is experimental: a minor release may change its API, each
+// change listed in CHANGELOG.md; a patch release does not. Its registry
+// names, data product types and form field names are kept as stable ones
+// are; see Stability in the documentation of package
+// github.com/tomgo/targetdata.
 package atlas

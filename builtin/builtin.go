@@ -7,6 +7,12 @@
 //
 // Nothing registers itself on import: a TOM that wants only some services
 // registers those packages' Register functions instead.
+//
+// # Stability
+//
+// This package is experimental: a minor release may change its API, each
+// change listed in CHANGELOG.md; a patch release does not; see Stability in the documentation of package
+// github.com/tomgo/targetdata.
 package builtin
 
 import (

@@ -36,4 +36,11 @@
 // Store.AddDatums is all-or-nothing: either every new datum of the call is
 // stored or none is, and duplicates (of stored datums or within the call)
 // are skipped and counted, so a retried ingest never duplicates anything.
+//
+// # Stability
+//
+// This package is stable: a patch release does not change its API and a
+// minor release only adds to it (never a method to an existing interface);
+// see Stability in the documentation of package
+// github.com/tomgo/targetdata.
 package dataproduct

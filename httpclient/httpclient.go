@@ -40,6 +40,12 @@
 //
 // The package imports singletarget for its error types; singletarget does
 // not import it, so a service package may import both.
+//
+// # Stability
+//
+// This package is experimental: a minor release may change its API, each
+// change listed in CHANGELOG.md; a patch release does not; see Stability in the documentation of package
+// github.com/tomgo/targetdata.
 package httpclient
 
 import (

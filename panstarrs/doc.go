@@ -110,4 +110,12 @@
 //
 // All types are safe for concurrent use except Form (one per query) and
 // Table.
+//
+// # Stability
+//
+// This package is experimental: a minor release may change its API, each
+// change listed in CHANGELOG.md; a patch release does not. Its registry
+// names, data product types and form field names are kept as stable ones
+// are; see Stability in the documentation of package
+// github.com/tomgo/targetdata.
 package panstarrs

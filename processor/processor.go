@@ -7,6 +7,13 @@
 //
 // A processor does not import singletarget: any type with the methods of
 // Processor is one.
+//
+// # Stability
+//
+// This package is rather stable: a patch release does not change its API and a
+// minor release only adds to it (never a method to an existing interface);
+// see Stability in the documentation of package
+// github.com/tomgo/targetdata.
 package processor
 
 import (

@@ -98,4 +98,11 @@
 // concurrent use, and so is the iterator Watch returns (each range over it
 // follows the job afresh);
 // forms are not (each query gets a fresh one from NewForm).
+//
+// # Stability
+//
+// This package is stable: a patch release does not change its API and a
+// minor release only adds to it (never a method to an existing interface);
+// see Stability in the documentation of package
+// github.com/tomgo/targetdata.
 package singletarget

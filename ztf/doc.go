@@ -129,4 +129,12 @@
 // "ZTF_FP", so forced photometry stays apart from the catalog light
 // curves. Both processors stream in bounded memory and are safe for
 // concurrent use.
+//
+// # Stability
+//
+// This package is experimental: a minor release may change its API, each
+// change listed in CHANGELOG.md; a patch release does not. Its registry
+// names, data product types and form field names are kept as stable ones
+// are; see Stability in the documentation of package
+// github.com/tomgo/targetdata.
 package ztf

@@ -36,6 +36,12 @@
 // SetEmpty empties every light curve. A request path with a
 // double slash (which the official Python client builds) is counted
 // (DoubleSlashes) and redirected as Werkzeug does.
+//
+// # Stability
+//
+// This package is experimental: a minor release may change its API, each
+// change listed in CHANGELOG.md; a patch release does not; see Stability in the documentation of package
+// github.com/tomgo/targetdata.
 package alercetest
 
 import (

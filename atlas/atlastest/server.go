@@ -40,6 +40,12 @@
 //
 // The server is mounted under a non-empty base path (default /forcedphot),
 // like the real one, to catch clients that drop it.
+//
+// # Stability
+//
+// This package is experimental: a minor release may change its API, each
+// change listed in CHANGELOG.md; a patch release does not; see Stability in the documentation of package
+// github.com/tomgo/targetdata.
 package atlastest
 
 import (

@@ -154,4 +154,10 @@
 // the same target take turns (a transaction-scoped advisory lock per
 // target), which rules out deadlocks between overlapping ingests; ingests
 // into different targets run in parallel.
+//
+// # Stability
+//
+// This package is experimental: a minor release may change its API, each
+// change listed in CHANGELOG.md; a patch release does not; see Stability in the documentation of package
+// github.com/tomgo/targetdata.
 package sqlstore

@@ -13,6 +13,13 @@
 // cancelled context store nothing), de-duplication on target + data type +
 // timestamp + canonical value, listing filters, pages (Limit, Offset,
 // Newest), counts and concurrent writers.
+//
+// # Stability
+//
+// This package is experimental: a minor release may change its API or add
+// a check that an implementation which passed before fails, each change
+// listed in CHANGELOG.md; a patch release does neither; see Stability in the documentation of package
+// github.com/tomgo/targetdata.
 package storetest
 
 import (

@@ -32,6 +32,12 @@
 //
 // The rows come from a deterministic generated catalog (see Sky): any cone
 // north of Dec −30° finds objects, the same ones every time.
+//
+// # Stability
+//
+// This package is experimental: a minor release may change its API, each
+// change listed in CHANGELOG.md; a patch release does not; see Stability in the documentation of package
+// github.com/tomgo/targetdata.
 package panstarrstest
 
 import (

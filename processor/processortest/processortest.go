@@ -13,6 +13,13 @@
 // processor's data type, that a bad line gives a *dataproduct.ParseError
 // with its line number and nothing is ingested, that re-processing adds no
 // datums, and that a cancelled context stops the processor.
+//
+// # Stability
+//
+// This package is experimental: a minor release may change its API or add
+// a check that an implementation which passed before fails, each change
+// listed in CHANGELOG.md; a patch release does neither; see Stability in the documentation of package
+// github.com/tomgo/targetdata.
 package processortest
 
 import (

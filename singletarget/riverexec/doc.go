@@ -89,4 +89,10 @@
 // throttled or the service is a singletarget.KeyedQuerier (otherwise the
 // remote task may exist unrecorded). A checkpoint the database did not
 // take is retried too. Other errors end the job at once.
+//
+// # Stability
+//
+// This package is experimental: a minor release may change its API, each
+// change listed in CHANGELOG.md; a patch release does not; see Stability in the documentation of package
+// github.com/tomgo/targetdata.
 package riverexec

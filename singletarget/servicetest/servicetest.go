@@ -26,6 +26,13 @@
 // loses nothing), Query honours a cancelled context,
 // throttling surfaces as ErrThrottled with a wait, and no secret appears in
 // any error or log line.
+//
+// # Stability
+//
+// This package is experimental: a minor release may change its API or add
+// a check that an implementation which passed before fails, each change
+// listed in CHANGELOG.md; a patch release does neither; see Stability in the documentation of package
+// github.com/tomgo/targetdata.
 package servicetest
 
 import (

@@ -24,6 +24,12 @@
 // Retry-After, slow answers, truncated bodies and dropped connections);
 // ThrottleNext and FailNextJob script the services' own answers. Counters (Requests, Submissions) let tests
 // assert, for example, that exactly one job was submitted.
+//
+// # Stability
+//
+// This package is experimental: a minor release may change its API, each
+// change listed in CHANGELOG.md; a patch release does not; see Stability in the documentation of package
+// github.com/tomgo/targetdata.
 package ztftest
 
 import (
