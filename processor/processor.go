@@ -10,7 +10,7 @@
 //
 // # Stability
 //
-// This package is rather stable: a patch release does not change its API and a
+// This package is stable: a patch release does not change its API and a
 // minor release only adds to it (never a method to an existing interface);
 // see Stability in the documentation of package
 // github.com/tomgo/targetdata.
