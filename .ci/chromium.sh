@@ -3,7 +3,7 @@
 # (examples/webtom's TestBrowser drives Chromium through chromedp).
 #
 # Source it (". .ci/chromium.sh" or "source .ci/chromium.sh") before
-# "go test ./..."; it exports TARGETDATA_CHROMIUM. Running it as a script
+# "go test work"; it exports TARGETDATA_CHROMIUM. Running it as a script
 # ("bash .ci/chromium.sh") does the same work and prints the path.
 #
 # On a fresh Debian machine, as root, it installs Debian's chromium package

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every fuzz target briefly (about 10 s each on the CI machine). The
-# seed corpora also run as plain tests in `go test ./...`; this adds
+# seed corpora also run as plain tests in `go test work`; this adds
 # generated inputs.
 #
 # Each target gets a number of executions, not a duration: with a

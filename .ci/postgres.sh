@@ -2,7 +2,7 @@
 # .ci/postgres.sh: make a local PostgreSQL server available to the tests.
 #
 # Source it (". .ci/postgres.sh" or "source .ci/postgres.sh") before
-# "go test ./..."; it exports TARGETDATA_POSTGRES_URL. Running it as a
+# "go test work"; it exports TARGETDATA_POSTGRES_URL. Running it as a
 # script ("bash .ci/postgres.sh") does the same work and prints the URL.
 #
 # On a fresh Debian machine, as root, it:
