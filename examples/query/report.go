@@ -51,7 +51,11 @@ func printReports(w io.Writer, reps ...dataproduct.Report) {
 				if s.Count > len(s.Lines) {
 					more = ", ..."
 				}
-				fmt.Fprintf(w, " (line %s%s)", strings.Join(lines, ", "), more)
+				word := "line"
+				if s.Count > 1 {
+					word = "lines"
+				}
+				fmt.Fprintf(w, " (%s %s%s)", word, strings.Join(lines, ", "), more)
 			}
 			fmt.Fprintln(w)
 		}
