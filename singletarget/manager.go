@@ -34,7 +34,9 @@ type Request struct {
 type Result struct {
 	// Products are the stored result files.
 	Products []dataproduct.Product `json:"products"`
-	// Added and Skipped count the datums ingested and the duplicates.
+	// Added and Skipped count the datums ingested and the duplicates;
+	// Reports say, per product, what the processor made of the file: rows
+	// read, datums, rows that gave no datum by reason and line.
 	dataproduct.IngestResult
 	// Remote is the remote task, for asynchronous services.
 	Remote *RemoteTask `json:"remote,omitempty"`
@@ -324,6 +326,7 @@ func stageOf(t RemoteTask) string {
 
 // ProcessProducts runs each product's processor and ingests the datums,
 // product by product (each ingest is all-or-nothing and de-duplicated).
+// The result has one Report per product.
 func (m *Manager) ProcessProducts(ctx context.Context, products []dataproduct.Product) (dataproduct.IngestResult, error) {
 	var total dataproduct.IngestResult
 	for _, p := range products {
@@ -331,6 +334,7 @@ func (m *Manager) ProcessProducts(ctx context.Context, products []dataproduct.Pr
 		r, err := m.Process(ctx, p)
 		total.Added += r.Added
 		total.Skipped += r.Skipped
+		total.Reports = append(total.Reports, r.Reports...)
 		if err != nil {
 			return total, err
 		}
@@ -339,23 +343,58 @@ func (m *Manager) ProcessProducts(ctx context.Context, products []dataproduct.Pr
 }
 
 // Process runs the processor of the product's data product type over its
-// stored file and ingests the datums (all or nothing, de-duplicated).
+// stored file and ingests the datums (all or nothing, de-duplicated). The
+// result's Reports say what the processor made of the file (rows read,
+// datums, rows skipped by reason); the Manager logs it.
 func (m *Manager) Process(ctx context.Context, p dataproduct.Product) (dataproduct.IngestResult, error) {
 	proc, err := m.ProcessorFor(p.DataProductType)
 	if err != nil {
 		return dataproduct.IngestResult{}, fmt.Errorf("product %q: %w", p.Name, err)
 	}
-	return processor.Ingest(ctx, m.store, p, proc)
+	res, err := processor.Ingest(ctx, m.store, p, proc)
+	if err == nil {
+		for _, r := range res.Reports {
+			m.logger.InfoContext(ctx, "product processed", "product", p.Name, "rows", r.Rows, "datums", r.Datums,
+				"skipped_rows", r.SkippedCount(), "report", r.String())
+		}
+	}
+	return res, err
+}
+
+// UploadOption says something about an uploaded file besides its bytes.
+type UploadOption func(*dataproduct.Product)
+
+// WithObservationTime gives the observation time of an uploaded file that
+// holds none (a spectrum without DATE-OBS), as the TOM's upload form does.
+// It is recorded with the product (Extra[dataproduct.ExtraObservationTime])
+// so that re-processing gives the same datums, and used only when the
+// file gives no time. The zero time gives nothing.
+func WithObservationTime(t time.Time) UploadOption {
+	return func(p *dataproduct.Product) {
+		if t.IsZero() {
+			return
+		}
+		if p.Extra == nil {
+			p.Extra = map[string]string{}
+		}
+		p.Extra[dataproduct.ExtraObservationTime] = t.UTC().Format(time.RFC3339Nano)
+	}
 }
 
 // Upload stores a user's file as a product of the given type for target
 // and processes it, like the TOM's data product upload. name must pass
-// dataproduct.CheckName.
-func (m *Manager) Upload(ctx context.Context, targetID int64, productType, name string, r io.Reader) (*Result, error) {
+// dataproduct.CheckName. The result's Reports say what the processor made
+// of the file; a file that is not the format is refused with a
+// *dataproduct.ParseError.
+func (m *Manager) Upload(ctx context.Context, targetID int64, productType, name string, r io.Reader, opts ...UploadOption) (*Result, error) {
 	if _, err := m.ProcessorFor(productType); err != nil {
 		return nil, err
 	}
-	p, err := m.store.PutProduct(ctx, dataproduct.Product{TargetID: targetID, Name: name, DataProductType: productType}, r)
+	prod := dataproduct.Product{TargetID: targetID, Name: name, DataProductType: productType}
+	for _, o := range opts {
+		o(&prod)
+	}
+	p, err := m.store.PutProduct(ctx, prod, r)
 	if err != nil {
 		return nil, err
 	}
