@@ -120,9 +120,12 @@ type App struct {
 	// Manager runs queries.
 	Manager *singletarget.Manager
 	// Executor is the configured executor: *singletarget.Immediate,
-	// *singletarget.Pool or *riverexec.Executor.
+	// *singletarget.Pool or *riverexec.Executor. Submit, Status, List,
+	// Watch, Wait and Cancel mean the same on each: use it, not Pool or
+	// River, so that the code works whatever tasks.backend says.
 	Executor singletarget.Executor
-	// Pool and River are set for their backends.
+	// Pool and River are set for their backends only (nil otherwise), for
+	// what is particular to one (e.g. River's SubmitBatch).
 	Pool  *singletarget.Pool
 	River *riverexec.Executor
 

@@ -2,10 +2,12 @@
 // for each target a page listing the configured single-target data
 // services, each with its query form (drawn from the form's Fields and
 // Layout, errors shown next to each field), queries run by the configured
-// executor with a job page that follows them, and the target's light curve
-// and spectra once data arrive. It uses net/http and html/template only; a
-// ten-line optional script updates dependent choices (PanSTARRS catalogs
-// by data release).
+// executor with a job page that follows them live (server-sent events from
+// Executor.Watch) and job lists from Executor.List, and the target's light
+// curve and spectra once data arrive. It uses net/http and html/template
+// only; two short optional scripts update dependent choices (PanSTARRS
+// catalogs by data release) and follow a job's page live (without script
+// the page reloads itself).
 //
 //	go run ./examples/webtom                    # the built-in services on their simulators, offline
 //	go run ./examples/webtom -dir tomdata       # keep targets, database and files in ./tomdata

@@ -81,8 +81,7 @@ type server struct {
 	// csrfKey signs session ids into CSRF tokens.
 	csrfKey []byte
 
-	mu   sync.Mutex
-	jobs map[int64][]singletarget.JobID // by target, oldest first
+	mu sync.Mutex
 	// plots caches each target's last light curve: drawing thousands of
 	// points takes longer than reading them.
 	plots map[int64]cachedPlot
@@ -113,7 +112,7 @@ func newServer(app *builtin.App, opts *serverOptions) (*server, error) {
 		return nil, err
 	}
 	s := &server{app: app, log: o.Logger, targets: targets, refresh: o.JobRefresh,
-		pages: map[string]*template.Template{}, jobs: map[int64][]singletarget.JobID{}, plots: map[int64]cachedPlot{}, csrfKey: make([]byte, 32)}
+		pages: map[string]*template.Template{}, plots: map[int64]cachedPlot{}, csrfKey: make([]byte, 32)}
 	if _, err := rand.Read(s.csrfKey); err != nil {
 		return nil, err
 	}
@@ -123,8 +122,9 @@ func newServer(app *builtin.App, opts *serverOptions) (*server, error) {
 		"seconds": func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 0, 64) },
 		"deg":     func(x float64) string { return strconv.FormatFloat(x, 'f', 6, 64) },
 		"params":  formatParams,
+		"states":  func() []singletarget.JobState { return singletarget.JobStates },
 	}
-	for _, page := range []string{"targets", "target", "job", "error"} {
+	for _, page := range []string{"targets", "target", "job", "jobs", "error"} {
 		t, err := template.New(page).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/form.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, err
@@ -145,7 +145,9 @@ func newServer(app *builtin.App, opts *serverOptions) (*server, error) {
 	m.HandleFunc("POST /targets/{id}/upload", s.handleUpload)
 	m.HandleFunc("GET /targets/{id}/lightcurve.png", s.handleLightcurve)
 	m.HandleFunc("GET /targets/{id}/spectra/{file}", s.handleSpectrum)
+	m.HandleFunc("GET /jobs", s.handleJobs)
 	m.HandleFunc("GET /jobs/{id}", s.handleJob)
+	m.HandleFunc("GET /jobs/{id}/events", s.handleJobEvents)
 	m.HandleFunc("POST /jobs/{id}/cancel", s.handleCancel)
 	// Cross-origin posts are refused from the browser's own headers
 	// (Sec-Fetch-Site, Origin) before the token is even looked at.
@@ -157,9 +159,9 @@ func newServer(app *builtin.App, opts *serverOptions) (*server, error) {
 	return s, nil
 }
 
-// contentSecurityPolicy allows the page's own style sheet, script and
-// images, and nothing else: no inline script, no framing.
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; " +
+// contentSecurityPolicy allows the page's own style sheet, scripts, images
+// and event streams, and nothing else: no inline script, no framing.
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // ServeHTTP implements http.Handler: it sets the security headers and logs
@@ -185,6 +187,10 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection (Flush and
+// write deadlines for event streams).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // page is what every page template gets.
 type page struct {
@@ -321,7 +327,10 @@ type targetPage struct {
 	page
 	Target singletarget.Target
 	Forms  []formView
-	Jobs   []singletarget.JobStatus
+	// Jobs are the target's latest jobs, from the executor; MoreJobs says
+	// there are older ones.
+	Jobs     []singletarget.JobStatus
+	MoreJobs bool
 	// Photometry summarises the target's photometry; LightcurveURL draws it.
 	Photometry    photometrySummary
 	LightcurveURL string
@@ -407,16 +416,11 @@ func (s *server) targetPage(w http.ResponseWriter, r *http.Request, t singletarg
 		fv.CSRF = p.CSRF
 		p.Forms = append(p.Forms, fv)
 	}
-	for _, id := range slices.Backward(s.jobsOf(t.ID)) {
-		st, err := s.app.Executor.Status(ctx, id)
-		if err != nil {
-			continue // e.g. pruned by the job engine
-		}
-		p.Jobs = append(p.Jobs, st)
-		if len(p.Jobs) == recentJobs {
-			break
-		}
+	jobs, err := s.app.Executor.List(ctx, singletarget.JobFilter{TargetID: t.ID, Limit: recentJobs})
+	if err != nil {
+		return p, err
 	}
+	p.Jobs, p.MoreJobs = jobs.Jobs, jobs.Next != ""
 
 	ds, err := s.app.Store.ListDatums(ctx, dataproduct.DatumFilter{TargetID: t.ID})
 	if err != nil {
@@ -484,18 +488,6 @@ func rowOf(d dataproduct.Datum) datumRow {
 	return row
 }
 
-func (s *server) jobsOf(targetID int64) []singletarget.JobID {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.jobs[targetID])
-}
-
-func (s *server) addJob(targetID int64, id singletarget.JobID) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.jobs[targetID] = append(s.jobs[targetID], id)
-}
-
 // --- queries ---
 
 func (s *server) handleQuery(w http.ResponseWriter, r *http.Request) {
@@ -536,7 +528,6 @@ func (s *server) handleQuery(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	s.addJob(t.ID, id)
 	s.log.Info("query submitted", "service", name, "target", t.Name, "job", id)
 	http.Redirect(w, r, "/jobs/"+url.PathEscape(string(id)), http.StatusSeeOther)
 }
@@ -631,12 +622,8 @@ func (s *server) handleJob(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	p := jobPage{page: page{Title: "Job " + string(id), CSRF: s.csrfToken(s.session(w, r))}, Status: st}
-	p.Info, _ = s.app.Manager.Info(st.Request.Service)
-	p.Target, _ = s.targets.get(st.Request.Target.ID)
-	if !st.State.Done() {
-		p.Refresh = s.refresh
-	}
+	p := s.jobPage(st)
+	p.CSRF = s.csrfToken(s.session(w, r))
 	if st.State == singletarget.JobSucceeded {
 		ds, err := s.app.Store.ListDatums(r.Context(), dataproduct.DatumFilter{TargetID: st.Request.Target.ID, DataType: dataproduct.TypePhotometry})
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +37,8 @@ type tom struct {
 	ts  *httptest.Server
 	// c keeps the session cookie and does not follow redirects.
 	c *http.Client
+	// stop stops the server and the app (at cleanup, or earlier).
+	stop func()
 }
 
 // newTOM starts webtom with the default settings on the simulators, a
@@ -51,29 +54,50 @@ func newTOM(t *testing.T, backend string) *tom {
 // newTOMWith starts webtom with cfg (whose services must be reachable).
 func newTOMWith(t *testing.T, cfg *singletarget.Config, backend string) *tom {
 	t.Helper()
-	dir := t.TempDir()
+	return newTOMIn(t, cfg, backend, t.TempDir())
+}
+
+// newTOMIn starts webtom with cfg, its targets, database and files in dir.
+func newTOMIn(t *testing.T, cfg *singletarget.Config, backend, dir string) *tom {
+	t.Helper()
 	cfg.Database = "sqlite://" + filepath.Join(dir, "targetdata.db")
 	cfg.Storage = "file://" + filepath.Join(dir, "files")
 	cfg.Tasks = singletarget.TasksConfig{Backend: backend, Workers: 2}
 	ctx := context.Background()
 	app, err := builtin.Open(ctx, cfg, &builtin.Options{Worker: true})
 	require.NoError(t, err)
-	t.Cleanup(app.Close)
 	require.NoError(t, app.Start(ctx))
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		assert.NoError(t, app.Stop(sctx))
-	})
 	srv, err := newServer(app, &serverOptions{TargetsFile: filepath.Join(dir, "targets.json")})
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			ts.Close()
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			assert.NoError(t, app.Stop(sctx))
+			app.Close()
+		})
+	}
+	t.Cleanup(stop)
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
 	c := &http.Client{Jar: jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &tom{t: t, app: app, srv: srv, ts: ts, c: c}
+	return &tom{t: t, app: app, srv: srv, ts: ts, c: c, stop: stop}
+}
+
+// jobsOf lists a target's jobs from the executor, newest first.
+func (m *tom) jobsOf(target int64) []singletarget.JobID {
+	m.t.Helper()
+	page, err := m.app.Executor.List(context.Background(), singletarget.JobFilter{TargetID: target})
+	require.NoError(m.t, err)
+	ids := make([]singletarget.JobID, len(page.Jobs))
+	for i, st := range page.Jobs {
+		ids[i] = st.ID
+	}
+	return ids
 }
 
 // get fetches path and returns the status and body.
@@ -298,7 +322,7 @@ func TestQueryFormErrors(t *testing.T) {
 		assert.Equal(t, want, v, "%s keeps the submitted value", id)
 	}
 	assert.Empty(t, errorsOf(body, "f-PANSTARRS-catalog"), "other forms are fresh")
-	assert.Empty(t, m.srv.jobsOf(1), "no job for a refused form")
+	assert.Empty(t, m.jobsOf(1), "no job for a refused form")
 
 	// A window in the wrong order; a value that is not a number, kept as typed.
 	q = atlasQuery(tok)
@@ -345,8 +369,8 @@ func TestQuerySubmit(t *testing.T) {
 			resp, _ := m.post(path+"/query/ATLAS", q)
 			require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 			jobPath := resp.Header.Get("Location")
-			require.Regexp(t, `^/jobs/[0-9a-f]+$`, jobPath)
-			ids := m.srv.jobsOf(1)
+			require.Regexp(t, `^/jobs/([0-9]+-)?[0-9a-f]{24}$`, jobPath, "an unguessable id")
+			ids := m.jobsOf(1)
 			require.Len(t, ids, 1)
 			st, err := m.app.Executor.Status(context.Background(), ids[0])
 			require.NoError(t, err)
@@ -529,7 +553,7 @@ func TestCSRF(t *testing.T) {
 	require.NoError(t, err)
 	r.Body.Close()
 	assert.Equal(t, http.StatusForbidden, r.StatusCode)
-	assert.Empty(t, m.srv.jobsOf(1))
+	assert.Empty(t, m.jobsOf(1))
 
 	// A browser's cross-site post is refused from its headers alone.
 	for h, v := range map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"} {
@@ -544,7 +568,7 @@ func TestCSRF(t *testing.T) {
 		assert.Equal(t, http.StatusForbidden, r.StatusCode, h)
 		assert.Contains(t, string(b), "Cross-origin request refused.", h)
 	}
-	assert.Empty(t, m.srv.jobsOf(1))
+	assert.Empty(t, m.jobsOf(1))
 
 	resp, _ = m.post(path+"/query/ATLAS", atlasQuery(tok))
 	assert.Equal(t, http.StatusSeeOther, resp.StatusCode, "the session's own token works")
