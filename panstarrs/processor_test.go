@@ -236,7 +236,7 @@ func TestDetectionEdgeCases(t *testing.T) {
 	assert.Equal(t, "psfFlux", pe.Column)
 	assert.ErrorIs(t, err, processor.ErrNoMeasurement)
 
-		// A 5-sigma threshold turns the S/N-3 row into a 5-sigma limit.
+	// A 5-sigma threshold turns the S/N-3 row into a 5-sigma limit.
 	ds = process(t, panstarrs.Processor{LimitSigma: 5}, in)
 	last := phot(ds[4])
 	assert.Nil(t, last.Magnitude)
