@@ -286,11 +286,10 @@ func (p Processor) StreamReport(ctx context.Context, r io.Reader, _ processor.In
 		if rep == nil {
 			rep = &dataproduct.Report{}
 		}
-		// emit reports a row's outcome: it yields d, or records why the
-		// row gave none; false stops the stream.
-		emit := func(d dataproduct.Datum, skip string, err error, line int) bool {
-			rep.Rows++
-			if err == nil && skip != "" {
+		// settle handles a row that gave no datum: it records why, or
+		// yields the error that stops the stream (then it reports false).
+		settle := func(skip string, err error, line int) bool {
+			if err == nil {
 				if skip == ReasonBadCatflags {
 					rep.Skip(line, skip)
 					return true
@@ -299,16 +298,12 @@ func (p Processor) StreamReport(ctx context.Context, r io.Reader, _ processor.In
 					return true
 				}
 			}
-			if err != nil {
-				var pe *dataproduct.ParseError
-				if errors.As(err, &pe) && pe.Line == 0 {
-					pe.Line = line
-				}
-				yield(dataproduct.Datum{}, err)
-				return false
+			var pe *dataproduct.ParseError
+			if errors.As(err, &pe) && pe.Line == 0 {
+				pe.Line = line
 			}
-			rep.Datums++
-			return yield(d, nil)
+			yield(dataproduct.Datum{}, err)
+			return false
 		}
 		const (
 			modeUnknown = iota
@@ -396,7 +391,16 @@ func (p Processor) StreamReport(ctx context.Context, r io.Reader, _ processor.In
 					fail(err)
 					return
 				}
-				if d, skip, err := p.row(&vals, mask, source, &floats); !emit(d, skip, err, lr.Line()) {
+				rep.Rows++
+				d, skip, err := p.row(&vals, mask, source, &floats)
+				if err != nil || skip != "" {
+					if !settle(skip, err, lr.Line()) {
+						return
+					}
+					continue
+				}
+				rep.Datums++
+				if !yield(d, nil) {
 					return
 				}
 				continue
@@ -438,7 +442,16 @@ func (p Processor) StreamReport(ctx context.Context, r io.Reader, _ processor.In
 				haveCols = true
 			}
 			ipac.cells(&vals, line, idx)
-			if d, skip, err := p.row(&vals, mask, source, &floats); !emit(d, skip, err, lr.Line()) {
+			rep.Rows++
+			d, skip, err := p.row(&vals, mask, source, &floats)
+			if err != nil || skip != "" {
+				if !settle(skip, err, lr.Line()) {
+					return
+				}
+				continue
+			}
+			rep.Datums++
+			if !yield(d, nil) {
 				return
 			}
 		}
