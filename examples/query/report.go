@@ -15,9 +15,6 @@ func processInput(o *options) (processor.Input, error) {
 	if o.observationTime == "" {
 		return in, nil
 	}
-	if o.process == "" {
-		return in, &usageError{"-observation-time goes with -process"}
-	}
 	t, err := processor.ParseObservationTime(o.observationTime)
 	if err != nil {
 		return in, &usageError{"-observation-time: " + err.Error()}

@@ -131,6 +131,9 @@ func execute(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if o.format != "json" && o.format != "csv" {
 		return &usageError{fmt.Sprintf("-format %q: use json or csv", o.format)}
 	}
+	if o.observationTime != "" && o.process == "" {
+		return &usageError{"-observation-time goes with -process"}
+	}
 	env, err := newEnv(ctx, o, stderr)
 	if err != nil {
 		return err
