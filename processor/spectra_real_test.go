@@ -270,3 +270,15 @@ func TestParseObservationTime(t *testing.T) {
 		assert.Error(t, err, in)
 	}
 }
+
+// A table whose commented header names other columns is not read as a
+// spectrum by position: a light curve uploaded as a spectrum is refused.
+func TestSpectroscopyOtherTablesRefused(t *testing.T) {
+	lightCurve := text("# DATE-OBS: 2024-01-01T00:00:00", "## mjd mag magerr", "60000.1 17.5 0.04", "60000.2 17.6 0.05")
+	pe := processError(t, processor.Spectroscopy{}, lightCurve)
+	assert.Equal(t, 2, pe.Line)
+	assert.Contains(t, pe.Error(), `missing column "wavelength" (the columns are "mjd", "mag", "magerr")`)
+	// A comment of prose further up does not count.
+	_, s, _ := reportOf(t, processor.Spectroscopy{}, text("# made by hand", "# DATE-OBS: 2024-01-01T00:00:00", "4000 1e-16 1e-18"), processor.Input{})
+	assert.Equal(t, []float64{4000}, s.Wavelength)
+}

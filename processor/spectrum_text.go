@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -294,6 +295,19 @@ func (t *textTable) readHeader(line string) (isHeader bool, err error) {
 		t.names = names
 		if t.findColumns(c.line) == nil {
 			return false, nil
+		}
+	}
+	// A comment right above the table with one name per column, none a
+	// wavelength and a flux, names the columns of some other table (an
+	// ATLAS light curve): refuse rather than guess.
+	if k := len(t.comment) - 1; k >= 0 && t.comment[k].line == t.line-1 {
+		c := t.comment[k]
+		names := append([]string(nil), t.split(c.value)...)
+		if len(names) == n && !slices.ContainsFunc(names, isNumber) {
+			t.names = names
+			if err := t.findColumns(c.line); err != nil {
+				return false, err
+			}
 		}
 	}
 	t.split(line) // t.fields again
