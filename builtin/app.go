@@ -129,6 +129,8 @@ type App struct {
 	Pool  *singletarget.Pool
 	River *riverexec.Executor
 
+	// worker is Options.Worker: a river executor runs jobs here.
+	worker  bool
 	closers []func()
 }
 
@@ -167,7 +169,7 @@ func Open(ctx context.Context, cfg *singletarget.Config, opts *Options) (*App, e
 			return nil, err
 		}
 	}
-	a := &App{Config: WithDefaults(cfg)}
+	a := &App{Config: WithDefaults(cfg), worker: o.Worker}
 	if err := Check(a.Config, o.Registry); err != nil {
 		return nil, err
 	}
@@ -209,12 +211,14 @@ func Open(ctx context.Context, cfg *singletarget.Config, opts *Options) (*App, e
 	return a, nil
 }
 
-// Start starts the executor's workers (pool, or river in a worker process).
+// Start starts the executor's workers (pool, or river in a worker
+// process). It does nothing for the other backends and for a river app
+// opened without Options.Worker (a web process that only inserts jobs).
 func (a *App) Start(ctx context.Context) error {
 	switch {
 	case a.Pool != nil:
 		return a.Pool.Start(ctx)
-	case a.River != nil:
+	case a.River != nil && a.worker:
 		return a.River.Start(ctx)
 	}
 	return nil

@@ -112,7 +112,7 @@ func TestLiveEndpoints(t *testing.T) {
 	for _, class := range reg.Classes() {
 		s := liveServices[class]
 		t.Run(s.name, func(t *testing.T) {
-			_, err := app.Manager.Step(context.Background(), singletarget.Request{Service: s.name, Target: target}, nil)
+			_, err := app.Manager.Step(context.Background(), singletarget.Request{Service: s.name, Target: target}, singletarget.Checkpoint{}, nil)
 			require.Error(t, err, "nothing was sent, so the query fails")
 			checkRequests(t, rec.take(), s.endpoints)
 		})

@@ -29,10 +29,13 @@ import (
 //   - any other column is kept in the value's Extra under its header name
 //     (numbers as numbers, other text as strings, empty cells left out).
 //
-// Lines starting with '#' and blank lines are skipped. A row with neither
-// a magnitude nor a limit (both cells empty) gives no datum and is
-// reported (ReasonNoMagnitudeOrLimit; see StreamReport). The zero value is
-// ready to use and safe for concurrent use.
+// Lines starting with '#' and blank lines are skipped. A row longer than
+// 1 MiB or of more than 1000 fields stops the file with a
+// *dataproduct.ParseError naming its line, before the row is held in
+// memory. A row with neither a magnitude nor a limit (both cells empty)
+// gives no datum and is reported (ReasonNoMagnitudeOrLimit; see
+// StreamReport). The zero value is ready to use and safe for concurrent
+// use.
 type PhotometryTable struct {
 	// Source is the datums' source name; default "upload".
 	Source string
@@ -70,7 +73,7 @@ func (p PhotometryTable) StreamReport(ctx context.Context, r io.Reader, _ Input,
 		if rep == nil {
 			rep = &dataproduct.Report{}
 		}
-		cr := csv.NewReader(r)
+		cr := csv.NewReader(newRowLimiter(r))
 		cr.Comment = '#'
 		cr.FieldsPerRecord = -1
 		cr.TrimLeadingSpace = true
@@ -83,7 +86,7 @@ func (p PhotometryTable) StreamReport(ctx context.Context, r io.Reader, _ Input,
 			if err == io.EOF {
 				fail(0, "", errors.New("empty file: no header row"))
 			} else {
-				fail(lineOf(cr, err), "", err)
+				yield(dataproduct.Datum{}, readError(cr, err))
 			}
 			return
 		}
@@ -126,7 +129,7 @@ func (p PhotometryTable) StreamReport(ctx context.Context, r io.Reader, _ Input,
 				return
 			}
 			if err != nil {
-				fail(lineOf(cr, err), "", err)
+				yield(dataproduct.Datum{}, readError(cr, err))
 				return
 			}
 			line, _ := cr.FieldPos(0)
@@ -240,6 +243,16 @@ func (p PhotometryTable) StreamReport(ctx context.Context, r io.Reader, _ Input,
 			}
 		}
 	}
+}
+
+// readError is the error to report for a failed cr.Read: the row
+// limiter's own *dataproduct.ParseError, or csv's error on its line.
+func readError(cr *csv.Reader, err error) error {
+	var pe *dataproduct.ParseError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return &dataproduct.ParseError{Line: lineOf(cr, err), Err: err}
 }
 
 // lineOf extracts the line from a csv error, or the reader's position.

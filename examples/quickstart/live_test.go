@@ -56,7 +56,7 @@ func TestLiveWiring(t *testing.T) {
 		rec.mu.Lock()
 		rec.reqs = nil
 		rec.mu.Unlock()
-		_, err := app.Manager.Step(context.Background(), singletarget.Request{Service: name, Target: target, Params: queries[name]}, nil)
+		_, err := app.Manager.Step(context.Background(), singletarget.Request{Service: name, Target: target, Params: queries[name]}, singletarget.Checkpoint{}, nil)
 		require.Error(t, err)
 		rec.mu.Lock()
 		assert.Equal(t, want[name], rec.reqs, name)

@@ -394,7 +394,7 @@ func TestQuerySubmit(t *testing.T) {
 			code, body := m.get(path)
 			require.Equal(t, http.StatusOK, code)
 			assert.Regexp(t, `<img id="lightcurve" src="/targets/1/lightcurve.png\?n=\d+"`, body)
-			assert.Regexp(t, `\d+ photometry points \(\d+ detections, \d+ limits\) from ATLAS`, body)
+			assert.Regexp(t, `<p class="summary" id="datum-total">[1-9]\d* datums stored for this target; the light curve draws the newest 5000 photometry points.</p>`, body)
 			assert.Contains(t, section(t, body, "jobs"), `<span class="state state-succeeded">succeeded</span>`)
 			assert.Contains(t, section(t, body, "datums"), "<td>ATLAS</td>")
 			img := decodePNG(t, m, "/targets/1/lightcurve.png")
@@ -609,10 +609,16 @@ func TestUpload(t *testing.T) {
 	code, body := m.get(resp.Header.Get("Location"))
 	require.Equal(t, http.StatusOK, code)
 	assert.Contains(t, body, `<p class="notice">Uploaded my_phot.csv: 2 datums added, 0 duplicates skipped.</p>`)
-	assert.Contains(t, body, "2 photometry points (1 detections, 1 limits) from upload.")
+	assert.Contains(t, body, "2 datums stored for this target")
+	assert.Contains(t, body, "1–2 of 2, newest first (page 1 of 1)")
 	assert.Contains(t, section(t, body, "datums"), "&gt; 19.500 (limit)")
 	decodePNG(t, m, "/targets/1/lightcurve.png")
 	first := pngBytes(t, m, "/targets/1/lightcurve.png")
+
+	// The same name with other content is refused; the upload stays.
+	resp, body = upload("photometry", "my phot.csv", "time,filter,magnitude,error\n60003.5,g,15,0.1\n")
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	assert.Contains(t, section(t, body, "upload"), "already has an upload named my_phot.csv")
 
 	// New data give a new plot (the drawn one is cached until then).
 	resp, _ = upload("photometry", "more.csv", "time,filter,magnitude,error\n60002.5,i,16.5,0.1\n")
