@@ -75,6 +75,9 @@ var liveServices = map[string]liveService{
 	"ztf.Service": {"ZTF", "", []endpoint{
 		{"GET", "https://irsa.ipac.caltech.edu/cgi-bin/ZTF/nph_light_curves", "ztf.md", "`GET https://irsa.ipac.caltech.edu/cgi-bin/ZTF/nph_light_curves?<params>`"},
 	}},
+	"alerce.Service": {"ALERCE", "", []endpoint{
+		{"GET", "https://api.alerce.online/ztf/v1/objects/", "alerce.md", "### 3.1 ZTF — v1 `GET {v1}/objects/`"},
+	}},
 	"ztf.ForcedPhotometryService": {"ZTF_FP", "email: someone@example.org\n    userpass: not-a-password", []endpoint{
 		{"GET", "https://ztfweb.ipac.caltech.edu/cgi-bin/getForcedPhotometryRequests.cgi", "ztf.md", "`GET /cgi-bin/getForcedPhotometryRequests.cgi` (single jobs)"},
 		{"GET", "https://ztfweb.ipac.caltech.edu/cgi-bin/requestForcedPhotometry.cgi", "ztf.md", "`GET /cgi-bin/requestForcedPhotometry.cgi?ra=<deg>&dec=<deg>&jdstart=<JD>&jdend=<JD>&email=<e>&userpass=<p>`"},

@@ -34,7 +34,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 // TestLiveWiring runs the -live settings and queries of the quickstart
 // against a transport that records instead of sending: each service's
 // first requests go to the endpoints its specification documents
-// (../shared/services: atlas.md §3, panstarrs.md §1, ztf.md A).
+// (../shared/services: atlas.md §3, panstarrs.md §1, ztf.md A, alerce.md §3.1).
 func TestLiveWiring(t *testing.T) {
 	t.Setenv("ATLAS_FORCED_PHOTOMETRY_API_KEY", "not-a-key")
 	cfg, err := config(t.TempDir(), true, io.Discard)
@@ -50,8 +50,10 @@ func TestLiveWiring(t *testing.T) {
 		"PANSTARRS": {"GET https://catalogs.mast.stsci.edu/api/v0.1/panstarrs/dr2/detection/metadata",
 			"GET https://catalogs.mast.stsci.edu/api/v0.1/panstarrs/dr2/mean.csv"},
 		"ZTF": {"GET https://irsa.ipac.caltech.edu/cgi-bin/ZTF/nph_light_curves"},
+		// ALeRCE finds the object by a ZTF cone search first (alerce.md §3.1).
+		"ALERCE": {"GET https://api.alerce.online/ztf/v1/objects/"},
 	}
-	require.ElementsMatch(t, []string{"ATLAS", "PANSTARRS", "ZTF"}, app.Manager.Services())
+	require.ElementsMatch(t, []string{"ATLAS", "PANSTARRS", "ZTF", "ALERCE"}, app.Manager.Services())
 	for _, name := range app.Manager.Services() {
 		rec.mu.Lock()
 		rec.reqs = nil
