@@ -45,8 +45,8 @@
 // dependencies of what it imports. Import paths are the same as in one
 // module. This module, github.com/tomgo/targetdata, holds every package not
 // listed below; it needs only go-playground/validator and form, yaml,
-// go-retryablehttp and golang.org/x/time. The heavy, optional parts are
-// modules of their own, like River's drivers:
+// go-retryablehttp (with go-cleanhttp) and golang.org/x/time. The heavy,
+// optional parts are modules of their own, like River's drivers:
 //
 //   - github.com/tomgo/targetdata/dataproduct/sqlstore (SQLite, pgx,
 //     gocloud.dev/blob);
@@ -55,8 +55,9 @@
 //   - github.com/tomgo/targetdata/examples (gonum/plot, chromedp; run from a
 //     clone, not published).
 //
-// Each published module is fetched with go get at the same version, tagged
-// "dataproduct/sqlstore/v0.1.0" and so on beside "v0.1.0" for this one.
+// Each published module is fetched with go get; all have the same version
+// and are tagged together: "vX.Y.Z" for this one, "dataproduct/sqlstore/vX.Y.Z"
+// and so on for the others.
 //
 // # Stability
 //
