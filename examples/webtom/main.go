@@ -14,11 +14,11 @@
 //	go run ./examples/webtom -config settings.yaml -live
 //
 // Then open http://127.0.0.1:8080. Without -config the services are ATLAS,
-// PANSTARRS, ZTF and ZTF_FP on the pool executor; without -live they run
-// against the bundled simulators in this process. With -live, ATLAS needs
-// ATLAS_FORCED_PHOTOMETRY_API_KEY and ZTF_FP needs ZTF_FPS_EMAIL and
-// ZTF_FPS_USERPASS (services without their keys are left out); PanSTARRS
-// and ZTF light curves are public.
+// PANSTARRS, ZTF, ZTF_FP and ALERCE on the pool executor; without -live
+// they run against the bundled simulators in this process. With -live,
+// ATLAS needs ATLAS_FORCED_PHOTOMETRY_API_KEY and ZTF_FP needs
+// ZTF_FPS_EMAIL and ZTF_FPS_USERPASS (services without their keys are left
+// out); PanSTARRS, ZTF light curves and ALeRCE are public.
 //
 // # No login by default
 //
@@ -83,6 +83,8 @@ single_target_data_services:
     url: https://ztfweb.ipac.caltech.edu
     email: ${ZTF_FPS_EMAIL:-}
     userpass: ${ZTF_FPS_USERPASS:-}
+  ALERCE:
+    class: alerce.Service
 tasks:
   backend: pool
   workers: 4
@@ -141,7 +143,7 @@ func newHTTPServer(h http.Handler, t httpTimeouts, logger *slog.Logger) *http.Se
 
 func main() {
 	var o options
-	flag.StringVar(&o.config, "config", "", "settings file (YAML or JSON); default: ATLAS, PANSTARRS, ZTF and ZTF_FP")
+	flag.StringVar(&o.config, "config", "", "settings file (YAML or JSON); default: ATLAS, PANSTARRS, ZTF, ZTF_FP and ALERCE")
 	flag.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	flag.BoolVar(&o.live, "live", false, "query the real services (default: the bundled simulators, offline)")
 	flag.StringVar(&o.dir, "dir", "", "folder for targets.json and, unless the settings name them, the SQLite database and files (default: a new temporary folder, removed at exit)")

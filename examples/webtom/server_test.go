@@ -238,7 +238,7 @@ func TestTargetPage(t *testing.T) {
 	assert.Contains(t, body, "<h1>SN 2023ixf</h1>")
 	assert.Contains(t, body, `id="no-photometry"`, "no light curve before data")
 	assert.NotContains(t, body, `id="lightcurve"`)
-	require.Equal(t, []string{"ATLAS", "PANSTARRS", "ZTF", "ZTF_FP"}, m.app.Manager.Services())
+	require.Equal(t, []string{"ATLAS", "PANSTARRS", "ZTF", "ZTF_FP", "ALERCE"}, m.app.Manager.Services())
 	for _, name := range m.app.Manager.Services() {
 		info, err := m.app.Manager.Info(name)
 		require.NoError(t, err)
