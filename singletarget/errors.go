@@ -168,7 +168,7 @@ func (e *FormErrors) Err() error {
 	return e
 }
 
-// Error implements error: "invalid form: mjd_min: ...; radius: ...".
+// Error implements error: "invalid form: min_date_mjd: ...; radius: ...".
 func (e *FormErrors) Error() string {
 	names := make([]string, 0, len(e.Fields))
 	for k := range e.Fields {

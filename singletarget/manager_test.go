@@ -32,7 +32,7 @@ func demoManager(t *testing.T, polls int) (*singletarget.Manager, *demo.Archive,
 	return m, a, store
 }
 
-func window() url.Values { return url.Values{"min_mjd": {"60080"}, "max_mjd": {"60100"}} }
+func window() url.Values { return url.Values{"min_date_mjd": {"60080"}, "max_date_mjd": {"60100"}} }
 
 func TestManagerRun(t *testing.T) {
 	m, a, store := demoManager(t, 3)
@@ -76,9 +76,9 @@ func TestManagerRefusesBadRequests(t *testing.T) {
 	require.ErrorAs(t, err, &fe)
 	assert.Contains(t, fe.Fields, "ra")
 	assert.Contains(t, fe.Fields, "dec")
-	_, err = m.Run(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: url.Values{"min_mjd": {"soon"}}})
+	_, err = m.Run(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: url.Values{"min_date_mjd": {"soon"}}})
 	require.ErrorAs(t, err, &fe)
-	assert.Contains(t, fe.Fields, "min_mjd")
+	assert.Contains(t, fe.Fields, "min_date_mjd")
 	assert.Equal(t, 0, a.Submitted, "nothing reached the archive")
 }
 
@@ -136,7 +136,7 @@ func TestImmediate(t *testing.T) {
 	assert.Len(t, st.Products, 1)
 	require.NotNil(t, st.Remote)
 
-	_, err = ex.Submit(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: url.Values{"max_mjd": {"1"}}})
+	_, err = ex.Submit(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: url.Values{"max_date_mjd": {"1"}}})
 	assert.ErrorIs(t, err, singletarget.ErrInvalidForm, "bad params come back from Submit")
 	_, err = ex.Status(ctx, "nope")
 	assert.ErrorIs(t, err, singletarget.ErrNotFound)

@@ -44,7 +44,7 @@ func TestBatch(t *testing.T) {
 		worker := open(t, newManager(t, archive, store), testOptions())
 		ctx := context.Background()
 
-		_, err := web.SubmitBatch(ctx, "DEMO", batchTargets(3), vals(map[string]string{"min_mjd": "soon"}))
+		_, err := web.SubmitBatch(ctx, "DEMO", batchTargets(3), vals(map[string]string{"min_date_mjd": "soon"}))
 		var fe *singletarget.FormErrors
 		require.ErrorAs(t, err, &fe)
 		bad := batchTargets(2)
