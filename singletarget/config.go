@@ -111,8 +111,8 @@ func (e *ConfigError) Error() string {
 	return fmt.Sprintf("settings: %s: %s", e.Key, e.Msg)
 }
 
-// Is matches ErrConfig.
-func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
+// Is matches ErrConfig (and so its category ErrInvalidInput).
+func (e *ConfigError) Is(target error) bool { return errors.Is(ErrConfig, target) }
 
 // LoadConfig reads a settings file (YAML or JSON) and expands ${NAME}
 // from the process environment. See ParseConfig.

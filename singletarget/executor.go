@@ -69,10 +69,6 @@ type Canceller interface {
 	CancelRemote(ctx context.Context, task RemoteTask) error
 }
 
-// ErrJobNotFound is returned (wrapped) for an unknown job id. It matches
-// ErrNotFound as well.
-var ErrJobNotFound = fmt.Errorf("job %w", ErrNotFound)
-
 func newJobID() JobID {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
@@ -138,7 +134,7 @@ func (t *jobTable) get(id JobID) (JobStatus, error) {
 	defer t.mu.Unlock()
 	st, ok := t.jobs[id]
 	if !ok {
-		return JobStatus{}, fmt.Errorf("%w: %q", ErrJobNotFound, id)
+		return JobStatus{}, fmt.Errorf("%w: %q", ErrUnknownJob, id)
 	}
 	out := *st
 	out.Products = append([]dataproduct.Product(nil), st.Products...)
@@ -157,7 +153,7 @@ func (t *jobTable) wait(ctx context.Context, id JobID) (JobStatus, error) {
 		}
 		t.mu.Unlock()
 		if !ok {
-			return JobStatus{}, fmt.Errorf("%w: %q", ErrJobNotFound, id)
+			return JobStatus{}, fmt.Errorf("%w: %q", ErrUnknownJob, id)
 		}
 		if done {
 			return t.get(id)

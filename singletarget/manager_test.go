@@ -139,7 +139,8 @@ func TestImmediate(t *testing.T) {
 	_, err = ex.Submit(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: url.Values{"max_date_mjd": {"1"}}})
 	assert.ErrorIs(t, err, singletarget.ErrInvalidForm, "bad params come back from Submit")
 	_, err = ex.Status(ctx, "nope")
-	assert.ErrorIs(t, err, singletarget.ErrNotFound)
+	assert.ErrorIs(t, err, singletarget.ErrUnknownJob)
+	assert.NotErrorIs(t, err, singletarget.ErrNotFound, "an unknown job is not an archive with nothing")
 }
 
 // flaky is a synchronous service that fails with a remote error n times.
@@ -240,6 +241,12 @@ func TestPoolFailuresAndCancel(t *testing.T) {
 	assert.True(t, errors.Is(st.Err, singletarget.ErrNotFound), "not retried: %v", st.Err)
 	assert.Equal(t, 1, st.Attempts)
 
+	// An id the pool never issued: ErrUnknownJob, not ErrNotFound.
+	_, err = p.Status(ctx, "nope")
+	assert.ErrorIs(t, err, singletarget.ErrUnknownJob)
+	assert.NotErrorIs(t, err, singletarget.ErrNotFound)
+	assert.ErrorIs(t, p.Cancel(ctx, "nope"), singletarget.ErrUnknownJob)
+
 	// A parked job (remote task pending) is cancelled and its remote task withdrawn.
 	id, err = p.Submit(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: window()})
 	require.NoError(t, err)
@@ -291,5 +298,5 @@ func TestPoolForgetsOldFinishedJobs(t *testing.T) {
 	_, err = p.Submit(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: window()})
 	require.NoError(t, err)
 	_, err = p.Status(ctx, id)
-	assert.ErrorIs(t, err, singletarget.ErrNotFound, "a finished job is forgotten after KeepFinished")
+	assert.ErrorIs(t, err, singletarget.ErrUnknownJob, "a finished job is forgotten after KeepFinished")
 }

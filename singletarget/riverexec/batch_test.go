@@ -72,9 +72,9 @@ func TestBatch(t *testing.T) {
 		assert.Equal(t, 6, archive.Submitted)
 
 		_, err = web.BatchProgress(ctx, "0123456789abcdef0123")
-		assert.ErrorIs(t, err, singletarget.ErrNotFound)
+		assert.ErrorIs(t, err, singletarget.ErrUnknownJob)
 		_, err = web.BatchProgress(ctx, "../x")
-		assert.ErrorIs(t, err, singletarget.ErrNotFound)
+		assert.ErrorIs(t, err, singletarget.ErrUnknownJob)
 	})
 }
 

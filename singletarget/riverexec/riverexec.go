@@ -385,7 +385,7 @@ func (x *Executor) Submit(ctx context.Context, req singletarget.Request) (single
 func parseID(id singletarget.JobID) (int64, error) {
 	n, err := strconv.ParseInt(string(id), 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %q", singletarget.ErrJobNotFound, id)
+		return 0, fmt.Errorf("%w: %q", singletarget.ErrUnknownJob, id)
 	}
 	return n, nil
 }
@@ -398,7 +398,7 @@ func (x *Executor) Status(ctx context.Context, id singletarget.JobID) (singletar
 	}
 	job, err := x.eng.get(ctx, n)
 	if errors.Is(err, rivertype.ErrNotFound) {
-		return singletarget.JobStatus{}, fmt.Errorf("%w: %q", singletarget.ErrJobNotFound, id)
+		return singletarget.JobStatus{}, fmt.Errorf("%w: %q", singletarget.ErrUnknownJob, id)
 	}
 	if err != nil {
 		return singletarget.JobStatus{}, fmt.Errorf("riverexec: status of job %s: %w", id, err)
@@ -508,7 +508,7 @@ func (x *Executor) Cancel(ctx context.Context, id singletarget.JobID) error {
 	}
 	job, err := x.eng.cancel(ctx, n)
 	if errors.Is(err, rivertype.ErrNotFound) {
-		return fmt.Errorf("%w: %q", singletarget.ErrJobNotFound, id)
+		return fmt.Errorf("%w: %q", singletarget.ErrUnknownJob, id)
 	}
 	if err != nil {
 		return fmt.Errorf("riverexec: cancel job %s: %w", id, err)

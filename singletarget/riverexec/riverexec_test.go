@@ -140,9 +140,11 @@ func TestRunsJobs(t *testing.T) {
 		_, err := x.Submit(ctx, singletarget.Request{Service: "DEMO", Target: target, Params: url.Values{"max_date_mjd": {"1"}}})
 		assert.ErrorIs(t, err, singletarget.ErrInvalidForm)
 		_, err = x.Status(ctx, "999999")
-		assert.ErrorIs(t, err, singletarget.ErrNotFound)
+		assert.ErrorIs(t, err, singletarget.ErrUnknownJob)
+		assert.NotErrorIs(t, err, singletarget.ErrNotFound)
 		_, err = x.Status(ctx, "not-a-number")
-		assert.ErrorIs(t, err, singletarget.ErrNotFound)
+		assert.ErrorIs(t, err, singletarget.ErrUnknownJob)
+		assert.ErrorIs(t, x.Cancel(ctx, "999999"), singletarget.ErrUnknownJob)
 	})
 }
 
