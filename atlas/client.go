@@ -286,7 +286,7 @@ func (e *ValidationError) Error() string {
 // Is matches singletarget.ErrInvalidForm (and so its category
 // singletarget.ErrInvalidInput).
 func (e *ValidationError) Is(target error) bool {
-	return errors.Is(singletarget.ErrInvalidForm, target)
+	return target == singletarget.ErrInvalidForm || target == singletarget.ErrInvalidInput
 }
 
 // badRequest interprets a 400 JSON body: field errors, or the 500-task cap.
@@ -613,5 +613,5 @@ func (e *TaskError) Is(target error) bool {
 	if e.Message == NoDataMessage {
 		return target == singletarget.ErrNotFound
 	}
-	return errors.Is(singletarget.ErrTaskFailed, target)
+	return target == singletarget.ErrTaskFailed || target == singletarget.ErrRemote
 }

@@ -112,7 +112,7 @@ func (e *ConfigError) Error() string {
 }
 
 // Is matches ErrConfig (and so its category ErrInvalidInput).
-func (e *ConfigError) Is(target error) bool { return errors.Is(ErrConfig, target) }
+func (e *ConfigError) Is(target error) bool { return target == ErrConfig || target == ErrInvalidInput }
 
 // LoadConfig reads a settings file (YAML or JSON) and expands ${NAME}
 // from the process environment. See ParseConfig.
