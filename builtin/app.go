@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -35,35 +34,6 @@ func ServiceNames() []string {
 		out = append(out, s.name)
 	}
 	return slices.Sorted(slices.Values(out))
-}
-
-// Simulate points every service of cfg at a freshly started bundled
-// simulator of its class (in this process, on a loopback port), for
-// offline runs. onStop receives each simulator's stop function.
-func Simulate(cfg *singletarget.Config, onStop func(func())) error {
-	for _, name := range cfg.ServiceOrder {
-		sc := cfg.Services[name]
-		var start func() (string, singletarget.Secret, map[string]string, func(), error)
-		for _, s := range services {
-			if s.class == sc.Class {
-				start = s.simulate
-			}
-		}
-		if start == nil {
-			return fmt.Errorf("%w: service %s: no bundled simulator for class %q", singletarget.ErrConfig, name, sc.Class)
-		}
-		u, key, extra, stop, err := start()
-		if err != nil {
-			return fmt.Errorf("service %s: simulator: %w", name, err)
-		}
-		onStop(stop)
-		sc.URL, sc.APIKey = u, key
-		if extra != nil {
-			sc.Extra = maps.Clone(extra)
-		}
-		cfg.Services[name] = sc
-	}
-	return nil
 }
 
 // OpenStore opens the store the settings' database and storage name: the

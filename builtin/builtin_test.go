@@ -3,7 +3,9 @@ package builtin_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tomgo/targetdata/builtin"
+	"github.com/tomgo/targetdata/builtin/builtintest"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -32,6 +35,21 @@ func TestDefaults(t *testing.T) {
 		assert.Contains(t, r.Classes(), class)
 	}
 	assert.Error(t, builtin.Register(r), "registering twice is an error")
+}
+
+// The production wiring links no test code: no testing, no httptest, no
+// simulator (those are in builtintest).
+func TestNoTestCodeLinked(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	deps := strings.Fields(string(out))
+	require.Contains(t, deps, "github.com/tomgo/targetdata/singletarget/riverexec", "the list is the real dependency list")
+	for _, d := range deps {
+		assert.NotEqual(t, "testing", d)
+		assert.NotEqual(t, "net/http/httptest", d)
+		assert.False(t, strings.HasSuffix(d, "test") && strings.HasPrefix(d, "github.com/tomgo/targetdata/"), "builtin links %s", d)
+		assert.NotContains(t, d, "simfault")
+	}
 }
 
 func TestJobDatabase(t *testing.T) {
@@ -60,7 +78,7 @@ func TestOpen(t *testing.T) {
 				Tasks:        singletarget.TasksConfig{Backend: backend, Workers: 2},
 			}
 			var stops []func()
-			require.NoError(t, builtin.Simulate(cfg, func(f func()) { stops = append(stops, f) }))
+			require.NoError(t, builtintest.Simulate(cfg, func(f func()) { stops = append(stops, f) }))
 			defer func() {
 				for _, f := range stops {
 					f()

@@ -234,7 +234,9 @@ func (e *FormErrors) Error() string {
 }
 
 // Is matches ErrInvalidForm (and so its category ErrInvalidInput).
-func (e *FormErrors) Is(target error) bool { return target == ErrInvalidForm || target == ErrInvalidInput }
+func (e *FormErrors) Is(target error) bool {
+	return target == ErrInvalidForm || target == ErrInvalidInput
+}
 
 // Retryable reports whether an error is worth retrying later with the same
 // request: throttling, a remote failure (5xx, a broken connection, a

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/tomgo/targetdata/builtin"
+	"github.com/tomgo/targetdata/builtin/builtintest"
 	"github.com/tomgo/targetdata/dataproduct"
 	"github.com/tomgo/targetdata/singletarget"
 )
@@ -54,7 +55,7 @@ func newEnv(ctx context.Context, o *options, stderr io.Writer) (*env, error) {
 		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	if o.simulate {
-		if err := builtin.Simulate(cfg, func(f func()) { e.closers = append(e.closers, f) }); err != nil {
+		if err := builtintest.Simulate(cfg, func(f func()) { e.closers = append(e.closers, f) }); err != nil {
 			return nil, err
 		}
 	}

@@ -28,6 +28,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/tomgo/targetdata/builtin"
+	"github.com/tomgo/targetdata/builtin/builtintest"
 	"github.com/tomgo/targetdata/dataproduct"
 	"github.com/tomgo/targetdata/examples/internal/plot"
 	"github.com/tomgo/targetdata/singletarget"
@@ -104,7 +105,7 @@ func run(ctx context.Context, dir string, live bool, w io.Writer) error {
 				stop()
 			}
 		}()
-		if err := builtin.Simulate(cfg, func(f func()) { stops = append(stops, f) }); err != nil {
+		if err := builtintest.Simulate(cfg, func(f func()) { stops = append(stops, f) }); err != nil {
 			return err
 		}
 	}

@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/tomgo/targetdata/builtin"
+	"github.com/tomgo/targetdata/builtin/builtintest"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -141,7 +142,7 @@ func run(ctx context.Context, o options, logger *slog.Logger, ready func(url str
 				f()
 			}
 		}()
-		if err := builtin.Simulate(cfg, func(f func()) { stops = append(stops, f) }); err != nil {
+		if err := builtintest.Simulate(cfg, func(f func()) { stops = append(stops, f) }); err != nil {
 			return err
 		}
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/tomgo/targetdata/atlas/atlastest"
 	"github.com/tomgo/targetdata/builtin"
+	"github.com/tomgo/targetdata/builtin/builtintest"
 	"github.com/tomgo/targetdata/dataproduct"
 	"github.com/tomgo/targetdata/singletarget"
 )
@@ -44,7 +45,7 @@ func newTOM(t *testing.T, backend string) *tom {
 	t.Helper()
 	cfg, err := singletarget.ParseConfig([]byte(defaultSettings), func(string) (string, bool) { return "", false })
 	require.NoError(t, err)
-	require.NoError(t, builtin.Simulate(cfg, func(f func()) { t.Cleanup(f) }))
+	require.NoError(t, builtintest.Simulate(cfg, func(f func()) { t.Cleanup(f) }))
 	return newTOMWith(t, cfg, backend)
 }
 
