@@ -103,6 +103,19 @@ func DataProcessors() map[string]string {
 	return out
 }
 
+// LoadConfig reads a settings file and, in the same pass, checks it
+// against every built-in class with the built-in defaults (WithDefaults):
+// every mistake is reported at once, each naming its key and line. A TOM
+// with classes of its own calls reg.LoadConfig(path, builtin.WithDefaults)
+// on its own registry instead.
+func LoadConfig(path string) (*singletarget.Config, error) {
+	reg := singletarget.NewRegistry()
+	if err := Register(reg); err != nil {
+		return nil, err
+	}
+	return reg.LoadConfig(path, WithDefaults)
+}
+
 // WithDefaults returns a copy of cfg in which the built-in data product
 // types and processors are present unless cfg sets them itself, so that a
 // settings file need only list its services.

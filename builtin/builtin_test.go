@@ -52,6 +52,34 @@ func TestNoTestCodeLinked(t *testing.T) {
 	}
 }
 
+// LoadConfig reports every mistake of a file at once, the built-in
+// classes' own included, each with its line.
+func TestLoadConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "settings.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(`single_target_data_services:
+  ATLAS:
+    class: atlas.ForcedPhotometryService
+    api_key: not-a-real-token-0123456789
+    poll_queud: 4s
+  ZTF:
+    class: ztf.Servce
+tasks:
+  workers: 0
+`), 0o600))
+	_, err := builtin.LoadConfig(path)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, singletarget.ErrConfig)
+	msg := err.Error()
+	assert.Contains(t, msg, "settings line 5: single_target_data_services.ATLAS.poll_queud: unknown key")
+	assert.Contains(t, msg, `settings line 7: single_target_data_services.ZTF.class: unknown class "ztf.Servce"`)
+	assert.Contains(t, msg, "settings line 9: tasks.workers:")
+
+	require.NoError(t, os.WriteFile(path, []byte("single_target_data_services:\n  PANSTARRS:\n    class: panstarrs.Service\n"), 0o600))
+	cfg, err := builtin.LoadConfig(path)
+	require.NoError(t, err)
+	assert.Equal(t, "panstarrs.Processor", cfg.DataProcessors["panstarrs_photometry"], "with the built-in defaults")
+}
+
 func TestJobDatabase(t *testing.T) {
 	for db, want := range map[string]string{
 		"sqlite://data/targetdata.db": "sqlite://data/targetdata.jobs.db",

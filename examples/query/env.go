@@ -32,7 +32,11 @@ func newEnv(ctx context.Context, o *options, stderr io.Writer) (*env, error) {
 		if o.url != "" || o.apiKey != "" {
 			return nil, &usageError{"-url and -api-key go without -config (set them in the settings file)"}
 		}
-		c, err := singletarget.LoadConfig(o.config)
+		load := builtin.LoadConfig // every mistake at once, with its line
+		if o.simulate {
+			load = singletarget.LoadConfig // the simulators supply the URLs and keys
+		}
+		c, err := load(o.config)
 		if err != nil {
 			return nil, err
 		}

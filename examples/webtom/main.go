@@ -196,7 +196,11 @@ func run(ctx context.Context, o options, logger *slog.Logger, ready func(url str
 // whose keys are not in the environment are left out, with a warning.
 func settings(o options, logger *slog.Logger) (*singletarget.Config, error) {
 	if o.config != "" {
-		cfg, err := singletarget.LoadConfig(o.config)
+		load := singletarget.LoadConfig // the simulators supply the URLs and keys
+		if o.live {
+			load = builtin.LoadConfig // every mistake at once, with its line
+		}
+		cfg, err := load(o.config)
 		if err != nil {
 			return nil, err
 		}

@@ -49,7 +49,7 @@ func run(ctx context.Context, config string, grace time.Duration, logger *slog.L
 	if config == "" {
 		return errors.New("-config is required")
 	}
-	cfg, err := singletarget.LoadConfig(config)
+	cfg, err := builtin.LoadConfig(config) // every mistake, with its line, before anything starts
 	if err != nil {
 		return err
 	}
