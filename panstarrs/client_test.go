@@ -340,6 +340,7 @@ func TestSearchAllPaging(t *testing.T) {
 		tbl, err := c.SearchAll(ctx, q)
 		require.NoError(t, err)
 		assert.Equal(t, 2, tbl.Len(), "the second answer is whole")
+		assert.Len(t, *seen, 2, "the broken answer, then the whole one")
 	})
 }
 

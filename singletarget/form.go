@@ -185,7 +185,7 @@ func ParseFormTime(s string) (time.Time, error) {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("Enter a valid date/time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS), not %q.", s)
+	return time.Time{}, fmt.Errorf("%q is not a date/time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)", s)
 }
 
 func setup() {
@@ -349,7 +349,7 @@ func conversionMessage(sf structField, val string, err error) string {
 	switch {
 	case t == reflect.TypeOf(time.Time{}):
 		if _, perr := ParseFormTime(val); perr != nil {
-			return perr.Error()
+			return fmt.Sprintf("Enter a valid date/time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS), not %q.", val)
 		}
 	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
 		return fmt.Sprintf("Enter a whole number, not %q.", val)

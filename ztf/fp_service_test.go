@@ -95,24 +95,24 @@ func TestForcedPhotometryLifecycle(t *testing.T) {
 		return out
 	}
 	// Not listed yet (the status page lags).
-	out = step(time.Minute)
+	require.NotNil(t, step(time.Minute).Pending, "still pending")
 	assert.Equal(t, "submitted", task.State)
 	assert.Empty(t, task.ID)
 	assert.Equal(t, 1, task.Polls)
 	assert.Equal(t, clk.Now().Add(time.Minute), task.NotBefore)
 	// Listed, queued.
-	out = step(15 * time.Minute)
+	require.NotNil(t, step(15*time.Minute).Pending, "still pending")
 	assert.Equal(t, "queued", task.State)
 	assert.Equal(t, "69601", task.ID)
 	assert.Equal(t, clk.Now().Add(2*time.Minute), task.NotBefore, "the wait doubles")
-	out = step(time.Minute)
+	require.NotNil(t, step(time.Minute).Pending, "still pending")
 	assert.Equal(t, clk.Now().Add(4*time.Minute), task.NotBefore)
-	out = step(time.Minute)
+	require.NotNil(t, step(time.Minute).Pending, "still pending")
 	assert.Equal(t, clk.Now().Add(8*time.Minute), task.NotBefore)
-	out = step(time.Minute)
+	require.NotNil(t, step(time.Minute).Pending, "still pending")
 	assert.Equal(t, clk.Now().Add(10*time.Minute), task.NotBefore, "up to MaxPollInterval")
 	// Running.
-	out = step(50 * time.Minute)
+	require.NotNil(t, step(50*time.Minute).Pending, "still pending")
 	assert.Equal(t, "running", task.State)
 	// Done.
 	out = step(time.Hour)

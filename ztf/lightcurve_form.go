@@ -74,27 +74,27 @@ func (f *Form) Clean(errs *singletarget.FormErrors) {
 	if f.Collection != "" && !validCollection(f.Collection) {
 		errs.Add("collection", fmt.Sprintf("Enter a data release as ztf_dr<N> (e.g. ztf_dr23), not %q.", f.Collection))
 	}
-	if _, err := f.ids(); err != nil {
-		errs.Add("object_ids", err.Error())
+	if _, problem := f.ids(); problem != "" {
+		errs.Add("object_ids", problem)
 	} else if f.ObjectIDs != "" && f.Bands != "" && f.Bands != "all" {
 		errs.Add("bands", "IRSA does not combine object ids with a band choice: choose All (an oid has one filter).")
 	}
 }
 
-// ids parses ObjectIDs.
-func (f *Form) ids() ([]int64, error) {
-	var out []int64
+// ids parses ObjectIDs; problem is the form message when they are not
+// object ids ("" when they are).
+func (f *Form) ids() (ids []int64, problem string) {
 	for _, s := range strings.FieldsFunc(f.ObjectIDs, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
 		id, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || id <= 0 {
-			return nil, fmt.Errorf("Enter ZTF object ids (positive integers such as 717213200011874), not %q.", s)
+			return nil, fmt.Sprintf("Enter ZTF object ids (positive integers such as 717213200011874), not %q.", s)
 		}
-		out = append(out, id)
+		ids = append(ids, id)
 	}
-	if len(out) > 1000 {
-		return nil, fmt.Errorf("Enter at most 1000 object ids (there are %d).", len(out))
+	if len(ids) > 1000 {
+		return nil, fmt.Sprintf("Enter at most 1000 object ids (there are %d).", len(ids))
 	}
-	return out, nil
+	return ids, ""
 }
 
 // bands returns the selected bands (nil for all).

@@ -116,9 +116,9 @@ func (s *Service) Query(ctx context.Context, t singletarget.Target, f singletarg
 
 // query turns the form into a LightCurveQuery for target t.
 func (f *Form) query(t singletarget.Target) (LightCurveQuery, error) {
-	ids, err := f.ids()
-	if err != nil {
-		return LightCurveQuery{}, &singletarget.FormErrors{Fields: map[string][]string{"object_ids": {err.Error()}}}
+	ids, problem := f.ids()
+	if problem != "" {
+		return LightCurveQuery{}, &singletarget.FormErrors{Fields: map[string][]string{"object_ids": {problem}}}
 	}
 	return LightCurveQuery{
 		RA: t.RA, Dec: t.Dec, Radius: f.Radius / 3600,
