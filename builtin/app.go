@@ -41,18 +41,18 @@ func ServiceNames() []string {
 // dataproduct/sqlstore (sqlite://path or postgres://...) with its files
 // in storageURL (see sqlstore.Options.BlobURL for the default). It returns
 // the store and a function that closes it.
-func OpenStore(ctx context.Context, dbURL, storageURL string) (dataproduct.Store, func(), error) {
+func OpenStore(ctx context.Context, dbURL, storageURL string) (dataproduct.Store, func() error, error) {
 	if dbURL == "" || dbURL == "memory://" {
 		if storageURL != "" && storageURL != "mem://" {
 			return nil, nil, fmt.Errorf("%w: storage %q needs a database (the in-memory store keeps files in memory)", singletarget.ErrConfig, storageURL)
 		}
-		return dataproduct.NewMemoryStore(nil), func() {}, nil
+		return dataproduct.NewMemoryStore(nil), func() error { return nil }, nil
 	}
 	s, err := sqlstore.Open(ctx, dbURL, &sqlstore.Options{BlobURL: storageURL})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", singletarget.ErrConfig, err)
 	}
-	return s, func() { s.Close() }, nil
+	return s, s.Close, nil
 }
 
 // Check builds the settings' services and processors with reg (against
@@ -96,7 +96,7 @@ type App struct {
 	Pool  *singletarget.Pool
 	River *riverexec.Executor
 
-	closers []func()
+	closers []func() error
 }
 
 // JobDatabase returns the job database of the river backend:
@@ -146,7 +146,7 @@ func Open(ctx context.Context, cfg *singletarget.Config, opts *Options) (*App, e
 	a.Store = store
 	a.Manager, err = o.Registry.Load(a.Config, store, &singletarget.ManagerOptions{Logger: o.Logger, HTTPClient: o.HTTPClient})
 	if err != nil {
-		a.Close()
+		_ = a.Close() // the error that stopped Open matters more
 		return nil, err
 	}
 	switch a.Config.Tasks.Backend {
@@ -160,17 +160,17 @@ func Open(ctx context.Context, cfg *singletarget.Config, opts *Options) (*App, e
 			&riverexec.Options{InsertOnly: !o.Worker, Workers: a.Config.Tasks.Workers, Logger: o.Logger,
 				JobTimeout: a.Config.Tasks.JobTimeout, RescueStuckJobsAfter: a.Config.Tasks.RescueAfter})
 		if err != nil {
-			a.Close()
+			_ = a.Close() // the error that stopped Open matters more
 			return nil, err
 		}
-		a.closers = append(a.closers, func() { x.Close() })
+		a.closers = append(a.closers, x.Close)
 		if err := x.Migrate(ctx); err != nil {
-			a.Close()
+			_ = a.Close() // the error that stopped Open matters more
 			return nil, err
 		}
 		a.River, a.Executor = x, x
 	default:
-		a.Close()
+		_ = a.Close()
 		return nil, fmt.Errorf("%w: tasks.backend %q", singletarget.ErrConfig, a.Config.Tasks.Backend)
 	}
 	return a, nil
@@ -203,10 +203,14 @@ func (a *App) Stop(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the store and the job database. Stop first.
-func (a *App) Close() {
+// Close releases the store and the job database, and reports what failed
+// to close (a database that could not flush, say). Stop first. Closing
+// again does nothing.
+func (a *App) Close() error {
+	var errs []error
 	for i := len(a.closers) - 1; i >= 0; i-- {
-		a.closers[i]()
+		errs = append(errs, a.closers[i]())
 	}
 	a.closers = nil
+	return errors.Join(errs...)
 }

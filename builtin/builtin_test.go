@@ -116,7 +116,10 @@ func TestOpen(t *testing.T) {
 			defer cancel()
 			app, err := builtin.Open(ctx, cfg, &builtin.Options{Worker: true})
 			require.NoError(t, err)
-			defer app.Close()
+			defer func() {
+				assert.NoError(t, app.Close(), "the store and job database close cleanly")
+				assert.NoError(t, app.Close(), "closing twice does nothing")
+			}()
 			require.NoError(t, app.Start(ctx))
 			target := singletarget.Target{ID: 1, Name: "SN 2023ixf", RA: 210.910674, Dec: 54.311686}
 			var ids []singletarget.JobID

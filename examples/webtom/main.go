@@ -104,7 +104,7 @@ func main() {
 
 // run serves until ctx is done, then shuts down within o.grace. ready, if
 // not nil, receives the server's URL once it listens.
-func run(ctx context.Context, o options, logger *slog.Logger, ready func(url string)) error {
+func run(ctx context.Context, o options, logger *slog.Logger, ready func(url string)) (err error) {
 	cfg, err := settings(o, logger)
 	if err != nil {
 		return err
@@ -150,7 +150,11 @@ func run(ctx context.Context, o options, logger *slog.Logger, ready func(url str
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer func() {
+		if cerr := app.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	srv, err := newServer(app, &serverOptions{Logger: logger, TargetsFile: filepath.Join(dir, "targets.json")})
 	if err != nil {
 		return err

@@ -59,7 +59,7 @@ func newTOMWith(t *testing.T, cfg *singletarget.Config, backend string) *tom {
 	ctx := context.Background()
 	app, err := builtin.Open(ctx, cfg, &builtin.Options{Worker: true})
 	require.NoError(t, err)
-	t.Cleanup(app.Close)
+	t.Cleanup(func() { assert.NoError(t, app.Close()) })
 	require.NoError(t, app.Start(ctx))
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
