@@ -31,13 +31,20 @@ var snippetImports = map[string]string{
 	"singletarget": "github.com/tomgo/targetdata/singletarget",
 }
 
-// snippetPrelude declares what the "Add your own service" excerpts take
-// from the rest of their package (the SDSS example's client).
+// snippetPrelude declares what the excerpts take from around them: the
+// SDSS example's client (in "Add your own service"), and an opened app, a
+// target and a query's params (in "Executors").
 const snippetPrelude = `
 type Client = sdss.Client
 type Options = sdss.Options
 
 var NewService = sdss.NewService
+
+var (
+	app    *builtin.App
+	target singletarget.Target
+	params url.Values
+)
 `
 
 var (
@@ -75,7 +82,8 @@ func TestREADMECodeCompiles(t *testing.T) {
 			require.NoError(t, os.WriteFile(path, []byte(src), 0o600))
 			overlay[filepath.Join(dir, name)] = path
 		}
-		prelude := "package " + pkg + "\n\nimport \"github.com/tomgo/targetdata/examples/customservice/sdss\"\n" + snippetPrelude
+		prelude := "package " + pkg + "\n\nimport (\n\t\"net/url\"\n\n\t\"github.com/tomgo/targetdata/builtin\"\n" +
+			"\t\"github.com/tomgo/targetdata/examples/customservice/sdss\"\n\t\"github.com/tomgo/targetdata/singletarget\"\n)\n" + snippetPrelude
 		path := filepath.Join(tmp, pkg+"_prelude.go")
 		require.NoError(t, os.WriteFile(path, []byte(prelude), 0o600))
 		overlay[filepath.Join(dir, "prelude.go")] = path

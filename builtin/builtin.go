@@ -16,6 +16,7 @@ import (
 	"errors"
 	"maps"
 
+	"github.com/tomgo/targetdata/alerce"
 	"github.com/tomgo/targetdata/atlas"
 	"github.com/tomgo/targetdata/dataproduct"
 	"github.com/tomgo/targetdata/panstarrs"
@@ -58,6 +59,7 @@ var (
 		atlas.Register,
 		panstarrs.Register,
 		ztf.Register,
+		alerce.Register,
 	}
 	productTypes = map[string]productType{
 		dataproduct.TypePhotometry:          {"Photometry", PhotometryTableClass},
@@ -66,12 +68,14 @@ var (
 		atlas.DataProductType:               {atlas.DataProductLabel, atlas.ProcessorClass},
 		ztf.DataProductType:                 {ztf.DataProductLabel, ztf.ProcessorClass},
 		ztf.ForcedPhotometryDataProductType: {ztf.ForcedPhotometryDataProductLabel, ztf.ForcedPhotometryProcessorClass},
+		alerce.DataProductType:              {alerce.DataProductLabel, alerce.ProcessorClass},
 	}
 	services = []service{
 		{name: ztf.ServiceName, class: ztf.ServiceClass},
 		{name: ztf.ForcedPhotometryServiceName, class: ztf.ForcedPhotometryServiceClass},
 		{name: atlas.ServiceName, class: atlas.ServiceClass},
 		{name: panstarrs.ServiceName, class: panstarrs.ServiceClass},
+		{name: alerce.ServiceName, class: alerce.ServiceClass},
 	}
 )
 

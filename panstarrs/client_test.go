@@ -442,3 +442,11 @@ func TestTablesAndNames(t *testing.T) {
 	assert.Equal(t, "panstarrs-dr2-detection-a_b-58000-60000.25.csv", panstarrs.ProductName("dr2", "detection", "../a/b", &lo, &hi))
 	assert.InDelta(t, 1.0, panstarrs.Separation(10, 0, 11, 0), 1e-12)
 }
+
+// The client's sentinels are in the singletarget taxonomy.
+func TestErrorCategories(t *testing.T) {
+	for _, err := range []error{panstarrs.ErrInvalidQuery, panstarrs.ErrTooManyRows} {
+		assert.Same(t, singletarget.ErrInvalidInput, singletarget.Category(err), "%v", err)
+		assert.False(t, singletarget.Retryable(err))
+	}
+}

@@ -94,6 +94,7 @@ func TestErrorTaxonomy(t *testing.T) {
 		{"ErrConfig", singletarget.ErrConfig, "ErrInvalidInput"},
 		{"ErrUnknown", singletarget.ErrUnknown, "ErrInvalidInput"},
 		{"ErrInvalidDatum", dataproduct.ErrInvalidDatum, "ErrInvalidInput"},
+		{"ErrConflict", dataproduct.ErrConflict, "ErrInvalidInput"},
 		{"ErrTaskFailed", singletarget.ErrTaskFailed, "ErrRemote"},
 		{"unknown service", unknownService, "ErrInvalidInput"},
 		{"a store's missing product", storeErr, "ErrNotFound"},

@@ -1,5 +1,5 @@
 // Package builtintest runs the built-in services against their bundled
-// simulators (atlastest, panstarrstest, ztftest), for offline programs
+// simulators (alercetest, atlastest, panstarrstest, ztftest), for offline programs
 // (the quickstart, the examples' -simulate flags) and for a TOM's own
 // tests. It is apart from package builtin so that a production binary,
 // which imports builtin, links no simulator and no test code.
@@ -16,6 +16,8 @@ import (
 	"maps"
 	"time"
 
+	"github.com/tomgo/targetdata/alerce"
+	"github.com/tomgo/targetdata/alerce/alercetest"
 	"github.com/tomgo/targetdata/atlas"
 	"github.com/tomgo/targetdata/atlas/atlastest"
 	"github.com/tomgo/targetdata/panstarrs"
@@ -53,6 +55,11 @@ var simulators = map[string]simulator{
 	panstarrs.ServiceClass: func() (string, singletarget.Secret, map[string]string, func()) {
 		s := panstarrstest.Start(nil)
 		return s.URL, "", nil, s.Close
+	},
+	alerce.ServiceClass: func() (string, singletarget.Secret, map[string]string, func()) {
+		s := alercetest.Start(nil)
+		u := s.URLs()
+		return u.ZTF, "", map[string]string{"lightcurve_url": u.LightCurve, "multisurvey_url": u.Multisurvey}, s.Close
 	},
 }
 

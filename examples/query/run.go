@@ -161,7 +161,8 @@ func processFile(ctx context.Context, env *env, o *options, stdout, stderr io.Wr
 	}
 	defer f.Close()
 	name := dataproduct.SafeName(filepath.Base(o.file))
-	prod, err := env.store.PutProduct(ctx, dataproduct.Product{TargetID: o.targetID, Name: name, DataProductType: o.process}, f)
+	// A user's file: in the uploads' name space, never replacing a service's product.
+	prod, err := env.store.PutProduct(ctx, dataproduct.Product{TargetID: o.targetID, Name: dataproduct.UploadName(name), DataProductType: o.process}, f)
 	if err != nil {
 		return err
 	}

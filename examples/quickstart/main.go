@@ -1,15 +1,16 @@
 // Command quickstart runs the whole single-target flow offline: it starts
-// the bundled ATLAS, PanSTARRS and ZTF simulators in this process, opens a
-// SQLite store with its files in a local folder, queries the three services
-// for SN 2023ixf through the in-process executor, processes and ingests the
-// result files, prints a per-service summary and draws lightcurve.png.
+// the bundled ATLAS, PanSTARRS, ZTF and ALeRCE simulators in this process,
+// opens a SQLite store with its files in a local folder, queries the four
+// services for SN 2023ixf through the in-process executor, processes and
+// ingests the result files, prints a per-service summary and draws
+// lightcurve.png.
 //
 //	go run ./examples/quickstart               # offline, in a temporary folder removed at the end
 //	go run ./examples/quickstart -dir out      # keep the database, files and plot in ./out
 //	go run ./examples/quickstart -live         # the real services; keys from the environment
 //
-// With -live, ATLAS needs ATLAS_FORCED_PHOTOMETRY_API_KEY; PanSTARRS (MAST)
-// and ZTF light curves (IRSA) are public.
+// With -live, ATLAS needs ATLAS_FORCED_PHOTOMETRY_API_KEY; PanSTARRS (MAST),
+// ZTF light curves (IRSA) and ALeRCE are public.
 package main
 
 import (
@@ -48,9 +49,11 @@ single_target_data_services:
   ZTF:
     class: ztf.Service
     url: https://irsa.ipac.caltech.edu/cgi-bin/ZTF/nph_light_curves
+  ALERCE:
+    class: alerce.Service
 tasks:
   backend: pool
-  workers: 3
+  workers: 4
 `
 
 // target is SN 2023ixf, the nearby type II supernova in M101.
@@ -61,6 +64,7 @@ var queries = map[string]url.Values{
 	"ATLAS":     {"min_date_mjd": {"60080"}, "max_date_mjd": {"60180"}},
 	"PANSTARRS": {"catalog": {"detection"}},
 	"ZTF":       {},
+	"ALERCE":    {},
 }
 
 func main() {
@@ -153,7 +157,7 @@ func run(ctx context.Context, dir string, live bool, w io.Writer) (err error) {
 	fmt.Fprintln(tw, "service\tproducts\tdetections\tlimits\tfirst\tlast")
 	var all []dataproduct.Datum
 	for _, name := range app.Manager.Services() {
-		st, err := app.Pool.Wait(ctx, ids[name])
+		st, err := app.Executor.Wait(ctx, ids[name])
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
