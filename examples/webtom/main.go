@@ -61,6 +61,7 @@ import (
 	"time"
 
 	"github.com/tomgo/targetdata/builtin"
+	"github.com/tomgo/targetdata/builtin/builtintest"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -173,7 +174,7 @@ func main() {
 
 // run serves until ctx is done, then shuts down within o.grace. ready, if
 // not nil, receives the server's URL once it listens.
-func run(ctx context.Context, o options, logger *slog.Logger, ready func(url string)) error {
+func run(ctx context.Context, o options, logger *slog.Logger, ready func(url string)) (err error) {
 	cfg, err := settings(o, logger)
 	if err != nil {
 		return err
@@ -220,7 +221,7 @@ func run(ctx context.Context, o options, logger *slog.Logger, ready func(url str
 				f()
 			}
 		}()
-		if err := builtin.Simulate(cfg, func(f func()) { stops = append(stops, f) }); err != nil {
+		if err := builtintest.Simulate(cfg, func(f func()) { stops = append(stops, f) }); err != nil {
 			return err
 		}
 	}
@@ -228,7 +229,11 @@ func run(ctx context.Context, o options, logger *slog.Logger, ready func(url str
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer func() {
+		if cerr := app.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	srv, err := newServer(app, &serverOptions{Logger: logger, TargetsFile: filepath.Join(dir, "targets.json"), Auth: o.auth,
 		LoopbackHosts: o.auth == nil && !o.allowAnonymous})
 	if err != nil {
@@ -276,7 +281,11 @@ func run(ctx context.Context, o options, logger *slog.Logger, ready func(url str
 // whose keys are not in the environment are left out, with a warning.
 func settings(o options, logger *slog.Logger) (*singletarget.Config, error) {
 	if o.config != "" {
-		cfg, err := singletarget.LoadConfig(o.config)
+		load := singletarget.LoadConfig // the simulators supply the URLs and keys
+		if o.live {
+			load = builtin.LoadConfig // every mistake at once, with its line
+		}
+		cfg, err := load(o.config)
 		if err != nil {
 			return nil, err
 		}
