@@ -18,8 +18,8 @@
 //
 // This package is experimental: a minor release may change its API or add
 // a check that an implementation which passed before fails, each change
-// listed in CHANGELOG.md; a patch release does neither; see Stability in the documentation of package
-// github.com/tomgo/targetdata.
+// listed in CHANGELOG.md; a patch release does neither; see Stability in
+// the documentation of package github.com/tomgo/targetdata.
 package storetest
 
 import (

@@ -93,6 +93,6 @@
 // # Stability
 //
 // This package is experimental: a minor release may change its API, each
-// change listed in CHANGELOG.md; a patch release does not; see Stability in the documentation of package
-// github.com/tomgo/targetdata.
+// change listed in CHANGELOG.md; a patch release does not; see Stability in
+// the documentation of package github.com/tomgo/targetdata.
 package riverexec

@@ -10,8 +10,8 @@
 //				return servicetest.Instance{Service: svc, Throttle: sim.ThrottleNext, Secrets: ...}
 //			},
 //			Target:       singletarget.Target{ID: 1, Name: "SN 2024abc", RA: 65.00165, Dec: -54.93795},
-//			Invalid:      url.Values{"min_mjd": {"abc"}},
-//			InvalidField: "min_mjd",
+//			Invalid:      url.Values{"min_date_mjd": {"abc"}},
+//			InvalidField: "min_date_mjd",
 //			Processor:    atlas.Processor{},
 //		})
 //	}
@@ -31,8 +31,8 @@
 //
 // This package is experimental: a minor release may change its API or add
 // a check that an implementation which passed before fails, each change
-// listed in CHANGELOG.md; a patch release does neither; see Stability in the documentation of package
-// github.com/tomgo/targetdata.
+// listed in CHANGELOG.md; a patch release does neither; see Stability in
+// the documentation of package github.com/tomgo/targetdata.
 package servicetest
 
 import (
