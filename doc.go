@@ -51,7 +51,8 @@
 //   - github.com/tomgo/targetdata/dataproduct/sqlstore (SQLite, pgx,
 //     gocloud.dev/blob);
 //   - github.com/tomgo/targetdata/singletarget/riverexec (River);
-//   - github.com/tomgo/targetdata/builtin (needs both of the above);
+//   - github.com/tomgo/targetdata/builtin, with builtin/builtintest (needs
+//     both of the above);
 //   - github.com/tomgo/targetdata/examples (gonum/plot, chromedp; run from a
 //     clone, not published).
 //
