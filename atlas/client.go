@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tomgo/targetdata/internal/httpx"
+	"github.com/tomgo/targetdata/internal/redact"
 	"github.com/tomgo/targetdata/internal/textscan"
 	"github.com/tomgo/targetdata/singletarget"
 )
@@ -82,7 +83,7 @@ func New(baseURL string, token singletarget.Secret, opts *Options) (*Client, err
 	base := strings.TrimRight(strings.TrimSpace(baseURL), "/")
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("atlas: base URL %q must be an absolute http(s) URL without credentials, query or fragment", singletarget.Redact(baseURL, token))
+		return nil, fmt.Errorf("atlas: base URL %q must be an absolute http(s) URL without credentials, query or fragment", redact.BaseURL(singletarget.Redact(baseURL, token)))
 	}
 	if strings.ContainsAny(token.Reveal(), " \t\r\n") {
 		return nil, errors.New("atlas: the API token contains white space")

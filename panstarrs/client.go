@@ -19,6 +19,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tomgo/targetdata/internal/httpx"
+	"github.com/tomgo/targetdata/internal/redact"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -191,9 +192,9 @@ func New(baseURL string, token singletarget.Secret, opts *Options) (*Client, err
 	}
 	u, perr := url.Parse(baseURL)
 	if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		err = errors.Join(err, fmt.Errorf("panstarrs: baseURL %q is not an absolute http(s) URL", baseURL))
-	} else if u.RawQuery != "" || u.Fragment != "" {
-		err = errors.Join(err, fmt.Errorf("panstarrs: baseURL %q must not have a query or fragment", baseURL))
+		err = errors.Join(err, fmt.Errorf("panstarrs: baseURL %q is not an absolute http(s) URL", redact.BaseURL(baseURL)))
+	} else if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		err = errors.Join(err, fmt.Errorf("panstarrs: baseURL %q must not have credentials, a query or a fragment", redact.BaseURL(baseURL)))
 	}
 	for _, b := range []byte(token.Reveal()) {
 		if b <= 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' || b == ',' {

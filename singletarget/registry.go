@@ -300,7 +300,7 @@ func (r *Registry) Load(cfg *Config, store dataproduct.Store, opts *ManagerOptio
 	}
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
-		return nil, errors.Join(errs...)
+		return nil, cfg.RedactEnv(errors.Join(errs...))
 	}
 	return m, nil
 }

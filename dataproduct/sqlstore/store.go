@@ -20,6 +20,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/internal/redact"
 )
 
 // Options configures Open. A nil *Options means all defaults.
@@ -121,7 +122,7 @@ func Open(ctx context.Context, dbURL string, opts *Options) (*Store, error) {
 	}
 	fail := func(err error) (*Store, error) {
 		s.closeDBs()
-		return nil, fmt.Errorf("sqlstore: open %s: %w", cfg.redacted, redactErr(err, cfg.secrets))
+		return nil, fmt.Errorf("sqlstore: open %s: %w", cfg.redacted, redact.Error(err, cfg.secrets))
 	}
 	switch cfg.kind {
 	case kindSQLite:
@@ -279,7 +280,7 @@ func fileblobOptions() *fileblob.Options {
 func openBlobURL(ctx context.Context, raw string) (*blob.Bucket, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("Options.BlobURL %s is not a valid URL", redactURL(raw))
+		return nil, fmt.Errorf("Options.BlobURL %s is not a valid URL", redact.URL(raw))
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "file":
@@ -298,12 +299,12 @@ func openBlobURL(ctx context.Context, raw string) (*blob.Bucket, error) {
 	case "mem":
 		return memblob.OpenBucket(nil), nil
 	case "":
-		return nil, fmt.Errorf("Options.BlobURL %q has no scheme (want file:///abs/dir, file://./rel/dir, mem://, s3://..., gs://...)", redactURL(raw))
+		return nil, fmt.Errorf("Options.BlobURL %q has no scheme (want file:///abs/dir, file://./rel/dir, mem://, s3://..., gs://...)", redact.URL(raw))
 	}
 	b, err := blob.OpenBucket(ctx, raw)
 	if err != nil {
 		return nil, fmt.Errorf("open bucket %s (for s3://, gs:// or azblob://, blank-import gocloud.dev/blob/s3blob, gcsblob or azureblob in your program, or pass Options.Bucket): %w",
-			redactURL(raw), redactErr(err, urlSecrets(raw)))
+			redact.URL(raw), redact.Error(err, redact.Passwords(raw)))
 	}
 	return b, nil
 }

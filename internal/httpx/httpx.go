@@ -29,6 +29,7 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 	"golang.org/x/time/rate"
 
+	"github.com/tomgo/targetdata/internal/redact"
 	targetdata "github.com/tomgo/targetdata"
 	"github.com/tomgo/targetdata/singletarget"
 )
@@ -38,10 +39,7 @@ var UserAgent = "targetdata/" + targetdata.Version + " (+https://github.com/tomg
 
 // DefaultRedactParams are query-string and form parameter names whose
 // values never appear in logs or errors.
-var DefaultRedactParams = []string{
-	"password", "pass", "passwd", "pwd", "token", "key", "api_key", "apikey", "secret",
-	"email", "user", "username", "auth", "session", "sig", "signature",
-}
+var DefaultRedactParams = redact.SecretParams()
 
 // ErrBodyTooLarge is returned (wrapped, with singletarget.ErrRemote) when
 // a response is larger than Options.MaxBodySize.
