@@ -29,8 +29,8 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 	"golang.org/x/time/rate"
 
-	"github.com/tomgo/targetdata/internal/redact"
 	targetdata "github.com/tomgo/targetdata"
+	"github.com/tomgo/targetdata/internal/redact"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
