@@ -5,8 +5,15 @@
 //
 //	query -config settings.yaml -service ATLAS -name "SN 2023ixf" -ra 210.910674 -dec 54.311686 \
 //	      -param min_mjd=60080 -param max_mjd=60110
-//	query -service ATLAS -url https://fallingstar-data.com/forcedphot -api-key "$KEY" -name ... -ra ... -dec ...
+//	query -service ATLAS -api-key-file ~/.atlas-token -name ... -ra ... -dec ...
+//	ATLAS_FORCED_PHOTOMETRY_API_KEY=... query -service ATLAS -name ... -ra ... -dec ...
 //	query -simulate -service ZTF -name ... -ra ... -dec ...   # against the bundled simulator, offline
+//
+// Without -config, the key of -service comes from -api-key-file (a file
+// holding it), else $ATLAS_FORCED_PHOTOMETRY_API_KEY (ATLAS) or
+// $MAST_API_TOKEN (PANSTARRS), else $TARGETDATA_API_KEY. -api-key still
+// works but warns: a command-line argument is visible to every user of
+// the machine (ps, /proc/PID/cmdline) for the whole run.
 //
 // Query many targets as one batch, keeping the service exactly as busy as
 // the account allows (ATLAS: its write rate and queue cap; MAST and IRSA:

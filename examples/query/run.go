@@ -44,6 +44,7 @@ func (p *paramFlag) Set(s string) error {
 
 type options struct {
 	config, service, url, apiKey string
+	apiKeyFile                   string
 	simulate                     bool
 	name                         string
 	ra, dec                      float64
@@ -71,7 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.config, "config", "", "settings file (YAML or JSON) naming the services")
 	fs.StringVar(&o.service, "service", "", "service name (e.g. ATLAS, PANSTARRS, ZTF, ZTF_FP)")
 	fs.StringVar(&o.url, "url", "", "base URL of the service (without -config)")
-	fs.StringVar(&o.apiKey, "api-key", "", "API key of the service (without -config)")
+	fs.StringVar(&o.apiKey, "api-key", "", "API key of the service (without -config); shows in ps: prefer -api-key-file or the environment")
+	fs.StringVar(&o.apiKeyFile, "api-key-file", "", "file holding the API key of the service (without -config; default: $"+keyEnvGeneric+" or the service's variable)")
 	fs.BoolVar(&o.simulate, "simulate", false, "query the bundled simulator of the service instead of the real one")
 	fs.StringVar(&o.name, "name", "", "target name")
 	fs.Float64Var(&o.ra, "ra", -1, "target right ascension, degrees")
