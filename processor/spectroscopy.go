@@ -243,6 +243,9 @@ func (p Spectroscopy) read(ctx context.Context, r io.Reader) (dataproduct.Datum,
 	case bytes.HasPrefix(head, []byte("SIMPLE  =")):
 		sp, err = p.readFITS(br)
 	default:
+		if bytes.HasPrefix(head, []byte(bom)) {
+			_, _ = br.Discard(len(bom)) // a text file saved by Excel or a Windows editor
+		}
 		if head, _ := br.Peek(512); looksBinary(head) {
 			return dataproduct.Datum{}, &dataproduct.ParseError{Err: errBinary}
 		}

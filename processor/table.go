@@ -51,7 +51,7 @@ func (p PhotometryTable) Stream(ctx context.Context, r io.Reader) iter.Seq2[data
 		source = "upload"
 	}
 	return func(yield func(dataproduct.Datum, error) bool) {
-		cr := csv.NewReader(r)
+		cr := csv.NewReader(SkipBOM(r))
 		cr.Comment = '#'
 		cr.FieldsPerRecord = -1
 		cr.TrimLeadingSpace = true
