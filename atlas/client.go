@@ -195,7 +195,7 @@ func (c *Client) headers(target string, accept string) http.Header {
 
 func (c *Client) sameOrigin(target string) bool {
 	u, err := url.Parse(target)
-	return err == nil && strings.EqualFold(u.Scheme, c.origin.Scheme) && strings.EqualFold(u.Host, c.origin.Host)
+	return err == nil && httpx.SameOrigin(u, c.origin)
 }
 
 func (c *Client) needToken(op string) error {

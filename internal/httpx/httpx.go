@@ -41,6 +41,47 @@ var UserAgent = "targetdata/" + targetdata.Version + " (+https://github.com/tomg
 // values never appear in logs or errors.
 var DefaultRedactParams = redact.SecretParams()
 
+// ErrRedirect is matched (with singletarget.ErrRemote) by the error of a
+// request the server redirected to another origin, or around in circles
+// (see Options.NoRedirects).
+var ErrRedirect = errors.New("redirect not followed")
+
+// maxRedirects is how many redirects in a row are followed.
+const maxRedirects = 10
+
+// sameOriginRedirects is the http.Client CheckRedirect policy: follow
+// a redirect only to the origin of the first request.
+func sameOriginRedirects(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("%w: stopped after %d redirects", ErrRedirect, maxRedirects)
+	}
+	from := via[0].URL
+	if !SameOrigin(req.URL, from) {
+		return fmt.Errorf("%w: the server redirected to another origin (%s://%s); credentials are never sent there",
+			ErrRedirect, req.URL.Scheme, req.URL.Host)
+	}
+	return nil
+}
+
+// SameOrigin reports whether a and b have the same scheme, host and port
+// (an absent port is the scheme's default): where a service's credentials
+// may go.
+func SameOrigin(a, b *url.URL) bool {
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		switch strings.ToLower(u.Scheme) {
+		case "http":
+			return "80"
+		case "https":
+			return "443"
+		}
+		return ""
+	}
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
+}
+
 // ErrBodyTooLarge is returned (wrapped, with singletarget.ErrRemote) when
 // a response is larger than Options.MaxBodySize.
 var ErrBodyTooLarge = errors.New("response body larger than the cap")
@@ -71,6 +112,13 @@ type Options struct {
 	UserAgent string
 	// NoRedirects makes redirects come back as responses instead of being
 	// followed (ATLAS's legacy login redirect must be seen, not followed).
+	// Otherwise a redirect is followed only within the origin of the
+	// request (the same scheme, host and port; at most 10 in a row), so
+	// that the request's credentials (an Authorization header, a cookie, a
+	// password in the query string) are never sent anywhere else: one to
+	// another origin (http instead of https, another port, another host or
+	// subdomain) fails the request with an error matching
+	// singletarget.ErrRemote and ErrRedirect, sending nothing there.
 	NoRedirects bool
 	// Logger receives debug logs of requests and retries. Default: discard.
 	Logger *slog.Logger
@@ -153,6 +201,8 @@ func New(opts Options) *Client {
 	base.Timeout = opts.Timeout
 	if opts.NoRedirects {
 		base.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	} else {
+		base.CheckRedirect = sameOriginRedirects
 	}
 	c := &Client{opts: opts}
 	rc := retryablehttp.NewClient()
@@ -309,6 +359,9 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, error)
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, fmt.Errorf("%s: %s %s: %w", c.opts.Service, req.Method, c.RedactURL(req.URL), ctxErr)
 		}
+		if ue := (*url.Error)(nil); errors.As(err, &ue) && errors.Is(ue.Err, ErrRedirect) {
+			return nil, fmt.Errorf("%s: %s %s: %w: %w", c.opts.Service, req.Method, c.RedactURL(req.URL), singletarget.ErrRemote, ue.Err)
+		}
 		return nil, fmt.Errorf("%s: %s %s: %w: %s", c.opts.Service, req.Method, c.RedactURL(req.URL),
 			singletarget.ErrRemote, c.Redact(c.cleanErr(err).Error()))
 	}
@@ -420,6 +473,9 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 	}
 	if noRetry, _ := ctx.Value(keyNoRetry).(bool); noRetry {
 		return false, nil
+	}
+	if errors.Is(err, ErrRedirect) {
+		return false, nil // the same request gets the same redirect
 	}
 	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
 		// Keep the body readable for the caller and for the backoff.
