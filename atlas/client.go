@@ -300,12 +300,16 @@ func (c *Client) badRequest(req *httpx.Request, resp *httpx.Response) error {
 		var one string
 		switch {
 		case json.Unmarshal(v, &list) == nil:
-			fields[k] = list
 		case json.Unmarshal(v, &one) == nil:
-			fields[k] = []string{one}
+			list = []string{one}
 		default:
-			fields[k] = []string{string(v)}
+			list = []string{string(v)}
 		}
+		// The server may quote what it was sent: keep no credential.
+		for i := range list {
+			list[i] = c.read.Redact(list[i])
+		}
+		fields[c.read.Redact(k)] = list
 	}
 	for _, msg := range fields["non_field_errors"] {
 		if strings.Contains(msg, "too many queued tasks") {
@@ -467,7 +471,9 @@ func (c *Client) Queue(ctx context.Context, q QueueRequest) (*Task, error) {
 		return nil, err
 	}
 	var t Task
-	if err := c.decodeJSON(req, resp, &t); err != nil || t.ID <= 0 {
+	err = c.decodeJSON(req, resp, &t)
+	c.redactTask(&t)
+	if err != nil || t.ID <= 0 {
 		// The task exists: fall back on the Location header.
 		if id, ok := taskIDFromURL(resp.Header.Get("Location")); ok {
 			c.opts.Logger.WarnContext(ctx, "ATLAS queue answer unreadable; using its Location header", "task", id, "error", err)
@@ -482,6 +488,14 @@ func (c *Client) Queue(ctx context.Context, q QueueRequest) (*Task, error) {
 		t.URL = c.TaskURL(t.ID)
 	}
 	return &t, nil
+}
+
+// redactTask removes the client's credentials from the texts of a task the
+// server described (its error message and comment may quote them). The
+// result URL is left as it is: it is fetched, and httpx redacts the URLs
+// it logs or reports.
+func (c *Client) redactTask(t *Task) {
+	t.ErrorMsg, t.Comment, t.URL = c.read.Redact(t.ErrorMsg), c.read.Redact(t.Comment), c.read.Redact(t.URL)
 }
 
 // taskIDFromURL reads the id of ".../queue/<id>/".
@@ -515,6 +529,7 @@ func (c *Client) Task(ctx context.Context, id int64) (*Task, error) {
 	if err := c.decodeJSON(req, resp, &t); err != nil {
 		return nil, err
 	}
+	c.redactTask(&t)
 	if t.ID != id {
 		return nil, fmt.Errorf("%s: GET %s: %w: the answer describes task %d", Name, target, singletarget.ErrRemote, t.ID)
 	}

@@ -74,6 +74,9 @@ func NewService(baseURL string, token singletarget.Secret, opts *Options) (*Serv
 	return &Service{c: c, opts: c.opts}, nil
 }
 
+// Redact implements singletarget.Redactor: text without the API token.
+func (s *Service) Redact(text string) string { return s.c.read.Redact(text) }
+
 // Client returns the service's client.
 func (s *Service) Client() *Client { return s.c }
 
@@ -131,7 +134,7 @@ func (s *Service) Query(ctx context.Context, t singletarget.Target, f singletarg
 	return &singletarget.Outcome{Pending: &singletarget.RemoteTask{
 		Service:   Name,
 		ID:        strconv.FormatInt(task.ID, 10),
-		URL:       task.URL,
+		URL:       s.c.TaskURL(task.ID),
 		State:     state,
 		Submitted: now,
 		NotBefore: now.Add(s.opts.pollDelay(state, 0)),
@@ -207,7 +210,7 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 	if err != nil {
 		return nil, err
 	}
-	extra := map[string]string{"task_id": task.ID, "task_url": rt.URL, "mjd_min": task.Data[dataMJDMin],
+	extra := map[string]string{"task_id": task.ID, "task_url": s.c.TaskURL(id), "mjd_min": task.Data[dataMJDMin],
 		"use_reduced": strconv.FormatBool(rt.UseReduced), "finished": rt.FinishTimestamp.Format(time.RFC3339)}
 	if v := task.Data[dataMJDMax]; v != "" {
 		extra["mjd_max"] = v

@@ -52,6 +52,9 @@ func NewService(baseURL string, token singletarget.Secret, opts *Options) (*Serv
 // Client returns the service's Client.
 func (s *Service) Client() *Client { return s.client }
 
+// Redact implements singletarget.Redactor: text without the MAST token.
+func (s *Service) Redact(text string) string { return s.client.http.Redact(text) }
+
 // Name implements singletarget.Service: "PANSTARRS".
 func (s *Service) Name() string { return ServiceName }
 

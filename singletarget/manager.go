@@ -245,7 +245,10 @@ func (m *Manager) Check(req Request) error {
 // after products were stored, the result still lists the products and the
 // error says what failed; processing them again later (ProcessProducts) is
 // safe.
-func (m *Manager) Step(ctx context.Context, req Request, task *RemoteTask) (*StepResult, error) {
+func (m *Manager) Step(ctx context.Context, req Request, task *RemoteTask) (_ *StepResult, err error) {
+	ctx = m.redactingProgress(ctx)
+	var res *StepResult
+	defer func() { m.redactStep(res, &err) }()
 	svc, err := m.Service(req.Service)
 	if err != nil {
 		return nil, err
@@ -285,7 +288,7 @@ func (m *Manager) Step(ctx context.Context, req Request, task *RemoteTask) (*Ste
 	if out == nil {
 		return nil, fmt.Errorf("%s: service returned neither products nor a pending task", req.Service)
 	}
-	res := &StepResult{}
+	res = &StepResult{}
 	if out.Pending != nil {
 		if _, ok := svc.(Resumer); !ok {
 			return nil, fmt.Errorf("%s: %w", req.Service, errNoResumer)
@@ -324,7 +327,8 @@ func stageOf(t RemoteTask) string {
 
 // ProcessProducts runs each product's processor and ingests the datums,
 // product by product (each ingest is all-or-nothing and de-duplicated).
-func (m *Manager) ProcessProducts(ctx context.Context, products []dataproduct.Product) (dataproduct.IngestResult, error) {
+func (m *Manager) ProcessProducts(ctx context.Context, products []dataproduct.Product) (_ dataproduct.IngestResult, err error) {
+	defer func() { err = m.redactErr(err) }()
 	var total dataproduct.IngestResult
 	for _, p := range products {
 		ReportProgress(ctx, Progress{Stage: StageProcessing, Message: p.Name})
@@ -340,7 +344,8 @@ func (m *Manager) ProcessProducts(ctx context.Context, products []dataproduct.Pr
 
 // Process runs the processor of the product's data product type over its
 // stored file and ingests the datums (all or nothing, de-duplicated).
-func (m *Manager) Process(ctx context.Context, p dataproduct.Product) (dataproduct.IngestResult, error) {
+func (m *Manager) Process(ctx context.Context, p dataproduct.Product) (_ dataproduct.IngestResult, err error) {
+	defer func() { err = m.redactErr(err) }()
 	proc, err := m.ProcessorFor(p.DataProductType)
 	if err != nil {
 		return dataproduct.IngestResult{}, fmt.Errorf("product %q: %w", p.Name, err)

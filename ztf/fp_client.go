@@ -193,7 +193,8 @@ func NewForcedPhotometryClient(baseURL string, creds Credentials, opts *ForcedPh
 		return nil, err
 	}
 	o.Logger, o.Timeout, o.RetryMax, o.RetryWaitMin, o.RetryWaitMax, o.Now = t.Logger, t.Timeout, t.RetryMax, t.RetryWaitMin, t.RetryWaitMax, t.Now
-	secrets := []singletarget.Secret{creds.Email, creds.Password, creds.HTTPUser, creds.HTTPPassword}
+	secrets := []singletarget.Secret{creds.Email, creds.Password, creds.HTTPUser, creds.HTTPPassword,
+		singletarget.BasicSecret(creds.HTTPUser, creds.HTTPPassword)}
 	redact := append(slices.Clone(httpx.DefaultRedactParams), "userpass")
 	h := t.httpx(o.Name, secrets, redact, true)
 	h.MaxBodySize = o.MaxBodySize
@@ -539,7 +540,7 @@ func (c *ForcedPhotometryClient) Download(ctx context.Context, lightCurve string
 		return nil, err
 	}
 	if err := checkResultFile(resp.Body); err != nil {
-		return nil, fmt.Errorf("%s: GET %s: %w: %v", c.name, c.http.RedactURL(u.String()), singletarget.ErrRemote, err)
+		return nil, fmt.Errorf("%s: GET %s: %w: %s", c.name, c.http.RedactURL(u.String()), singletarget.ErrRemote, c.http.Redact(err.Error()))
 	}
 	return resp.Body, nil
 }

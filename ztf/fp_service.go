@@ -50,6 +50,10 @@ func NewForcedPhotometryService(baseURL string, creds Credentials, opts *ForcedP
 // Client returns the service's client.
 func (s *ForcedPhotometryService) Client() *ForcedPhotometryClient { return s.c }
 
+// Redact implements singletarget.Redactor: text without the account's
+// email and userpass or the site's HTTP Basic credentials.
+func (s *ForcedPhotometryService) Redact(text string) string { return s.c.http.Redact(text) }
+
 // Name implements singletarget.Service: ForcedPhotometryOptions.Name,
 // default "ZTF_FP".
 func (s *ForcedPhotometryService) Name() string { return s.c.name }

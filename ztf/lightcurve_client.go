@@ -141,7 +141,7 @@ func New(baseURL string, opts *Options) (*Client, error) {
 		return nil, err
 	}
 	o.Logger, o.Timeout, o.RetryMax, o.RetryWaitMin, o.RetryWaitMax, o.Now = t.Logger, t.Timeout, t.RetryMax, t.RetryWaitMin, t.RetryWaitMax, t.Now
-	h := t.httpx(o.Name, []singletarget.Secret{o.Username, o.Password}, httpx.DefaultRedactParams, true)
+	h := t.httpx(o.Name, []singletarget.Secret{o.Username, o.Password, singletarget.BasicSecret(o.Username, o.Password)}, httpx.DefaultRedactParams, true)
 	h.MaxBodySize = o.MaxBodySize
 	if o.RequestInterval > 0 {
 		h.Limiter = rate.NewLimiter(rate.Every(o.RequestInterval), 1)

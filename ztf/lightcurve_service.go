@@ -42,6 +42,10 @@ func NewService(baseURL string, opts *Options) (*Service, error) {
 // Client returns the service's client.
 func (s *Service) Client() *Client { return s.c }
 
+// Redact implements singletarget.Redactor: text without the optional
+// HTTP Basic credentials.
+func (s *Service) Redact(text string) string { return s.c.http.Redact(text) }
+
 // Name implements singletarget.Service: Options.Name, default "ZTF".
 func (s *Service) Name() string { return s.c.name }
 

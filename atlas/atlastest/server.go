@@ -199,6 +199,7 @@ type Server struct {
 	clock    time.Time // time of the last simulated event
 	rrLast   int       // id of the user the runner served last
 	faults   []*Fault
+	echoes   int
 	stuck    int
 	failMsgs []string
 	stats    Stats
@@ -620,6 +621,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.notFoundHTML(w)
+		return
+	}
+	if s.takeEcho() {
+		s.echoCredentials(w, r, ep)
 		return
 	}
 	f := s.takeFault(ep, r.Method)

@@ -154,6 +154,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	faults    map[Endpoint][]Fault
+	echoes    int
 	requests  map[Endpoint]int
 	submitted map[string]int
 	nextExit  []int
@@ -330,6 +331,11 @@ func (s *Server) nextFault(ep Endpoint) (Fault, bool) {
 // wrap applies the scripted faults of ep around h.
 func (s *Server) wrap(ep Endpoint, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.takeEcho() {
+			s.requestCounted(ep)
+			echoCredentials(w, r)
+			return
+		}
 		f, ok := s.nextFault(ep)
 		if !ok {
 			h.ServeHTTP(w, r)
