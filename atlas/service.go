@@ -1,10 +1,10 @@
 package atlas
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"sync"
 	"time"
@@ -199,13 +199,6 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 		return nil, fmt.Errorf("%s: task %d finished with neither a result nor an error message: %w", Name, id, singletarget.ErrRemote)
 	}
 	singletarget.ReportProgress(ctx, singletarget.Progress{Service: Name, Stage: singletarget.StageFetching, Message: describe(rt)})
-	body, err := s.c.Download(ctx, rt.ResultURL)
-	if err != nil {
-		if errors.Is(err, singletarget.ErrNotFound) {
-			s.delete(ctx, id)
-		}
-		return nil, err
-	}
 	name, err := productName(task, rt, now)
 	if err != nil {
 		return nil, err
@@ -215,13 +208,26 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 	if v := task.Data[dataMJDMax]; v != "" {
 		extra["mjd_max"] = v
 	}
-	p, err := out.PutProduct(ctx, dataproduct.Product{
-		TargetID: t.ID, Name: name, DataProductType: DataProductType, ContentType: "text/plain", Extra: extra,
-	}, bytes.NewReader(body))
+	// The file streams from the server into the sink, checked on the way:
+	// a file that is not one (or over the cap) stores nothing.
+	var p dataproduct.Product
+	err = s.c.DownloadTo(ctx, rt.ResultURL, func(r io.Reader) error {
+		var perr error
+		p, perr = out.PutProduct(ctx, dataproduct.Product{
+			TargetID: t.ID, Name: name, DataProductType: DataProductType, ContentType: "text/plain", Extra: extra,
+		}, r)
+		if perr != nil {
+			return fmt.Errorf("%s: task %d: storing %s: %w", Name, id, name, perr)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("%s: task %d: storing %s: %w", Name, id, name, err)
+		if errors.Is(err, singletarget.ErrNotFound) {
+			s.delete(ctx, id)
+		}
+		return nil, err
 	}
-	s.opts.Logger.InfoContext(ctx, "ATLAS result stored", "task", id, "product", name, "bytes", len(body))
+	s.opts.Logger.InfoContext(ctx, "ATLAS result stored", "task", id, "product", name, "bytes", p.Size)
 	s.delete(ctx, id)
 	s.flushCleanup(ctx, cleanupPerCall)
 	return &singletarget.Outcome{Products: []dataproduct.Product{p}}, nil

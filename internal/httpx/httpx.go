@@ -322,6 +322,88 @@ func (c *Client) Stream(ctx context.Context, req *Request) (*http.Response, erro
 	return resp, nil
 }
 
+// Fetch sends the request and hands the response's body to consume as a
+// stream, so that a large result file goes where it belongs (a
+// ProductSink) without being held in memory. The cap (MaxBodySize) is
+// checked while the body flows: past it, a Read fails with an error
+// matching ErrBodyTooLarge, and Fetch returns one that also matches
+// singletarget.ErrRemote. The Response given to consume has no Body. A
+// status of 400 or more gives a typed error as Do does, and consume is not
+// called. When the body breaks off while consume reads it (a reset
+// connection, an answer shorter than its Content-Length), an idempotent
+// request is sent again, after the backoff, up to RetryMax times, and
+// consume is called afresh with the new body: it must not keep anything
+// from a failed call (PutProduct stores nothing from a reader that
+// fails). Any other error of consume is returned as it is.
+func (c *Client) Fetch(ctx context.Context, req *Request, consume func(resp *Response, body io.Reader) error) error {
+	for attempt := 0; ; attempt++ {
+		resp, err := c.send(ctx, req)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode >= 400 {
+			body, _ := readCapped(resp.Body, 64<<10)
+			resp.Body.Close()
+			return c.statusError(req, &Response{Status: resp.StatusCode, Header: resp.Header, Body: body})
+		}
+		final := req.URL
+		if resp.Request != nil && resp.Request.URL != nil {
+			final = resp.Request.URL.String()
+		}
+		tb := &trackedBody{r: resp.Body, left: c.opts.MaxBodySize}
+		err = consume(&Response{Status: resp.StatusCode, Header: resp.Header, URL: c.RedactURL(final)}, tb)
+		resp.Body.Close()
+		switch {
+		case err == nil:
+			return nil
+		case tb.tooLarge:
+			return c.wrapReadErr(ctx, req, ErrBodyTooLarge)
+		case tb.err == nil:
+			return err // the consumer's own
+		case ctx.Err() != nil || !req.idempotent() || attempt >= c.opts.RetryMax:
+			return c.wrapReadErr(ctx, req, tb.err)
+		}
+		wait := c.backoff(c.opts.RetryWaitMin, c.opts.RetryWaitMax, attempt, nil)
+		c.opts.Logger.DebugContext(ctx, "body broke off, asking again", "service", c.opts.Service,
+			"url", c.RedactURL(req.URL), "error", c.Redact(tb.err.Error()), "wait", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return c.wrapReadErr(ctx, req, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// trackedBody caps a body and remembers why it failed: over the cap, or
+// broken off (any read error but io.EOF).
+type trackedBody struct {
+	r        io.Reader
+	left     int64
+	tooLarge bool
+	err      error
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	if b.tooLarge {
+		return 0, fmt.Errorf("%w: %w", singletarget.ErrRemote, ErrBodyTooLarge)
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		b.tooLarge = true
+		return n - 1, fmt.Errorf("%w: %w", singletarget.ErrRemote, ErrBodyTooLarge)
+	}
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
+
 func (c *Client) send(ctx context.Context, req *Request) (*http.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
