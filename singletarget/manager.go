@@ -63,6 +63,13 @@ type ManagerOptions struct {
 	// MaxRunTime caps the time Run waits for an asynchronous remote task
 	// (services have their own deadlines too). Default 6 hours.
 	MaxRunTime time.Duration
+	// KeepFailedUploads makes Upload keep the stored file of an upload
+	// whose processing fails (a file that is not the format, a bad row, a
+	// cancelled request), for someone to look at. By default such a file is
+	// removed, so that refused uploads cannot fill the disk. Products a
+	// service query stored are never removed this way: they are the only
+	// copy of the archive's answer (see ProcessProducts).
+	KeepFailedUploads bool
 }
 
 func (o *ManagerOptions) withDefaults() ManagerOptions {
@@ -327,6 +334,10 @@ func stageOf(t RemoteTask) string {
 
 // ProcessProducts runs each product's processor and ingests the datums,
 // product by product (each ingest is all-or-nothing and de-duplicated).
+// A product that fails to process stays stored: a service's product is the
+// archive's answer, and often its only copy (ATLAS deletes its task once
+// the file is stored), so it is kept to be processed again later (after a
+// fix of the processor), unlike a refused Upload.
 func (m *Manager) ProcessProducts(ctx context.Context, products []dataproduct.Product) (_ dataproduct.IngestResult, err error) {
 	defer func() { err = m.redactErr(err) }()
 	var total dataproduct.IngestResult
@@ -355,17 +366,47 @@ func (m *Manager) Process(ctx context.Context, p dataproduct.Product) (_ datapro
 
 // Upload stores a user's file as a product of the given type for target
 // and processes it, like the TOM's data product upload. name must pass
-// dataproduct.CheckName.
+// dataproduct.CheckName. A file that does not arrive whole stores
+// nothing. When processing fails (the file is not the format, a row is
+// bad, ctx is cancelled), the product is removed again and the error
+// returned with a Result that lists no product, unless
+// ManagerOptions.KeepFailedUploads; a product of that name that existed
+// before the upload is never removed.
 func (m *Manager) Upload(ctx context.Context, targetID int64, productType, name string, r io.Reader) (*Result, error) {
 	if _, err := m.ProcessorFor(productType); err != nil {
 		return nil, err
+	}
+	existed := false
+	if !m.opts.KeepFailedUploads {
+		old, err := m.store.ListProducts(ctx, dataproduct.ProductFilter{TargetID: targetID, Name: name})
+		if err != nil {
+			return nil, err
+		}
+		existed = len(old) > 0
 	}
 	p, err := m.store.PutProduct(ctx, dataproduct.Product{TargetID: targetID, Name: name, DataProductType: productType}, r)
 	if err != nil {
 		return nil, err
 	}
 	ing, err := m.Process(ctx, p)
+	if err != nil && !m.opts.KeepFailedUploads && !existed {
+		return &Result{IngestResult: ing}, m.removeFailedUpload(ctx, p, err)
+	}
 	return &Result{Products: []dataproduct.Product{p}, IngestResult: ing}, err
+}
+
+// removeFailedUpload deletes the product of an upload whose processing
+// failed with err, even when ctx is done, and returns err (joined with
+// the deletion's error, if any).
+func (m *Manager) removeFailedUpload(ctx context.Context, p dataproduct.Product, err error) error {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if derr := m.store.DeleteProduct(dctx, p.ID); derr != nil && !errors.Is(derr, dataproduct.ErrNotFound) {
+		m.logger.WarnContext(ctx, "removing a refused upload failed", "product", p.Name, "error", derr)
+		return errors.Join(err, fmt.Errorf("removing the refused upload %q: %w", p.Name, derr))
+	}
+	m.logger.InfoContext(ctx, "refused upload removed", "product", p.Name, "error", err)
+	return err
 }
 
 // Run runs a query to the end: it validates the request, queries, waits

@@ -35,6 +35,9 @@
 //
 //	query -process atlas_photometry -file job01234.txt -format json
 //
+// A file the processor refuses is not kept in the store (-db); -keep-failed
+// keeps it.
+//
 // Output: one JSON object per datum per line on stdout
 // ({"timestamp", "mjd", "source", "data_type", "value"}), or CSV with
 // -format csv; progress and the summary ("added N, skipped M") on stderr.

@@ -52,6 +52,7 @@ type options struct {
 	params                       paramFlag
 	db, storage                  string
 	process, file                string
+	keepFailed                   bool
 	format                       string
 	timeout                      time.Duration
 	verbose                      bool
@@ -84,6 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.storage, "storage", "", "file storage URL for -db (default: next to the SQLite file)")
 	fs.StringVar(&o.process, "process", "", "run the processor of this data product type over -file instead of querying")
 	fs.StringVar(&o.file, "file", "", "file for -process")
+	fs.BoolVar(&o.keepFailed, "keep-failed", false, "with -process: keep the file in the store even when processing refuses it")
 	fs.StringVar(&o.format, "format", "json", "output format: json or csv")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Hour, "give up after this long")
 	fs.BoolVar(&o.verbose, "v", false, "log requests")
@@ -159,10 +161,24 @@ func processFile(ctx context.Context, env *env, o *options, stdout, stderr io.Wr
 	}
 	defer f.Close()
 	name := dataproduct.SafeName(filepath.Base(o.file))
+	old, err := env.store.ListProducts(ctx, dataproduct.ProductFilter{TargetID: o.targetID, Name: name})
+	if err != nil {
+		return err
+	}
 	prod, err := env.store.PutProduct(ctx, dataproduct.Product{TargetID: o.targetID, Name: name, DataProductType: o.process}, f)
 	if err != nil {
 		return err
 	}
+	// A file the processor refuses is not kept (unless -keep-failed, or it
+	// replaced a product that was there before).
+	ingested := false
+	defer func() {
+		if !ingested && !o.keepFailed && len(old) == 0 {
+			if err := env.store.DeleteProduct(context.WithoutCancel(ctx), prod.ID); err != nil {
+				fmt.Fprintf(stderr, "query: removing the refused file from the store: %v\n", err)
+			}
+		}
+	}()
 	rc, err := env.store.OpenProduct(ctx, prod.ID)
 	if err != nil {
 		return err
@@ -202,6 +218,7 @@ func processFile(ctx context.Context, env *env, o *options, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	ingested = true
 	if err := out.flush(); err != nil {
 		return err
 	}
