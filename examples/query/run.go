@@ -243,7 +243,7 @@ func query(ctx context.Context, env *env, o *options, out *writer, stderr io.Wri
 	if o.name == "" {
 		return &usageError{"-name is required (the target's name)"}
 	}
-	t := singletarget.Target{ID: o.targetID, Name: o.name, RA: o.ra, Dec: o.dec}
+	t := singletarget.Target{ID: o.targetID, Name: singletarget.NormalizeTargetName(o.name), RA: o.ra, Dec: o.dec}
 	start := time.Now()
 	ctx = singletarget.WithProgress(ctx, func(p singletarget.Progress) {
 		msg := p.Stage
