@@ -1,11 +1,13 @@
 package panstarrs
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -526,24 +528,32 @@ func (t *Table) Len() int { return len(t.Rows) }
 // Bytes returns the table as a CSV file: the header line, then each row,
 // each ending in "\n".
 func (t *Table) Bytes() []byte {
-	n := 0
-	for _, r := range t.Rows {
-		n += len(r) + 1
-	}
 	var b bytes.Buffer
-	b.Grow(n + 64*len(t.Header))
+	_, _ = t.WriteTo(&b)
+	return b.Bytes()
+}
+
+// WriteTo writes the table as Bytes gives it, row by row, without a
+// second copy of the table in memory.
+func (t *Table) WriteTo(w io.Writer) (int64, error) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var n int64
 	for i, h := range t.Header {
 		if i > 0 {
-			b.WriteByte(',')
+			bw.WriteByte(',')
+			n++
 		}
-		b.WriteString(quoteCSV(h))
+		m, _ := bw.WriteString(quoteCSV(h))
+		n += int64(m)
 	}
-	b.WriteByte('\n')
+	bw.WriteByte('\n')
+	n++
 	for _, r := range t.Rows {
-		b.WriteString(r)
-		b.WriteByte('\n')
+		m, _ := bw.WriteString(r)
+		bw.WriteByte('\n')
+		n += int64(m) + 1
 	}
-	return b.Bytes()
+	return n, bw.Flush()
 }
 
 // parseCSVPage checks a CSV page (header, then rows with as many fields
