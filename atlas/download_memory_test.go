@@ -11,7 +11,7 @@ import (
 	"github.com/tomgo/targetdata/atlas"
 	"github.com/tomgo/targetdata/atlas/atlastest"
 	"github.com/tomgo/targetdata/dataproduct"
-	"github.com/tomgo/targetdata/internal/httpx"
+	"github.com/tomgo/targetdata/httpclient"
 	"github.com/tomgo/targetdata/internal/memtest"
 	"github.com/tomgo/targetdata/singletarget"
 )
@@ -134,7 +134,7 @@ func TestResultDownloadMemory(t *testing.T) {
 	}
 
 	over, _, err := measure(size, size/3)
-	if !errors.Is(err, httpx.ErrBodyTooLarge) || !errors.Is(err, singletarget.ErrRemote) {
+	if !errors.Is(err, httpclient.ErrBodyTooLarge) || !errors.Is(err, singletarget.ErrRemote) {
 		t.Fatalf("a file over the cap: %v", err)
 	}
 	t.Logf("peak heap above baseline: %.1f MB for a %d MB file cut at the %d MB cap", float64(over.Heap)/1e6, size>>20, size/3>>20)

@@ -204,8 +204,14 @@ type DatumFilter struct {
 	From, To  time.Time
 	// Limit caps the number of datums returned; 0 means no cap.
 	Limit int
-	// Newest makes Limit keep the newest datums instead of the oldest
-	// (they are still returned oldest first), for "the latest N" views.
+	// Offset skips that many matching datums before Limit applies: the
+	// oldest ones, or with Newest the newest ones, so that Newest, Limit n
+	// and Offset k·n give page k (from 0) of a newest-first table. A
+	// store may walk the skipped datums' index entries: keep it small.
+	Offset int
+	// Newest makes Limit and Offset count from the newest datum instead
+	// of the oldest (the datums are still returned oldest first), for
+	// "the latest N" views.
 	Newest bool
 }
 
@@ -251,6 +257,10 @@ type Store interface {
 	AddDatums(ctx context.Context, ds iter.Seq2[Datum, error]) (IngestResult, error)
 	// ListDatums returns the matching datums ordered by timestamp, then ID.
 	ListDatums(ctx context.Context, f DatumFilter) ([]Datum, error)
+	// CountDatums returns how many datums f matches, ignoring its Limit,
+	// Offset and Newest: with ListDatums' Limit and Offset, what a paged
+	// view needs without loading every datum.
+	CountDatums(ctx context.Context, f DatumFilter) (int, error)
 }
 
 // Datums adapts a slice to the sequence AddDatums takes.

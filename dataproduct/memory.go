@@ -303,12 +303,28 @@ func (s *MemoryStore) ListDatums(ctx context.Context, f DatumFilter) ([]Datum, e
 		}
 		return cmp.Compare(a.ID, b.ID)
 	})
-	if f.Limit > 0 && len(out) > f.Limit {
-		if f.Newest {
-			out = out[len(out)-f.Limit:]
-		} else {
-			out = out[:f.Limit]
+	return page(out, f), nil
+}
+
+// page applies f's Offset, Limit and Newest to sorted datums.
+func page(ds []Datum, f DatumFilter) []Datum {
+	if f.Newest {
+		ds = ds[:len(ds)-min(max(f.Offset, 0), len(ds))]
+		if f.Limit > 0 && len(ds) > f.Limit {
+			ds = ds[len(ds)-f.Limit:]
 		}
+		return ds
 	}
-	return out, nil
+	ds = ds[min(max(f.Offset, 0), len(ds)):]
+	if f.Limit > 0 && len(ds) > f.Limit {
+		ds = ds[:f.Limit]
+	}
+	return ds
+}
+
+// CountDatums implements Store. It costs what ListDatums costs.
+func (s *MemoryStore) CountDatums(ctx context.Context, f DatumFilter) (int, error) {
+	f.Limit, f.Offset, f.Newest = 0, 0, false
+	ds, err := s.ListDatums(ctx, f)
+	return len(ds), err
 }

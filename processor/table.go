@@ -29,8 +29,10 @@ import (
 //   - any other column is kept in the value's Extra under its header name
 //     (numbers as numbers, other text as strings, empty cells left out).
 //
-// Lines starting with '#' and blank lines are skipped. The zero value is
-// ready to use and safe for concurrent use.
+// Lines starting with '#' and blank lines are skipped. A row longer than
+// 1 MiB or of more than 1000 fields stops the file with a
+// *dataproduct.ParseError naming its line, before the row is held in
+// memory. The zero value is ready to use and safe for concurrent use.
 type PhotometryTable struct {
 	// Source is the datums' source name; default "upload".
 	Source string
@@ -51,7 +53,7 @@ func (p PhotometryTable) Stream(ctx context.Context, r io.Reader) iter.Seq2[data
 		source = "upload"
 	}
 	return func(yield func(dataproduct.Datum, error) bool) {
-		cr := csv.NewReader(SkipBOM(r))
+		cr := csv.NewReader(newRowLimiter(SkipBOM(r)))
 		cr.Comment = '#'
 		cr.FieldsPerRecord = -1
 		cr.TrimLeadingSpace = true
@@ -64,7 +66,7 @@ func (p PhotometryTable) Stream(ctx context.Context, r io.Reader) iter.Seq2[data
 			if err == io.EOF {
 				fail(0, "", errors.New("empty file: no header row"))
 			} else {
-				fail(lineOf(cr, err), "", err)
+				yield(dataproduct.Datum{}, readError(cr, err))
 			}
 			return
 		}
@@ -107,7 +109,7 @@ func (p PhotometryTable) Stream(ctx context.Context, r io.Reader) iter.Seq2[data
 				return
 			}
 			if err != nil {
-				fail(lineOf(cr, err), "", err)
+				yield(dataproduct.Datum{}, readError(cr, err))
 				return
 			}
 			line, _ := cr.FieldPos(0)
@@ -216,6 +218,16 @@ func (p PhotometryTable) Stream(ctx context.Context, r io.Reader) iter.Seq2[data
 			}
 		}
 	}
+}
+
+// readError is the error to report for a failed cr.Read: the row
+// limiter's own *dataproduct.ParseError, or csv's error on its line.
+func readError(cr *csv.Reader, err error) error {
+	var pe *dataproduct.ParseError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return &dataproduct.ParseError{Line: lineOf(cr, err), Err: err}
 }
 
 // lineOf extracts the line from a csv error, or the reader's position.

@@ -19,6 +19,21 @@
 // processortest.Run on them. Register a Factory under a class name so that
 // settings can name it.
 //
+// # Executors
+//
+// An Executor runs queries: Immediate (inside Submit), Pool (in-process
+// workers) or riverexec.Executor (durable River jobs, any number of
+// processes). All three give Submit, Status, List, Watch, Wait and Cancel
+// the same meaning, so a TOM written against Executor switches backend by
+// settings alone: Submit checks the form at once; Status carries the
+// latest Progress; List pages through jobs newest first, filtered by
+// target, service and state (JobFilter, JobPage.Next); Watch is an
+// iterator over a job's changes that ends with its final status; Wait
+// blocks until then; Cancel stops the job and withdraws its remote task.
+// Job ids are unguessable on every backend. A WithProgress callback on
+// Submit's context hears an Immediate or Pool job's progress; across
+// processes, use Watch.
+//
 // # Many targets
 //
 // Manager.Batch queries one service for many targets on a Pool (and
@@ -55,6 +70,7 @@
 // # Concurrency
 //
 // Registry, Manager, Immediate, Pool, Batch and Slots are safe for
-// concurrent use;
+// concurrent use, and so is the iterator Watch returns (each range over it
+// follows the job afresh);
 // forms are not (each query gets a fresh one from NewForm).
 package singletarget

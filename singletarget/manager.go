@@ -268,6 +268,7 @@ func (m *Manager) Step(ctx context.Context, req Request, task *RemoteTask) (_ *S
 		return nil, err
 	}
 	log := m.logger.With("service", req.Service, "target", req.Target.Name)
+	ctx = withProgressService(ctx, req.Service)
 	// Note whether the service reports progress itself, so that the
 	// generic report below does not repeat it.
 	var reported atomic.Bool

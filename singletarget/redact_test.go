@@ -47,7 +47,7 @@ type echoing struct {
 func (e *echoing) Name() string                    { return "ECHO" }
 func (e *echoing) NewForm() singletarget.QueryForm { return &singletarget.FormBase{} }
 func (e *echoing) Info() singletarget.Info {
-	return singletarget.Info{DataProductType: demo.ProductType}
+	return singletarget.Info{DataProductType: demo.DataProductType}
 }
 func (e *echoing) Redact(text string) string { return singletarget.Redact(text, e.token) }
 func (e *echoing) echo() string {
@@ -76,7 +76,7 @@ func TestManagerRedactsEchoedSecrets(t *testing.T) {
 	for _, fail := range []int{0, 1} {
 		svc := &echoing{token: token, fail: fail}
 		m := singletarget.NewManager(dataproduct.NewMemoryStore(nil), &singletarget.ManagerOptions{Logger: logger})
-		require.NoError(t, m.AddProcessor(demo.ProductType, demo.Processor()))
+		require.NoError(t, m.AddProcessor(demo.DataProductType, demo.Processor()))
 		require.NoError(t, m.AddService(svc))
 		req := singletarget.Request{Service: "ECHO", Target: sn2023ixf}
 		var seen []string

@@ -18,7 +18,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/tomgo/targetdata/internal/httpx"
+	"github.com/tomgo/targetdata/httpclient"
 	"github.com/tomgo/targetdata/internal/textscan"
 	"github.com/tomgo/targetdata/singletarget"
 )
@@ -98,7 +98,7 @@ type Client struct {
 	base string
 	name string
 	opts Options
-	http *httpx.Client
+	http *httpclient.Client
 	auth string
 }
 
@@ -115,7 +115,7 @@ func New(baseURL string, opts *Options) (*Client, error) {
 		return nil, err
 	}
 	if o.Name == "" {
-		o.Name = Name
+		o.Name = ServiceName
 	}
 	if o.RequestInterval == 0 {
 		o.RequestInterval = 500 * time.Millisecond
@@ -142,12 +142,12 @@ func New(baseURL string, opts *Options) (*Client, error) {
 		return nil, err
 	}
 	o.Logger, o.Timeout, o.RetryMax, o.RetryWaitMin, o.RetryWaitMax, o.Now = t.Logger, t.Timeout, t.RetryMax, t.RetryWaitMin, t.RetryWaitMax, t.Now
-	h := t.httpx(o.Name, []singletarget.Secret{o.Username, o.Password, singletarget.BasicSecret(o.Username, o.Password)}, httpx.DefaultRedactParams, true)
+	h := t.httpOptions(o.Name, []singletarget.Secret{o.Username, o.Password, singletarget.BasicSecret(o.Username, o.Password)}, httpclient.DefaultRedactParams, true)
 	h.MaxBodySize = o.MaxBodySize
 	if o.RequestInterval > 0 {
 		h.Limiter = rate.NewLimiter(rate.Every(o.RequestInterval), 1)
 	}
-	c := &Client{base: base, name: o.Name, opts: o, http: httpx.New(h)}
+	c := &Client{base: base, name: o.Name, opts: o, http: httpclient.New(h)}
 	if !o.Username.IsZero() {
 		c.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(o.Username.Reveal()+":"+o.Password.Reveal()))
 	}
@@ -325,12 +325,12 @@ func (c *Client) LightCurves(ctx context.Context, q LightCurveQuery) (*LightCurv
 // lightCurvesTo sends the request and streams the answer into the writer
 // sink gives (called afresh if the answer breaks off and is asked for
 // again), checking it on the way. The LightCurves it returns has no Body.
-func (c *Client) lightCurvesTo(ctx context.Context, req *httpx.Request, format Format, sink func() (io.Writer, error)) (*LightCurves, error) {
+func (c *Client) lightCurvesTo(ctx context.Context, req *httpclient.Request, format Format, sink func() (io.Writer, error)) (*LightCurves, error) {
 	if format == "" {
 		format = FormatCSV
 	}
 	var chk *tableCheck
-	err := c.http.Fetch(ctx, req, func(_ *httpx.Response, body io.Reader) error {
+	err := c.http.Fetch(ctx, req, func(_ *httpclient.Response, body io.Reader) error {
 		w, err := sink()
 		if err != nil {
 			return err
@@ -350,13 +350,13 @@ func (c *Client) lightCurvesTo(ctx context.Context, req *httpx.Request, format F
 }
 
 // request builds the request of q.
-func (c *Client) request(q LightCurveQuery) (*httpx.Request, error) {
+func (c *Client) request(q LightCurveQuery) (*httpclient.Request, error) {
 	params, err := q.Params()
 	if err != nil {
 		return nil, err
 	}
 	u := c.base + LightCurvePath + "?" + encodeParams(params)
-	req := &httpx.Request{Method: http.MethodGet, URL: u, Header: http.Header{"Accept": {"text/csv, text/plain, */*"}}}
+	req := &httpclient.Request{Method: http.MethodGet, URL: u, Header: http.Header{"Accept": {"text/csv, text/plain, */*"}}}
 	if c.auth != "" {
 		req.Header.Set("Authorization", c.auth)
 	}

@@ -9,7 +9,8 @@
 // The suite checks product round-trips and idempotent puts, all-or-nothing
 // ingest (a failing sequence, an invalid datum, an unknown product or a
 // cancelled context store nothing), de-duplication on target + data type +
-// timestamp + canonical value, listing filters and concurrent writers.
+// timestamp + canonical value, listing filters, pages (Limit, Offset,
+// Newest), counts and concurrent writers.
 package storetest
 
 import (
@@ -56,6 +57,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"IngestAllOrNothing", testIngestAllOrNothing},
 		{"IngestCancelled", testIngestCancelled},
 		{"ListDatumsFilters", testListDatumsFilters},
+		{"ListDatumsPages", testListDatumsPages},
+		{"CountDatums", testCountDatums},
 		{"ConcurrentWriters", testConcurrentWriters},
 	}
 	for _, c := range cases {
@@ -508,6 +511,115 @@ func testListDatumsFilters(t *testing.T, s dataproduct.Store) {
 	assert.True(t, newest[3].Timestamp.Equal(T0.Add(9*time.Hour)), "still oldest first")
 	assert.Len(t, list(dataproduct.DatumFilter{TargetID: 2}), 1)
 	assert.Len(t, list(dataproduct.DatumFilter{}), 12)
+}
+
+// pageSample stores 25 photometry datums of target 1 at hours 0..24,
+// inserted out of time order, three of them sharing hour 10 (told apart
+// by their magnitudes, ordered by ID), and one datum of target 2.
+func pageSample(t *testing.T, s dataproduct.Store) {
+	t.Helper()
+	var ds []dataproduct.Datum
+	for i := range 23 {
+		ds = append(ds, Phot(1, (i*7)%23, 17))
+	}
+	ds = append(ds, Phot(1, 10, 18), Phot(1, 10, 19), Phot(2, 0, 17))
+	_, err := s.AddDatums(context.Background(), dataproduct.Datums(ds))
+	require.NoError(t, err)
+}
+
+func testListDatumsPages(t *testing.T, s dataproduct.Store) {
+	ctx := context.Background()
+	pageSample(t, s)
+	all, err := s.ListDatums(ctx, dataproduct.DatumFilter{TargetID: 1})
+	require.NoError(t, err)
+	require.Len(t, all, 25)
+	ids := func(ds []dataproduct.Datum) []int64 {
+		out := []int64{}
+		for _, d := range ds {
+			out = append(out, d.ID)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		limit, offset int
+		newest        bool
+		want          []dataproduct.Datum
+	}{
+		{5, 0, false, all[:5]},
+		{5, 5, false, all[5:10]},
+		{5, 10, false, all[10:15]}, // the three hour-10 datums straddle no page: ID order is total
+		{5, 23, false, all[23:]},
+		{5, 25, false, nil},
+		{5, 99, false, nil},
+		{0, 20, false, all[20:]},
+		{5, 0, true, all[20:]},
+		{5, 5, true, all[15:20]},
+		{5, 12, true, all[8:13]},
+		{5, 22, true, all[:3]},
+		{5, 25, true, nil},
+		{0, 20, true, all[:5]},
+		{0, 0, true, all},
+	} {
+		got, err := s.ListDatums(ctx, dataproduct.DatumFilter{TargetID: 1, Limit: c.limit, Offset: c.offset, Newest: c.newest})
+		require.NoError(t, err)
+		assert.Equal(t, ids(c.want), ids(got), "Limit %d, Offset %d, Newest %v: oldest first", c.limit, c.offset, c.newest)
+	}
+	// Pages of a newest-first table cover every datum once.
+	seen := map[int64]int{}
+	for page := 0; ; page++ {
+		got, err := s.ListDatums(ctx, dataproduct.DatumFilter{TargetID: 1, Limit: 4, Offset: 4 * page, Newest: true})
+		require.NoError(t, err)
+		if len(got) == 0 {
+			break
+		}
+		for _, d := range got {
+			seen[d.ID]++
+		}
+	}
+	assert.Len(t, seen, 25)
+	for id, n := range seen {
+		assert.Equal(t, 1, n, "datum %d listed once", id)
+	}
+}
+
+func testCountDatums(t *testing.T, s dataproduct.Store) {
+	ctx := context.Background()
+	count := func(f dataproduct.DatumFilter) int {
+		n, err := s.CountDatums(ctx, f)
+		require.NoError(t, err)
+		return n
+	}
+	assert.Equal(t, 0, count(dataproduct.DatumFilter{}), "an empty store")
+	assert.Equal(t, 0, count(dataproduct.DatumFilter{TargetID: 1}))
+	pageSample(t, s)
+	spec := dataproduct.Datum{TargetID: 1, DataType: dataproduct.TypeSpectroscopy, Timestamp: T0, Source: "OTHER",
+		Value: dataproduct.Spectrum{Wavelength: []float64{1, 2}, Flux: []float64{3, 4}, FluxUnits: "u", WavelengthUnits: "Angstrom"}}
+	_, err := s.AddDatums(ctx, dataproduct.Datums([]dataproduct.Datum{spec}))
+	require.NoError(t, err)
+	for _, f := range []dataproduct.DatumFilter{
+		{},
+		{TargetID: 1},
+		{TargetID: 2},
+		{TargetID: 3},
+		{TargetID: 1, DataType: dataproduct.TypePhotometry},
+		{TargetID: 1, DataType: dataproduct.TypeSpectroscopy},
+		{TargetID: 1, Source: "OTHER"},
+		{TargetID: 1, From: T0.Add(10 * time.Hour), To: T0.Add(12 * time.Hour)},
+		{DataType: dataproduct.TypePhotometry, From: T0.Add(20 * time.Hour)},
+	} {
+		list, err := s.ListDatums(ctx, f)
+		require.NoError(t, err)
+		assert.Equal(t, len(list), count(f), "%+v counts what it lists", f)
+		f.Limit, f.Offset, f.Newest = 3, 2, true
+		assert.Equal(t, len(list), count(f), "Limit, Offset and Newest do not change a count")
+	}
+	assert.Equal(t, 26, count(dataproduct.DatumFilter{TargetID: 1}))
+	assert.Equal(t, 4, count(dataproduct.DatumFilter{TargetID: 1, From: T0.Add(10 * time.Hour), To: T0.Add(12 * time.Hour)}))
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = s.CountDatums(cctx, dataproduct.DatumFilter{TargetID: 1})
+	assert.ErrorIs(t, err, context.Canceled)
 }
 
 func testConcurrentWriters(t *testing.T, s dataproduct.Store) {

@@ -135,7 +135,7 @@ func run(ctx context.Context, dir string, live bool, w io.Writer) error {
 	fmt.Fprintln(tw, "service\tproducts\tdetections\tlimits\tfirst\tlast")
 	var all []dataproduct.Datum
 	for _, name := range app.Manager.Services() {
-		st, err := app.Pool.Wait(ctx, ids[name])
+		st, err := app.Executor.Wait(ctx, ids[name])
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}

@@ -58,14 +58,14 @@ func TestRedirectsKeepCredentialsHome(t *testing.T) {
 		{"ZTF", func() (singletarget.Service, string, singletarget.Processor, error) {
 			s, err := ztf.NewService(home.URL+"/irsa", &ztf.Options{HTTPClient: home.Client(), Username: ztfHTTPUser, Password: ztfHTTPPass,
 				RequestInterval: time.Millisecond, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond})
-			return s, ztf.ProductType, ztf.Processor{}, err
-		}, singletarget.Request{Service: ztf.Name, Target: target, Params: url.Values{"radius": {"3"}}}},
+			return s, ztf.DataProductType, ztf.Processor{}, err
+		}, singletarget.Request{Service: ztf.ServiceName, Target: target, Params: url.Values{"radius": {"3"}}}},
 		{"ZTF_FP", func() (singletarget.Service, string, singletarget.Processor, error) {
 			s, err := ztf.NewForcedPhotometryService(home.URL+"/zfps", ztf.Credentials{Email: ztfEmail, Password: ztfUserpass,
 				HTTPUser: ztfHTTPUser, HTTPPassword: ztfHTTPPass}, &ztf.ForcedPhotometryOptions{HTTPClient: home.Client(),
 				RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond, PollInterval: 10 * time.Millisecond})
-			return s, ztf.ForcedPhotometryProductType, ztf.ForcedPhotometryProcessor{}, err
-		}, singletarget.Request{Service: ztf.ForcedPhotometryName, Target: target, Params: url.Values{"jd_start": {"2459000.5"}, "jd_end": {"2459100.5"}}}},
+			return s, ztf.ForcedPhotometryDataProductType, ztf.ForcedPhotometryProcessor{}, err
+		}, singletarget.Request{Service: ztf.ForcedPhotometryServiceName, Target: target, Params: url.Values{"jd_start": {"2459000.5"}, "jd_end": {"2459100.5"}}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -202,7 +203,8 @@ func testWorkerKilled(t *testing.T, whileRunning bool) {
 	id, err := web.Submit(ctx, singletarget.Request{Service: "ATLAS", Target: target,
 		Params: map[string][]string{"min_date_mjd": {"60000"}, "max_date_mjd": {"60030"}}})
 	must(t, err)
-	jobID, _ := strconv.ParseInt(string(id), 10, 64)
+	row, _, _ := strings.Cut(string(id), "-") // River's ids are "<row id>-<key>"
+	jobID, _ := strconv.ParseInt(row, 10, 64)
 	riverState := func() string {
 		var s string
 		if err := db.QueryRowContext(ctx, "SELECT state FROM river_job WHERE id = ?", jobID).Scan(&s); err != nil {
@@ -229,7 +231,7 @@ func testWorkerKilled(t *testing.T, whileRunning bool) {
 	if whileRunning {
 		// Hold the next poll for longer than the test: the worker is killed
 		// inside it.
-		sim.SlowNext(atlastest.EndpointTask, 1, 5*time.Minute)
+		sim.Inject(atlastest.Fault{Endpoint: atlastest.EndpointTask, Delay: 5 * time.Minute})
 		waitFor("the slow poll in flight", func() bool {
 			// Every request but the queue POST is a poll; a poll is counted
 			// once answered, so one more request than that is in flight.

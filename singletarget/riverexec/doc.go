@@ -4,8 +4,8 @@
 // # Deployment
 //
 // A web process builds an insert-only Executor (Options.InsertOnly): Submit
-// validates the form and inserts a job; Status and Cancel read and change
-// it. Worker processes (examples/worker, the TOM's db_worker) build the same
+// validates the form and inserts a job; Status, List, Watch, Wait and
+// Cancel read and change it. Worker processes (examples/worker, the TOM's db_worker) build the same
 // Manager from the same settings and call Start; they run the jobs. The job
 // holds only the service name, the target and the form values: the worker
 // rebuilds the service from its own settings, so secrets never enter the
@@ -16,6 +16,24 @@
 // Distributed: River on PostgreSQL (riverpgxv5), with any number of worker
 // processes on any number of machines. Migrations run by an explicit call
 // to Migrate.
+//
+// # Jobs from any process
+//
+// Everything the web process shows is read from the job table, so it
+// works in an insert-only executor and survives restarts:
+//
+//   - Job ids are "<row id>-<key>": the key is 96 random bits kept in the
+//     job's args (Args.Key) and checked on every look-up, so ids cannot be
+//     guessed from one another (the row id alone finds nothing).
+//   - Status includes the latest progress: the worker writes each new
+//     stage to the job's row at once and other reports at most every
+//     Options.ProgressInterval (the latest always reaches the row).
+//   - List filters by target and service in the database (each job is
+//     tagged targetdata_target_<id> and targetdata_service_<name>) and
+//     pages by row id, newest first.
+//   - Watch and Wait read the job's row every Options.PollInterval; in a
+//     worker process they also wake at once when its own workers record
+//     progress or River reports a job ended or snoozed.
 //
 // # Asynchronous services
 //

@@ -32,13 +32,13 @@ func window() url.Values { return url.Values{"min_mjd": {"60080"}, "max_mjd": {"
 func newManager(t *testing.T, archive *demo.Archive, store dataproduct.Store) *singletarget.Manager {
 	t.Helper()
 	m := singletarget.NewManager(store, nil)
-	require.NoError(t, m.AddProcessor(demo.ProductType, demo.Processor()))
+	require.NoError(t, m.AddProcessor(demo.DataProductType, demo.Processor()))
 	require.NoError(t, m.AddService(demo.NewService(archive, "key-12345", 10*time.Millisecond)))
 	return m
 }
 
 func testOptions() *riverexec.Options {
-	return &riverexec.Options{FetchPollInterval: 20 * time.Millisecond, Workers: 3, JobTimeout: time.Minute}
+	return &riverexec.Options{FetchPollInterval: 20 * time.Millisecond, PollInterval: 20 * time.Millisecond, Workers: 3, JobTimeout: time.Minute}
 }
 
 type opener func(t *testing.T, m *singletarget.Manager, opts *riverexec.Options) *riverexec.Executor
@@ -96,7 +96,7 @@ func wait(t *testing.T, x *riverexec.Executor, id singletarget.JobID) singletarg
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	st, err := x.Wait(ctx, id, 20*time.Millisecond)
+	st, err := x.Wait(ctx, id)
 	require.NoError(t, err, "job %s: %+v", id, st)
 	return st
 }
@@ -208,7 +208,7 @@ func TestCancelAndFailure(t *testing.T) {
 
 		// A job whose service refuses the key fails at once, not retried.
 		bad := singletarget.NewManager(store, nil)
-		require.NoError(t, bad.AddProcessor(demo.ProductType, demo.Processor()))
+		require.NoError(t, bad.AddProcessor(demo.DataProductType, demo.Processor()))
 		require.NoError(t, bad.AddService(demo.NewService(archive, "wrong-key", time.Millisecond)))
 		xb := open(t, bad, testOptions())
 		start(t, xb)

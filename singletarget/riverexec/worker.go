@@ -33,6 +33,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		var err error
 		for i := range 3 { // the remote task must not be lost: try hard
 			if err = x.eng.update(context.WithoutCancel(ctx), job.ID, &st); err == nil {
+				x.note.notify()
 				return nil
 			}
 			time.Sleep(time.Duration(i+1) * 100 * time.Millisecond)
@@ -40,17 +41,9 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		log.Error("recording the job state failed", "error", err)
 		return err
 	}
-	lastStage := ""
-	ctx = singletarget.WithProgress(ctx, func(p singletarget.Progress) {
-		mu.Lock()
-		defer mu.Unlock()
-		pp := p
-		st.Progress = &pp
-		if p.Stage != lastStage { // record stage changes, not every report
-			lastStage = p.Stage
-			_ = x.eng.update(context.WithoutCancel(ctx), job.ID, &st)
-		}
-	})
+	progress := x.newProgressWriter(ctx, job.ID, req.Service, &mu, &st) // progress.go
+	defer progress.stop()
+	ctx = singletarget.WithProgress(ctx, progress.report)
 
 	var res *singletarget.StepResult
 	var err error

@@ -29,13 +29,6 @@ func (s *Server) takeEcho() bool {
 	return false
 }
 
-// requestCounted counts a request that no fault or handler saw.
-func (s *Server) requestCounted(ep Endpoint) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests[ep]++
-}
-
 func echoCredentials(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusBadRequest)

@@ -1,4 +1,4 @@
-package httpx_test
+package httpclient_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tomgo/targetdata/internal/httpx"
+	"github.com/tomgo/targetdata/httpclient"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -20,7 +20,7 @@ import (
 // (issue 20 item 9).
 func TestRedirectsStayOnTheOrigin(t *testing.T) {
 	secret := singletarget.Secret("Cr3d-5ecret-9Zz")
-	c, tr, logs := newClient(t, func(o *httpx.Options) { o.Secrets = []singletarget.Secret{secret} })
+	c, tr, logs := newClient(t, func(o *httpclient.Options) { o.Secrets = []singletarget.Secret{secret} })
 	var got []string
 	record := func(name string) httpmock.Responder {
 		return func(r *http.Request) (*http.Response, error) {
@@ -45,8 +45,8 @@ func TestRedirectsStayOnTheOrigin(t *testing.T) {
 		}
 	}
 	query := "?userpass=" + secret.Reveal() + "&email=me@example.org"
-	req := func(path string) *httpx.Request {
-		return &httpx.Request{Method: "GET", URL: base + path + query, Header: http.Header{
+	req := func(path string) *httpclient.Request {
+		return &httpclient.Request{Method: "GET", URL: base + path + query, Header: http.Header{
 			"Authorization": {"Basic " + secret.Reveal()}, "Cookie": {"mast_token=" + secret.Reveal()}}}
 	}
 
@@ -88,9 +88,9 @@ func TestRedirectsStayOnTheOrigin(t *testing.T) {
 	assert.ErrorIs(t, err, singletarget.ErrRemote)
 
 	// NoRedirects still hands back the redirect itself (ATLAS).
-	c2, tr2, _ := newClient(t, func(o *httpx.Options) { o.NoRedirects = true })
+	c2, tr2, _ := newClient(t, func(o *httpclient.Options) { o.NoRedirects = true })
 	tr2.RegisterResponder("GET", base+"/x", redirect("https://evil.example.net/"))
-	resp, err = c2.Do(context.Background(), &httpx.Request{Method: "GET", URL: base + "/x"})
+	resp, err = c2.Do(context.Background(), &httpclient.Request{Method: "GET", URL: base + "/x"})
 	require.NoError(t, err)
 	assert.Equal(t, 302, resp.Status)
 	assert.Equal(t, 1, tr2.GetTotalCallCount())

@@ -1,4 +1,4 @@
-package httpx_test
+package httpclient_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tomgo/targetdata/internal/httpx"
+	"github.com/tomgo/targetdata/httpclient"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -19,7 +19,7 @@ import (
 // while it flows, and asks again when the body breaks off.
 func TestFetch(t *testing.T) {
 	ctx := context.Background()
-	c, tr, _ := newClient(t, func(o *httpx.Options) { o.MaxBodySize = 10 })
+	c, tr, _ := newClient(t, func(o *httpclient.Options) { o.MaxBodySize = 10 })
 	tr.RegisterResponder("GET", base+"/ok", httpmock.NewStringResponder(200, "0123456789"))
 	tr.RegisterResponder("GET", base+"/big", httpmock.NewStringResponder(200, "0123456789ABCDEF"))
 	tr.RegisterResponder("GET", base+"/gone", httpmock.NewStringResponder(404, "no such file"))
@@ -34,7 +34,7 @@ func TestFetch(t *testing.T) {
 	read := func(path string) (string, int, error) {
 		var got string
 		consumed := 0
-		err := c.Fetch(ctx, &httpx.Request{Method: "GET", URL: base + path}, func(resp *httpx.Response, body io.Reader) error {
+		err := c.Fetch(ctx, &httpclient.Request{Method: "GET", URL: base + path}, func(resp *httpclient.Response, body io.Reader) error {
 			consumed++
 			assert.Equal(t, 200, resp.Status)
 			assert.Nil(t, resp.Body, "the body is not read for the consumer")
@@ -51,7 +51,7 @@ func TestFetch(t *testing.T) {
 	assert.Equal(t, 1, n)
 
 	_, n, err = read("/big")
-	assert.ErrorIs(t, err, httpx.ErrBodyTooLarge, "over the cap fails while streaming")
+	assert.ErrorIs(t, err, httpclient.ErrBodyTooLarge, "over the cap fails while streaming")
 	assert.ErrorIs(t, err, singletarget.ErrRemote)
 	assert.Equal(t, 1, n, "an oversized answer is not asked for again")
 
@@ -69,12 +69,12 @@ func TestFetch(t *testing.T) {
 	// The consumer's own error comes back as it is, and is not retried.
 	mine := errors.New("not a result file")
 	n = 0
-	err = c.Fetch(ctx, &httpx.Request{Method: "GET", URL: base + "/ok"}, func(*httpx.Response, io.Reader) error { n++; return mine })
+	err = c.Fetch(ctx, &httpclient.Request{Method: "GET", URL: base + "/ok"}, func(*httpclient.Response, io.Reader) error { n++; return mine })
 	assert.Same(t, mine, err)
 	assert.Equal(t, 1, n)
 
 	// A consumer that stops reading early is fine.
-	err = c.Fetch(ctx, &httpx.Request{Method: "GET", URL: base + "/big"}, func(_ *httpx.Response, body io.Reader) error {
+	err = c.Fetch(ctx, &httpclient.Request{Method: "GET", URL: base + "/big"}, func(_ *httpclient.Response, body io.Reader) error {
 		_, err := io.CopyN(io.Discard, body, 3)
 		return err
 	})
