@@ -568,13 +568,6 @@ func (c *ForcedPhotometryClient) DownloadTo(ctx context.Context, lightCurve stri
 	})
 }
 
-// checkResultFile checks the layout of a whole result file (spec B.5).
-func checkResultFile(b []byte) error {
-	chk := &resultFileCheck{r: bytes.NewReader(b)}
-	_, _ = io.Copy(io.Discard, chk)
-	return chk.err
-}
-
 // resultFileCheck passes a result file through and, at its end, fails
 // unless the file is one (spec B.5): a column line naming
 // forcediffimflux, and the END trailer as the last line that is not
