@@ -85,7 +85,7 @@ data_processors:
 	st := sim.Stats()
 	fmt.Printf("remote tasks: %d created, %d deleted\n", st.TasksCreated, st.Deletes)
 	// Output:
-	// product: atlas_2024_01_07-2024_01_27_1.txt
+	// product: atlas_2024_01_07-2024_01_27.txt
 	// datums added: 32
 	// 15 detections, 17 3-sigma limits
 	// first: 2024-01-07T03:25:15Z o 17.349 ± 0.089

@@ -24,6 +24,13 @@ const (
 // ID does not exist.
 var ErrNotFound = errors.New("dataproduct: not found")
 
+// ErrConflict is returned (wrapped) by PutProduct when the target already
+// has a product of that name with other bytes or another data product
+// type, and by ReplaceProduct when the type differs: a Store never changes
+// a product's type, and replaces its file only through ReplaceProduct.
+// Nothing is stored then.
+var ErrConflict = errors.New("dataproduct: conflict")
+
 // ErrInvalidDatum is returned (wrapped) by AddDatums when a datum lacks a
 // required part or its value cannot be encoded; nothing is stored then.
 var ErrInvalidDatum = errors.New("dataproduct: invalid datum")
@@ -228,12 +235,17 @@ func (f DatumFilter) Match(d Datum) bool {
 // ProductSink is the one thing a service needs from storage: a place to
 // put a result file. Every Store is a ProductSink.
 type ProductSink interface {
-	// PutProduct stores r's bytes as the product p (TargetID, Name and
-	// DataProductType required). If the target already has a product with
-	// that name and the same bytes, the existing record is returned and
-	// nothing is written; if the bytes differ, the file is replaced
-	// atomically and the record (same ID) updated. A failed or cancelled
-	// put leaves no partial file behind.
+	// PutProduct stores r's bytes as the new product p (TargetID, Name
+	// and DataProductType required). If the target already has a product
+	// with that name, the same type and the same bytes, the existing
+	// record is returned and nothing is written (a repeated put is
+	// idempotent); with other bytes or another type, nothing changes and
+	// the error wraps ErrConflict. A failed or cancelled put leaves no
+	// partial file behind.
+	//
+	// The sink singletarget.Manager hands to a service replaces instead
+	// (Store.ReplaceProduct): a query's result supersedes the earlier
+	// result of the same query.
 	PutProduct(ctx context.Context, p Product, r io.Reader) (Product, error)
 }
 
@@ -241,6 +253,19 @@ type ProductSink interface {
 // use; every method honours ctx.
 type Store interface {
 	ProductSink
+	// ReplaceProduct is PutProduct for a caller that means to supersede
+	// the product of that name: a new name is stored as PutProduct
+	// stores it, and the same bytes change nothing (the record and its
+	// datums stay). Other bytes replace the file: in one step the record
+	// (same ID and Created; Size, SHA256, StorageKey, ContentType and
+	// Extra from p) points at the new file and the product's datums are
+	// removed, so that no datum read from the old file outlives it; the
+	// caller then ingests the new file (singletarget.Manager does). A
+	// product of another DataProductType is never replaced: the error
+	// wraps ErrConflict (delete it first to change the type). A failed
+	// or cancelled replace leaves the old file, record and datums as
+	// they were.
+	ReplaceProduct(ctx context.Context, p Product, r io.Reader) (Product, error)
 	// Product returns the record of product id, or an error wrapping
 	// ErrNotFound.
 	Product(ctx context.Context, id int64) (Product, error)

@@ -82,6 +82,15 @@ func CheckProduct(p Product) error {
 
 // PutProduct implements ProductSink.
 func (s *MemoryStore) PutProduct(ctx context.Context, p Product, r io.Reader) (Product, error) {
+	return s.put(ctx, p, r, false)
+}
+
+// ReplaceProduct implements Store.
+func (s *MemoryStore) ReplaceProduct(ctx context.Context, p Product, r io.Reader) (Product, error) {
+	return s.put(ctx, p, r, true)
+}
+
+func (s *MemoryStore) put(ctx context.Context, p Product, r io.Reader, replace bool) (Product, error) {
 	if err := CheckProduct(p); err != nil {
 		return Product{}, err
 	}
@@ -101,6 +110,9 @@ func (s *MemoryStore) PutProduct(ctx context.Context, p Product, r io.Reader) (P
 	tn := targetName{p.TargetID, p.Name}
 	if id, ok := s.byName[tn]; ok {
 		old := s.products[id]
+		if err := CheckReplace(old.p, p, replace); err != nil {
+			return Product{}, err
+		}
 		if old.p.SHA256 == p.SHA256 {
 			return cloneProduct(old.p), nil
 		}
@@ -109,6 +121,7 @@ func (s *MemoryStore) PutProduct(ctx context.Context, p Product, r io.Reader) (P
 			p.ContentType = old.p.ContentType
 		}
 		s.products[id] = &memProduct{p: p, data: data}
+		s.removeDatumsLocked(old.p.TargetID, id)
 		return cloneProduct(p), nil
 	}
 	s.nextProd++
@@ -118,6 +131,25 @@ func (s *MemoryStore) PutProduct(ctx context.Context, p Product, r io.Reader) (P
 	s.products[p.ID] = &memProduct{p: p, data: data}
 	s.byName[tn] = p.ID
 	return cloneProduct(p), nil
+}
+
+// CheckReplace is the rule every Store applies when a put of p meets the
+// stored product old of the same target and name (p's SHA256 and Size
+// being those of its new bytes): the same type and bytes may go on
+// (nothing changes), other bytes only when replace is set
+// (ReplaceProduct), another type never. Otherwise the error wraps
+// ErrConflict and says why. It is exported for stores outside this
+// package, so that every store refuses alike.
+func CheckReplace(old, p Product, replace bool) error {
+	switch {
+	case old.DataProductType != p.DataProductType:
+		return fmt.Errorf("%w: target %d already has a product %q of type %q, not %q (a product's type never changes: delete it first)",
+			ErrConflict, p.TargetID, p.Name, old.DataProductType, p.DataProductType)
+	case old.SHA256 != p.SHA256 && !replace:
+		return fmt.Errorf("%w: target %d already has a product %q with other content (%d bytes, sha256 %.12s…; ReplaceProduct replaces it)",
+			ErrConflict, p.TargetID, p.Name, old.Size, old.SHA256)
+	}
+	return nil
 }
 
 // readAllContext reads r to the end, giving up when ctx is done.
@@ -205,7 +237,13 @@ func (s *MemoryStore) DeleteProduct(ctx context.Context, id int64) error {
 	}
 	delete(s.products, id)
 	delete(s.byName, targetName{mp.p.TargetID, mp.p.Name})
-	ids := s.byTarget[mp.p.TargetID]
+	s.removeDatumsLocked(mp.p.TargetID, id)
+	return nil
+}
+
+// removeDatumsLocked removes the datums of product id of target.
+func (s *MemoryStore) removeDatumsLocked(target, id int64) {
+	ids := s.byTarget[target]
 	kept := ids[:0]
 	for _, did := range ids {
 		if s.datums[did].ProductID == id {
@@ -216,8 +254,7 @@ func (s *MemoryStore) DeleteProduct(ctx context.Context, id int64) error {
 		}
 		kept = append(kept, did)
 	}
-	s.byTarget[mp.p.TargetID] = kept
-	return nil
+	s.byTarget[target] = kept
 }
 
 // AddDatums implements Store. The sequence is consumed before the store is

@@ -10,8 +10,6 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
-
-	"github.com/tomgo/targetdata/dataproduct"
 )
 
 // PoolOptions configure a Pool; nil means defaults.
@@ -23,7 +21,8 @@ type PoolOptions struct {
 	// MaxAttempts is how many times a job is tried when it fails with a
 	// retryable error (see Retryable; throttling and pending tasks do not
 	// count). A failed Query of an asynchronous service is not retried
-	// unless it was throttled, since the remote task may exist. Default 3.
+	// unless it was throttled or the service is a KeyedQuerier, since the
+	// remote task may exist. Default 3.
 	MaxAttempts int
 	// RetryBackoff returns the wait before attempt n+1 after n failures.
 	// Default: 2ⁿ s with ±20% jitter, at most 5 min.
@@ -105,8 +104,7 @@ type Pool struct {
 type poolJob struct {
 	id        JobID
 	req       Request
-	task      *RemoteTask
-	products  []dataproduct.Product // stored but not yet processed (a retry processes only)
+	cp        Checkpoint // where the query stands (Manager.Step)
 	failures  int
 	throttled time.Duration
 	due       time.Time
@@ -329,7 +327,7 @@ func (p *Pool) forget(j *poolJob) {
 }
 
 func (p *Pool) cancelRemote(ctx context.Context, j *poolJob) {
-	withdraw(ctx, p.m, p.opts.Logger, j.req, j.task)
+	withdraw(ctx, p.m, p.opts.Logger, j.req, j.cp.Remote)
 }
 
 // report records a progress report of j in its status and passes it to
@@ -422,14 +420,10 @@ func (p *Pool) run(j *poolJob) {
 		s.Attempts = j.failures + 1
 	})
 	ctx := WithProgress(withProgressService(j.ctx, j.req.Service), func(pr Progress) { p.report(j, pr) })
-	var res *StepResult
-	var err error
-	prev := j.task
-	if j.products != nil {
-		res = &StepResult{Result: Result{Products: j.products, Remote: j.task}}
-		res.IngestResult, err = p.m.ProcessProducts(ctx, j.products)
-	} else {
-		res, err = p.m.Step(ctx, j.req, j.task)
+	prev := j.cp.Remote
+	res, err := p.m.Step(ctx, j.req, j.cp, nil)
+	if res != nil {
+		j.cp = res.Checkpoint
 	}
 	if j.hooks != nil {
 		j.hooks.stepped(prev, res, err)
@@ -440,9 +434,6 @@ func (p *Pool) run(j *poolJob) {
 		cancelled := j.cancelled
 		p.mu.Unlock()
 		if cancelled {
-			if res != nil && res.Pending != nil {
-				j.task = res.Pending
-			}
 			p.cancelRemote(ctx, j)
 			p.jobs.update(j.id, func(s *JobStatus) { s.State, s.Error = JobCancelled, "cancelled" })
 			p.forget(j)
@@ -460,7 +451,6 @@ func (p *Pool) run(j *poolJob) {
 	_, async := svc.(Resumer)
 	switch {
 	case err == nil && res.Pending != nil:
-		j.task = res.Pending
 		p.jobs.update(j.id, func(s *JobStatus) { r := *res.Pending; s.Remote = &r })
 		p.park(j, res.Pending.NotBefore)
 		return
@@ -474,20 +464,20 @@ func (p *Pool) run(j *poolJob) {
 		if j.throttled+wait <= p.opts.MaxThrottleWait {
 			j.throttled += wait
 			msg := fmt.Sprintf("throttled for %d s", int(wait.Round(time.Second)/time.Second))
-			p.report(j, Progress{Stage: StageThrottled, RetryAfter: wait, Message: msg, Remote: j.task})
+			p.report(j, Progress{Stage: StageThrottled, RetryAfter: wait, Message: msg, Remote: j.cp.Remote})
 			log.Info("job throttled", "wait", wait)
 			p.park(j, time.Now().Add(wait))
 			return
 		}
-	case res != nil && len(res.Products) > 0 && Retryable(err):
-		// Stored but not processed: retry the processing only.
-		j.products = res.Products
-		fallthrough
-	case Retryable(err) && (j.task != nil || !async || j.products != nil):
+	case Retryable(err) && (j.cp.Remote != nil || !async || j.cp.Key != "" || len(j.cp.Products) > 0):
+		// A retry resumes from the checkpoint: it processes stored
+		// products again (never asking the archive), resumes a remote
+		// task, or (a KeyedQuerier) looks for the task a lost submission
+		// made before submitting.
 		j.failures++
 		if j.failures < p.opts.MaxAttempts {
 			wait := p.opts.RetryBackoff(j.failures)
-			p.report(j, Progress{Stage: StageRetrying, RetryAfter: wait, Message: err.Error(), Remote: j.task})
+			p.report(j, Progress{Stage: StageRetrying, RetryAfter: wait, Message: err.Error(), Remote: j.cp.Remote})
 			log.Warn("job failed, will retry", "error", err, "attempt", j.failures, "wait", wait)
 			p.park(j, time.Now().Add(wait))
 			return

@@ -2,6 +2,7 @@ package singletarget_test
 
 import (
 	"context"
+	"encoding/json"
 
 	"errors"
 	"fmt"
@@ -83,7 +84,12 @@ func TestManagerRedactsEchoedSecrets(t *testing.T) {
 		ctx := singletarget.WithProgress(context.Background(), func(p singletarget.Progress) {
 			seen = append(seen, fmt.Sprintf("%+v %+v", p, p.Remote))
 		})
-		res, err := m.Step(ctx, req, nil)
+		save := func(_ context.Context, cp singletarget.Checkpoint) error {
+			b, err := json.Marshal(cp) // what an executor writes to its job row
+			seen = append(seen, string(b))
+			return err
+		}
+		res, err := m.Step(ctx, req, singletarget.Checkpoint{}, save)
 		if fail == 0 {
 			require.Error(t, err)
 			assert.ErrorIs(t, err, singletarget.ErrInvalidForm, "the error still matches")
@@ -93,7 +99,7 @@ func TestManagerRedactsEchoedSecrets(t *testing.T) {
 			require.NoError(t, err)
 			require.NotNil(t, res.Pending)
 			seen = append(seen, fmt.Sprintf("%+v", *res.Pending))
-			_, err = m.Step(ctx, req, res.Pending)
+			_, err = m.Step(ctx, req, res.Checkpoint, save)
 			require.Error(t, err)
 			assert.ErrorIs(t, err, singletarget.ErrTaskFailed)
 		}

@@ -2,7 +2,6 @@ package singletarget_test
 
 import (
 	"context"
-	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -104,15 +103,17 @@ func TestFailedUploadsAreNotKept(t *testing.T) {
 		})
 	}
 
-	// A good upload stays, of course; so does an earlier product that a
-	// failing upload of the same name would have replaced.
+	// A good upload stays, of course, and an upload of other bytes under
+	// its name (refused: uploads never replace) does not remove it.
 	m, store := newManager(false)
 	res, err := m.Upload(ctx, 3, dataproduct.TypePhotometry, "good.csv", strings.NewReader("time,filter,magnitude,error\n60000.5,g,17,0.1\n"))
 	require.NoError(t, err)
 	assert.Equal(t, 1, res.Added)
 	require.Len(t, products(store), 1)
 	_, err = m.Upload(ctx, 3, dataproduct.TypePhotometry, "good.csv", strings.NewReader("time,filter,magnitude,error\n60001,g,bright,0.1\n"))
-	var pe *dataproduct.ParseError
-	require.True(t, errors.As(err, &pe))
-	assert.Len(t, products(store), 1, "an upload that replaced a product is not removed with the product's history")
+	require.ErrorIs(t, err, dataproduct.ErrConflict)
+	assert.Len(t, products(store), 1, "the earlier upload stays")
+	ds, err := store.ListDatums(ctx, dataproduct.DatumFilter{})
+	require.NoError(t, err)
+	assert.Len(t, ds, 1, "with its datums")
 }

@@ -116,10 +116,13 @@
 //     partial, appears.
 //   - Only then is the record inserted or updated, so it never points to a
 //     missing or half-written file. If the record already has the same
-//     bytes, it is returned unchanged and the new copy deleted. If the bytes
-//     differ, the record is pointed at the new key and the old file is
-//     deleted after the commit; a failed replacement leaves the old record
-//     and file as they were.
+//     type and bytes, it is returned unchanged and the new copy deleted.
+//     Other bytes or another type: PutProduct refuses
+//     (dataproduct.ErrConflict) and deletes the new copy. ReplaceProduct
+//     (other bytes, same type) points the record at the new key and
+//     deletes the product's datums in the same transaction, then deletes
+//     the old file after the commit; a failed replacement leaves the old
+//     record, file and datums as they were.
 //   - A process that dies between writing a file and committing its record
 //     leaves an unreferenced file: garbage, never a broken product.
 //     Failures to delete obsolete files are logged, not returned.

@@ -161,11 +161,13 @@ func processFile(ctx context.Context, env *env, o *options, stdout, stderr io.Wr
 	}
 	defer f.Close()
 	name := dataproduct.SafeName(filepath.Base(o.file))
-	old, err := env.store.ListProducts(ctx, dataproduct.ProductFilter{TargetID: o.targetID, Name: name})
+	// A user's file: in the uploads' name space, never replacing a service's product.
+	stored := dataproduct.UploadName(name)
+	old, err := env.store.ListProducts(ctx, dataproduct.ProductFilter{TargetID: o.targetID, Name: stored})
 	if err != nil {
 		return err
 	}
-	prod, err := env.store.PutProduct(ctx, dataproduct.Product{TargetID: o.targetID, Name: name, DataProductType: o.process}, f)
+	prod, err := env.store.PutProduct(ctx, dataproduct.Product{TargetID: o.targetID, Name: stored, DataProductType: o.process}, f)
 	if err != nil {
 		return err
 	}

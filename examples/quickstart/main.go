@@ -1,15 +1,16 @@
 // Command quickstart runs the whole single-target flow offline: it starts
-// the bundled ATLAS, PanSTARRS and ZTF simulators in this process, opens a
-// SQLite store with its files in a local folder, queries the three services
-// for SN 2023ixf through the in-process executor, processes and ingests the
-// result files, prints a per-service summary and draws lightcurve.png.
+// the bundled ATLAS, PanSTARRS, ZTF and ALeRCE simulators in this process,
+// opens a SQLite store with its files in a local folder, queries the four
+// services for SN 2023ixf through the in-process executor, processes and
+// ingests the result files, prints a per-service summary and draws
+// lightcurve.png.
 //
 //	go run ./examples/quickstart               # offline, in a temporary folder
 //	go run ./examples/quickstart -dir out      # keep the database, files and plot in ./out
 //	go run ./examples/quickstart -live         # the real services; keys from the environment
 //
-// With -live, ATLAS needs ATLAS_FORCED_PHOTOMETRY_API_KEY; PanSTARRS (MAST)
-// and ZTF light curves (IRSA) are public.
+// With -live, ATLAS needs ATLAS_FORCED_PHOTOMETRY_API_KEY; PanSTARRS (MAST),
+// ZTF light curves (IRSA) and ALeRCE are public.
 package main
 
 import (
@@ -47,9 +48,11 @@ single_target_data_services:
   ZTF:
     class: ztf.Service
     url: https://irsa.ipac.caltech.edu/cgi-bin/ZTF/nph_light_curves
+  ALERCE:
+    class: alerce.Service
 tasks:
   backend: pool
-  workers: 3
+  workers: 4
 `
 
 // target is SN 2023ixf, the nearby type II supernova in M101.
@@ -60,6 +63,7 @@ var queries = map[string]url.Values{
 	"ATLAS":     {"min_date_mjd": {"60080"}, "max_date_mjd": {"60180"}},
 	"PANSTARRS": {"catalog": {"detection"}},
 	"ZTF":       {},
+	"ALERCE":    {},
 }
 
 func main() {

@@ -671,6 +671,9 @@ func (s *server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &pe):
 		refuse("The file could not be read: " + pe.Error())
 		return
+	case errors.Is(err, dataproduct.ErrConflict):
+		refuse(fmt.Sprintf("This target already has an upload named %s with other content or another type: rename the file.", name))
+		return
 	case err != nil:
 		s.internal(w, r, err)
 		return

@@ -615,6 +615,11 @@ func TestUpload(t *testing.T) {
 	decodePNG(t, m, "/targets/1/lightcurve.png")
 	first := pngBytes(t, m, "/targets/1/lightcurve.png")
 
+	// The same name with other content is refused; the upload stays.
+	resp, body = upload("photometry", "my phot.csv", "time,filter,magnitude,error\n60003.5,g,15,0.1\n")
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	assert.Contains(t, section(t, body, "upload"), "already has an upload named my_phot.csv")
+
 	// New data give a new plot (the drawn one is cached until then).
 	resp, _ = upload("photometry", "more.csv", "time,filter,magnitude,error\n60002.5,i,16.5,0.1\n")
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)

@@ -22,7 +22,6 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 
-	"github.com/tomgo/targetdata/dataproduct"
 	"github.com/tomgo/targetdata/internal/redact"
 	"github.com/tomgo/targetdata/singletarget"
 )
@@ -44,13 +43,14 @@ func (Args) Kind() string { return Kind }
 
 // State is a job's durable state, kept as River's job output.
 type State struct {
-	// Remote is the asynchronous service's remote task, once queued.
-	Remote *singletarget.RemoteTask `json:"remote,omitempty"`
+	// Checkpoint is where the query stands (singletarget.Checkpoint): its
+	// key, the remote task once queued, the products once stored (a retry
+	// processes them instead of asking the archive again) and the ingest
+	// once committed. Its fields are at the top level of the JSON, where
+	// earlier versions kept "remote" and "products".
+	singletarget.Checkpoint
 	// Progress is the latest progress report.
 	Progress *singletarget.Progress `json:"progress,omitempty"`
-	// Products were stored but not yet processed (a retry processes them
-	// instead of querying again).
-	Products []dataproduct.Product `json:"products,omitempty"`
 	// Throttled is the throttling wait so far.
 	Throttled time.Duration `json:"throttled,omitempty"`
 	// Result is set when the job succeeded.

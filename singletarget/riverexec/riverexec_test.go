@@ -282,11 +282,13 @@ type countingStore struct {
 	puts map[string]int
 }
 
-func (c *countingStore) PutProduct(ctx context.Context, p dataproduct.Product, r io.Reader) (dataproduct.Product, error) {
+// ReplaceProduct counts the puts of services' results (the Manager's sink
+// replaces).
+func (c *countingStore) ReplaceProduct(ctx context.Context, p dataproduct.Product, r io.Reader) (dataproduct.Product, error) {
 	c.mu.Lock()
 	c.puts[fmt.Sprintf("%d/%s", p.TargetID, p.Name)]++
 	c.mu.Unlock()
-	return c.Store.PutProduct(ctx, p, r)
+	return c.Store.ReplaceProduct(ctx, p, r)
 }
 
 func TestOpenErrors(t *testing.T) {
