@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -47,7 +48,7 @@ single_target_data_services:
     url: https://catalogs.mast.stsci.edu/api/v0.1/panstarrs
   ZTF:
     class: ztf.Service
-    url: https://irsa.ipac.caltech.edu/cgi-bin/ZTF/nph_light_curves
+    url: https://irsa.ipac.caltech.edu
   ALERCE:
     class: alerce.Service
 tasks:
@@ -85,23 +86,32 @@ func main() {
 	}
 }
 
+// config returns the quickstart's settings with its store in dir; live
+// leaves the real services' URLs (and drops ATLAS without a key).
+func config(dir string, live bool, w io.Writer) (*singletarget.Config, error) {
+	cfg, err := singletarget.ParseConfig([]byte(settings), os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Database = "sqlite://" + filepath.Join(dir, "targetdata.db")
+	cfg.Storage = "file://" + absolute(filepath.Join(dir, "files"))
+	if live && cfg.Services["ATLAS"].APIKey.IsZero() {
+		fmt.Fprintln(w, "ATLAS_FORCED_PHOTOMETRY_API_KEY is not set: skipping ATLAS")
+		delete(cfg.Services, "ATLAS")
+		cfg.ServiceOrder = slices.DeleteFunc(cfg.ServiceOrder, func(s string) bool { return s == "ATLAS" })
+	}
+	return cfg, nil
+}
+
 func run(ctx context.Context, dir string, live bool, w io.Writer) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	cfg, err := singletarget.ParseConfig([]byte(settings), os.LookupEnv)
+	cfg, err := config(dir, live, w)
 	if err != nil {
 		return err
 	}
-	cfg.Database = "sqlite://" + filepath.Join(dir, "targetdata.db")
-	cfg.Storage = "file://" + absolute(filepath.Join(dir, "files"))
-	if live {
-		if cfg.Services["ATLAS"].APIKey.IsZero() {
-			fmt.Fprintln(w, "ATLAS_FORCED_PHOTOMETRY_API_KEY is not set: skipping ATLAS")
-			delete(cfg.Services, "ATLAS")
-			cfg.ServiceOrder = cfg.ServiceOrder[1:]
-		}
-	} else {
+	if !live {
 		var stops []func()
 		defer func() {
 			for _, stop := range stops {
