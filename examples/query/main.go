@@ -4,7 +4,7 @@
 // Query a service:
 //
 //	query -config settings.yaml -service ATLAS -name "SN 2023ixf" -ra 210.910674 -dec 54.311686 \
-//	      -param min_mjd=60080 -param max_mjd=60110
+//	      -param min_date_mjd=60080 -param max_date_mjd=60110
 //	query -service ATLAS -api-key-file ~/.atlas-token -name ... -ra ... -dec ...
 //	ATLAS_FORCED_PHOTOMETRY_API_KEY=... query -service ATLAS -name ... -ra ... -dec ...
 //	query -simulate -service ZTF -name ... -ra ... -dec ...   # against the bundled simulator, offline
