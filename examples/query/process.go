@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/processor"
+)
+
+// processFile runs the processor of data product type o.process over
+// o.file and prints the datums. Without a database (-db or the settings'
+// database) it converts as it reads: no store, nothing kept per row. With
+// one, the file is stored as a product and its datums ingested, as a query
+// would. Either way the output goes through a spool and is printed only
+// once the whole file has been read without error, so a bad file prints
+// nothing; the report goes to stderr last.
+func processFile(ctx context.Context, env *env, o *options, stdout, stderr io.Writer) error {
+	if o.file == "" {
+		return &usageError{"-process needs -file"}
+	}
+	proc, err := env.m.ProcessorFor(o.process)
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	f, err := os.Open(o.file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sp := &spool{max: spoolMemory}
+	defer sp.Close()
+	out := newWriter(o.format, sp)
+	var rep processReport
+	if env.stored {
+		rep, err = ingestFile(ctx, env, o, proc, f, out)
+	} else {
+		rep, err = convertFile(ctx, o, proc, f, out)
+	}
+	if err != nil {
+		return err
+	}
+	if err := out.flush(); err != nil {
+		return err
+	}
+	if _, err := sp.WriteTo(stdout); err != nil {
+		return err
+	}
+	rep.print(stderr)
+	return nil
+}
+
+// processReport is what a -process run tells on stderr after its output,
+// one line per fact (print).
+type processReport struct {
+	// stored is set when the datums went to a store; res says what it did.
+	stored bool
+	res    dataproduct.IngestResult
+	// datums is the number of datums printed.
+	datums int
+}
+
+func (r *processReport) print(w io.Writer) {
+	if r.stored {
+		fmt.Fprintf(w, "added %d, skipped %d\n", r.res.Added, r.res.Skipped)
+	} else {
+		fmt.Fprintf(w, "converted %d datums (no -db: none stored, duplicates not checked)\n", r.datums)
+	}
+}
+
+// convertFile prints the datums of r as the processor yields them.
+func convertFile(ctx context.Context, o *options, proc processor.Processor, r io.Reader, out *writer) (processReport, error) {
+	var rep processReport
+	for d, err := range processor.Stream(ctx, proc, bufio.NewReaderSize(r, 1<<20)) {
+		if err != nil {
+			return rep, nameFile(err, o.file)
+		}
+		d.TargetID = o.targetID
+		if err := d.Check(); err != nil {
+			return rep, fmt.Errorf("datum %d: %w", rep.datums, err)
+		}
+		if err := out.write(d); err != nil {
+			return rep, fmt.Errorf("datum %d: %w", rep.datums, err)
+		}
+		rep.datums++
+	}
+	return rep, nil
+}
+
+// ingestFile stores r as a product of target o.targetID and ingests its
+// datums, printing each as it goes to the store.
+func ingestFile(ctx context.Context, env *env, o *options, proc processor.Processor, r io.Reader, out *writer) (processReport, error) {
+	name := dataproduct.SafeName(filepath.Base(o.file))
+	prod, err := env.store.PutProduct(ctx, dataproduct.Product{TargetID: o.targetID, Name: name, DataProductType: o.process}, r)
+	if err != nil {
+		return processReport{}, err
+	}
+	rc, err := env.store.OpenProduct(ctx, prod.ID)
+	if err != nil {
+		return processReport{}, err
+	}
+	defer rc.Close()
+	rep := processReport{stored: true}
+	seq := func(yield func(dataproduct.Datum, error) bool) {
+		for d, err := range processor.Stream(ctx, proc, bufio.NewReaderSize(rc, 1<<20)) {
+			if err != nil {
+				yield(dataproduct.Datum{}, nameFile(err, o.file))
+				return
+			}
+			d.TargetID, d.ProductID = prod.TargetID, prod.ID
+			if err := out.write(d); err != nil {
+				yield(dataproduct.Datum{}, fmt.Errorf("datum %d: %w", rep.datums, err))
+				return
+			}
+			rep.datums++
+			if !yield(d, nil) {
+				return
+			}
+		}
+	}
+	if rep.res, err = env.store.AddDatums(ctx, seq); err != nil {
+		return processReport{}, err
+	}
+	return rep, nil
+}
+
+// nameFile puts the file's name into a parse error that has none.
+func nameFile(err error, path string) error {
+	var pe *dataproduct.ParseError
+	if errors.As(err, &pe) && pe.File == "" {
+		pe.File = filepath.Base(path)
+	}
+	return err
+}
+
+// spoolMemory is how much output a spool keeps in memory before it moves
+// to a temporary file.
+const spoolMemory = 1 << 20
+
+// spool holds output until it may be shown: in memory up to max bytes,
+// beyond that in a temporary file (unlinked at once where the system
+// allows, so nothing is left behind even if the process is killed). A
+// run's memory does not grow with its output.
+type spool struct {
+	max  int
+	buf  []byte
+	file *os.File
+	name string // the file's name while it is still linked
+}
+
+func (s *spool) Write(p []byte) (int, error) {
+	if s.file == nil {
+		if len(s.buf)+len(p) <= s.max {
+			s.buf = append(s.buf, p...)
+			return len(p), nil
+		}
+		f, err := os.CreateTemp("", "query-*.out")
+		if err != nil {
+			return 0, fmt.Errorf("spool the output: %w", err)
+		}
+		s.file, s.name = f, f.Name()
+		if os.Remove(s.name) == nil {
+			s.name = ""
+		}
+		if _, err := f.Write(s.buf); err != nil {
+			return 0, fmt.Errorf("spool the output: %w", err)
+		}
+		s.buf = nil
+	}
+	n, err := s.file.Write(p)
+	if err != nil {
+		err = fmt.Errorf("spool the output: %w", err)
+	}
+	return n, err
+}
+
+// WriteTo copies everything written so far to w.
+func (s *spool) WriteTo(w io.Writer) (int64, error) {
+	if s.file == nil {
+		n, err := w.Write(s.buf)
+		return int64(n), err
+	}
+	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
+		return 0, err
+	}
+	return io.Copy(w, s.file)
+}
+
+// Close removes the temporary file, if any.
+func (s *spool) Close() error {
+	if s.file == nil {
+		return nil
+	}
+	err := s.file.Close()
+	if s.name != "" {
+		err = errors.Join(err, os.Remove(s.name))
+	}
+	return err
+}
