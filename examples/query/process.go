@@ -69,7 +69,11 @@ func (r *processReport) print(w io.Writer) {
 	if r.stored {
 		fmt.Fprintf(w, "added %d, skipped %d\n", r.res.Added, r.res.Skipped)
 	} else {
-		fmt.Fprintf(w, "converted %d datums (no -db: none stored, duplicates not checked)\n", r.datums)
+		s := "s"
+		if r.datums == 1 {
+			s = ""
+		}
+		fmt.Fprintf(w, "converted %d datum%s (no -db: none stored, duplicates not checked)\n", r.datums, s)
 	}
 }
 
