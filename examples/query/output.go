@@ -92,7 +92,7 @@ func appendJSONDatum(b []byte, d dataproduct.Datum) ([]byte, error) {
 	p, ok := photometryOf(d)
 	if !ok {
 		js, err := json.Marshal(jsonDatum{Timestamp: d.Timestamp.UTC().Format(time.RFC3339Nano),
-			MJD: processor.TimeToMJD(d.Timestamp), Source: d.Source, DataType: d.DataType, Value: d.Value})
+			MJD: timeToMJD(d.Timestamp), Source: d.Source, DataType: d.DataType, Value: d.Value})
 		if err != nil {
 			return b, err
 		}
@@ -101,7 +101,7 @@ func appendJSONDatum(b []byte, d dataproduct.Datum) ([]byte, error) {
 	b = append(b, `{"timestamp":"`...)
 	b = appendTimestamp(b, d.Timestamp)
 	b = append(b, `","mjd":`...)
-	b, err := dataproduct.AppendJSONFloat(b, processor.TimeToMJD(d.Timestamp))
+	b, err := dataproduct.AppendJSONFloat(b, timeToMJD(d.Timestamp))
 	if err != nil {
 		return b, fmt.Errorf("json: unsupported value: %w", err)
 	}
@@ -134,7 +134,7 @@ func appendJSONString(b []byte, s string) []byte {
 func appendCSVDatum(b []byte, d dataproduct.Datum) ([]byte, error) {
 	b = appendTimestamp(b, d.Timestamp)
 	b = append(b, ',')
-	b = floatfmt.AppendFixed(b, processor.TimeToMJD(d.Timestamp), 6)
+	b = floatfmt.AppendFixed(b, timeToMJD(d.Timestamp), 6)
 	b = append(b, ',')
 	b = appendCSVField(b, d.Source)
 	b = append(b, ',')
@@ -246,4 +246,21 @@ func appendTimestamp(b []byte, t time.Time) []byte {
 		b = append(b, frac[:n]...)
 	}
 	return append(b, 'Z')
+}
+
+// mjdEpoch is MJD 0, 1858-11-17 00:00 UTC.
+var mjdEpoch = time.Date(1858, 11, 17, 0, 0, 0, 0, time.UTC)
+
+// timeToMJD is processor.TimeToMJD, the same float64, without its
+// calendar arithmetic: in UTC, day n after the epoch starts exactly
+// n·24 h after it. Outside the ±292 years time.Duration spans from the
+// epoch it hands over to processor.TimeToMJD.
+func timeToMJD(t time.Time) float64 {
+	d := t.Sub(mjdEpoch)
+	if d == math.MaxInt64 || d == math.MinInt64 {
+		return processor.TimeToMJD(t)
+	}
+	days := math.Floor(d.Hours() / 24)
+	rest := d - time.Duration(days)*24*time.Hour
+	return days + rest.Seconds()/86400
 }

@@ -132,3 +132,16 @@ func TestWriterRefusesNonFiniteNumbers(t *testing.T) {
 		assert.Error(t, err, format)
 	}
 }
+
+func TestTimeToMJDMatchesProcessor(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	times := []time.Time{mjdEpoch, mjdEpoch.Add(-time.Nanosecond), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2150, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(9999, 1, 1, 0, 0, 0, 1, time.UTC),
+		time.Date(2024, 2, 29, 12, 0, 0, 0, time.FixedZone("X", -5*3600))}
+	for range 200_000 {
+		times = append(times, time.Unix(r.Int64N(1<<34)-1<<33, r.Int64N(1e9)))
+	}
+	for _, ts := range times {
+		require.Equal(t, processor.TimeToMJD(ts), timeToMJD(ts), "%v", ts)
+	}
+}

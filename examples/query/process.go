@@ -77,24 +77,77 @@ func (r *processReport) print(w io.Writer) {
 	}
 }
 
-// convertFile prints the datums of r as the processor yields them.
+// convertFile prints the datums of r as the processor yields them. The
+// processor runs in a goroutine of its own and hands its datums over in
+// batches, so that reading and formatting use two cores.
 func convertFile(ctx context.Context, o *options, proc processor.Processor, r io.Reader, out *writer) (processReport, error) {
 	var rep processReport
-	for d, err := range processor.Stream(ctx, proc, bufio.NewReaderSize(r, 1<<20)) {
-		if err != nil {
-			return rep, nameFile(err, o.file)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches, free := make(chan []dataproduct.Datum, 4), make(chan []dataproduct.Datum, 6)
+	var procErr error // set before batches is closed
+	go func() {
+		defer close(batches)
+		batch := make([]dataproduct.Datum, 0, convertBatch)
+		for d, err := range processor.Stream(ctx, proc, bufio.NewReaderSize(r, 1<<20)) {
+			if err != nil {
+				procErr = err
+				return
+			}
+			if batch = append(batch, d); len(batch) < convertBatch {
+				continue
+			}
+			select {
+			case batches <- batch:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case batch = <-free:
+			default:
+				batch = make([]dataproduct.Datum, 0, convertBatch)
+			}
 		}
-		d.TargetID = o.targetID
-		if err := d.Check(); err != nil {
-			return rep, fmt.Errorf("datum %d: %w", rep.datums, err)
+		if len(batch) > 0 {
+			select {
+			case batches <- batch:
+			case <-ctx.Done():
+			}
 		}
-		if err := out.write(d); err != nil {
-			return rep, fmt.Errorf("datum %d: %w", rep.datums, err)
+	}()
+	fail := func(err error) (processReport, error) {
+		cancel()
+		for range batches { // wait for the processor to stop
 		}
-		rep.datums++
+		return rep, err
 	}
-	return rep, nil
+	for batch := range batches {
+		for i := range batch {
+			d := &batch[i]
+			d.TargetID = o.targetID
+			if err := d.Check(); err != nil {
+				return fail(fmt.Errorf("datum %d: %w", rep.datums, err))
+			}
+			if err := out.write(*d); err != nil {
+				return fail(fmt.Errorf("datum %d: %w", rep.datums, err))
+			}
+			rep.datums++
+		}
+		clear(batch)
+		select {
+		case free <- batch[:0]:
+		default:
+		}
+	}
+	if procErr != nil {
+		return rep, nameFile(procErr, o.file)
+	}
+	return rep, ctx.Err()
 }
+
+// convertBatch is the number of datums convertFile's processor hands over
+// at a time.
+const convertBatch = 256
 
 // ingestFile stores r as a product of target o.targetID and ingests its
 // datums, printing each as it goes to the store.
