@@ -44,6 +44,32 @@ func TestParseDBURL(t *testing.T) {
 		assert.Equal(t, c.path, cfg.path, c.in)
 		assert.Equal(t, c.memory, cfg.memory, c.in)
 	}
+	for _, c := range []struct {
+		in     string
+		path   string
+		cache  int64
+		batch  int
+		memory bool
+	}{
+		{"sqlite://td.db?cache_size=512MiB&batch_size=2000", "td.db", 512 << 20, 2000, false},
+		{"sqlite:///var/td.db?cache_size=1048576", filepath.FromSlash("/var/td.db"), 1 << 20, 0, false},
+		{"sqlite://td.db?batch_size=7", "td.db", 0, 7, false},
+		{"sqlite://td.db?cache_size=64kib", "td.db", 64 << 10, 0, false},
+		{"sqlite::memory:?cache_size=2GiB", "", 2 << 30, 0, true},
+	} {
+		cfg, err := parseDBURL(c.in)
+		require.NoError(t, err, c.in)
+		assert.Equal(t, c.path, cfg.path, c.in)
+		assert.Equal(t, c.cache, cfg.cacheSize, c.in)
+		assert.Equal(t, c.batch, cfg.batchSize, c.in)
+		assert.Equal(t, c.memory, cfg.memory, c.in)
+	}
+	for _, bad := range []string{"sqlite://td.db?cache_size=0", "sqlite://td.db?cache_size=-1MiB", "sqlite://td.db?cache_size=1.5GiB",
+		"sqlite://td.db?cache_size=99999999999GiB", "sqlite://td.db?cache_size=1MB", "sqlite://td.db?batch_size=x",
+		"sqlite://td.db?batch_size=1&batch_size=2", "sqlite://td.db?journal_mode=off", "sqlite://td.db?%zz"} {
+		_, err := parseDBURL(bad)
+		assert.Error(t, err, bad)
+	}
 }
 
 func TestRedactURL(t *testing.T) {

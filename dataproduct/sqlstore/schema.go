@@ -52,7 +52,7 @@ var postgresDialect = &dialect{
 	kind:         kindPostgres,
 	migrations:   postgresMigrations,
 	forUpdate:    " FOR UPDATE",
-	defaultBatch: 2000,
+	defaultBatch: 5000,
 	maxBatch:     1 << 20,
 }
 
