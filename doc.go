@@ -18,7 +18,10 @@
 //   - atlas, panstarrs, ztf: each service's client, form, service,
 //     processor and simulator;
 //   - builtin: every built-in class registered with one call, and Open,
-//     which builds store, manager and executor from settings.
+//     which builds store, manager and executor from settings;
+//   - httpclient: the HTTP client of every service (retries of idempotent
+//     requests, Retry-After, 429 as a ThrottledError, size caps,
+//     redaction), for your own services too.
 //
 // # Quick start
 //

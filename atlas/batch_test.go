@@ -110,7 +110,7 @@ func TestServiceReportsItsLimits(t *testing.T) {
 func batchRun(t *testing.T, svc *atlas.Service, n int) (*singletarget.Manager, singletarget.BatchProgress) {
 	t.Helper()
 	m := manager(t, svc, dataproduct.NewMemoryStore(nil))
-	b, err := m.Batch(ctx, atlas.Name, targets(n), window, &singletarget.BatchOptions{Workers: 4})
+	b, err := m.Batch(ctx, atlas.ServiceName, targets(n), window, &singletarget.BatchOptions{Workers: 4})
 	require.NoError(t, err)
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
@@ -145,7 +145,7 @@ func TestBatchLearnsTheActiveTaskLimit(t *testing.T) {
 	svc := newService(t, sim, func(o *atlas.Options) { o.LearnActiveLimit, o.WriteRate = true, -1 })
 	m, p := batchRun(t, svc, 9)
 	assert.Equal(t, 9, p.Done)
-	sl, err := m.Slots(atlas.Name)
+	sl, err := m.Slots(atlas.ServiceName)
 	require.NoError(t, err)
 	assert.Equal(t, 3, sl.Status().Learned)
 	st := sim.Stats()

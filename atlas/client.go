@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tomgo/targetdata/internal/httpx"
+	"github.com/tomgo/targetdata/httpclient"
 	"github.com/tomgo/targetdata/internal/textscan"
 	"github.com/tomgo/targetdata/singletarget"
 )
@@ -64,8 +64,8 @@ type Client struct {
 	origin *url.URL // scheme and host of base
 	token  singletarget.Secret
 	opts   Options
-	read   *httpx.Client
-	write  *httpx.Client
+	read   *httpclient.Client
+	write  *httpclient.Client
 	pace   *writePacer // nil when Options.WriteRate is -1
 }
 
@@ -94,9 +94,9 @@ func New(baseURL string, token singletarget.Secret, opts *Options) (*Client, err
 	return c, nil
 }
 
-func (c *Client) httpClient(extra []singletarget.Secret) *httpx.Client {
-	return httpx.New(httpx.Options{
-		Service:      Name,
+func (c *Client) httpClient(extra []singletarget.Secret) *httpclient.Client {
+	return httpclient.New(httpclient.Options{
+		Service:      ServiceName,
 		HTTPClient:   c.opts.HTTPClient,
 		Timeout:      c.opts.Timeout,
 		RetryMax:     c.opts.RetryMax,
@@ -145,7 +145,7 @@ func (c *Client) WriteBlockedFor() time.Duration { return max(c.write.BlockedFor
 // sendWrite sends a write through the account's pacing: a write the
 // pacing holds back fails fast with a *singletarget.ThrottledError. It
 // reports whether the answer was the server's own 429.
-func (c *Client) sendWrite(ctx context.Context, req *httpx.Request, want ...int) (*httpx.Response, bool, error) {
+func (c *Client) sendWrite(ctx context.Context, req *httpclient.Request, want ...int) (*httpclient.Response, bool, error) {
 	blocked := c.write.BlockedFor() > 0 // fails fast in send, reaching nothing
 	if c.pace != nil && !blocked {
 		if wait := c.pace.acquire(req.Method == http.MethodPost); wait > 0 {
@@ -199,14 +199,14 @@ func (c *Client) sameOrigin(target string) bool {
 
 func (c *Client) needToken(op string) error {
 	if c.token.IsZero() {
-		return fmt.Errorf("%s: %s: %w: no API token configured", Name, op, singletarget.ErrUnauthorized)
+		return fmt.Errorf("%s: %s: %w: no API token configured", ServiceName, op, singletarget.ErrUnauthorized)
 	}
 	return nil
 }
 
 // send runs one request and maps every non-success answer to a typed
 // error. want lists the success statuses.
-func (c *Client) send(ctx context.Context, hc *httpx.Client, req *httpx.Request, want ...int) (*httpx.Response, error) {
+func (c *Client) send(ctx context.Context, hc *httpclient.Client, req *httpclient.Request, want ...int) (*httpclient.Response, error) {
 	resp, err := hc.Do(ctx, req)
 	if err != nil {
 		if resp != nil && resp.Status == http.StatusBadRequest {
@@ -220,30 +220,30 @@ func (c *Client) send(ctx context.Context, hc *httpx.Client, req *httpx.Request,
 		loc := resp.Header.Get("Location")
 		if strings.Contains(loc, "/api-auth/login/") || strings.Contains(loc, "/accounts/login") {
 			return nil, fmt.Errorf("%s: %s %s: %w: the server redirected to its login page (HTTP %d): the token was refused",
-				Name, req.Method, hc.RedactURL(req.URL), singletarget.ErrUnauthorized, resp.Status)
+				ServiceName, req.Method, hc.RedactURL(req.URL), singletarget.ErrUnauthorized, resp.Status)
 		}
 		return nil, fmt.Errorf("%s: %s %s: %w: unexpected redirect (HTTP %d) to %q",
-			Name, req.Method, hc.RedactURL(req.URL), singletarget.ErrRemote, resp.Status, hc.RedactURL(loc))
+			ServiceName, req.Method, hc.RedactURL(req.URL), singletarget.ErrRemote, resp.Status, hc.RedactURL(loc))
 	}
 	for _, w := range want {
 		if resp.Status == w {
 			return resp, nil
 		}
 	}
-	return nil, fmt.Errorf("%s: %s %s: %w: unexpected HTTP %d %s", Name, req.Method, hc.RedactURL(req.URL),
+	return nil, fmt.Errorf("%s: %s %s: %w: unexpected HTTP %d %s", ServiceName, req.Method, hc.RedactURL(req.URL),
 		singletarget.ErrRemote, resp.Status, http.StatusText(resp.Status))
 }
 
 // decodeJSON decodes a JSON answer, refusing HTML and malformed bodies.
-func (c *Client) decodeJSON(req *httpx.Request, resp *httpx.Response, into any) error {
+func (c *Client) decodeJSON(req *httpclient.Request, resp *httpclient.Response, into any) error {
 	body := bytes.TrimSpace(resp.Body)
 	if resp.IsHTML() || bytes.HasPrefix(body, []byte("<")) {
 		return fmt.Errorf("%s: %s %s: %w: the server answered HTML where JSON was expected (HTTP %d)",
-			Name, req.Method, c.read.RedactURL(req.URL), singletarget.ErrRemote, resp.Status)
+			ServiceName, req.Method, c.read.RedactURL(req.URL), singletarget.ErrRemote, resp.Status)
 	}
 	if err := json.Unmarshal(body, into); err != nil {
 		return fmt.Errorf("%s: %s %s: %w: malformed JSON (HTTP %d): %v",
-			Name, req.Method, c.read.RedactURL(req.URL), singletarget.ErrRemote, resp.Status, err)
+			ServiceName, req.Method, c.read.RedactURL(req.URL), singletarget.ErrRemote, resp.Status, err)
 	}
 	return nil
 }
@@ -267,7 +267,7 @@ func (e *ValidationError) Error() string {
 	}
 	sort.Strings(names)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s %s: the server refused the request", Name, e.Method, e.URL)
+	fmt.Fprintf(&b, "%s: %s %s: the server refused the request", ServiceName, e.Method, e.URL)
 	for i, k := range names {
 		if i == 0 {
 			b.WriteString(": ")
@@ -288,7 +288,7 @@ func (e *ValidationError) Is(target error) bool { return target == singletarget.
 
 // badRequest interprets a 400 JSON body: field errors, or the 500-task cap.
 // It returns nil for a body that is not a JSON object.
-func (c *Client) badRequest(req *httpx.Request, resp *httpx.Response) error {
+func (c *Client) badRequest(req *httpclient.Request, resp *httpclient.Response) error {
 	var raw map[string]json.RawMessage
 	if resp.IsHTML() || json.Unmarshal(resp.Body, &raw) != nil || len(raw) == 0 {
 		return nil
@@ -308,7 +308,7 @@ func (c *Client) badRequest(req *httpx.Request, resp *httpx.Response) error {
 	}
 	for _, msg := range fields["non_field_errors"] {
 		if strings.Contains(msg, "too many queued tasks") {
-			return &singletarget.ThrottledError{Service: Name, RetryAfter: c.opts.QueueFullWait,
+			return &singletarget.ThrottledError{Service: ServiceName, RetryAfter: c.opts.QueueFullWait,
 				Detail: c.read.Redact(msg), Err: ErrQueueFull}
 		}
 	}
@@ -322,11 +322,11 @@ func (c *Client) badRequest(req *httpx.Request, resp *httpx.Response) error {
 // in logs or errors.
 func (c *Client) ObtainToken(ctx context.Context, username string, password singletarget.Secret) (singletarget.Secret, error) {
 	if username == "" || password.IsZero() {
-		return "", fmt.Errorf("%s: obtain token: %w: username and password are required", Name, singletarget.ErrUnauthorized)
+		return "", fmt.Errorf("%s: obtain token: %w: username and password are required", ServiceName, singletarget.ErrUnauthorized)
 	}
 	hc := c.httpClient([]singletarget.Secret{password})
 	form := url.Values{"username": {username}, "password": {password.Reveal()}}
-	req := &httpx.Request{Method: http.MethodPost, URL: c.base + "/api-token-auth/", Body: []byte(form.Encode()),
+	req := &httpclient.Request{Method: http.MethodPost, URL: c.base + "/api-token-auth/", Body: []byte(form.Encode()),
 		Header: http.Header{"Accept": {"application/json"}, "Content-Type": {"application/x-www-form-urlencoded"}},
 		// Asking twice returns the same token: safe to retry.
 		Idempotent: true}
@@ -334,7 +334,7 @@ func (c *Client) ObtainToken(ctx context.Context, username string, password sing
 	if err != nil {
 		var verr *ValidationError
 		if errors.As(err, &verr) {
-			return "", fmt.Errorf("%s: obtain token: %w: %s", Name, singletarget.ErrUnauthorized, hc.Redact(verr.Error()))
+			return "", fmt.Errorf("%s: obtain token: %w: %s", ServiceName, singletarget.ErrUnauthorized, hc.Redact(verr.Error()))
 		}
 		return "", err
 	}
@@ -345,7 +345,7 @@ func (c *Client) ObtainToken(ctx context.Context, username string, password sing
 		return "", err
 	}
 	if out.Token == "" {
-		return "", fmt.Errorf("%s: obtain token: %w: the answer holds no token", Name, singletarget.ErrRemote)
+		return "", fmt.Errorf("%s: obtain token: %w: the answer holds no token", ServiceName, singletarget.ErrRemote)
 	}
 	return singletarget.Secret(out.Token), nil
 }
@@ -445,7 +445,7 @@ func (q QueueRequest) form() url.Values {
 // (Options.WriteRate), which is not sent.
 func (c *Client) Queue(ctx context.Context, q QueueRequest) (*Task, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("%s: queue: %w", Name, err)
+		return nil, fmt.Errorf("%s: queue: %w", ServiceName, err)
 	}
 	if err := q.Validate(); err != nil {
 		return nil, err
@@ -456,7 +456,7 @@ func (c *Client) Queue(ctx context.Context, q QueueRequest) (*Task, error) {
 	target := c.base + "/queue/"
 	h := c.headers(target, "application/json")
 	h.Set("Content-Type", "application/x-www-form-urlencoded")
-	req := &httpx.Request{Method: http.MethodPost, URL: target, Header: h, Body: []byte(q.form().Encode())}
+	req := &httpclient.Request{Method: http.MethodPost, URL: target, Header: h, Body: []byte(q.form().Encode())}
 	resp, server429, err := c.sendWrite(ctx, req, http.StatusCreated)
 	if err != nil {
 		var te *singletarget.ThrottledError
@@ -473,7 +473,7 @@ func (c *Client) Queue(ctx context.Context, q QueueRequest) (*Task, error) {
 			return &Task{ID: id, URL: c.TaskURL(id)}, nil
 		}
 		if err == nil {
-			err = fmt.Errorf("%s: POST %s: %w: the answer has no task id", Name, target, singletarget.ErrRemote)
+			err = fmt.Errorf("%s: POST %s: %w: the answer has no task id", ServiceName, target, singletarget.ErrRemote)
 		}
 		return nil, fmt.Errorf("%w (a remote task may have been created)", err)
 	}
@@ -502,10 +502,10 @@ func taskIDFromURL(u string) (int64, bool) {
 // *singletarget.RemoteError matching singletarget.ErrNotFound.
 func (c *Client) Task(ctx context.Context, id int64) (*Task, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("%s: task %d: %w", Name, id, err)
+		return nil, fmt.Errorf("%s: task %d: %w", ServiceName, id, err)
 	}
 	target := c.TaskURL(id)
-	req := &httpx.Request{Method: http.MethodGet, URL: target, Header: c.headers(target, "application/json")}
+	req := &httpclient.Request{Method: http.MethodGet, URL: target, Header: c.headers(target, "application/json")}
 	resp, err := c.send(ctx, c.read, req, http.StatusOK)
 	if err != nil {
 		return nil, err
@@ -515,7 +515,7 @@ func (c *Client) Task(ctx context.Context, id int64) (*Task, error) {
 		return nil, err
 	}
 	if t.ID != id {
-		return nil, fmt.Errorf("%s: GET %s: %w: the answer describes task %d", Name, target, singletarget.ErrRemote, t.ID)
+		return nil, fmt.Errorf("%s: GET %s: %w: the answer describes task %d", ServiceName, target, singletarget.ErrRemote, t.ID)
 	}
 	return &t, nil
 }
@@ -528,25 +528,25 @@ func (c *Client) Task(ctx context.Context, id int64) (*Task, error) {
 // sent only if resultURL is on the configured host (the file is public).
 func (c *Client) Download(ctx context.Context, resultURL string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("%s: download: %w", Name, err)
+		return nil, fmt.Errorf("%s: download: %w", ServiceName, err)
 	}
 	u, err := url.Parse(resultURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%s: download: %w: result URL %q is not an absolute http(s) URL", Name, singletarget.ErrRemote, c.read.RedactURL(resultURL))
+		return nil, fmt.Errorf("%s: download: %w: result URL %q is not an absolute http(s) URL", ServiceName, singletarget.ErrRemote, c.read.RedactURL(resultURL))
 	}
-	req := &httpx.Request{Method: http.MethodGet, URL: resultURL, Header: c.headers(resultURL, "text/plain, */*;q=0.1")}
+	req := &httpclient.Request{Method: http.MethodGet, URL: resultURL, Header: c.headers(resultURL, "text/plain, */*;q=0.1")}
 	resp, err := c.send(ctx, c.read, req, http.StatusOK)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkResult(resp); err != nil {
-		return nil, fmt.Errorf("%s: GET %s: %w", Name, c.read.RedactURL(resultURL), err)
+		return nil, fmt.Errorf("%s: GET %s: %w", ServiceName, c.read.RedactURL(resultURL), err)
 	}
 	return resp.Body, nil
 }
 
 // checkResult refuses anything that is not an ATLAS result file.
-func checkResult(resp *httpx.Response) error {
+func checkResult(resp *httpclient.Response) error {
 	body := resp.Body
 	trimmed := bytes.TrimSpace(body)
 	switch {
@@ -574,13 +574,13 @@ func checkResult(resp *httpx.Response) error {
 // go through the client-side pacing, as Queue does.
 func (c *Client) Delete(ctx context.Context, id int64) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s: delete task %d: %w", Name, id, err)
+		return fmt.Errorf("%s: delete task %d: %w", ServiceName, id, err)
 	}
 	if err := c.needToken("delete"); err != nil {
 		return err
 	}
 	target := c.TaskURL(id)
-	req := &httpx.Request{Method: http.MethodDelete, URL: target, Header: c.headers(target, "application/json")}
+	req := &httpclient.Request{Method: http.MethodDelete, URL: target, Header: c.headers(target, "application/json")}
 	_, _, err := c.sendWrite(ctx, req, http.StatusNoContent, http.StatusOK, http.StatusAccepted)
 	return err
 }
@@ -599,9 +599,9 @@ type TaskError struct {
 // Error implements error.
 func (e *TaskError) Error() string {
 	if e.Message == NoDataMessage {
-		return fmt.Sprintf("%s: task %d: no data for this target and window (%q)", Name, e.ID, e.Message)
+		return fmt.Sprintf("%s: task %d: no data for this target and window (%q)", ServiceName, e.ID, e.Message)
 	}
-	return fmt.Sprintf("%s: task %d failed: %s", Name, e.ID, e.Message)
+	return fmt.Sprintf("%s: task %d failed: %s", ServiceName, e.ID, e.Message)
 }
 
 // Is matches ErrNotFound for "No data returned", ErrTaskFailed otherwise.

@@ -52,7 +52,7 @@ func NewForm(now func() time.Time) *Form {
 	day := now().UTC().Truncate(24 * time.Hour)
 	start := day.AddDate(0, 0, -20)
 	f := &Form{MinDate: &start, now: now}
-	f.FormBase.Service = Name
+	f.FormBase.Service = ServiceName
 	f.Bind(f)
 	return f
 }

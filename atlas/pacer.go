@@ -123,7 +123,7 @@ func (p *writePacer) finish() {
 
 // throttled is the error of a write the pacing holds back.
 func (p *writePacer) throttled(wait time.Duration) error {
-	return &singletarget.ThrottledError{Service: Name, RetryAfter: wait,
+	return &singletarget.ThrottledError{Service: ServiceName, RetryAfter: wait,
 		Detail: "client-side pacing: the account's writes are kept to " + plural(p.rate, "write") + " per " + p.window.String()}
 }
 

@@ -16,8 +16,8 @@ import (
 
 // Registry names.
 const (
-	// Name is the service's registry name and the name in its errors.
-	Name = "ATLAS"
+	// ServiceName is the service's registry name and the name in its errors.
+	ServiceName = "ATLAS"
 	// ServiceClass is the service class a settings file names.
 	ServiceClass = "atlas.ForcedPhotometryService"
 	// ProcessorClass is the processor class a settings file names.
@@ -78,7 +78,7 @@ func NewService(baseURL string, token singletarget.Secret, opts *Options) (*Serv
 func (s *Service) Client() *Client { return s.c }
 
 // Name implements singletarget.Service: "ATLAS".
-func (s *Service) Name() string { return Name }
+func (s *Service) Name() string { return ServiceName }
 
 // NewForm implements singletarget.Service (see Form).
 func (s *Service) NewForm() singletarget.QueryForm { return NewForm(s.opts.Now) }
@@ -103,11 +103,11 @@ func (s *Service) Info() singletarget.Info {
 // *singletarget.ThrottledError and queues nothing.
 func (s *Service) Query(ctx context.Context, t singletarget.Target, f singletarget.QueryForm, _ singletarget.ProductSink) (*singletarget.Outcome, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("%s: query %q: %w", Name, t.Name, err)
+		return nil, fmt.Errorf("%s: query %q: %w", ServiceName, t.Name, err)
 	}
 	form, ok := f.(*Form)
 	if !ok {
-		return nil, fmt.Errorf("%s: query %q: the form is a %T, not an *atlas.Form", Name, t.Name, f)
+		return nil, fmt.Errorf("%s: query %q: the form is a %T, not an *atlas.Form", ServiceName, t.Name, f)
 	}
 	if err := form.Validate(); err != nil {
 		return nil, err
@@ -129,7 +129,7 @@ func (s *Service) Query(ctx context.Context, t singletarget.Target, f singletarg
 	s.opts.Logger.InfoContext(ctx, "ATLAS task queued", "task", task.ID, "target", t.Name)
 	s.flushCleanup(ctx, 1)
 	return &singletarget.Outcome{Pending: &singletarget.RemoteTask{
-		Service:   Name,
+		Service:   ServiceName,
 		ID:        strconv.FormatInt(task.ID, 10),
 		URL:       task.URL,
 		State:     state,
@@ -151,17 +151,17 @@ func (s *Service) Query(ctx context.Context, t singletarget.Target, f singletarg
 // message: singletarget.ErrTaskFailed (the task is deleted in both cases).
 func (s *Service) Resume(ctx context.Context, t singletarget.Target, task singletarget.RemoteTask, out singletarget.ProductSink) (*singletarget.Outcome, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("%s: task %s: %w", Name, task.ID, err)
+		return nil, fmt.Errorf("%s: task %s: %w", ServiceName, task.ID, err)
 	}
 	id, err := strconv.ParseInt(task.ID, 10, 64)
 	if err != nil || id <= 0 {
-		return nil, fmt.Errorf("%s: remote task id %q is not an ATLAS task id", Name, task.ID)
+		return nil, fmt.Errorf("%s: remote task id %q is not an ATLAS task id", ServiceName, task.ID)
 	}
 	rt, err := s.c.Task(ctx, id)
 	if err != nil {
 		if errors.Is(err, singletarget.ErrNotFound) {
 			return nil, fmt.Errorf("%s: task %d is gone from the server (deleted, or purged 31 days after it finished): %w: %w",
-				Name, id, singletarget.ErrTaskFailed, err)
+				ServiceName, id, singletarget.ErrTaskFailed, err)
 		}
 		return nil, err
 	}
@@ -180,10 +180,10 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 			next.Data[dataStatePolls] = strconv.Itoa(since)
 		}
 		next.State = state
-		singletarget.ReportProgress(ctx, singletarget.Progress{Service: Name, Stage: state, Message: describe(rt), Remote: &next})
+		singletarget.ReportProgress(ctx, singletarget.Progress{Service: ServiceName, Stage: state, Message: describe(rt), Remote: &next})
 		if !task.Submitted.IsZero() && now.Sub(task.Submitted) > s.opts.Deadline {
 			return nil, fmt.Errorf("%s: task %d still %s %s after it was queued: %w (it may still finish; the task is left on the server)",
-				Name, id, state, now.Sub(task.Submitted).Round(time.Second), singletarget.ErrDeadline)
+				ServiceName, id, state, now.Sub(task.Submitted).Round(time.Second), singletarget.ErrDeadline)
 		}
 		next.NotBefore = now.Add(s.opts.pollDelay(state, next.Polls-since))
 		s.flushCleanup(ctx, cleanupPerCall)
@@ -193,9 +193,9 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 		return nil, rt.Err()
 	}
 	if rt.ResultURL == "" {
-		return nil, fmt.Errorf("%s: task %d finished with neither a result nor an error message: %w", Name, id, singletarget.ErrRemote)
+		return nil, fmt.Errorf("%s: task %d finished with neither a result nor an error message: %w", ServiceName, id, singletarget.ErrRemote)
 	}
-	singletarget.ReportProgress(ctx, singletarget.Progress{Service: Name, Stage: singletarget.StageFetching, Message: describe(rt)})
+	singletarget.ReportProgress(ctx, singletarget.Progress{Service: ServiceName, Stage: singletarget.StageFetching, Message: describe(rt)})
 	body, err := s.c.Download(ctx, rt.ResultURL)
 	if err != nil {
 		if errors.Is(err, singletarget.ErrNotFound) {
@@ -216,7 +216,7 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 		TargetID: t.ID, Name: name, DataProductType: DataProductType, ContentType: "text/plain", Extra: extra,
 	}, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("%s: task %d: storing %s: %w", Name, id, name, err)
+		return nil, fmt.Errorf("%s: task %d: storing %s: %w", ServiceName, id, name, err)
 	}
 	s.opts.Logger.InfoContext(ctx, "ATLAS result stored", "task", id, "product", name, "bytes", len(body))
 	s.delete(ctx, id)
@@ -229,7 +229,7 @@ func productName(task singletarget.RemoteTask, rt *Task, now time.Time) (string,
 	lo, err := strconv.ParseFloat(task.Data[dataMJDMin], 64)
 	if err != nil {
 		if rt.MJDMin == nil {
-			return "", fmt.Errorf("%s: task %s: the remote task record has no window start (Data[%q])", Name, task.ID, dataMJDMin)
+			return "", fmt.Errorf("%s: task %s: the remote task record has no window start (Data[%q])", ServiceName, task.ID, dataMJDMin)
 		}
 		lo = *rt.MJDMin
 	}
@@ -238,7 +238,7 @@ func productName(task singletarget.RemoteTask, rt *Task, now time.Time) (string,
 	case task.Data[dataMJDMax] != "":
 		hi, err := strconv.ParseFloat(task.Data[dataMJDMax], 64)
 		if err != nil {
-			return "", fmt.Errorf("%s: task %s: bad window end %q", Name, task.ID, task.Data[dataMJDMax])
+			return "", fmt.Errorf("%s: task %s: bad window end %q", ServiceName, task.ID, task.Data[dataMJDMax])
 		}
 		end = processor.MJDToTime(hi)
 	case !rt.FinishTimestamp.IsZero():
@@ -257,7 +257,7 @@ func productName(task singletarget.RemoteTask, rt *Task, now time.Time) (string,
 func (s *Service) CancelRemote(ctx context.Context, task singletarget.RemoteTask) error {
 	id, err := strconv.ParseInt(task.ID, 10, 64)
 	if err != nil || id <= 0 {
-		return fmt.Errorf("%s: remote task id %q is not an ATLAS task id", Name, task.ID)
+		return fmt.Errorf("%s: remote task id %q is not an ATLAS task id", ServiceName, task.ID)
 	}
 	if err := s.c.Delete(ctx, id); err != nil && !errors.Is(err, singletarget.ErrNotFound) {
 		return err

@@ -273,13 +273,13 @@ func TestServiceRemoteFaults(t *testing.T) {
 		fault atlastest.Fault
 		is    error
 	}{
-		{"truncated result", atlastest.Fault{Kind: atlastest.FaultTruncate, Endpoint: atlastest.EndpointResult}, singletarget.ErrRemote},
-		{"connection dropped mid-file, beyond the retries", atlastest.Fault{Kind: atlastest.FaultAbort, Endpoint: atlastest.EndpointResult, Times: 5}, singletarget.ErrRemote},
-		{"HTML result", atlastest.Fault{Kind: atlastest.FaultHTML, Endpoint: atlastest.EndpointResult}, singletarget.ErrRemote},
-		{"HTML task", atlastest.Fault{Kind: atlastest.FaultHTML, Endpoint: atlastest.EndpointTask}, singletarget.ErrRemote},
-		{"malformed task JSON", atlastest.Fault{Kind: atlastest.FaultMalformedJSON, Endpoint: atlastest.EndpointTask}, singletarget.ErrRemote},
-		{"5xx polls beyond the retries", atlastest.Fault{Kind: atlastest.FaultStatus, Endpoint: atlastest.EndpointTask, Times: 5, Status: 502}, singletarget.ErrRemote},
-		{"purged result", atlastest.Fault{Kind: atlastest.FaultGone, Endpoint: atlastest.EndpointResult}, singletarget.ErrNotFound},
+		{"truncated result", atlastest.Fault{Endpoint: atlastest.EndpointResult, Truncate: true}, singletarget.ErrRemote},
+		{"connection dropped mid-file, beyond the retries", atlastest.Fault{Endpoint: atlastest.EndpointResult, Times: 5, Truncate: true, Reset: true}, singletarget.ErrRemote},
+		{"HTML result", atlastest.Fault{Endpoint: atlastest.EndpointResult, Status: 200}, singletarget.ErrRemote},
+		{"HTML task", atlastest.Fault{Endpoint: atlastest.EndpointTask, Status: 200}, singletarget.ErrRemote},
+		{"malformed task JSON", atlastest.Fault{Endpoint: atlastest.EndpointTask, Truncate: true}, singletarget.ErrRemote},
+		{"5xx polls beyond the retries", atlastest.Fault{Endpoint: atlastest.EndpointTask, Times: 5, Status: 502}, singletarget.ErrRemote},
+		{"purged result", atlastest.Fault{Endpoint: atlastest.EndpointResult, Status: 404}, singletarget.ErrNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sim := atlastest.NewServer(t, nil)
@@ -367,7 +367,7 @@ func TestServiceDeleteThrottled(t *testing.T) {
 	out, err := svc.Query(ctx, ngc1566, form(t, svc, window), store)
 	require.NoError(t, err)
 	waitFinished(t, sim)
-	sim.Inject(atlastest.Fault{Kind: atlastest.FaultThrottle, Endpoint: atlastest.EndpointDelete, RetryAfter: 20 * time.Second})
+	sim.Inject(atlastest.Fault{Endpoint: atlastest.EndpointDelete, Status: 429, RetryAfter: 20 * time.Second})
 	done, err := svc.Resume(ctx, ngc1566, *out.Pending, store)
 	require.NoError(t, err, "a throttled delete does not hold the result back")
 	require.Len(t, done.Products, 1)

@@ -147,11 +147,11 @@ func (c *Client) QueueAndWait(ctx context.Context, q QueueRequest) (*Task, error
 		var te *singletarget.ThrottledError
 		if errors.As(err, &te) {
 			wait := max(te.RetryAfter, time.Second)
-			singletarget.ReportProgress(ctx, singletarget.Progress{Service: Name, Stage: singletarget.StageThrottled, RetryAfter: wait,
+			singletarget.ReportProgress(ctx, singletarget.Progress{Service: ServiceName, Stage: singletarget.StageThrottled, RetryAfter: wait,
 				Message: fmt.Sprintf("throttled for %d s", int(wait.Round(time.Second)/time.Second))})
 			c.opts.Logger.InfoContext(ctx, "ATLAS queue throttled", "wait", wait, "detail", te.Detail)
 			if err := sleep(ctx, wait); err != nil {
-				return nil, fmt.Errorf("%s: queue: %w (waiting out throttling)", Name, err)
+				return nil, fmt.Errorf("%s: queue: %w (waiting out throttling)", ServiceName, err)
 			}
 			continue
 		}
@@ -177,7 +177,7 @@ func (c *Client) WaitTask(ctx context.Context, id int64) (*Task, error) {
 		switch {
 		case errors.As(err, &te):
 			if err := sleep(ctx, max(te.RetryAfter, time.Second)); err != nil {
-				return nil, fmt.Errorf("%s: task %d: %w", Name, id, err)
+				return nil, fmt.Errorf("%s: task %d: %w", ServiceName, id, err)
 			}
 			continue
 		case err != nil:
@@ -195,12 +195,12 @@ func (c *Client) WaitTask(ctx context.Context, id int64) (*Task, error) {
 		} else {
 			n++
 		}
-		singletarget.ReportProgress(ctx, singletarget.Progress{Service: Name, Stage: s, Message: describe(t)})
+		singletarget.ReportProgress(ctx, singletarget.Progress{Service: ServiceName, Stage: s, Message: describe(t)})
 		if c.opts.Now().Sub(start) > c.opts.Deadline {
-			return t, fmt.Errorf("%s: task %d still %s after %s: %w", Name, id, s, c.opts.Deadline, singletarget.ErrDeadline)
+			return t, fmt.Errorf("%s: task %d still %s after %s: %w", ServiceName, id, s, c.opts.Deadline, singletarget.ErrDeadline)
 		}
 		if err := sleep(ctx, c.opts.pollDelay(s, n)); err != nil {
-			return nil, fmt.Errorf("%s: task %d: %w", Name, id, err)
+			return nil, fmt.Errorf("%s: task %d: %w", ServiceName, id, err)
 		}
 	}
 }

@@ -65,22 +65,22 @@ var (
 		ztf.Register,
 	}
 	productTypes = map[string]productType{
-		dataproduct.TypePhotometry:      {"Photometry", PhotometryTableClass},
-		dataproduct.TypeSpectroscopy:    {"Spectroscopy", SpectroscopyClass},
-		panstarrs.DataProductType:       {panstarrs.DataProductLabel, panstarrs.ProcessorClass},
-		atlas.DataProductType:           {atlas.DataProductLabel, atlas.ProcessorClass},
-		ztf.ProductType:                 {ztf.DataProductTypes()[ztf.ProductType], ztf.ProcessorClass},
-		ztf.ForcedPhotometryProductType: {ztf.DataProductTypes()[ztf.ForcedPhotometryProductType], ztf.ForcedPhotometryProcessorClass},
+		dataproduct.TypePhotometry:          {"Photometry", PhotometryTableClass},
+		dataproduct.TypeSpectroscopy:        {"Spectroscopy", SpectroscopyClass},
+		panstarrs.DataProductType:           {panstarrs.DataProductLabel, panstarrs.ProcessorClass},
+		atlas.DataProductType:               {atlas.DataProductLabel, atlas.ProcessorClass},
+		ztf.DataProductType:                 {ztf.DataProductLabel, ztf.ProcessorClass},
+		ztf.ForcedPhotometryDataProductType: {ztf.ForcedPhotometryDataProductLabel, ztf.ForcedPhotometryProcessorClass},
 	}
 	services = []service{
-		{name: ztf.Name, class: ztf.ServiceClass,
+		{name: ztf.ServiceName, class: ztf.ServiceClass,
 			simulate: func() (string, singletarget.Secret, map[string]string, func(), error) {
-				s := ztftest.NewServer(nil, nil)
+				s := ztftest.Start(nil)
 				return s.LightCurveURL, "", nil, s.Close, nil
 			}},
-		{name: ztf.ForcedPhotometryName, class: ztf.ForcedPhotometryServiceClass,
+		{name: ztf.ForcedPhotometryServiceName, class: ztf.ForcedPhotometryServiceClass,
 			simulate: func() (string, singletarget.Secret, map[string]string, func(), error) {
-				s := ztftest.NewServer(nil, &ztftest.Options{QueueTime: 300 * time.Millisecond, RunTime: 500 * time.Millisecond})
+				s := ztftest.Start(&ztftest.Options{QueueTime: 300 * time.Millisecond, RunTime: 500 * time.Millisecond})
 				c := s.Credentials()
 				return s.ForcedPhotometryURL, "", map[string]string{
 					"email": c.Email.Reveal(), "userpass": c.Password.Reveal(),
@@ -88,7 +88,7 @@ var (
 					"poll_interval": "100ms", "max_poll_interval": "200ms",
 				}, s.Close, nil
 			}},
-		{name: atlas.Name, class: atlas.ServiceClass,
+		{name: atlas.ServiceName, class: atlas.ServiceClass,
 			simulate: func() (string, singletarget.Secret, map[string]string, func(), error) {
 				// Tasks queue for 0.3 s and run for 0.5 s: long enough to
 				// show the protocol's progress, short enough for a demo.

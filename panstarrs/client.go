@@ -18,7 +18,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/tomgo/targetdata/internal/httpx"
+	"github.com/tomgo/targetdata/httpclient"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -173,7 +173,7 @@ type Client struct {
 	base  string
 	token singletarget.Secret
 	opts  Options
-	http  *httpx.Client
+	http  *httpclient.Client
 	log   *slog.Logger
 
 	mu   sync.Mutex
@@ -208,7 +208,7 @@ func New(baseURL string, token singletarget.Secret, opts *Options) (*Client, err
 	if !token.IsZero() {
 		secrets = append(secrets, token)
 	}
-	hc := httpx.New(httpx.Options{
+	hc := httpclient.New(httpclient.Options{
 		Service:       ServiceName,
 		HTTPClient:    o.HTTPClient,
 		Timeout:       o.Timeout,
@@ -427,9 +427,9 @@ func (q *Query) jsonBody() ([]byte, error) {
 }
 
 // request builds the HTTP request of a query.
-func (c *Client) request(q *Query, format string) (*httpx.Request, error) {
+func (c *Client) request(q *Query, format string) (*httpclient.Request, error) {
 	u := c.base + "/" + q.Release + "/" + q.Table + "." + format
-	req := &httpx.Request{Method: c.opts.Method, URL: u, Header: http.Header{}, Idempotent: true}
+	req := &httpclient.Request{Method: c.opts.Method, URL: u, Header: http.Header{}, Idempotent: true}
 	if c.opts.Method == http.MethodPost {
 		body, err := q.jsonBody()
 		if err != nil {
@@ -444,7 +444,7 @@ func (c *Client) request(q *Query, format string) (*httpx.Request, error) {
 	return req, nil
 }
 
-func (c *Client) authorize(req *httpx.Request) {
+func (c *Client) authorize(req *httpclient.Request) {
 	if !c.token.IsZero() {
 		req.Header.Set("Cookie", (&http.Cookie{Name: "mast_token", Value: c.token.Reveal()}).String())
 	}
@@ -673,7 +673,7 @@ func (c *Client) page(ctx context.Context, q *Query) ([]byte, *Table, error) {
 func brokenAnswer(err error) bool {
 	var re *singletarget.RemoteError
 	return errors.Is(err, singletarget.ErrRemote) && !errors.As(err, &re) &&
-		!errors.Is(err, singletarget.ErrThrottled) && !errors.Is(err, httpx.ErrBodyTooLarge)
+		!errors.Is(err, singletarget.ErrThrottled) && !errors.Is(err, httpclient.ErrBodyTooLarge)
 }
 
 // Column describes one column of a table, from the metadata endpoint.
@@ -710,7 +710,7 @@ func (c *Client) Metadata(ctx context.Context, release, table string) ([]Column,
 	if ok {
 		return slices.Clone(cached), nil
 	}
-	req := &httpx.Request{Method: http.MethodGet, URL: c.base + "/" + key + "/metadata", Header: http.Header{}}
+	req := &httpclient.Request{Method: http.MethodGet, URL: c.base + "/" + key + "/metadata", Header: http.Header{}}
 	c.authorize(req)
 	resp, err := c.http.Do(ctx, req)
 	if err != nil {

@@ -31,7 +31,7 @@
 //	data_processors:
 //	  panstarrs_photometry: panstarrs.Processor
 //
-// The settings key must be PANSTARRS (the service's Name). Unknown keys
+// The settings key must be PANSTARRS (ServiceName). Unknown keys
 // are errors at load time. A token, when given, is sent as the mast_token
 // cookie (as astroquery logs in to MAST; whether the catalogs API honours
 // it is unconfirmed) and never appears in logs or errors.

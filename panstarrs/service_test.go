@@ -244,17 +244,15 @@ func TestEmptyAndFailures(t *testing.T) {
 
 	// A 5xx is retried; a truncated answer is asked for again (by the
 	// HTTP layer); a slow answer past the timeout is retried.
-	sim.AddFault(panstarrstest.Fault{Endpoint: "dr2/mean", Status: 503})
-	sim.AddFault(panstarrstest.Fault{Endpoint: "dr2/mean", Truncate: true})
-	sim.AddFault(panstarrstest.Fault{Endpoint: "dr2/mean", Delay: time.Minute})
+	sim.Inject(panstarrstest.Fault{Endpoint: "dr2/mean", Status: 503})
+	sim.Inject(panstarrstest.Fault{Endpoint: "dr2/mean", Truncate: true, Reset: true})
+	sim.Inject(panstarrstest.Fault{Endpoint: "dr2/mean", Delay: time.Minute})
 	_, err = query(t, svc, store, nil)
 	require.NoError(t, err)
 	assert.Contains(t, logs.String(), "body broke off, asking again")
 
 	// An answer that keeps breaking off ends as a retryable remote error.
-	for range 20 {
-		sim.AddFault(panstarrstest.Fault{Endpoint: "dr2/mean", Truncate: true})
-	}
+	sim.Inject(panstarrstest.Fault{Endpoint: "dr2/mean", Times: 20, Truncate: true, Reset: true})
 	_, err = query(t, svc, store, nil)
 	assert.ErrorIs(t, err, singletarget.ErrRemote)
 	assert.True(t, singletarget.Retryable(err))
@@ -262,7 +260,7 @@ func TestEmptyAndFailures(t *testing.T) {
 	// The metadata endpoint failing is not fatal: the default columns go.
 	sim2 := panstarrstest.NewServer(t, nil)
 	svc2, logs2 := newService(t, sim2, nil)
-	sim2.AddFault(panstarrstest.Fault{Endpoint: "dr2/mean/metadata", Status: 404})
+	sim2.Inject(panstarrstest.Fault{Endpoint: "dr2/mean/metadata", Status: 404})
 	_, err = query(t, svc2, dataproduct.NewMemoryStore(nil), nil)
 	require.NoError(t, err)
 	assert.Contains(t, logs2.String(), "cannot read the table's metadata")

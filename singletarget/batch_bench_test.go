@@ -64,7 +64,7 @@ func runBatch(b *testing.B, c batchBench) (time.Duration, atlastest.Stats, int) 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	start := time.Now()
-	bt, err := m.Batch(ctx, atlas.Name, ts, params, &singletarget.BatchOptions{Workers: c.workers})
+	bt, err := m.Batch(ctx, atlas.ServiceName, ts, params, &singletarget.BatchOptions{Workers: c.workers})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -63,7 +63,7 @@ func (s busyService) NewForm() singletarget.QueryForm {
 	return f
 }
 func (s busyService) Info() singletarget.Info {
-	return singletarget.Info{DataProductType: demo.ProductType, Async: true}
+	return singletarget.Info{DataProductType: demo.DataProductType, Async: true}
 }
 func (s busyService) ConcurrencyLimit() singletarget.ConcurrencyLimit { return s.a.Limit }
 
@@ -104,7 +104,7 @@ func (s busyService) Resume(ctx context.Context, t singletarget.Target, rt singl
 	delete(a.active, rt.ID)
 	a.mu.Unlock()
 	singletarget.ReportProgress(ctx, singletarget.Progress{Stage: singletarget.StageFetching})
-	p, err := out.PutProduct(ctx, dataproduct.Product{TargetID: t.ID, Name: "busy-" + rt.ID + ".csv", DataProductType: demo.ProductType},
+	p, err := out.PutProduct(ctx, dataproduct.Product{TargetID: t.ID, Name: "busy-" + rt.ID + ".csv", DataProductType: demo.DataProductType},
 		strings.NewReader(demo.Lightcurve(t, 60000, 60003, "g")))
 	if err != nil {
 		return nil, err
@@ -123,7 +123,7 @@ func (s busyService) CancelRemote(_ context.Context, rt singletarget.RemoteTask)
 func busyManager(t *testing.T, svc singletarget.Service) *singletarget.Manager {
 	t.Helper()
 	m := singletarget.NewManager(dataproduct.NewMemoryStore(nil), nil)
-	require.NoError(t, m.AddProcessor(demo.ProductType, demo.Processor()))
+	require.NoError(t, m.AddProcessor(demo.DataProductType, demo.Processor()))
 	require.NoError(t, m.AddService(svc))
 	return m
 }

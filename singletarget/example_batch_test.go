@@ -42,7 +42,7 @@ func ExampleManager_Batch() {
 		{ID: 5, Name: "Near the pole", RA: 10, Dec: -89.5}, // the simulator has no data there
 	}
 	params := url.Values{"min_date_mjd": {"60300"}, "max_date_mjd": {"60330"}}
-	b, err := m.Batch(context.Background(), atlas.Name, targets, params, nil)
+	b, err := m.Batch(context.Background(), atlas.ServiceName, targets, params, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func slotsFor(t *testing.T, svc singletarget.Service) (*singletarget.Slots, *fak
 	t.Helper()
 	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	m := singletarget.NewManager(dataproduct.NewMemoryStore(nil), &singletarget.ManagerOptions{Now: clk.Now})
-	require.NoError(t, m.AddProcessor(demo.ProductType, demo.Processor()))
+	require.NoError(t, m.AddProcessor(demo.DataProductType, demo.Processor()))
 	require.NoError(t, m.AddService(svc))
 	s, err := m.Slots(svc.Name())
 	require.NoError(t, err)

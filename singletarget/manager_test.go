@@ -27,7 +27,7 @@ func demoManager(t *testing.T, polls int) (*singletarget.Manager, *demo.Archive,
 	a := demo.NewArchive("key-12345", polls)
 	store := dataproduct.NewMemoryStore(nil)
 	m := singletarget.NewManager(store, nil)
-	require.NoError(t, m.AddProcessor(demo.ProductType, demo.Processor()))
+	require.NoError(t, m.AddProcessor(demo.DataProductType, demo.Processor()))
 	require.NoError(t, m.AddService(demo.NewService(a, "key-12345", time.Millisecond)))
 	return m, a, store
 }
@@ -85,7 +85,7 @@ func TestManagerRefusesBadRequests(t *testing.T) {
 func TestManagerThrottleBudget(t *testing.T) {
 	a := demo.NewArchive("key-12345", 1)
 	m := singletarget.NewManager(dataproduct.NewMemoryStore(nil), &singletarget.ManagerOptions{MaxThrottleWait: 2 * time.Second})
-	require.NoError(t, m.AddProcessor(demo.ProductType, demo.Processor()))
+	require.NoError(t, m.AddProcessor(demo.DataProductType, demo.Processor()))
 	require.NoError(t, m.AddService(demo.NewService(a, "key-12345", time.Millisecond)))
 	a.ThrottleNext(time.Hour)
 	_, err := m.Run(context.Background(), singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: window()})
@@ -99,8 +99,8 @@ func TestManagerAddChecks(t *testing.T) {
 	a := demo.NewArchive("k", 1)
 	err := m.AddService(demo.NewService(a, "k", 0))
 	assert.ErrorContains(t, err, `no processor is set for that type (data_processors.demo_photometry)`)
-	require.NoError(t, m.AddProcessor(demo.ProductType, demo.Processor()))
-	assert.Error(t, m.AddProcessor(demo.ProductType, demo.Processor()))
+	require.NoError(t, m.AddProcessor(demo.DataProductType, demo.Processor()))
+	assert.Error(t, m.AddProcessor(demo.DataProductType, demo.Processor()))
 	require.NoError(t, m.AddService(demo.NewService(a, "k", 0)))
 	assert.Error(t, m.AddService(demo.NewService(a, "k", 0)), "duplicate name")
 }
@@ -108,10 +108,10 @@ func TestManagerAddChecks(t *testing.T) {
 func TestManagerUpload(t *testing.T) {
 	m, _, store := demoManager(t, 1)
 	ctx := context.Background()
-	res, err := m.Upload(ctx, 9, demo.ProductType, "my-photometry.csv", strings.NewReader("time,filter,magnitude,error\n60000.5,g,17,0.1\n"))
+	res, err := m.Upload(ctx, 9, demo.DataProductType, "my-photometry.csv", strings.NewReader("time,filter,magnitude,error\n60000.5,g,17,0.1\n"))
 	require.NoError(t, err)
 	assert.Equal(t, 1, res.Added)
-	_, err = m.Upload(ctx, 9, demo.ProductType, "broken.csv", strings.NewReader("time,filter,magnitude\n60000.5,g,17\n60001,g,oops\n"))
+	_, err = m.Upload(ctx, 9, demo.DataProductType, "broken.csv", strings.NewReader("time,filter,magnitude\n60000.5,g,17\n60001,g,oops\n"))
 	var pe *dataproduct.ParseError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, 3, pe.Line)
@@ -156,7 +156,7 @@ func (f *flaky) NewForm() singletarget.QueryForm {
 	return b
 }
 func (f *flaky) Info() singletarget.Info {
-	return singletarget.Info{DataProductType: demo.ProductType}
+	return singletarget.Info{DataProductType: demo.DataProductType}
 }
 func (f *flaky) Query(ctx context.Context, t singletarget.Target, _ singletarget.QueryForm, out singletarget.ProductSink) (*singletarget.Outcome, error) {
 	f.calls.Add(1)
@@ -170,7 +170,7 @@ func (f *flaky) Query(ctx context.Context, t singletarget.Target, _ singletarget
 	if f.fails.Add(-1) >= 0 {
 		return nil, f.err
 	}
-	p, err := out.PutProduct(ctx, dataproduct.Product{TargetID: t.ID, Name: "flaky.csv", DataProductType: demo.ProductType},
+	p, err := out.PutProduct(ctx, dataproduct.Product{TargetID: t.ID, Name: "flaky.csv", DataProductType: demo.DataProductType},
 		strings.NewReader(demo.Lightcurve(t, 60000, 60002, "g")))
 	if err != nil {
 		return nil, err

@@ -18,8 +18,9 @@
 //
 // # Settings
 //
-// Register adds the classes to a singletarget.Registry; DataProductTypes
-// lists the product types and labels. As a TOM writes them:
+// Register adds the classes to a singletarget.Registry; DataProductType,
+// DataProductLabel and their ForcedPhotometry twins name the product
+// types and their labels. As a TOM writes them:
 //
 //	single_target_data_services:
 //	  ZTF:

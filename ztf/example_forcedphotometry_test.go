@@ -20,7 +20,7 @@ import (
 // stored and processed. The simulator's jobs take milliseconds; real ones
 // take minutes to hours, and the service polls from 1 to 10 minutes apart.
 func Example_forcedPhotometry() {
-	sim := ztftest.NewServer(nil, &ztftest.Options{QueueTime: 20 * time.Millisecond, RunTime: 20 * time.Millisecond})
+	sim := ztftest.Start(&ztftest.Options{QueueTime: 20 * time.Millisecond, RunTime: 20 * time.Millisecond})
 	defer sim.Close()
 
 	svc, err := ztf.NewForcedPhotometryService(sim.ForcedPhotometryURL,
@@ -31,7 +31,7 @@ func Example_forcedPhotometry() {
 	}
 	store := dataproduct.NewMemoryStore(nil)
 	m := singletarget.NewManager(store, nil)
-	if err := m.AddProcessor(ztf.ForcedPhotometryProductType, ztf.ForcedPhotometryProcessor{}); err != nil {
+	if err := m.AddProcessor(ztf.ForcedPhotometryDataProductType, ztf.ForcedPhotometryProcessor{}); err != nil {
 		log.Fatal(err)
 	}
 	if err := m.AddService(svc); err != nil {
@@ -103,7 +103,7 @@ func ExampleForcedPhotometryProcessor() {
 
 // Settings as a TOM writes them; Register makes the classes known.
 func ExampleRegister() {
-	sim := ztftest.NewServer(nil, nil)
+	sim := ztftest.Start(nil)
 	defer sim.Close()
 	r := singletarget.NewRegistry()
 	if err := ztf.Register(r); err != nil {

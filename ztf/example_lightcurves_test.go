@@ -17,7 +17,7 @@ import (
 // request, one stored CSV product, its detections ingested. The simulator
 // stands in for IRSA; for the real service use ztf.DefaultLightCurveURL.
 func Example_lightCurves() {
-	sim := ztftest.NewServer(nil, nil)
+	sim := ztftest.Start(nil)
 	defer sim.Close()
 
 	svc, err := ztf.NewService(sim.LightCurveURL, &ztf.Options{HTTPClient: sim.Client()})
@@ -26,7 +26,7 @@ func Example_lightCurves() {
 	}
 	store := dataproduct.NewMemoryStore(nil)
 	m := singletarget.NewManager(store, nil)
-	if err := m.AddProcessor(ztf.ProductType, ztf.Processor{}); err != nil {
+	if err := m.AddProcessor(ztf.DataProductType, ztf.Processor{}); err != nil {
 		log.Fatal(err)
 	}
 	if err := m.AddService(svc); err != nil {
@@ -82,7 +82,7 @@ func ExampleProcessor() {
 // The raw light-curve client, without a store: an object-id query in an
 // IPAC table.
 func ExampleClient_LightCurves() {
-	sim := ztftest.NewServer(nil, nil)
+	sim := ztftest.Start(nil)
 	defer sim.Close()
 	c, err := ztf.New(sim.LightCurveURL, &ztf.Options{HTTPClient: sim.Client()})
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tomgo/targetdata/internal/httpx"
+	"github.com/tomgo/targetdata/httpclient"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -121,8 +121,8 @@ type ForcedPhotometryClient struct {
 	name   string
 	opts   ForcedPhotometryOptions
 	creds  Credentials
-	http   *httpx.Client // status and downloads: retried
-	submit *httpx.Client // submissions: never retried
+	http   *httpclient.Client // status and downloads: retried
+	submit *httpclient.Client // submissions: never retried
 	auth   string
 }
 
@@ -139,7 +139,7 @@ func NewForcedPhotometryClient(baseURL string, creds Credentials, opts *ForcedPh
 		return nil, err
 	}
 	if o.Name == "" {
-		o.Name = ForcedPhotometryName
+		o.Name = ForcedPhotometryServiceName
 	}
 	if o.PollInterval == 0 {
 		o.PollInterval = time.Minute
@@ -194,16 +194,16 @@ func NewForcedPhotometryClient(baseURL string, creds Credentials, opts *ForcedPh
 	}
 	o.Logger, o.Timeout, o.RetryMax, o.RetryWaitMin, o.RetryWaitMax, o.Now = t.Logger, t.Timeout, t.RetryMax, t.RetryWaitMin, t.RetryWaitMax, t.Now
 	secrets := []singletarget.Secret{creds.Email, creds.Password, creds.HTTPUser, creds.HTTPPassword}
-	redact := append(slices.Clone(httpx.DefaultRedactParams), "userpass")
-	h := t.httpx(o.Name, secrets, redact, true)
+	redact := append(slices.Clone(httpclient.DefaultRedactParams), "userpass")
+	h := t.httpOptions(o.Name, secrets, redact, true)
 	h.MaxBodySize = o.MaxBodySize
-	hs := t.httpx(o.Name, secrets, redact, false)
+	hs := t.httpOptions(o.Name, secrets, redact, false)
 	hs.MaxBodySize = 1 << 20
 	hs.HTTPClient = freshConnections(o.HTTPClient)
 	u, _ := url.Parse(base)
 	return &ForcedPhotometryClient{
 		base: u, name: o.Name, opts: o, creds: creds,
-		http: httpx.New(h), submit: httpx.New(hs),
+		http: httpclient.New(h), submit: httpclient.New(hs),
 		auth: "Basic " + base64.StdEncoding.EncodeToString([]byte(creds.HTTPUser.Reveal()+":"+creds.HTTPPassword.Reveal())),
 	}, nil
 }
@@ -294,7 +294,7 @@ func (c *ForcedPhotometryClient) Submit(ctx context.Context, r ForcedPhotometryR
 	v.Set("email", c.creds.Email.Reveal())
 	v.Set("userpass", c.creds.Password.Reveal())
 	u := c.url(SubmitPath, v)
-	resp, err := c.submit.Do(ctx, &httpx.Request{Method: http.MethodGet, URL: u, Header: c.header()})
+	resp, err := c.submit.Do(ctx, &httpclient.Request{Method: http.MethodGet, URL: u, Header: c.header()})
 	if err != nil {
 		return nil, err
 	}
@@ -441,7 +441,7 @@ func (c *ForcedPhotometryClient) Jobs(ctx context.Context, filter JobFilter) ([]
 	v.Set("option", string(filter))
 	v.Set("action", "Query Database")
 	u := c.url(StatusPath, v)
-	resp, err := c.http.Do(ctx, &httpx.Request{Method: http.MethodGet, URL: u, Header: c.header()})
+	resp, err := c.http.Do(ctx, &httpclient.Request{Method: http.MethodGet, URL: u, Header: c.header()})
 	if resp != nil && bytes.Contains(resp.Body, []byte("Zero records returned")) && (err == nil || resp.Status == http.StatusBadRequest) {
 		return nil, nil
 	}
@@ -534,7 +534,7 @@ func (c *ForcedPhotometryClient) Download(ctx context.Context, lightCurve string
 	}
 	u := *c.base
 	u.Path, u.RawPath, u.RawQuery = lightCurve, "", ""
-	resp, err := c.http.Do(ctx, &httpx.Request{Method: http.MethodGet, URL: u.String(), Header: c.header()})
+	resp, err := c.http.Do(ctx, &httpclient.Request{Method: http.MethodGet, URL: u.String(), Header: c.header()})
 	if err != nil {
 		return nil, err
 	}

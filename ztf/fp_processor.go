@@ -27,7 +27,7 @@ const (
 // ForcedPhotometrySource is the source name of forced-photometry datums
 // (the name of the ZTF_FP service), which keeps difference-image forced
 // photometry apart from IRSA's catalog light curves (source "ZTF").
-const ForcedPhotometrySource = ForcedPhotometryName
+const ForcedPhotometrySource = ForcedPhotometryServiceName
 
 // CleanProcstatus lists the per-epoch procstatus codes kept by default
 // (spec B.6): 0 no warnings, 57 no reference-catalog source within 5″

@@ -63,7 +63,7 @@ func (s *ForcedPhotometryService) Info() singletarget.Info {
 	return singletarget.Info{
 		Label:           "ZTF Forced Photometry",
 		Kind:            "Forced Photometry",
-		DataProductType: ForcedPhotometryProductType,
+		DataProductType: ForcedPhotometryDataProductType,
 		InfoURL:         "https://irsa.ipac.caltech.edu/data/ZTF/docs/ztf_zfps_userguide.pdf",
 		Notes: "PSF-fit forced photometry on ZTF difference images at the target's position, by the ZTF Forced " +
 			"Photometry Service (registration required). Jobs take minutes to hours.",
@@ -244,7 +244,7 @@ func (s *ForcedPhotometryService) finish(ctx context.Context, t singletarget.Tar
 	p := dataproduct.Product{
 		TargetID:        t.ID,
 		Name:            name,
-		DataProductType: ForcedPhotometryProductType,
+		DataProductType: ForcedPhotometryDataProductType,
 		ContentType:     "text/plain",
 		Extra: map[string]string{
 			"reqid":   strconv.FormatInt(job.ReqID, 10),
@@ -388,7 +388,9 @@ func newForcedPhotometryFromSettings(s singletarget.Settings) (singletarget.Serv
 // Register registers the package's classes with r: the services
 // ztf.Service and ztf.ForcedPhotometryService, and the processors
 // ztf.Processor and ztf.ForcedPhotometryProcessor (with their defaults).
-// Their data product types and labels are in DataProductTypes.
+// Their data product types and labels are DataProductType,
+// DataProductLabel, ForcedPhotometryDataProductType and
+// ForcedPhotometryDataProductLabel.
 func Register(r *singletarget.Registry) error {
 	return errors.Join(
 		r.Register(ServiceClass, newServiceFromSettings),

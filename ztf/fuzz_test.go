@@ -31,7 +31,7 @@ func FuzzProcessor(f *testing.F) {
 		if len(in) > fuzzcheck.MaxInput {
 			return
 		}
-		want := fuzzcheck.Photometry{Source: ztf.Name, Exclusive: true}
+		want := fuzzcheck.Photometry{Source: ztf.ServiceName, Exclusive: true}
 		fuzzcheck.Processor(t, ztf.Processor{}, in, want)
 	})
 }

@@ -17,7 +17,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/tomgo/targetdata/internal/httpx"
+	"github.com/tomgo/targetdata/httpclient"
 	"github.com/tomgo/targetdata/internal/textscan"
 	"github.com/tomgo/targetdata/singletarget"
 )
@@ -97,7 +97,7 @@ type Client struct {
 	base string
 	name string
 	opts Options
-	http *httpx.Client
+	http *httpclient.Client
 	auth string
 }
 
@@ -114,7 +114,7 @@ func New(baseURL string, opts *Options) (*Client, error) {
 		return nil, err
 	}
 	if o.Name == "" {
-		o.Name = Name
+		o.Name = ServiceName
 	}
 	if o.RequestInterval == 0 {
 		o.RequestInterval = 500 * time.Millisecond
@@ -141,12 +141,12 @@ func New(baseURL string, opts *Options) (*Client, error) {
 		return nil, err
 	}
 	o.Logger, o.Timeout, o.RetryMax, o.RetryWaitMin, o.RetryWaitMax, o.Now = t.Logger, t.Timeout, t.RetryMax, t.RetryWaitMin, t.RetryWaitMax, t.Now
-	h := t.httpx(o.Name, []singletarget.Secret{o.Username, o.Password}, httpx.DefaultRedactParams, true)
+	h := t.httpOptions(o.Name, []singletarget.Secret{o.Username, o.Password}, httpclient.DefaultRedactParams, true)
 	h.MaxBodySize = o.MaxBodySize
 	if o.RequestInterval > 0 {
 		h.Limiter = rate.NewLimiter(rate.Every(o.RequestInterval), 1)
 	}
-	c := &Client{base: base, name: o.Name, opts: o, http: httpx.New(h)}
+	c := &Client{base: base, name: o.Name, opts: o, http: httpclient.New(h)}
 	if !o.Username.IsZero() {
 		c.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(o.Username.Reveal()+":"+o.Password.Reveal()))
 	}
@@ -313,7 +313,7 @@ func (c *Client) LightCurves(ctx context.Context, q LightCurveQuery) (*LightCurv
 		return nil, err
 	}
 	u := c.base + LightCurvePath + "?" + encodeParams(params)
-	req := &httpx.Request{Method: http.MethodGet, URL: u, Header: http.Header{"Accept": {"text/csv, text/plain, */*"}}}
+	req := &httpclient.Request{Method: http.MethodGet, URL: u, Header: http.Header{"Accept": {"text/csv, text/plain, */*"}}}
 	if c.auth != "" {
 		req.Header.Set("Authorization", c.auth)
 	}

@@ -55,7 +55,7 @@ func (s *Service) Info() singletarget.Info {
 	return singletarget.Info{
 		Label:           "ZTF light curves (IRSA)",
 		Kind:            "Catalog Search",
-		DataProductType: ProductType,
+		DataProductType: DataProductType,
 		InfoURL:         "https://irsa.ipac.caltech.edu/docs/program_interface/ztf_lightcurve_api.html",
 		Notes: "PSF-fit light curves of ZTF objects near the target from IRSA's public data releases " +
 			"(detections only; a star has one light curve per field and filter).",
@@ -93,7 +93,7 @@ func (s *Service) Query(ctx context.Context, t singletarget.Target, f singletarg
 	p := dataproduct.Product{
 		TargetID:        t.ID,
 		Name:            form.productName(t),
-		DataProductType: ProductType,
+		DataProductType: DataProductType,
 		ContentType:     "text/csv",
 		Extra: map[string]string{
 			"url":    lc.URL,

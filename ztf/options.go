@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tomgo/targetdata/internal/httpx"
+	"github.com/tomgo/targetdata/httpclient"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -65,8 +65,8 @@ func (o *transport) validate(prefix string) error {
 // *singletarget.ThrottledError for the executor to wait out.
 const maxInlineRetryAfter = time.Second
 
-func (o *transport) httpx(service string, secrets []singletarget.Secret, redact []string, retry bool) httpx.Options {
-	h := httpx.Options{
+func (o *transport) httpOptions(service string, secrets []singletarget.Secret, redact []string, retry bool) httpclient.Options {
+	h := httpclient.Options{
 		Service:       service,
 		HTTPClient:    o.HTTPClient,
 		Timeout:       o.Timeout,

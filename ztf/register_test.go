@@ -44,7 +44,8 @@ func TestRegisterAndLoad(t *testing.T) {
 	assert.Equal(t, []string{"ztf.ForcedPhotometryService", "ztf.Service"}, r.Classes())
 	assert.Equal(t, []string{"ztf.ForcedPhotometryProcessor", "ztf.Processor"}, r.ProcessorClasses())
 	assert.Error(t, ztf.Register(r), "registering twice is an error")
-	assert.Equal(t, map[string]string{"ztf_photometry": "ZTF Photometry", "ztf_forced_photometry": "ZTF Forced Photometry"}, ztf.DataProductTypes())
+	assert.Equal(t, []string{"ztf_photometry", "ZTF Photometry", "ztf_forced_photometry", "ZTF Forced Photometry"},
+		[]string{ztf.DataProductType, ztf.DataProductLabel, ztf.ForcedPhotometryDataProductType, ztf.ForcedPhotometryDataProductLabel})
 
 	sim := ztftest.NewServer(t, nil)
 	env := map[string]string{"ZFPS_EMAIL": ztftest.DefaultEmail, "ZFPS_USERPASS": ztftest.DefaultUserpass}

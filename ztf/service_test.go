@@ -181,7 +181,7 @@ func TestServiceProductNames(t *testing.T) {
 		require.Len(t, out.Products, 1)
 		p := out.Products[0]
 		assert.Equal(t, c.name, p.Name)
-		assert.Equal(t, ztf.ProductType, p.DataProductType)
+		assert.Equal(t, ztf.DataProductType, p.DataProductType)
 		assert.NotContains(t, p.Extra["url"], "password")
 		// The stored answer processes.
 		rc, err := store.OpenProduct(ctx, p.ID)
@@ -229,18 +229,17 @@ func TestServiceEmptyAndErrors(t *testing.T) {
 	assert.ErrorIs(t, err, singletarget.ErrRemote, "a release IRSA no longer serves")
 	assert.ErrorContains(t, err, "not available")
 
-	sim.Inject(ztftest.LightCurves, ztftest.Fault{Status: 500}, ztftest.Fault{Status: 500}, ztftest.Fault{Status: 500}, ztftest.Fault{Status: 500})
+	sim.Inject(ztftest.Fault{Endpoint: ztftest.EndpointLightCurves, Status: 500, Times: 4})
 	_, err = svc.Query(ctx, target, svc.NewForm(), store)
 	assert.ErrorIs(t, err, singletarget.ErrRemote)
 	assert.True(t, singletarget.Retryable(err))
 
 	// A connection cut short is asked for again by the HTTP layer; cut
 	// short every time, it is a retryable remote error.
-	sim.Inject(ztftest.LightCurves, ztftest.Fault{Truncate: true})
+	sim.Inject(ztftest.Fault{Endpoint: ztftest.EndpointLightCurves, Truncate: true, Reset: true})
 	_, err = svc.Query(ctx, target, svc.NewForm(), store)
 	require.NoError(t, err, "one broken answer is asked for again")
-	sim.Inject(ztftest.LightCurves, ztftest.Fault{Truncate: true}, ztftest.Fault{Truncate: true}, ztftest.Fault{Truncate: true},
-		ztftest.Fault{Truncate: true}, ztftest.Fault{Truncate: true}, ztftest.Fault{Truncate: true})
+	sim.Inject(ztftest.Fault{Endpoint: ztftest.EndpointLightCurves, Truncate: true, Reset: true, Times: 6})
 	_, err = svc.Query(ctx, target, svc.NewForm(), store)
 	assert.ErrorIs(t, err, singletarget.ErrRemote, "a connection cut short every time")
 	assert.True(t, singletarget.Retryable(err))
@@ -249,7 +248,7 @@ func TestServiceEmptyAndErrors(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, out.Products, 1)
 
-	sim.Inject(ztftest.LightCurves, ztftest.Fault{Cut: true})
+	sim.Inject(ztftest.Fault{Endpoint: ztftest.EndpointLightCurves, Truncate: true})
 	_, err = svc.Query(ctx, target, svc.NewForm(), store)
 	assert.ErrorIs(t, err, singletarget.ErrRemote)
 	assert.ErrorContains(t, err, "cut short")
@@ -262,7 +261,7 @@ func TestManagerImmediateLightCurves(t *testing.T) {
 	svc, sim := newService(t, nil, nil)
 	store := dataproduct.NewMemoryStore(nil)
 	m := singletarget.NewManager(store, nil)
-	require.NoError(t, m.AddProcessor(ztf.ProductType, ztf.Processor{}))
+	require.NoError(t, m.AddProcessor(ztf.DataProductType, ztf.Processor{}))
 	require.NoError(t, m.AddService(svc))
 	ex := singletarget.NewImmediate(m)
 	ctx := context.Background()
@@ -272,7 +271,7 @@ func TestManagerImmediateLightCurves(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, singletarget.JobSucceeded, st.State, st.Error)
 	require.Len(t, st.Products, 1)
-	assert.Equal(t, 1, sim.Requests(ztftest.LightCurves))
+	assert.Equal(t, 1, sim.Requests(ztftest.EndpointLightCurves))
 	ds, err := store.ListDatums(ctx, dataproduct.DatumFilter{TargetID: target.ID})
 	require.NoError(t, err)
 	assert.Equal(t, st.Added, len(ds))

@@ -2,11 +2,11 @@ package ztf
 
 // Registry names, classes and data product types.
 const (
-	// Name is the registry name of the light-curve service.
-	Name = "ZTF"
-	// ForcedPhotometryName is the registry name of the forced-photometry
-	// service.
-	ForcedPhotometryName = "ZTF_FP"
+	// ServiceName is the registry name of the light-curve service.
+	ServiceName = "ZTF"
+	// ForcedPhotometryServiceName is the registry name of the
+	// forced-photometry service.
+	ForcedPhotometryServiceName = "ZTF_FP"
 
 	// ServiceClass and ForcedPhotometryServiceClass are the class names a
 	// settings file uses.
@@ -17,18 +17,13 @@ const (
 	ProcessorClass                 = "ztf.Processor"
 	ForcedPhotometryProcessorClass = "ztf.ForcedPhotometryProcessor"
 
-	// ProductType is the data product type of IRSA light-curve answers.
-	ProductType = "ztf_photometry"
-	// ForcedPhotometryProductType is the data product type of
-	// forced-photometry result files.
-	ForcedPhotometryProductType = "ztf_forced_photometry"
+	// DataProductType is the data product type of IRSA light-curve answers,
+	// and DataProductLabel its human-readable label.
+	DataProductType  = "ztf_photometry"
+	DataProductLabel = "ZTF Photometry"
+	// ForcedPhotometryDataProductType is the data product type of
+	// forced-photometry result files, and ForcedPhotometryDataProductLabel
+	// its human-readable label.
+	ForcedPhotometryDataProductType  = "ztf_forced_photometry"
+	ForcedPhotometryDataProductLabel = "ZTF Forced Photometry"
 )
-
-// DataProductTypes returns the package's data product types and their
-// labels, for a settings file's data_product_types.
-func DataProductTypes() map[string]string {
-	return map[string]string{
-		ProductType:                 "ZTF Photometry",
-		ForcedPhotometryProductType: "ZTF Forced Photometry",
-	}
-}

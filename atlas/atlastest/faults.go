@@ -1,8 +1,13 @@
 package atlastest
 
 import (
+	"encoding/json"
+	"fmt"
+	"math"
 	"net/http"
 	"time"
+
+	"github.com/tomgo/targetdata/internal/simfault"
 )
 
 // Endpoint names a kind of request, for fault scripting.
@@ -39,123 +44,89 @@ func (e Endpoint) matches(ep Endpoint, method string) bool {
 	return e == ep
 }
 
-// FaultKind says what a scripted fault does.
-type FaultKind int
-
-// Fault kinds.
-const (
-	// FaultStatus answers Status (default 503) with an HTML page; the
-	// request has no effect.
-	FaultStatus FaultKind = iota
-	// FaultSlow waits Delay, then answers normally (a client that gives up
-	// first gets nothing).
-	FaultSlow
-	// FaultDrop closes the connection without an answer; no effect.
-	FaultDrop
-	// FaultThrottle answers 429 with the server's text and Retry-After for
-	// RetryAfter (rounded up to whole seconds, at least 1); no effect.
-	FaultThrottle
-	// FaultMalformedJSON does the work, then sends only the first half of
-	// the JSON answer (a queue POST still creates its task, and the
-	// Location header is still sent).
-	FaultMalformedJSON
-	// FaultHTML does the work, then answers an HTML page with the same
-	// status, as the legacy server did for a client without
-	// "Accept: application/json".
-	FaultHTML
-	// FaultTruncate sends a result file cut in the middle of a row, with
-	// correct HTTP framing.
-	FaultTruncate
-	// FaultAbort promises the whole result file (Content-Length), sends
-	// half and drops the connection.
-	FaultAbort
-	// FaultGone answers 404 as for a purged task or result file.
-	FaultGone
-)
-
-// Fault is a scripted failure for the next matching requests.
+// Fault is a scripted transport failure for the next matching requests.
+// The fields combine: Delay holds the answer back first; then Reset drops
+// the connection without an answer, Status answers instead of the server
+// (the request has no effect), and Truncate cuts the server's answer (the
+// request has its effect: a queue POST still creates its task).
 type Fault struct {
-	// Kind is what happens.
-	Kind FaultKind
-	// Endpoint selects the requests; EndpointAny matches all.
+	// Endpoint selects the requests; EndpointAny ("") matches every one.
 	Endpoint Endpoint
-	// Times is how many matching requests get the fault. Default 1.
+	// Times is how many matching requests get the fault (0 means 1).
 	Times int
-	// Status is FaultStatus's HTTP status. Default 503.
+	// Status, when not 0, is answered instead of the server's answer, with
+	// Body. 429 is the server's throttle answer.
 	Status int
-	// Delay is FaultSlow's wait.
-	Delay time.Duration
-	// RetryAfter is FaultThrottle's wait. Default 1 s.
+	// RetryAfter is the wait a 429 or 503 announces (Retry-After, whole
+	// seconds rounded up; with 429 also the server's "Expected available
+	// in N seconds" text). For 429 the default is 1 s.
 	RetryAfter time.Duration
+	// Body is the body sent with Status. Default a realistic one: the
+	// throttle JSON for 429, the server's 404 answers for 404 ("Page not
+	// found" for a task, an HTML page for a result file), an HTML error
+	// page otherwise (200 included: HTML where JSON was expected, as the
+	// legacy server sent).
+	Body string
+	// Delay holds the answer back this long (a client that gives up first
+	// gets nothing).
+	Delay time.Duration
+	// Truncate breaks the body off half way: alone, the half is sent as
+	// if it were the whole answer (malformed JSON, a result file cut
+	// inside a row); with Reset, the whole length is announced, half is
+	// sent and the connection is dropped.
+	Truncate bool
+	// Reset drops the connection without an answer (with Truncate: after
+	// half the body).
+	Reset bool
 }
 
-// Inject scripts a fault. Faults apply in the order injected; each
-// request gets at most one.
-func (s *Server) Inject(f Fault) {
-	if f.Times <= 0 {
-		f.Times = 1
+// Inject scripts faults. Faults apply in the order injected; each request
+// gets at most one.
+func (s *Server) Inject(faults ...Fault) {
+	for _, f := range faults {
+		if f.Status == http.StatusTooManyRequests && f.RetryAfter <= 0 {
+			f.RetryAfter = time.Second
+		}
+		s.faults.Add(simfault.Fault{Endpoint: string(f.Endpoint), Times: f.Times, Status: f.Status, RetryAfter: f.RetryAfter,
+			Body: f.Body, Delay: f.Delay, Truncate: f.Truncate, Reset: f.Reset})
 	}
-	if f.Kind == FaultStatus && f.Status == 0 {
-		f.Status = http.StatusServiceUnavailable
-	}
-	if f.Kind == FaultThrottle && f.RetryAfter <= 0 {
-		f.RetryAfter = time.Second
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, &f)
 }
 
 // ClearFaults removes the faults not used yet.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
+func (s *Server) ClearFaults() { s.faults.Clear() }
 
 // takeFault returns the fault for this request, if any, using it up.
-func (s *Server) takeFault(ep Endpoint, method string) *Fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if !f.Endpoint.matches(ep, method) {
-			continue
-		}
-		if !appliesTo(f.Kind, ep) {
-			continue
-		}
-		f.Times--
-		if f.Times <= 0 {
-			s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
-		}
-		cp := *f
-		return &cp
-	}
-	return nil
+func (s *Server) takeFault(ep Endpoint, method string) (simfault.Fault, bool) {
+	return s.faults.Take(func(e string) bool { return Endpoint(e).matches(ep, method) })
 }
 
-// appliesTo keeps result-file faults on result files.
-func appliesTo(k FaultKind, ep Endpoint) bool {
-	switch k {
-	case FaultTruncate, FaultAbort:
-		return ep == EndpointResult
+// faultBody is the realistic body of a scripted status answer.
+func (s *Server) faultBody(w http.ResponseWriter, r *http.Request, ep Endpoint, f simfault.Fault) string {
+	switch f.Status {
+	case http.StatusTooManyRequests:
+		s.mu.Lock()
+		s.stats.Throttled++
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		b, _ := json.Marshal(detail(throttleText(int(math.Ceil(f.RetryAfter.Seconds())))))
+		return string(b)
+	case http.StatusNotFound:
+		if ep != EndpointResult {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			return "Page not found"
+		}
+		return notFoundPage
 	}
-	return true
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if f.Status == http.StatusOK {
+		return "<!DOCTYPE html><html><head><title>ATLAS Forced Photometry</title></head><body><p>Task list</p></body></html>\n"
+	}
+	return fmt.Sprintf("<!DOCTYPE html><html><body><h1>%d %s</h1><p>The server is having trouble (simulated).</p></body></html>\n", f.Status, http.StatusText(f.Status))
 }
 
 // ThrottleNext makes the next write (queue POST or DELETE) get a 429
 // asking to wait retryAfter (whole seconds, at least 1), with the server's
 // text: the hook servicetest's Instance.Throttle takes.
 func (s *Server) ThrottleNext(retryAfter time.Duration) {
-	s.Inject(Fault{Kind: FaultThrottle, Endpoint: EndpointWrite, RetryAfter: retryAfter})
-}
-
-// FailNext makes the next n requests to endpoint answer status.
-func (s *Server) FailNext(endpoint Endpoint, n, status int) {
-	s.Inject(Fault{Kind: FaultStatus, Endpoint: endpoint, Times: n, Status: status})
-}
-
-// SlowNext delays the next n requests to endpoint by d.
-func (s *Server) SlowNext(endpoint Endpoint, n int, d time.Duration) {
-	s.Inject(Fault{Kind: FaultSlow, Endpoint: endpoint, Times: n, Delay: d})
+	s.Inject(Fault{Endpoint: EndpointWrite, Status: http.StatusTooManyRequests, RetryAfter: retryAfter})
 }

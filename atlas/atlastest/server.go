@@ -29,10 +29,12 @@
 //   - an optional per-token limit of concurrently active tasks (a
 //     simulator option, not a server feature) answered with the real
 //     throttle text;
-//   - scripted faults (Inject): 5xx, slow answers, dropped connections,
-//     throttling, malformed JSON, HTML instead of JSON, truncated or
-//     aborted result files, purged results, tasks that never finish or
-//     that fail;
+//   - scripted transport faults (Inject, ClearFaults; the same Fault as
+//     every simulator of the library): any status (5xx, 429 with the
+//     server's text, 404 as for purged results, HTML instead of JSON),
+//     slow answers, dropped connections, answers cut short (malformed
+//     JSON, result files cut inside a row or aborted mid-way); and the
+//     server's own misbehaviours (FailNextTask, StickNextTask, SetLegacy);
 //   - counters (Stats) and task snapshots (Tasks) for assertions such as
 //     "exactly one remote task per query".
 //
@@ -59,6 +61,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tomgo/targetdata/internal/simfault"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -198,7 +201,7 @@ type Server struct {
 	nextID   int64
 	clock    time.Time // time of the last simulated event
 	rrLast   int       // id of the user the runner served last
-	faults   []*Fault
+	faults   simfault.Queue
 	stuck    int
 	failMsgs []string
 	stats    Stats
@@ -622,60 +625,30 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.notFoundHTML(w)
 		return
 	}
-	f := s.takeFault(ep, r.Method)
-	if f != nil {
-		switch f.Kind {
-		case FaultSlow:
-			t := time.NewTimer(f.Delay)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return
-			}
-			f = nil
-		case FaultStatus:
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.WriteHeader(f.Status)
-			fmt.Fprintf(w, "<!DOCTYPE html><html><body><h1>%d %s</h1><p>The server is having trouble (simulated).</p></body></html>\n", f.Status, http.StatusText(f.Status))
-			return
-		case FaultDrop:
-			panic(http.ErrAbortHandler)
-		case FaultThrottle:
-			n := max(1, int(math.Ceil(f.RetryAfter.Seconds())))
-			s.throttled(w, r, n)
-			return
-		case FaultGone:
-			if ep == EndpointResult {
-				s.notFoundHTML(w)
-			} else {
-				s.pageNotFound(w)
-			}
-			return
-		}
+	f, faulty := s.takeFault(ep, r.Method)
+	if !faulty {
+		s.answer(w, r, ep, id)
+		return
 	}
-	rw := w
-	var rec *httptest.ResponseRecorder
-	if f != nil && (f.Kind == FaultMalformedJSON || f.Kind == FaultHTML || f.Kind == FaultTruncate || f.Kind == FaultAbort) {
-		rec = httptest.NewRecorder()
-		rw = rec
-	}
+	simfault.Serve(w, r, f, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.answer(w, r, ep, id) }),
+		func(w http.ResponseWriter, _ int) string { return s.faultBody(w, r, ep, f) })
+}
+
+// answer answers a request to endpoint ep (task id for the task endpoints).
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, ep Endpoint, id int64) {
 	switch ep {
 	case EndpointToken:
-		s.handleToken(rw, r)
+		s.handleToken(w, r)
 	case EndpointQueue:
-		s.handleQueue(rw, r)
+		s.handleQueue(w, r)
 	case EndpointList:
-		s.handleList(rw, r)
+		s.handleList(w, r)
 	case EndpointTask:
-		s.handleTask(rw, r, id)
+		s.handleTask(w, r, id)
 	case EndpointDelete:
-		s.handleDelete(rw, r, id)
+		s.handleDelete(w, r, id)
 	case EndpointResult:
-		s.handleResult(rw, r, id)
-	}
-	if rec != nil {
-		mangle(w, rec, f)
+		s.handleResult(w, r, id)
 	}
 }
 
@@ -710,42 +683,6 @@ func route(method, path string) (Endpoint, int64) {
 		}
 	}
 	return "", 0
-}
-
-func mangle(w http.ResponseWriter, rec *httptest.ResponseRecorder, f *Fault) {
-	body := rec.Body.Bytes()
-	for k, vs := range rec.Header() {
-		w.Header()[k] = vs
-	}
-	switch f.Kind {
-	case FaultMalformedJSON:
-		w.Header().Del("Content-Length")
-		w.WriteHeader(rec.Code)
-		w.Write(body[:len(body)/2])
-	case FaultHTML:
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Del("Content-Length")
-		w.WriteHeader(rec.Code)
-		io.WriteString(w, "<!DOCTYPE html><html><head><title>ATLAS Forced Photometry</title></head><body><p>Task list</p></body></html>\n")
-	case FaultTruncate:
-		// Cut inside a row, with correct framing: the client must notice.
-		cut := len(body) / 2
-		for cut > 0 && cut < len(body) && (body[cut-1] == '\n' || body[cut] == '\n') {
-			cut--
-		}
-		w.Header().Set("Content-Length", strconv.Itoa(cut))
-		w.WriteHeader(rec.Code)
-		w.Write(body[:cut])
-	case FaultAbort:
-		// Promise the whole file, send half, drop the connection.
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		w.WriteHeader(rec.Code)
-		w.Write(body[:len(body)/2])
-		if fl, ok := w.(http.Flusher); ok {
-			fl.Flush()
-		}
-		panic(http.ErrAbortHandler)
-	}
 }
 
 // accepts reports whether the request accepts media type mt explicitly.
@@ -797,8 +734,11 @@ func detail(msg string) map[string]string { return map[string]string{"detail": m
 func (s *Server) notFoundHTML(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusNotFound)
-	io.WriteString(w, "<!DOCTYPE html><html><head><title>Not Found</title></head><body><h1>Not Found</h1><p>The requested resource was not found on this server.</p></body></html>\n")
+	io.WriteString(w, notFoundPage)
 }
+
+// notFoundPage is the web server's 404 page.
+const notFoundPage = "<!DOCTYPE html><html><head><title>Not Found</title></head><body><h1>Not Found</h1><p>The requested resource was not found on this server.</p></body></html>\n"
 
 // pageNotFound is the answer for an archived (deleted) task.
 func (s *Server) pageNotFound(w http.ResponseWriter) {
@@ -891,12 +831,17 @@ func (s *Server) throttled(w http.ResponseWriter, r *http.Request, n int) {
 	s.mu.Lock()
 	s.stats.Throttled++
 	s.mu.Unlock()
+	w.Header().Set("Retry-After", strconv.Itoa(n))
+	s.write(w, r, http.StatusTooManyRequests, detail(throttleText(n)))
+}
+
+// throttleText is the server's 429 text for a wait of n seconds.
+func throttleText(n int) string {
 	unit := "seconds"
 	if n == 1 {
 		unit = "second"
 	}
-	w.Header().Set("Retry-After", strconv.Itoa(n))
-	s.write(w, r, http.StatusTooManyRequests, detail(fmt.Sprintf("Request was throttled. Expected available in %d %s.", n, unit)))
+	return fmt.Sprintf("Request was throttled. Expected available in %d %s.", n, unit)
 }
 
 // checkWrite applies the write throttle; false after answering 429.

@@ -103,7 +103,7 @@ func query(ctx context.Context, live bool, config string, t singletarget.Target,
 	}
 
 	params := url.Values{"radius": {strconv.FormatFloat(radius, 'f', -1, 64)}}
-	res, err := m.Run(ctx, singletarget.Request{Service: sdss.Name, Target: t, Params: params})
+	res, err := m.Run(ctx, singletarget.Request{Service: sdss.ServiceName, Target: t, Params: params})
 	if err != nil {
 		return err
 	}

@@ -19,11 +19,11 @@ import (
 	"github.com/tomgo/targetdata/singletarget"
 )
 
-// Names used by the demo service.
+// Names used by the demo service, as every service package names them.
 const (
-	Name        = "DEMO"
-	Class       = "demo.Service"
-	ProductType = "demo_photometry"
+	ServiceName     = "DEMO"
+	ServiceClass    = "demo.Service"
+	DataProductType = "demo_photometry"
 )
 
 // Archive is the in-memory remote side: it holds tasks and can be scripted
@@ -72,7 +72,7 @@ func (a *Archive) check(ctx context.Context, key singletarget.Secret) error {
 	if len(a.throttle) > 0 {
 		w := a.throttle[0]
 		a.throttle = a.throttle[1:]
-		return &singletarget.ThrottledError{Service: Name, RetryAfter: w, Detail: "demo archive is busy"}
+		return &singletarget.ThrottledError{Service: ServiceName, RetryAfter: w, Detail: "demo archive is busy"}
 	}
 	return nil
 }
@@ -111,7 +111,7 @@ func NewService(archive *Archive, key singletarget.Secret, poll time.Duration) *
 }
 
 // Name implements singletarget.Service.
-func (s *Service) Name() string { return Name }
+func (s *Service) Name() string { return ServiceName }
 
 // NewForm implements singletarget.Service.
 func (s *Service) NewForm() singletarget.QueryForm {
@@ -122,7 +122,7 @@ func (s *Service) NewForm() singletarget.QueryForm {
 
 // Info implements singletarget.Describer.
 func (s *Service) Info() singletarget.Info {
-	return singletarget.Info{Label: "Demo archive", Kind: "Forced Photometry", DataProductType: ProductType, Async: true,
+	return singletarget.Info{Label: "Demo archive", Kind: "Forced Photometry", DataProductType: DataProductType, Async: true,
 		Notes: "An in-memory archive for examples and tests."}
 }
 
@@ -141,7 +141,7 @@ func (s *Service) Query(ctx context.Context, t singletarget.Target, qf singletar
 	a.mu.Unlock()
 	now := time.Now().UTC()
 	return &singletarget.Outcome{Pending: &singletarget.RemoteTask{
-		Service: Name, ID: id, URL: "demo://tasks/" + id, State: "queued", Submitted: now, NotBefore: now.Add(s.poll),
+		Service: ServiceName, ID: id, URL: "demo://tasks/" + id, State: "queued", Submitted: now, NotBefore: now.Add(s.poll),
 		Data: map[string]string{"band": f.Band},
 	}}, nil
 }
@@ -169,7 +169,7 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, rt singleta
 	}
 	body := Lightcurve(tk.target, tk.from, tk.to, rt.Data["band"])
 	name := fmt.Sprintf("demo-%s-%.0f-%.0f.csv", dataproduct.SafeName(t.Name), tk.from, tk.to)
-	p, err := out.PutProduct(ctx, dataproduct.Product{TargetID: t.ID, Name: name, DataProductType: ProductType,
+	p, err := out.PutProduct(ctx, dataproduct.Product{TargetID: t.ID, Name: name, DataProductType: DataProductType,
 		ContentType: "text/csv", Extra: map[string]string{"task": rt.ID}}, strings.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -210,12 +210,12 @@ func Lightcurve(t singletarget.Target, from, to float64, band string) string {
 }
 
 // Processor returns the processor of demo products.
-func Processor() processor.Processor { return processor.PhotometryTable{Source: Name} }
+func Processor() processor.Processor { return processor.PhotometryTable{Source: ServiceName} }
 
 // Register adds the demo classes to r. The factory builds a service over
 // archive (its api_key must match) and reads the extra key poll_ms.
 func Register(r *singletarget.Registry, archive *Archive) error {
-	if err := r.Register(Class, func(s singletarget.Settings) (singletarget.Service, error) {
+	if err := r.Register(ServiceClass, func(s singletarget.Settings) (singletarget.Service, error) {
 		var extra struct {
 			PollMS int `setting:"poll_ms" validate:"gte=0,lte=60000"`
 		}

@@ -30,88 +30,96 @@ type fault struct {
 var succeed error
 
 var atlasFaults = []fault{
-	{name: "5xx burst on polls", inject: func(r *rig) { r.atlas.FailNext(atlastest.EndpointTask, 3, 503) }},
-	{name: "5xx burst on the download", inject: func(r *rig) { r.atlas.FailNext(atlastest.EndpointResult, 3, 502) }},
-	{name: "5xx on the submission", inject: func(r *rig) { r.atlas.FailNext(atlastest.EndpointQueue, 1, 503) }, want: singletarget.ErrRemote},
+	{name: "5xx burst on polls", inject: func(r *rig) { r.atlas.Inject(atlastest.Fault{Endpoint: atlastest.EndpointTask, Times: 3, Status: 503}) }},
+	{name: "5xx burst on the download", inject: func(r *rig) {
+		r.atlas.Inject(atlastest.Fault{Endpoint: atlastest.EndpointResult, Times: 3, Status: 502})
+	}},
+	{name: "5xx on the submission", inject: func(r *rig) { r.atlas.Inject(atlastest.Fault{Endpoint: atlastest.EndpointQueue, Status: 503}) }, want: singletarget.ErrRemote},
 	{name: "connection reset on polls", inject: func(r *rig) {
-		r.atlas.Inject(atlastest.Fault{Kind: atlastest.FaultDrop, Endpoint: atlastest.EndpointTask, Times: 2})
+		r.atlas.Inject(atlastest.Fault{Endpoint: atlastest.EndpointTask, Times: 2, Reset: true})
 	}},
 	{name: "connection reset on the download", inject: func(r *rig) {
-		r.atlas.Inject(atlastest.Fault{Kind: atlastest.FaultDrop, Endpoint: atlastest.EndpointResult, Times: 2})
+		r.atlas.Inject(atlastest.Fault{Endpoint: atlastest.EndpointResult, Times: 2, Reset: true})
 	}},
 	{name: "connection reset on the submission", inject: func(r *rig) {
-		r.atlas.Inject(atlastest.Fault{Kind: atlastest.FaultDrop, Endpoint: atlastest.EndpointQueue})
+		r.atlas.Inject(atlastest.Fault{Endpoint: atlastest.EndpointQueue, Reset: true})
 	}, want: singletarget.ErrRemote},
 	{name: "slow poll answer", opts: rigOptions{timeout: 300 * time.Millisecond}, inject: func(r *rig) {
-		r.atlas.SlowNext(atlastest.EndpointTask, 1, time.Second)
+		r.atlas.Inject(atlastest.Fault{Endpoint: atlastest.EndpointTask, Delay: time.Second})
 	}},
 	{name: "slow download", opts: rigOptions{timeout: 300 * time.Millisecond}, inject: func(r *rig) {
-		r.atlas.SlowNext(atlastest.EndpointResult, 1, time.Second)
+		r.atlas.Inject(atlastest.Fault{Endpoint: atlastest.EndpointResult, Delay: time.Second})
 	}},
 	{name: "result cut short (framing intact)", inject: func(r *rig) {
-		r.atlas.Inject(atlastest.Fault{Kind: atlastest.FaultTruncate, Endpoint: atlastest.EndpointResult})
+		r.atlas.Inject(atlastest.Fault{Endpoint: atlastest.EndpointResult, Truncate: true})
 	}},
 	{name: "result aborted mid-body", inject: func(r *rig) {
-		r.atlas.Inject(atlastest.Fault{Kind: atlastest.FaultAbort, Endpoint: atlastest.EndpointResult, Times: 2})
+		r.atlas.Inject(atlastest.Fault{Endpoint: atlastest.EndpointResult, Times: 2, Truncate: true, Reset: true})
 	}},
 	{name: "malformed JSON on a poll", inject: func(r *rig) {
-		r.atlas.Inject(atlastest.Fault{Kind: atlastest.FaultMalformedJSON, Endpoint: atlastest.EndpointTask, Times: 2})
+		r.atlas.Inject(atlastest.Fault{Endpoint: atlastest.EndpointTask, Times: 2, Truncate: true})
 	}},
 	{name: "malformed JSON on the submission", inject: func(r *rig) {
-		r.atlas.Inject(atlastest.Fault{Kind: atlastest.FaultMalformedJSON, Endpoint: atlastest.EndpointQueue})
+		r.atlas.Inject(atlastest.Fault{Endpoint: atlastest.EndpointQueue, Truncate: true})
 	}},
 	{name: "HTML instead of JSON on a poll", inject: func(r *rig) {
-		r.atlas.Inject(atlastest.Fault{Kind: atlastest.FaultHTML, Endpoint: atlastest.EndpointTask})
+		r.atlas.Inject(atlastest.Fault{Endpoint: atlastest.EndpointTask, Status: 200})
 	}},
 	{name: "429 storm on the submission", inject: func(r *rig) {
-		r.atlas.Inject(atlastest.Fault{Kind: atlastest.FaultThrottle, Endpoint: atlastest.EndpointWrite, Times: 3, RetryAfter: time.Second})
+		r.atlas.Inject(atlastest.Fault{Endpoint: atlastest.EndpointWrite, Times: 3, RetryAfter: time.Second, Status: 429})
 	}},
 	{name: "task that never finishes", opts: rigOptions{deadline: 500 * time.Millisecond}, inject: func(r *rig) { r.atlas.StickNextTask(1) },
 		want: singletarget.ErrDeadline},
 	{name: "task that fails remotely", inject: func(r *rig) { r.atlas.FailNextTask("Could not parse the result file") },
 		want: singletarget.ErrTaskFailed},
 	{name: "task that disappears", inject: func(r *rig) {
-		r.atlas.Inject(atlastest.Fault{Kind: atlastest.FaultGone, Endpoint: atlastest.EndpointTask, Times: 100})
+		r.atlas.Inject(atlastest.Fault{Endpoint: atlastest.EndpointTask, Times: 100, Status: 404})
 	}, want: singletarget.ErrTaskFailed},
 	{name: "result file that disappears", inject: func(r *rig) {
-		r.atlas.Inject(atlastest.Fault{Kind: atlastest.FaultGone, Endpoint: atlastest.EndpointResult, Times: 100})
+		r.atlas.Inject(atlastest.Fault{Endpoint: atlastest.EndpointResult, Times: 100, Status: 404})
 	}, want: singletarget.ErrNotFound},
 }
 
 var panstarrsFaults = []fault{
-	{name: "5xx burst", inject: func(r *rig) { r.ps.FailNext(3, 503) }},
-	{name: "5xx that does not stop", inject: func(r *rig) { r.ps.FailNext(100, 500) }, want: singletarget.ErrRemote},
+	{name: "5xx burst", inject: func(r *rig) { r.ps.Inject(panstarrstest.Fault{Times: 3, Status: 503}) }},
+	{name: "5xx that does not stop", inject: func(r *rig) { r.ps.Inject(panstarrstest.Fault{Times: 100, Status: 500}) }, want: singletarget.ErrRemote},
 	{name: "connection reset", inject: func(r *rig) {
-		r.ps.AddFault(panstarrstest.Fault{Drop: true})
-		r.ps.AddFault(panstarrstest.Fault{Drop: true})
+		r.ps.Inject(panstarrstest.Fault{Reset: true})
+		r.ps.Inject(panstarrstest.Fault{Reset: true})
 	}},
-	{name: "slow answer", opts: rigOptions{timeout: 300 * time.Millisecond}, inject: func(r *rig) { r.ps.SlowNext(time.Second) }},
-	{name: "body cut short", inject: func(r *rig) { r.ps.TruncateNext(); r.ps.TruncateNext() }},
+	{name: "slow answer", opts: rigOptions{timeout: 300 * time.Millisecond}, inject: func(r *rig) { r.ps.Inject(panstarrstest.Fault{Delay: time.Second}) }},
+	{name: "body cut short", inject: func(r *rig) { r.ps.Inject(panstarrstest.Fault{Times: 2, Truncate: true, Reset: true}) }},
 	{name: "malformed JSON", inject: func(r *rig) {
-		r.ps.AddFault(panstarrstest.Fault{Status: 200, Body: `{"info": [{"name": "objID"`})
+		r.ps.Inject(panstarrstest.Fault{Status: 200, Body: `{"info": [{"name": "objID"`})
 	}},
 	{name: "429 storm", inject: func(r *rig) {
 		for range 3 {
 			r.ps.ThrottleNext(time.Second)
 		}
 	}},
-	{name: "answer that disappears (404)", inject: func(r *rig) { r.ps.AddFault(panstarrstest.Fault{Endpoint: "dr2/mean", Status: 404}) }, want: singletarget.ErrNotFound},
+	{name: "answer that disappears (404)", inject: func(r *rig) { r.ps.Inject(panstarrstest.Fault{Endpoint: "dr2/mean", Status: 404}) }, want: singletarget.ErrNotFound},
 }
 
 var ztfFaults = []fault{
 	{name: "5xx burst", inject: func(r *rig) {
-		r.ztf.Inject(ztftest.LightCurves, ztftest.Fault{Status: 503}, ztftest.Fault{Status: 502})
+		r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointLightCurves, Status: 503}, ztftest.Fault{Endpoint: ztftest.EndpointLightCurves, Status: 502})
 	}},
-	{name: "5xx that does not stop", inject: func(r *rig) { r.ztf.Inject(ztftest.LightCurves, repeat(ztftest.Fault{Status: 500}, 20)...) },
+	{name: "5xx that does not stop", inject: func(r *rig) {
+		r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointLightCurves, Status: 500, Times: 20})
+	},
 		want: singletarget.ErrRemote},
-	{name: "connection reset", inject: func(r *rig) { r.ztf.Inject(ztftest.LightCurves, ztftest.Fault{Drop: true}, ztftest.Fault{Drop: true}) }},
-	{name: "slow answer", opts: rigOptions{timeout: 300 * time.Millisecond}, inject: func(r *rig) {
-		r.ztf.Inject(ztftest.LightCurves, ztftest.Fault{Delay: time.Second})
+	{name: "connection reset", inject: func(r *rig) {
+		r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointLightCurves, Reset: true}, ztftest.Fault{Endpoint: ztftest.EndpointLightCurves, Reset: true})
 	}},
-	{name: "body aborted mid-way", inject: func(r *rig) { r.ztf.Inject(ztftest.LightCurves, ztftest.Fault{Truncate: true}) }},
-	{name: "body cut short (framing intact)", inject: func(r *rig) { r.ztf.Inject(ztftest.LightCurves, ztftest.Fault{Cut: true}) }},
+	{name: "slow answer", opts: rigOptions{timeout: 300 * time.Millisecond}, inject: func(r *rig) {
+		r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointLightCurves, Delay: time.Second})
+	}},
+	{name: "body aborted mid-way", inject: func(r *rig) {
+		r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointLightCurves, Truncate: true, Reset: true})
+	}},
+	{name: "body cut short (framing intact)", inject: func(r *rig) { r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointLightCurves, Truncate: true}) }},
 	{name: "answer that is not a table", inject: func(r *rig) {
-		r.ztf.Inject(ztftest.LightCurves, repeat(ztftest.Fault{Status: 200, Body: "<html>Service down for maintenance</html>", ContentType: "text/html"}, 20)...)
+		r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointLightCurves, Status: 200, Body: "<html>Service down for maintenance</html>", Times: 20})
 	}, want: singletarget.ErrRemote},
 	{name: "429 storm", inject: func(r *rig) {
 		for range 3 {
@@ -121,21 +129,27 @@ var ztfFaults = []fault{
 }
 
 var ztffpFaults = []fault{
-	{name: "5xx burst on status", inject: func(r *rig) { r.ztf.Inject(ztftest.Status, ztftest.Fault{Status: 503}, ztftest.Fault{Status: 502}) }},
-	{name: "5xx on the submission", inject: func(r *rig) { r.ztf.Inject(ztftest.Submit, ztftest.Fault{Status: 503}) }, want: singletarget.ErrRemote},
-	{name: "connection reset on status", inject: func(r *rig) { r.ztf.Inject(ztftest.Status, ztftest.Fault{Drop: true}, ztftest.Fault{Drop: true}) }},
-	{name: "connection reset on the download", inject: func(r *rig) { r.ztf.Inject(ztftest.Download, ztftest.Fault{Drop: true}) }},
-	{name: "slow status page", opts: rigOptions{timeout: 300 * time.Millisecond}, inject: func(r *rig) {
-		r.ztf.Inject(ztftest.Status, ztftest.Fault{Delay: time.Second})
+	{name: "5xx burst on status", inject: func(r *rig) {
+		r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointStatus, Status: 503}, ztftest.Fault{Endpoint: ztftest.EndpointStatus, Status: 502})
 	}},
-	{name: "download aborted mid-body", inject: func(r *rig) { r.ztf.Inject(ztftest.Download, ztftest.Fault{Truncate: true}) }},
-	{name: "download cut short (framing intact)", inject: func(r *rig) { r.ztf.Inject(ztftest.Download, ztftest.Fault{Cut: true}) }},
+	{name: "5xx on the submission", inject: func(r *rig) { r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointSubmit, Status: 503}) }, want: singletarget.ErrRemote},
+	{name: "connection reset on status", inject: func(r *rig) {
+		r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointStatus, Reset: true}, ztftest.Fault{Endpoint: ztftest.EndpointStatus, Reset: true})
+	}},
+	{name: "connection reset on the download", inject: func(r *rig) { r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointDownload, Reset: true}) }},
+	{name: "slow status page", opts: rigOptions{timeout: 300 * time.Millisecond}, inject: func(r *rig) {
+		r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointStatus, Delay: time.Second})
+	}},
+	{name: "download aborted mid-body", inject: func(r *rig) {
+		r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointDownload, Truncate: true, Reset: true})
+	}},
+	{name: "download cut short (framing intact)", inject: func(r *rig) { r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointDownload, Truncate: true}) }},
 	{name: "garbage status page while polling", inject: func(r *rig) {
 		// The first status request is Query's look for a job to adopt.
-		r.ztf.Inject(ztftest.Status, ztftest.Fault{}, ztftest.Fault{Status: 200, Body: "<html><table><tr><td>{broken", ContentType: "text/html"})
+		r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointStatus}, ztftest.Fault{Endpoint: ztftest.EndpointStatus, Status: 200, Body: "<html><table><tr><td>{broken"})
 	}},
 	{name: "garbage status page before submitting", inject: func(r *rig) {
-		r.ztf.Inject(ztftest.Status, ztftest.Fault{Status: 200, Body: "<html><table><tr><td>{broken", ContentType: "text/html"})
+		r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointStatus, Status: 200, Body: "<html><table><tr><td>{broken"})
 	}, want: singletarget.ErrRemote},
 	{name: "429 storm", inject: func(r *rig) {
 		for range 3 {
@@ -143,19 +157,11 @@ var ztffpFaults = []fault{
 		}
 	}},
 	{name: "job that never finishes", opts: rigOptions{deadline: 500 * time.Millisecond}, inject: func(r *rig) {
-		r.ztf.Inject(ztftest.Status, repeat(ztftest.Fault{Status: 200, Body: "Zero records returned"}, 1000)...)
+		r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointStatus, Status: 200, Body: "Zero records returned", Times: 1000})
 	}, want: singletarget.ErrDeadline},
 	{name: "job that fails remotely", inject: func(r *rig) { r.ztf.FailNextJob(64) }, want: singletarget.ErrTaskFailed},
-	{name: "result that disappears", inject: func(r *rig) { r.ztf.Inject(ztftest.Download, repeat(ztftest.Fault{Status: 404}, 20)...) },
+	{name: "result that disappears", inject: func(r *rig) { r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointDownload, Status: 404, Times: 20}) },
 		want: singletarget.ErrNotFound},
-}
-
-func repeat(f ztftest.Fault, n int) []ztftest.Fault {
-	out := make([]ztftest.Fault, n)
-	for i := range out {
-		out[i] = f
-	}
-	return out
 }
 
 // TestFaultMatrix runs each service's query on a Pool against its
@@ -234,18 +240,18 @@ func TestCancelLeavesNoGoroutines(t *testing.T) {
 			var hits func() int
 			switch {
 			case r.atlas != nil:
-				r.atlas.SlowNext(atlastest.EndpointTask, 1, time.Minute)
+				r.atlas.Inject(atlastest.Fault{Endpoint: atlastest.EndpointTask, Delay: time.Minute})
 				// The queue POST, then the slow poll.
 				hits = func() int { return max(r.atlas.Stats().Requests-1, 0) }
 			case r.ps != nil:
-				r.ps.SlowNext(time.Minute)
+				r.ps.Inject(panstarrstest.Fault{Delay: time.Minute})
 				hits = r.ps.TotalHits
 			case rg.name == "ZTF":
-				r.ztf.Inject(ztftest.LightCurves, ztftest.Fault{Delay: time.Minute})
-				hits = func() int { return r.ztf.Requests(ztftest.LightCurves) }
+				r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointLightCurves, Delay: time.Minute})
+				hits = func() int { return r.ztf.Requests(ztftest.EndpointLightCurves) }
 			default:
-				r.ztf.Inject(ztftest.Status, ztftest.Fault{Delay: time.Minute})
-				hits = func() int { return r.ztf.Requests(ztftest.Status) }
+				r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointStatus, Delay: time.Minute})
+				hits = func() int { return r.ztf.Requests(ztftest.EndpointStatus) }
 			}
 			ctx := context.Background()
 			pool := singletarget.NewPool(r.m, &singletarget.PoolOptions{Workers: 2})

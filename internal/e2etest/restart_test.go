@@ -229,7 +229,7 @@ func testWorkerKilled(t *testing.T, whileRunning bool) {
 	if whileRunning {
 		// Hold the next poll for longer than the test: the worker is killed
 		// inside it.
-		sim.SlowNext(atlastest.EndpointTask, 1, 5*time.Minute)
+		sim.Inject(atlastest.Fault{Endpoint: atlastest.EndpointTask, Delay: 5 * time.Minute})
 		waitFor("the slow poll in flight", func() bool {
 			// Every request but the queue POST is a poll; a poll is counted
 			// once answered, so one more request than that is in flight.

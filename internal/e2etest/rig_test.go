@@ -177,12 +177,12 @@ func newZTF(t testing.TB, o rigOptions) *rig {
 	})
 	must(t, err)
 	m, store := newManager(t, o)
-	must(t, m.AddProcessor(ztf.ProductType, ztf.Processor{}))
+	must(t, m.AddProcessor(ztf.DataProductType, ztf.Processor{}))
 	must(t, m.AddService(svc))
 	return &rig{name: "ZTF", m: m, store: store, ztf: sim,
-		req:      singletarget.Request{Service: ztf.Name, Target: target, Params: url.Values{"radius": {"3"}}},
-		remote:   func() int { return sim.Requests(ztftest.LightCurves) },
-		requests: func() int { return sim.Requests(ztftest.AnyEndpoint) },
+		req:      singletarget.Request{Service: ztf.ServiceName, Target: target, Params: url.Values{"radius": {"3"}}},
+		remote:   func() int { return sim.Requests(ztftest.EndpointLightCurves) },
+		requests: func() int { return sim.Requests(ztftest.EndpointAny) },
 		closeSim: sim.Close, client: sim.Client()}
 }
 
@@ -204,12 +204,12 @@ func newZTFFP(t testing.TB, o rigOptions) *rig {
 	})
 	must(t, err)
 	m, store := newManager(t, o)
-	must(t, m.AddProcessor(ztf.ForcedPhotometryProductType, ztf.ForcedPhotometryProcessor{}))
+	must(t, m.AddProcessor(ztf.ForcedPhotometryDataProductType, ztf.ForcedPhotometryProcessor{}))
 	must(t, m.AddService(svc))
 	return &rig{name: "ZTF_FP", m: m, store: store, ztf: sim,
-		req:      singletarget.Request{Service: ztf.ForcedPhotometryName, Target: target, Params: url.Values{"jd_start": {"2459000.5"}, "jd_end": {"2459100.5"}}},
+		req:      singletarget.Request{Service: ztf.ForcedPhotometryServiceName, Target: target, Params: url.Values{"jd_start": {"2459000.5"}, "jd_end": {"2459100.5"}}},
 		remote:   func() int { return sim.Submissions(ztfEmail) },
-		requests: func() int { return sim.Requests(ztftest.AnyEndpoint) },
+		requests: func() int { return sim.Requests(ztftest.EndpointAny) },
 		closeSim: sim.Close, client: sim.Client()}
 }
 

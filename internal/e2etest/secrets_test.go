@@ -156,14 +156,16 @@ func TestNoSecretsAnywhere(t *testing.T) {
 	}{
 		{"ATLAS ok", newATLAS, rigOptions{}, nil},
 		{"ATLAS refused credentials", newATLAS, rigOptions{badCreds: true}, nil},
-		{"ATLAS 5xx", newATLAS, rigOptions{}, func(r *rig) { r.atlas.FailNext(atlastest.EndpointTask, 100, 503) }},
+		{"ATLAS 5xx", newATLAS, rigOptions{}, func(r *rig) {
+			r.atlas.Inject(atlastest.Fault{Endpoint: atlastest.EndpointTask, Times: 100, Status: 503})
+		}},
 		{"ZTF_FP ok", newZTFFP, rigOptions{}, nil},
 		{"ZTF_FP refused credentials", newZTFFP, rigOptions{badCreds: true}, nil},
 		{"ZTF_FP 5xx", newZTFFP, rigOptions{}, func(r *rig) {
-			r.ztf.Inject(ztftest.Status, ztftest.Fault{})
-			r.ztf.Inject(ztftest.Status, repeat(ztftest.Fault{Status: 503}, 100)...)
+			r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointStatus})
+			r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointStatus, Status: 503, Times: 100})
 		}},
-		{"PANSTARRS 5xx", newPanSTARRS, rigOptions{}, func(r *rig) { r.ps.FailNext(100, 503) }},
+		{"PANSTARRS 5xx", newPanSTARRS, rigOptions{}, func(r *rig) { r.ps.Inject(panstarrstest.Fault{Times: 100, Status: 503}) }},
 	} {
 		rc.opts.logger, rc.opts.store = log, store
 		r := rc.make(t, rc.opts)
@@ -257,11 +259,11 @@ func scanStore(t *testing.T, ev *evidence, what string, s dataproduct.Store) {
 func fail5xx(r *rig, n int) {
 	switch {
 	case r.atlas != nil:
-		r.atlas.FailNext(atlastest.EndpointAny, n, 503)
+		r.atlas.Inject(atlastest.Fault{Times: n, Status: 503})
 	case r.ps != nil:
-		r.ps.FailNext(n, 503)
+		r.ps.Inject(panstarrstest.Fault{Times: n, Status: 503})
 	default:
-		r.ztf.Inject(ztftest.AnyEndpoint, repeat(ztftest.Fault{Status: 503}, n)...)
+		r.ztf.Inject(ztftest.Fault{Status: 503, Times: n})
 	}
 }
 
@@ -280,11 +282,11 @@ func slow(r *rig, n int) {
 	for range n {
 		switch {
 		case r.atlas != nil:
-			r.atlas.SlowNext(atlastest.EndpointAny, 1, 2*time.Second)
+			r.atlas.Inject(atlastest.Fault{Delay: 2 * time.Second})
 		case r.ps != nil:
-			r.ps.SlowNext(2 * time.Second)
+			r.ps.Inject(panstarrstest.Fault{Delay: 2 * time.Second})
 		default:
-			r.ztf.Inject(ztftest.AnyEndpoint, ztftest.Fault{Delay: 2 * time.Second})
+			r.ztf.Inject(ztftest.Fault{Delay: 2 * time.Second})
 		}
 	}
 }
@@ -292,12 +294,12 @@ func slow(r *rig, n int) {
 func drop(r *rig, n int) {
 	switch {
 	case r.atlas != nil:
-		r.atlas.Inject(atlastest.Fault{Kind: atlastest.FaultDrop, Times: n})
+		r.atlas.Inject(atlastest.Fault{Times: n, Reset: true})
 	case r.ps != nil:
 		for range n {
-			r.ps.AddFault(panstarrstest.Fault{Drop: true})
+			r.ps.Inject(panstarrstest.Fault{Reset: true})
 		}
 	default:
-		r.ztf.Inject(ztftest.AnyEndpoint, repeat(ztftest.Fault{Drop: true}, n)...)
+		r.ztf.Inject(ztftest.Fault{Reset: true, Times: n})
 	}
 }

@@ -25,9 +25,10 @@
 //     where the service sends them);
 //   - malformed parameters → 422 with a FastAPI-style {"detail": [...]}
 //     body;
-//   - scripted faults: HTTP errors (5xx), throttling (429 with
-//     Retry-After; whether MAST throttles is unconfirmed), slow answers,
-//     truncated bodies and dropped connections.
+//   - scripted transport faults (Inject, ClearFaults; the same Fault as
+//     every simulator of the library): HTTP errors (5xx), throttling (429
+//     with Retry-After; whether MAST throttles is unconfirmed), slow
+//     answers, truncated bodies and dropped connections.
 //
 // The rows come from a deterministic generated catalog (see Sky): any cone
 // north of Dec −30° finds objects, the same ones every time.
@@ -37,7 +38,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -47,6 +47,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tomgo/targetdata/internal/simfault"
 )
 
 // DefaultBasePath is where the simulator mounts the API, as MAST does.
@@ -69,27 +71,43 @@ type Options struct {
 	Latency time.Duration
 }
 
-// Fault is a scripted misbehaviour, used by the next request to the
-// matching endpoint.
+// Endpoint names the requests a Fault applies to, as Server.Hits counts
+// them: "<release>/<table>" for searches ("dr2/detection"),
+// "<release>/<table>/metadata" for the metadata endpoint.
+type Endpoint string
+
+// EndpointAny matches every request.
+const EndpointAny Endpoint = ""
+
+// Fault is a scripted transport failure for the next matching requests,
+// the same as every simulator of the library has. The fields combine:
+// Delay holds the answer back first; then Reset drops the connection
+// without an answer, Status answers instead of the data, and Truncate cuts
+// the real answer.
 type Fault struct {
-	// Endpoint limits the fault to one endpoint ("dr2/detection",
-	// "dr2/mean/metadata", see Server.Hits); empty matches any.
-	Endpoint string
-	// Status, when non-zero, is the HTTP status answered instead of the
-	// data (e.g. 503, or 429 for throttling).
+	// Endpoint selects the requests; EndpointAny ("") matches every one.
+	Endpoint Endpoint
+	// Times is how many matching requests get the fault (0 means 1).
+	Times int
+	// Status, when not 0, is answered instead of the data (e.g. 503, or
+	// 429 for throttling).
 	Status int
-	// RetryAfter sets the Retry-After header (whole seconds, rounded up).
+	// RetryAfter is the wait a 429 or 503 announces (Retry-After, whole
+	// seconds rounded up).
 	RetryAfter time.Duration
-	// Body is the error answer's body; default a JSON {"detail": ...}.
+	// Body is the body sent with Status; default a JSON {"detail": ...}
+	// as MAST writes it.
 	Body string
 	// Delay holds the answer back (a slow server); a client that gives up
 	// earlier ends the wait.
 	Delay time.Duration
-	// Truncate sends the headers and half of the real body, then cuts the
-	// connection.
+	// Truncate breaks the body off half way: alone, the half is sent as
+	// if it were the whole answer; with Reset, the whole length is
+	// announced, half is sent and the connection is dropped.
 	Truncate bool
-	// Drop closes the connection without any answer (a connection reset).
-	Drop bool
+	// Reset drops the connection without an answer (with Truncate: after
+	// half the body).
+	Reset bool
 }
 
 // Request is a request the simulator received.
@@ -121,7 +139,7 @@ type Server struct {
 	sky  *Sky
 
 	mu       sync.Mutex
-	faults   []Fault
+	faults   simfault.Queue
 	hits     map[string]int
 	requests []Request
 	empty    bool
@@ -186,32 +204,23 @@ func (s *Server) Close() { s.srv.Close() }
 // Sky returns the generated catalog, to compute what a query must find.
 func (s *Server) Sky() *Sky { return s.sky }
 
-// AddFault queues a fault; faults are used in the order added, each by
-// one matching request.
-func (s *Server) AddFault(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, f)
-}
-
-// FailNext makes the next n requests answer the HTTP status code.
-func (s *Server) FailNext(n, status int) {
-	for range n {
-		s.AddFault(Fault{Status: status})
+// Inject scripts faults. Faults apply in the order injected; each request
+// gets at most one.
+func (s *Server) Inject(faults ...Fault) {
+	for _, f := range faults {
+		s.faults.Add(simfault.Fault{Endpoint: string(f.Endpoint), Times: f.Times, Status: f.Status, RetryAfter: f.RetryAfter,
+			Body: f.Body, Delay: f.Delay, Truncate: f.Truncate, Reset: f.Reset})
 	}
 }
 
+// ClearFaults removes the faults not used yet.
+func (s *Server) ClearFaults() { s.faults.Clear() }
+
 // ThrottleNext makes the next request answer 429 Too Many Requests with
-// Retry-After.
+// Retry-After: the hook servicetest's Instance.Throttle takes.
 func (s *Server) ThrottleNext(retryAfter time.Duration) {
-	s.AddFault(Fault{Status: http.StatusTooManyRequests, RetryAfter: retryAfter})
+	s.Inject(Fault{Status: http.StatusTooManyRequests, RetryAfter: retryAfter})
 }
-
-// SlowNext holds the next answer back for d.
-func (s *Server) SlowNext(d time.Duration) { s.AddFault(Fault{Delay: d}) }
-
-// TruncateNext cuts the next answer's body in half.
-func (s *Server) TruncateNext() { s.AddFault(Fault{Truncate: true}) }
 
 // SetEmpty makes every search find nothing (true) or restores the sky.
 func (s *Server) SetEmpty(empty bool) {
@@ -253,7 +262,7 @@ func (s *Server) Reset() {
 	defer s.mu.Unlock()
 	s.hits = map[string]int{}
 	s.requests = nil
-	s.faults = nil
+	s.faults.Clear()
 }
 
 func cloneValues(v url.Values) url.Values {
@@ -262,19 +271,6 @@ func cloneValues(v url.Values) url.Values {
 		out[k] = slices.Clone(vs)
 	}
 	return out
-}
-
-// takeFault removes and returns the first fault matching endpoint.
-func (s *Server) takeFault(endpoint string) (Fault, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if f.Endpoint == "" || f.Endpoint == endpoint {
-			s.faults = slices.Delete(s.faults, i, i+1)
-			return f, true
-		}
-	}
-	return Fault{}, false
 }
 
 // Tables returns the tables the simulator serves for a release (nil for an
@@ -335,7 +331,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		rec.Token = c.Value
 	}
 	status, body, ctype := s.handle(r, &rec)
-	fault, faulty := s.takeFault(rec.Endpoint)
+	fault, faulty := s.faults.Take(func(e string) bool { return e == "" || e == rec.Endpoint })
 	rec.Status = status
 	if faulty && fault.Status != 0 {
 		rec.Status = fault.Status
@@ -347,55 +343,30 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 
-	delay := s.opts.Latency
-	if faulty {
-		delay += fault.Delay
-	}
-	if delay > 0 {
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
-	}
-	if faulty && fault.Drop {
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return
-			}
-		}
-		panic(http.ErrAbortHandler)
-	}
-	if faulty && fault.Status != 0 {
-		if fault.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(fault.RetryAfter.Seconds()))))
-		}
-		b := fault.Body
-		if b == "" {
-			b = fmt.Sprintf(`{"detail":%q}`, http.StatusText(fault.Status))
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(fault.Status)
-		_, _ = w.Write([]byte(b))
+	if !simfault.Wait(r.Context(), simfault.Fault{Delay: s.opts.Latency}) {
 		return
 	}
-	if faulty && fault.Truncate && status == http.StatusOK && len(body) > 1 {
-		if hj, ok := w.(http.Hijacker); ok {
-			conn, buf, err := hj.Hijack()
-			if err == nil {
-				fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", ctype, len(body))
-				_, _ = buf.Write(body[:len(body)/2])
-				_ = buf.Flush()
-				_ = conn.Close()
-				return
-			}
+	w.Header().Set("Server", "nginx/1.22.1 (panstarrstest)")
+	if faulty {
+		if !simfault.Wait(r.Context(), fault) {
+			return
 		}
+		switch {
+		case fault.Reset && !fault.Truncate:
+			simfault.Drop(w)
+			return
+		case fault.Status != 0:
+			simfault.WriteStatus(w, fault, fmt.Sprintf(`{"detail":%q}`, http.StatusText(fault.Status)))
+			return
+		case fault.Truncate:
+			w.Header().Set("Content-Type", ctype)
+			simfault.RetryAfterHeader(w, fault)
+			simfault.Truncated(w, status, body, fault.Reset)
+			return
+		}
+		simfault.RetryAfterHeader(w, fault)
 	}
 	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("Server", "nginx/1.22.1 (panstarrstest)")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

@@ -310,7 +310,7 @@ func TestStackJSONLikeMAST(t *testing.T) {
 func TestFaults(t *testing.T) {
 	s := panstarrstest.NewServer(t, nil)
 	v := cone(0.01)
-	s.FailNext(1, 503)
+	s.Inject(panstarrstest.Fault{Status: 503})
 	code, _, _ := get(t, s, "/dr2/mean.csv", v)
 	assert.Equal(t, 503, code)
 	code, _, _ = get(t, s, "/dr2/mean.csv", v)
@@ -321,7 +321,7 @@ func TestFaults(t *testing.T) {
 	assert.Equal(t, 429, code)
 	assert.Equal(t, "2", hdr.Get("Retry-After"), "whole seconds, rounded up")
 
-	s.AddFault(panstarrstest.Fault{Endpoint: "dr2/detection", Status: 500})
+	s.Inject(panstarrstest.Fault{Endpoint: "dr2/detection", Status: 500})
 	code, _, _ = get(t, s, "/dr2/mean.csv", v)
 	assert.Equal(t, 200, code, "a fault for another endpoint waits")
 	code, _, _ = get(t, s, "/dr2/detection/metadata", nil)
@@ -329,18 +329,18 @@ func TestFaults(t *testing.T) {
 	code, _, _ = get(t, s, "/dr2/detection.csv", v)
 	assert.Equal(t, 500, code)
 
-	s.TruncateNext()
+	s.Inject(panstarrstest.Fault{Truncate: true, Reset: true})
 	resp, err := s.Client().Get(s.URL + "/dr2/mean.csv?" + v.Encode())
 	require.NoError(t, err)
 	_, err = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	assert.True(t, errors.Is(err, io.ErrUnexpectedEOF), "a truncated body: %v", err)
 
-	s.AddFault(panstarrstest.Fault{Drop: true})
+	s.Inject(panstarrstest.Fault{Reset: true})
 	_, err = s.Client().Get(s.URL + "/dr2/mean.csv?" + v.Encode())
 	assert.Error(t, err, "a dropped connection")
 
-	s.SlowNext(time.Minute)
+	s.Inject(panstarrstest.Fault{Delay: time.Minute})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", s.URL+"/dr2/mean.csv?"+v.Encode(), nil)

@@ -129,7 +129,7 @@ func TestBatchKeepsToTheAccountLimit(t *testing.T) {
 		opts.Workers, opts.SlotWait = 4, 10*time.Millisecond
 		x := open(t, m, opts)
 		ctx := context.Background()
-		id, err := x.SubmitBatch(ctx, atlas.Name, batchTargets(6), vals(map[string]string{"min_date_mjd": "60316", "max_date_mjd": "60336"}))
+		id, err := x.SubmitBatch(ctx, atlas.ServiceName, batchTargets(6), vals(map[string]string{"min_date_mjd": "60316", "max_date_mjd": "60336"}))
 		require.NoError(t, err)
 		start(t, x)
 		p := waitBatch(t, x, id)
@@ -138,7 +138,7 @@ func TestBatchKeepsToTheAccountLimit(t *testing.T) {
 		assert.Equal(t, 6, st.TasksCreated)
 		assert.Equal(t, 2, st.MaxActive)
 		assert.Zero(t, st.Throttled)
-		sl, err := m.Slots(atlas.Name)
+		sl, err := m.Slots(atlas.ServiceName)
 		require.NoError(t, err)
 		assert.Zero(t, sl.Status().InFlight, "every slot given back")
 	})

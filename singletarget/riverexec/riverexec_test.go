@@ -32,7 +32,7 @@ func window() url.Values { return url.Values{"min_mjd": {"60080"}, "max_mjd": {"
 func newManager(t *testing.T, archive *demo.Archive, store dataproduct.Store) *singletarget.Manager {
 	t.Helper()
 	m := singletarget.NewManager(store, nil)
-	require.NoError(t, m.AddProcessor(demo.ProductType, demo.Processor()))
+	require.NoError(t, m.AddProcessor(demo.DataProductType, demo.Processor()))
 	require.NoError(t, m.AddService(demo.NewService(archive, "key-12345", 10*time.Millisecond)))
 	return m
 }
@@ -208,7 +208,7 @@ func TestCancelAndFailure(t *testing.T) {
 
 		// A job whose service refuses the key fails at once, not retried.
 		bad := singletarget.NewManager(store, nil)
-		require.NoError(t, bad.AddProcessor(demo.ProductType, demo.Processor()))
+		require.NoError(t, bad.AddProcessor(demo.DataProductType, demo.Processor()))
 		require.NoError(t, bad.AddService(demo.NewService(archive, "wrong-key", time.Millisecond)))
 		xb := open(t, bad, testOptions())
 		start(t, xb)

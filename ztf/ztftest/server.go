@@ -19,9 +19,10 @@
 //     deterministic rows with low-S/N, negative, null, procstatus 56/57/61
 //     and cloudy epochs, END trailer).
 //
-// Faults are scripted per endpoint (Inject, ThrottleNext, FailNextJob):
-// any HTTP status and body, Retry-After, slow answers, truncated bodies
-// and dropped connections. Counters (Requests, Submissions) let tests
+// Transport faults are scripted with Inject and ClearFaults, the same Fault
+// as every simulator of the library has (any HTTP status and body,
+// Retry-After, slow answers, truncated bodies and dropped connections);
+// ThrottleNext and FailNextJob script the services' own answers. Counters (Requests, Submissions) let tests
 // assert, for example, that exactly one job was submitted.
 package ztftest
 
@@ -29,11 +30,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tomgo/targetdata/internal/simfault"
 	"github.com/tomgo/targetdata/singletarget"
 	"github.com/tomgo/targetdata/ztf"
 )
@@ -55,42 +56,50 @@ type Endpoint string
 
 // Endpoints.
 const (
-	// AnyEndpoint matches every request (faults injected for it are used
-	// first).
-	AnyEndpoint Endpoint = ""
-	// LightCurves is IRSA's nph_light_curves.
-	LightCurves Endpoint = "lightcurves"
-	// Submit is requestForcedPhotometry.cgi and batchfp.py/submit.
-	Submit Endpoint = "submit"
-	// Status is getForcedPhotometryRequests.cgi and
+	// EndpointAny matches every request.
+	EndpointAny Endpoint = ""
+	// EndpointLightCurves is IRSA's nph_light_curves.
+	EndpointLightCurves Endpoint = "lightcurves"
+	// EndpointSubmit is requestForcedPhotometry.cgi and batchfp.py/submit.
+	EndpointSubmit Endpoint = "submit"
+	// EndpointStatus is getForcedPhotometryRequests.cgi and
 	// getBatchForcedPhotometryRequests.cgi.
-	Status Endpoint = "status"
-	// Download is the result files under /ztf/ops/.
-	Download Endpoint = "download"
+	EndpointStatus Endpoint = "status"
+	// EndpointDownload is the result files under /ztf/ops/.
+	EndpointDownload Endpoint = "download"
 )
 
-// Fault is one scripted misbehaviour, used for one matching request
-// instead of (or on top of) the normal answer.
+// Fault is a scripted transport failure for the next matching requests,
+// the same as every simulator of the library has. The fields combine:
+// Delay holds the answer back first; then Reset drops the connection
+// without an answer, Status answers instead of the service, and Truncate
+// cuts the service's answer. A Fault with none of these set lets one
+// request through untouched (to fault the one after it).
 type Fault struct {
-	// Status, when non-zero, is answered instead of the normal answer, with
-	// Body (default: the status text) as ContentType (default text/plain).
-	Status      int
-	Body        string
-	ContentType string
-	// RetryAfter sets a Retry-After header (whole seconds, rounded up).
+	// Endpoint selects the requests; EndpointAny ("") matches every one.
+	Endpoint Endpoint
+	// Times is how many matching requests get the fault (0 means 1).
+	Times int
+	// Status, when not 0, is answered instead of the normal answer, with
+	// Body.
+	Status int
+	// RetryAfter is the wait a 429 or 503 announces (Retry-After, whole
+	// seconds rounded up).
 	RetryAfter time.Duration
+	// Body is the body sent with Status (default: the status text); its
+	// Content-Type follows its first character (HTML, JSON or plain text).
+	Body string
 	// Delay holds the answer back this long (or until the client gives
 	// up).
 	Delay time.Duration
-	// Truncate serves only the first half of the normal answer, with a
-	// Content-Length of the whole, so the client sees the connection end
-	// early.
+	// Truncate breaks the body off half way: alone, the half is sent as
+	// if it were the whole answer (a file cut short on the server); with
+	// Reset, the whole length is announced, half is sent and the
+	// connection is dropped.
 	Truncate bool
-	// Cut serves the first half of the normal answer as if it were whole
-	// (a file cut short on the server).
-	Cut bool
-	// Drop closes the connection without any answer.
-	Drop bool
+	// Reset drops the connection without an answer (with Truncate: after
+	// half the body).
+	Reset bool
 }
 
 // Options configure a Server; nil means defaults.
@@ -153,7 +162,7 @@ type Server struct {
 	srv  *httptest.Server
 
 	mu        sync.Mutex
-	faults    map[Endpoint][]Fault
+	faults    simfault.Queue
 	requests  map[Endpoint]int
 	submitted map[string]int
 	nextExit  []int
@@ -163,12 +172,17 @@ type Server struct {
 	stars     map[int64]star
 }
 
-// NewServer starts a simulator and stops it when the test ends. tb may be
-// nil (in an Example, say); the caller then stops it with Close.
+// NewServer starts a simulator and stops it when the test ends.
 func NewServer(tb testing.TB, opts *Options) *Server {
-	if tb != nil {
-		tb.Helper()
-	}
+	tb.Helper()
+	s := Start(opts)
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a simulator outside of a test (an example, a demo
+// program); call Close when done.
+func Start(opts *Options) *Server {
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -216,29 +230,25 @@ func NewServer(tb testing.TB, opts *Options) *Server {
 		o.Now = time.Now
 	}
 	s := &Server{
-		opts:   o,
-		faults: map[Endpoint][]Fault{}, requests: map[Endpoint]int{}, submitted: map[string]int{},
+		opts:     o,
+		requests: map[Endpoint]int{}, submitted: map[string]int{},
 		nextReq: 69600, nextBatch: 2064100, stars: map[int64]star{},
 	}
 	mux := http.NewServeMux()
-	mux.Handle(LightCurvePrefix+ztf.LightCurvePath, s.wrap(LightCurves, http.HandlerFunc(s.lightCurves)))
-	mux.Handle(ForcedPhotometryPrefix+ztf.SubmitPath, s.wrap(Submit, s.basicAuth(http.HandlerFunc(s.submitSingle))))
-	mux.Handle(ForcedPhotometryPrefix+batchSubmitPath, s.wrap(Submit, s.basicAuth(http.HandlerFunc(s.submitBatch))))
-	mux.Handle(ForcedPhotometryPrefix+ztf.StatusPath, s.wrap(Status, s.basicAuth(http.HandlerFunc(s.status))))
-	mux.Handle(ForcedPhotometryPrefix+batchStatusPath, s.wrap(Status, s.basicAuth(http.HandlerFunc(s.status))))
-	mux.Handle(ForcedPhotometryPrefix+"/ztf/ops/", s.wrap(Download, s.basicAuth(http.HandlerFunc(s.download))))
+	mux.Handle(LightCurvePrefix+ztf.LightCurvePath, s.wrap(EndpointLightCurves, http.HandlerFunc(s.lightCurves)))
+	mux.Handle(ForcedPhotometryPrefix+ztf.SubmitPath, s.wrap(EndpointSubmit, s.basicAuth(http.HandlerFunc(s.submitSingle))))
+	mux.Handle(ForcedPhotometryPrefix+batchSubmitPath, s.wrap(EndpointSubmit, s.basicAuth(http.HandlerFunc(s.submitBatch))))
+	mux.Handle(ForcedPhotometryPrefix+ztf.StatusPath, s.wrap(EndpointStatus, s.basicAuth(http.HandlerFunc(s.status))))
+	mux.Handle(ForcedPhotometryPrefix+batchStatusPath, s.wrap(EndpointStatus, s.basicAuth(http.HandlerFunc(s.status))))
+	mux.Handle(ForcedPhotometryPrefix+"/ztf/ops/", s.wrap(EndpointDownload, s.basicAuth(http.HandlerFunc(s.download))))
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
 	s.LightCurveURL = s.URL + LightCurvePrefix
 	s.ForcedPhotometryURL = s.URL + ForcedPhotometryPrefix
-	if tb != nil {
-		tb.Cleanup(s.Close)
-	}
 	return s
 }
 
-// Close shuts the server down (NewServer registers it with tb.Cleanup). It
-// may be called more than once.
+// Close shuts the server down (NewServer registers it with tb.Cleanup).
 func (s *Server) Close() { s.srv.Close() }
 
 // Client returns an HTTP client for the server (pass it as
@@ -261,25 +271,23 @@ func (s *Server) Credentials() ztf.Credentials {
 	}
 }
 
-// Inject scripts faults for the next requests to ep, one fault per
-// request, in order (AnyEndpoint: the next requests to any endpoint).
-func (s *Server) Inject(ep Endpoint, faults ...Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults[ep] = append(s.faults[ep], faults...)
+// Inject scripts faults. Faults apply in the order injected; each request
+// gets at most one.
+func (s *Server) Inject(faults ...Fault) {
+	for _, f := range faults {
+		s.faults.Add(simfault.Fault{Endpoint: string(f.Endpoint), Times: f.Times, Status: f.Status, RetryAfter: f.RetryAfter,
+			Body: f.Body, Delay: f.Delay, Truncate: f.Truncate, Reset: f.Reset})
+	}
 }
 
-// ClearFaults drops the faults still scripted for every endpoint.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	clear(s.faults)
-}
+// ClearFaults removes the faults not used yet.
+func (s *Server) ClearFaults() { s.faults.Clear() }
 
 // ThrottleNext makes the next request to any endpoint answer 429 Too Many
-// Requests with a Retry-After of retryAfter.
+// Requests with a Retry-After of retryAfter: the hook servicetest's
+// Instance.Throttle takes.
 func (s *Server) ThrottleNext(retryAfter time.Duration) {
-	s.Inject(AnyEndpoint, Fault{Status: http.StatusTooManyRequests, RetryAfter: retryAfter, Body: "Too many requests: slow down."})
+	s.Inject(Fault{Status: http.StatusTooManyRequests, RetryAfter: retryAfter, Body: "Too many requests: slow down."})
 }
 
 // FailNextJob makes the next submitted job end with exitCode and, unless
@@ -291,12 +299,12 @@ func (s *Server) FailNextJob(exitCode int) {
 	s.nextExit = append(s.nextExit, exitCode)
 }
 
-// Requests returns the number of requests ep received (AnyEndpoint: all),
+// Requests returns the number of requests ep received (EndpointAny: all),
 // faulted ones included.
 func (s *Server) Requests(ep Endpoint) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ep == AnyEndpoint {
+	if ep == EndpointAny {
 		n := 0
 		for _, c := range s.requests {
 			n += c
@@ -314,92 +322,21 @@ func (s *Server) Submissions(email string) int {
 	return s.submitted[email]
 }
 
-func (s *Server) nextFault(ep Endpoint) (Fault, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests[ep]++
-	for _, key := range []Endpoint{AnyEndpoint, ep} {
-		if fs := s.faults[key]; len(fs) > 0 {
-			s.faults[key] = fs[1:]
-			return fs[0], true
-		}
-	}
-	return Fault{}, false
-}
-
-// wrap applies the scripted faults of ep around h.
+// wrap counts the requests to ep and plays the scripted faults around h.
 func (s *Server) wrap(ep Endpoint, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, ok := s.nextFault(ep)
+		s.mu.Lock()
+		s.requests[ep]++
+		s.mu.Unlock()
+		f, ok := s.faults.Take(func(e string) bool { return e == "" || Endpoint(e) == ep })
 		if !ok {
 			h.ServeHTTP(w, r)
 			return
 		}
-		if f.Delay > 0 {
-			t := time.NewTimer(f.Delay)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return
-			}
-		}
-		if f.Drop {
-			if hj, ok := w.(http.Hijacker); ok {
-				if conn, _, err := hj.Hijack(); err == nil {
-					conn.Close()
-					return
-				}
-			}
-			panic(http.ErrAbortHandler)
-		}
-		if f.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int((f.RetryAfter+time.Second-1)/time.Second)))
-		}
-		if f.Status != 0 {
-			ct := f.ContentType
-			if ct == "" {
-				ct = "text/plain; charset=utf-8"
-			}
-			body := f.Body
-			if body == "" {
-				body = http.StatusText(f.Status)
-			}
-			w.Header().Set("Content-Type", ct)
-			w.WriteHeader(f.Status)
-			fmt.Fprint(w, body)
-			return
-		}
-		if f.Truncate || f.Cut {
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, r)
-			body := rec.Body.Bytes()
-			for k, v := range rec.Header() {
-				w.Header()[k] = v
-			}
-			half := body[:len(body)/2]
-			if f.Truncate {
-				w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-			} else {
-				w.Header().Set("Content-Length", strconv.Itoa(len(half)))
-			}
-			w.WriteHeader(rec.Code)
-			w.Write(half)
-			if f.Truncate {
-				if hj, ok := w.(http.Hijacker); ok {
-					if conn, buf, err := hj.Hijack(); err == nil {
-						buf.Flush()
-						conn.Close()
-					}
-				}
-			}
-			return
-		}
-		h.ServeHTTP(w, r)
+		simfault.Serve(w, r, f, h, func(w http.ResponseWriter, status int) string { return http.StatusText(status) })
 	})
 }
 
-// basicAuth checks the ZFPS site-wide Basic credentials (401 otherwise).
 func (s *Server) basicAuth(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, p, ok := r.BasicAuth()

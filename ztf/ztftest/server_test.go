@@ -180,7 +180,7 @@ func TestFaults(t *testing.T) {
 	s := ztftest.NewServer(t, nil)
 	c := s.Client()
 	ok := lcURL(s, "POS=CIRCLE%201%202%200.01&FORMAT=csv")
-	s.Inject(ztftest.LightCurves, ztftest.Fault{Status: 503, Body: "maintenance", RetryAfter: 1500 * time.Millisecond})
+	s.Inject(ztftest.Fault{Endpoint: ztftest.EndpointLightCurves, Status: 503, Body: "maintenance", RetryAfter: 1500 * time.Millisecond})
 	status, h, body := get(t, c, ok, false)
 	assert.Equal(t, 503, status)
 	assert.Equal(t, "2", h.Get("Retry-After"), "whole seconds, rounded up")
@@ -194,22 +194,23 @@ func TestFaults(t *testing.T) {
 	status, _, full := get(t, c, ok, false)
 	assert.Equal(t, 200, status, "faults are used once")
 
-	s.Inject(ztftest.LightCurves, ztftest.Fault{Cut: true})
+	s.Inject(ztftest.Fault{Endpoint: ztftest.EndpointLightCurves, Truncate: true})
 	_, _, cut := get(t, c, ok, false)
-	assert.Equal(t, full[:len(full)/2], cut)
+	assert.True(t, strings.HasPrefix(full, cut) && len(cut) <= len(full)/2 && len(cut) > len(full)/2-200, "about the first half")
+	assert.NotEqual(t, byte('\n'), cut[len(cut)-1], "cut inside a line")
 
-	s.Inject(ztftest.LightCurves, ztftest.Fault{Truncate: true})
+	s.Inject(ztftest.Fault{Endpoint: ztftest.EndpointLightCurves, Truncate: true, Reset: true})
 	resp, err := c.Get(ok)
 	require.NoError(t, err)
 	_, err = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "the connection ends before Content-Length")
 
-	s.Inject(ztftest.AnyEndpoint, ztftest.Fault{Drop: true})
+	s.Inject(ztftest.Fault{Reset: true})
 	_, err = (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Get(ok)
 	assert.Error(t, err, "a dropped connection")
 
-	s.Inject(ztftest.LightCurves, ztftest.Fault{Delay: time.Hour})
+	s.Inject(ztftest.Fault{Endpoint: ztftest.EndpointLightCurves, Delay: time.Hour})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ok, nil)
@@ -218,8 +219,8 @@ func TestFaults(t *testing.T) {
 	assert.Error(t, err)
 	assert.Less(t, time.Since(start), 10*time.Second, "a delayed answer ends with the client")
 
-	assert.Equal(t, 7, s.Requests(ztftest.LightCurves))
-	assert.Equal(t, 7, s.Requests(ztftest.AnyEndpoint))
+	assert.Equal(t, 7, s.Requests(ztftest.EndpointLightCurves))
+	assert.Equal(t, 7, s.Requests(ztftest.EndpointAny))
 }
 
 func fpsURL(s *ztftest.Server, path string, v url.Values) string {
@@ -381,7 +382,7 @@ func TestForcedPhotometrySubmissionErrors(t *testing.T) {
 	_, _, page = get(t, c, fpsURL(s, ztf.SubmitPath, v), true)
 	assert.Contains(t, page, "already have 2 requests")
 	assert.Equal(t, 2, s.Submissions(ztftest.DefaultEmail))
-	assert.Equal(t, 7, s.Requests(ztftest.Submit), "every submission request is counted, refused ones too")
+	assert.Equal(t, 7, s.Requests(ztftest.EndpointSubmit), "every submission request is counted, refused ones too")
 
 	st := account()
 	st.Set("option", "everything")
@@ -476,7 +477,7 @@ func TestServerLifecycle(t *testing.T) {
 
 func TestClearFaults(t *testing.T) {
 	s := ztftest.NewServer(t, nil)
-	s.Inject(ztftest.LightCurves, ztftest.Fault{Status: 500}, ztftest.Fault{Status: 500})
+	s.Inject(ztftest.Fault{Endpoint: ztftest.EndpointLightCurves, Status: 500}, ztftest.Fault{Endpoint: ztftest.EndpointLightCurves, Status: 500})
 	s.ClearFaults()
 	resp, err := http.Get(s.LightCurveURL + ztf.LightCurvePath + "?POS=CIRCLE+210.9+54.3+0.001&FORMAT=csv")
 	if err != nil {

@@ -10,13 +10,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-cleanhttp"
-	"github.com/hashicorp/go-retryablehttp"
-
+	"github.com/tomgo/targetdata/httpclient"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -45,17 +44,19 @@ const maxSearchBytes = 1 << 20
 type Options struct {
 	// SASURL is the base of the SAS data tree; default DefaultSASURL.
 	SASURL string
-	// HTTPClient sends the requests; default a pooled client from
-	// go-cleanhttp. Tests pass a simulator's client here.
+	// HTTPClient sends the requests; default a pooled client. Tests pass
+	// a simulator's client here.
 	HTTPClient *http.Client
 	// Logger receives debug logs of requests and retries; default none.
 	Logger *slog.Logger
-	// MaxRetries is how many times a failed GET (connection error, 5xx) is
-	// retried; default DefaultMaxRetries; negative means none.
+	// MaxRetries is how many times a failed GET (connection error, 5xx
+	// without a Retry-After) is retried; default DefaultMaxRetries;
+	// negative means none.
 	MaxRetries int
-	// MaxRetryWait caps each wait between retries, and a server's
-	// Retry-After beyond it is reported as throttling instead of waited
-	// out; default DefaultMaxRetryWait.
+	// MaxRetryWait caps each wait between retries; default
+	// DefaultMaxRetryWait. A wait the server announces (429, or 503 with
+	// Retry-After) is never slept inside a request: it is reported as a
+	// *singletarget.ThrottledError for the Manager or executor to wait out.
 	MaxRetryWait time.Duration
 	// MaxFileBytes caps a downloaded file; default DefaultMaxFileBytes.
 	MaxFileBytes int64
@@ -65,10 +66,8 @@ type Options struct {
 // for concurrent use.
 type Client struct {
 	base, sas string
-	http      *retryablehttp.Client
-	logger    *slog.Logger
-	maxFile   int64
-	maxWait   time.Duration
+	http      *httpclient.Client // SkyServer searches
+	files     *httpclient.Client // SAS downloads, with the file cap
 }
 
 // New returns a client of the SkyServer at baseURL (e.g. DefaultURL).
@@ -89,17 +88,11 @@ func New(baseURL string, opts *Options) (*Client, error) {
 			return nil, fmt.Errorf("sdss: %s: %w", name, err)
 		}
 	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = cleanhttp.DefaultPooledClient()
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
 	switch {
 	case o.MaxRetries == 0:
 		o.MaxRetries = DefaultMaxRetries
 	case o.MaxRetries < 0:
-		o.MaxRetries = 0
+		o.MaxRetries = -1 // httpclient: none
 	}
 	if o.MaxRetryWait <= 0 {
 		o.MaxRetryWait = DefaultMaxRetryWait
@@ -107,22 +100,29 @@ func New(baseURL string, opts *Options) (*Client, error) {
 	if o.MaxFileBytes <= 0 {
 		o.MaxFileBytes = DefaultMaxFileBytes
 	}
-	c := &Client{base: strings.TrimRight(baseURL, "/"), sas: strings.TrimRight(o.SASURL, "/"),
-		logger: o.Logger, maxFile: o.MaxFileBytes, maxWait: o.MaxRetryWait}
-
-	// go-retryablehttp, configured deliberately: its defaults log to
-	// stderr, wait out any Retry-After, and replace the last answer by a
-	// "giving up" error.
-	rc := retryablehttp.NewClient()
-	rc.HTTPClient = o.HTTPClient
-	rc.Logger = slogAdapter{o.Logger}
-	rc.RetryMax = o.MaxRetries
-	rc.RetryWaitMin = min(500*time.Millisecond, o.MaxRetryWait)
-	rc.RetryWaitMax = o.MaxRetryWait
-	rc.CheckRetry = c.checkRetry
-	rc.Backoff = retryablehttp.DefaultBackoff // honours Retry-After on 429/503
-	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
-	c.http = rc
+	// The library's HTTP client for services: both requests are
+	// idempotent GETs, so failures are retried; a 429, or a 503 announcing
+	// a wait, comes back at once as a *singletarget.ThrottledError (never
+	// slept inside Query); answers are size-capped; logs go to the
+	// service's slog.Logger; requests carry a User-Agent.
+	hopts := httpclient.Options{
+		Service:       ServiceName,
+		HTTPClient:    o.HTTPClient,
+		RetryMax:      o.MaxRetries,
+		RetryWaitMin:  min(500*time.Millisecond, o.MaxRetryWait),
+		RetryWaitMax:  o.MaxRetryWait,
+		MaxRetryAfter: -1,
+		ThrottleOn503: true,
+		MaxBodySize:   maxSearchBytes,
+		UserAgent:     UserAgent,
+		Logger:        o.Logger,
+		// The search's SQL is long and says nothing useful in an error.
+		RedactParams: append(slices.Clone(httpclient.DefaultRedactParams), "cmd"),
+	}
+	c := &Client{base: strings.TrimRight(baseURL, "/"), sas: strings.TrimRight(o.SASURL, "/")}
+	c.http = httpclient.New(hopts)
+	hopts.MaxBodySize = o.MaxFileBytes
+	c.files = httpclient.New(hopts)
 	return c, nil
 }
 
@@ -135,84 +135,6 @@ func checkURL(u string) error {
 		return fmt.Errorf("%q is not an http(s) URL", u)
 	}
 	return nil
-}
-
-// checkRetry retries what is safe to retry: every request here is an
-// idempotent GET. Throttling is not waited out here (the Manager does it),
-// except a short 503 Retry-After.
-func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if ctx.Err() != nil {
-		return false, ctx.Err()
-	}
-	if resp != nil {
-		switch resp.StatusCode {
-		case http.StatusTooManyRequests:
-			return false, nil
-		case http.StatusServiceUnavailable:
-			if wait, ok := retryAfter(resp.Header); ok && wait > c.maxWait {
-				return false, nil
-			}
-		}
-	}
-	return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
-}
-
-// retryAfter reads a Retry-After header in seconds or as an HTTP date.
-func retryAfter(h http.Header) (time.Duration, bool) {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, time.Until(t)), true
-	}
-	return 0, false
-}
-
-// get sends a GET and returns the open answer when it is 200 OK, else an
-// error: *singletarget.ThrottledError for 429 (and 503 with a long
-// Retry-After), *singletarget.RemoteError for other statuses.
-func (c *Client) get(ctx context.Context, u string) (*http.Response, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", Name, err)
-	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", Name, err)
-	}
-	req.Header.Set("User-Agent", UserAgent)
-	c.logger.DebugContext(ctx, "sdss request", "url", u)
-	resp, err := c.http.Do(req)
-	if err != nil && resp != nil {
-		resp.Body.Close() // PassthroughErrorHandler may return both
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s: GET %s: %w", Name, shortURL(u), ctx.Err())
-		}
-		return nil, fmt.Errorf("%s: GET %s: %w: %v", Name, shortURL(u), singletarget.ErrRemote, err)
-	}
-	if resp.StatusCode == http.StatusOK {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	wait, hasWait := retryAfter(resp.Header)
-	if resp.StatusCode == http.StatusTooManyRequests || (resp.StatusCode == http.StatusServiceUnavailable && hasWait) {
-		return nil, &singletarget.ThrottledError{Service: Name, RetryAfter: wait, Detail: strings.TrimSpace(string(body))}
-	}
-	return nil, singletarget.NewRemoteError(Name, http.MethodGet, shortURL(u), resp.StatusCode, body)
-}
-
-// shortURL drops the query (the whole SQL) from URLs in errors.
-func shortURL(u string) string {
-	if i := strings.IndexByte(u, '?'); i >= 0 {
-		return u[:i] + "?…"
-	}
-	return u
 }
 
 // SpecObj is one row of SkyServer's SpecObj table, as the search returns it.
@@ -259,31 +181,22 @@ func NearestSQL(ra, dec, radiusArcsec float64, class string) string {
 func (c *Client) Nearest(ctx context.Context, ra, dec, radiusArcsec float64, class string) (*SpecObj, error) {
 	q := url.Values{"cmd": {NearestSQL(ra, dec, radiusArcsec, class)}, "format": {"json"}}
 	u := c.base + "/SkyServerWS/SearchTools/SqlSearch?" + q.Encode()
-	resp, err := c.get(ctx, u)
+	// The SQL is left out of errors: RedactParams names the cmd parameter.
+	resp, err := c.http.Do(ctx, &httpclient.Request{Method: http.MethodGet, URL: u})
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxSearchBytes+1))
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s: reading the search answer: %w", Name, ctx.Err())
-		}
-		return nil, fmt.Errorf("%s: reading the search answer: %w: %v", Name, singletarget.ErrRemote, err)
-	}
-	if len(body) > maxSearchBytes {
-		return nil, fmt.Errorf("%s: the search answer is over %d bytes: %w", Name, maxSearchBytes, singletarget.ErrRemote)
-	}
+	body := resp.Body
 	rows, err := parseSearch(body)
 	if err != nil {
-		return nil, fmt.Errorf("%s: search answer: %w: %v", Name, singletarget.ErrRemote, err)
+		return nil, fmt.Errorf("%s: search answer: %w: %v", ServiceName, singletarget.ErrRemote, err)
 	}
 	if len(rows) == 0 {
 		what := "spectrum"
 		if class != "" {
 			what = class + " spectrum"
 		}
-		return nil, fmt.Errorf("%s: no SDSS %s within %g arcsec of (%g, %g): %w", Name, what, radiusArcsec, ra, dec, singletarget.ErrNotFound)
+		return nil, fmt.Errorf("%s: no SDSS %s within %g arcsec of (%g, %g): %w", ServiceName, what, radiusArcsec, ra, dec, singletarget.ErrNotFound)
 	}
 	return &rows[0], nil
 }
@@ -381,52 +294,14 @@ func (c *Client) SpecLiteURL(o SpecObj) string {
 	return fmt.Sprintf("%s/%s/spectro/redux/%s/spectra/lite/%04d/%s", c.sas, tree, url.PathEscape(o.Run2D), o.Plate, o.FileName())
 }
 
-// Open downloads a file and returns its body, capped at
-// Options.MaxFileBytes (reading past the cap fails). The caller closes it.
+// Open downloads a file and returns its body; reading fails past
+// Options.MaxFileBytes (an error matching httpclient.ErrBodyTooLarge) and
+// when the download breaks off (singletarget.ErrRemote). The caller
+// closes it.
 func (c *Client) Open(ctx context.Context, fileURL string) (io.ReadCloser, error) {
-	resp, err := c.get(ctx, fileURL)
+	resp, err := c.files.Stream(ctx, &httpclient.Request{Method: http.MethodGet, URL: fileURL})
 	if err != nil {
 		return nil, err
 	}
-	return &cappedBody{rc: resp.Body, left: c.maxFile, url: fileURL, ctx: ctx}, nil
+	return resp.Body, nil
 }
-
-// cappedBody fails reads past a size cap, and reports a cancelled context
-// as such.
-type cappedBody struct {
-	rc   io.ReadCloser
-	left int64
-	url  string
-	ctx  context.Context
-}
-
-func (b *cappedBody) Read(p []byte) (int, error) {
-	// Read one byte past the cap, to tell a file of exactly the cap from a
-	// longer one.
-	if int64(len(p)) > b.left+1 {
-		p = p[:b.left+1]
-	}
-	n, err := b.rc.Read(p)
-	if int64(n) > b.left {
-		return 0, fmt.Errorf("%s: %s is larger than Options.MaxFileBytes: %w", Name, b.url, singletarget.ErrRemote)
-	}
-	b.left -= int64(n)
-	if err != nil && err != io.EOF {
-		if b.ctx.Err() != nil {
-			return n, fmt.Errorf("%s: downloading %s: %w", Name, b.url, b.ctx.Err())
-		}
-		return n, fmt.Errorf("%s: downloading %s: %w: %v", Name, b.url, singletarget.ErrRemote, err)
-	}
-	return n, err
-}
-
-func (b *cappedBody) Close() error { return b.rc.Close() }
-
-// slogAdapter lets go-retryablehttp log through slog (its
-// LeveledLogger interface).
-type slogAdapter struct{ l *slog.Logger }
-
-func (a slogAdapter) Error(msg string, kv ...any) { a.l.Error(msg, kv...) }
-func (a slogAdapter) Info(msg string, kv ...any)  { a.l.Info(msg, kv...) }
-func (a slogAdapter) Debug(msg string, kv ...any) { a.l.Debug(msg, kv...) }
-func (a slogAdapter) Warn(msg string, kv ...any)  { a.l.Warn(msg, kv...) }

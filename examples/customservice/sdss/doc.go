@@ -40,19 +40,20 @@
 //     (SDSS-I/II spectra, run2d 26, 103 or 104, are under sdss/; BOSS and
 //     eBOSS spectra, run2d v5_*, under eboss/).
 //
-// HTTP goes through github.com/hashicorp/go-retryablehttp, configured on
-// purpose rather than left at its defaults: both requests are idempotent
-// GETs, so connection errors and 5xx answers are retried (Options.MaxRetries,
-// with exponential backoff capped at Options.MaxRetryWait); logs go to the
-// service's slog.Logger; answers are size-capped; requests carry a
-// User-Agent and honour the context.
+// HTTP goes through the library's httpclient package, as the built-in
+// services' does: both requests are idempotent GETs, so connection errors
+// and 5xx answers are retried (Options.MaxRetries, with exponential backoff
+// capped at Options.MaxRetryWait); logs go to the service's slog.Logger;
+// answers are size-capped; requests carry a User-Agent and honour the
+// context.
 //
 // # Throttling
 //
-// SkyServer answers HTTP 429 (or 503 with a long Retry-After) when it is
-// overloaded. The service does not sleep inside Query: it returns a
-// *singletarget.ThrottledError carrying the server's Retry-After, and the
-// Manager or executor waits and retries.
+// SkyServer answers HTTP 429 (or 503 with a Retry-After) when it is
+// overloaded. The service does not sleep inside Query: httpclient returns
+// a *singletarget.ThrottledError carrying the server's Retry-After, and the
+// Manager or executor waits and retries. Until that wait is over, the
+// client fails fast without asking the server again.
 //
 // # Errors
 //

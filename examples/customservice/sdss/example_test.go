@@ -53,7 +53,7 @@ data_processors:
 
 	ctx := context.Background()
 	target := singletarget.Target{ID: 1, Name: "SDSS J140338.56+541842.1", RA: 210.910674, Dec: 54.311686}
-	res, err := m.Run(ctx, singletarget.Request{Service: sdss.Name, Target: target, Params: url.Values{"radius": {"5"}}})
+	res, err := m.Run(ctx, singletarget.Request{Service: sdss.ServiceName, Target: target, Params: url.Values{"radius": {"5"}}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -71,7 +71,7 @@ data_processors:
 	fmt.Printf("%d points, %.1f-%.1f %s, flux in %s\n", len(s.Wavelength), s.Wavelength[0], s.Wavelength[len(s.Wavelength)-1], s.WavelengthUnits, s.FluxUnits)
 
 	// The same query again stores and adds nothing new.
-	again, err := m.Run(ctx, singletarget.Request{Service: sdss.Name, Target: target, Params: url.Values{"radius": {"5"}}})
+	again, err := m.Run(ctx, singletarget.Request{Service: sdss.ServiceName, Target: target, Params: url.Values{"radius": {"5"}}})
 	if err != nil {
 		log.Fatal(err)
 	}

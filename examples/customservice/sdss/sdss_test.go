@@ -17,6 +17,7 @@ import (
 	"github.com/tomgo/targetdata/dataproduct"
 	"github.com/tomgo/targetdata/examples/customservice/sdss"
 	"github.com/tomgo/targetdata/examples/customservice/sdss/sdsstest"
+	"github.com/tomgo/targetdata/httpclient"
 	"github.com/tomgo/targetdata/processor/processortest"
 	"github.com/tomgo/targetdata/singletarget"
 	"github.com/tomgo/targetdata/singletarget/servicetest"
@@ -68,7 +69,7 @@ func TestProcessor(t *testing.T) {
 	require.Len(t, ds, 1)
 	d := ds[0]
 	assert.Equal(t, time.Date(2010, 12, 25, 5, 43, 21, 0, time.UTC), d.Timestamp, "DATE-OBS")
-	assert.Equal(t, sdss.Name, d.Source)
+	assert.Equal(t, sdss.ServiceName, d.Source)
 	assert.Equal(t, dataproduct.TypeSpectroscopy, d.DataType)
 	s := d.Value.(dataproduct.Spectrum)
 	assert.Equal(t, 3839, len(s.Wavelength), "3850 pixels, 11 with ivar = 0")
@@ -91,7 +92,7 @@ func TestQuery(t *testing.T) {
 	require.Len(t, out.Products, 1)
 	p := out.Products[0]
 	assert.Equal(t, "sdss_SDSS_J140338.56_541842.1_spec-1324-52797-0007.fits", p.Name)
-	assert.Equal(t, sdss.ProductType, p.DataProductType)
+	assert.Equal(t, sdss.DataProductType, p.DataProductType)
 	assert.Equal(t, "STAR", p.Extra["class"])
 	assert.Equal(t, "1152921504606846976", p.Extra["specobjid"], "64-bit ids kept exactly")
 	assert.Equal(t, sim.SASURL+"/sdss/spectro/redux/26/spectra/lite/1324/spec-1324-52797-0007.fits", p.Extra["url"],
@@ -128,22 +129,20 @@ func TestNearest(t *testing.T) {
 	assert.Contains(t, err.Error(), "no SDSS QSO spectrum")
 
 	// SkyServer's HTML error page is not JSON.
-	sim.FailNext(http.StatusOK, "<!doctype html><html><title>SQL Search - SkyserverSDSS</title></html>")
+	sim.Inject(sdsstest.Fault{Status: http.StatusOK, Body: "<!doctype html><html><title>SQL Search - SkyserverSDSS</title></html>"})
 	_, err = c.Nearest(ctx, galaxy.RA, galaxy.Dec, 3, "")
 	assert.ErrorIs(t, err, singletarget.ErrRemote)
 	assert.Contains(t, err.Error(), "HTML instead of JSON")
 
 	// A 500 is retried (GETs are idempotent).
 	before := len(sim.Requests())
-	sim.FailNext(http.StatusInternalServerError, "busy")
+	sim.Inject(sdsstest.Fault{Status: http.StatusInternalServerError, Body: "busy"})
 	_, err = c.Nearest(ctx, galaxy.RA, galaxy.Dec, 3, "")
 	require.NoError(t, err)
 	assert.Len(t, sim.Requests(), before+2)
 
 	// Every attempt failing: a RemoteError with the status and body.
-	for range 4 {
-		sim.FailNext(http.StatusBadGateway, "upstream down")
-	}
+	sim.Inject(sdsstest.Fault{Times: 4, Status: http.StatusBadGateway, Body: "upstream down"})
 	_, err = c.Nearest(ctx, galaxy.RA, galaxy.Dec, 3, "")
 	var re *singletarget.RemoteError
 	require.ErrorAs(t, err, &re)
@@ -159,15 +158,24 @@ func TestNearest(t *testing.T) {
 	require.ErrorAs(t, err, &te)
 	assert.Equal(t, 90*time.Second, te.RetryAfter)
 	assert.Less(t, time.Since(start), 5*time.Second)
+	// Until the wait is over, the client does not ask again.
+	n := len(sim.Requests())
+	_, err = c.Nearest(ctx, galaxy.RA, galaxy.Dec, 3, "")
+	require.ErrorAs(t, err, &te)
+	assert.InDelta(t, 90, te.RetryAfter.Seconds(), 5)
+	assert.Len(t, sim.Requests(), n, "no request while the server's wait runs")
 
-	// 503 with a Retry-After beyond MaxRetryWait: throttling too.
-	sim.UnavailableNext(time.Hour)
+	// 503 with a Retry-After: throttling too (on a fresh client: the one
+	// above is still waiting out the 429).
+	svc, sim = newService(t, nil)
+	c = svc.Client()
+	sim.Inject(sdsstest.Fault{Status: http.StatusServiceUnavailable, RetryAfter: time.Hour})
 	_, err = c.Nearest(ctx, galaxy.RA, galaxy.Dec, 3, "")
 	require.ErrorAs(t, err, &te)
 	assert.Equal(t, time.Hour, te.RetryAfter)
 	assert.Equal(t, "down for maintenance", te.Detail)
 	// A plain 503 is retried.
-	sim.FailNext(http.StatusServiceUnavailable, "restarting")
+	sim.Inject(sdsstest.Fault{Status: http.StatusServiceUnavailable, Body: "restarting"})
 	_, err = c.Nearest(ctx, galaxy.RA, galaxy.Dec, 3, "")
 	assert.NoError(t, err)
 }
@@ -185,7 +193,7 @@ func TestDownloadFailures(t *testing.T) {
 
 	// A download cut halfway stores nothing.
 	svc3, sim3 := newService(t, nil)
-	sim3.TruncateNext()
+	sim3.Inject(sdsstest.Fault{Endpoint: sdsstest.EndpointFile, Truncate: true})
 	store3 := dataproduct.NewMemoryStore(nil)
 	_, err = svc3.Query(ctx, galaxy, svc3.NewForm(), store3)
 	require.Error(t, err)
@@ -201,7 +209,8 @@ func TestDownloadFailures(t *testing.T) {
 	require.NoError(t, err)
 	_, err = small.Query(ctx, galaxy, small.NewForm(), dataproduct.NewMemoryStore(nil))
 	assert.ErrorIs(t, err, singletarget.ErrRemote)
-	assert.Contains(t, err.Error(), "larger than Options.MaxFileBytes")
+	assert.ErrorIs(t, err, httpclient.ErrBodyTooLarge)
+	assert.Contains(t, err.Error(), "cap 1000 bytes")
 }
 
 func TestOptions(t *testing.T) {
@@ -234,7 +243,7 @@ func TestRegister(t *testing.T) {
 	require.NoError(t, err)
 	m, err := reg.Load(cfg, dataproduct.NewMemoryStore(nil), &singletarget.ManagerOptions{HTTPClient: sim.Client()})
 	require.NoError(t, err)
-	res, err := m.Run(context.Background(), singletarget.Request{Service: sdss.Name, Target: galaxy})
+	res, err := m.Run(context.Background(), singletarget.Request{Service: sdss.ServiceName, Target: galaxy})
 	require.NoError(t, err)
 	assert.Equal(t, 1, res.Added)
 

@@ -14,15 +14,17 @@ import (
 
 // Names of the service, its classes and its products.
 const (
-	// Name is the service's registry name; it is stored with every job and
-	// datum, so it never changes.
-	Name = "SDSS_SPECTRA"
-	// Class is the service class for the settings' class key.
-	Class = "sdss.Service"
+	// ServiceName is the service's registry name; it is stored with every
+	// job and datum, so it never changes.
+	ServiceName = "SDSS_SPECTRA"
+	// ServiceClass is the service class for the settings' class key.
+	ServiceClass = "sdss.Service"
 	// ProcessorClass is the processor class for data_processors.
 	ProcessorClass = "sdss.Processor"
-	// ProductType is the data product type of the stored spec-lite files.
-	ProductType = "sdss_spectrum"
+	// DataProductType is the data product type of the stored spec-lite
+	// files, and DataProductLabel its human-readable label.
+	DataProductType  = "sdss_spectrum"
+	DataProductLabel = "SDSS Spectrum"
 )
 
 // Step 1 of 3: the query form, the service and the processor.
@@ -57,7 +59,7 @@ func NewService(baseURL string, opts *Options) (*Service, error) {
 func (s *Service) Client() *Client { return s.client }
 
 // Name implements singletarget.Service.
-func (s *Service) Name() string { return Name }
+func (s *Service) Name() string { return ServiceName }
 
 // NewForm implements singletarget.Service: a fresh form with the defaults.
 func (s *Service) NewForm() singletarget.QueryForm {
@@ -71,7 +73,7 @@ func (s *Service) Info() singletarget.Info {
 	return singletarget.Info{
 		Label:           "SDSS spectra",
 		Kind:            "Spectroscopy",
-		DataProductType: ProductType,
+		DataProductType: DataProductType,
 		InfoURL:         "https://www.sdss4.org/dr17/spectro/",
 		Notes:           "The nearest SDSS optical spectrum (SkyServer search, spec-lite file from the SAS).",
 	}
@@ -82,9 +84,9 @@ func (s *Service) Info() singletarget.Info {
 func (s *Service) Query(ctx context.Context, t singletarget.Target, qf singletarget.QueryForm, out singletarget.ProductSink) (*singletarget.Outcome, error) {
 	f, ok := qf.(*Form)
 	if !ok {
-		return nil, fmt.Errorf("%s: form of type %T, not *sdss.Form", Name, qf)
+		return nil, fmt.Errorf("%s: form of type %T, not *sdss.Form", ServiceName, qf)
 	}
-	singletarget.ReportProgress(ctx, singletarget.Progress{Service: Name, Stage: singletarget.StageQuerying, Message: "SkyServer search"})
+	singletarget.ReportProgress(ctx, singletarget.Progress{Service: ServiceName, Stage: singletarget.StageQuerying, Message: "SkyServer search"})
 	class := f.Class
 	if class == "any" {
 		class = ""
@@ -94,7 +96,7 @@ func (s *Service) Query(ctx context.Context, t singletarget.Target, qf singletar
 		return nil, err
 	}
 	fileURL := s.client.SpecLiteURL(*obj)
-	singletarget.ReportProgress(ctx, singletarget.Progress{Service: Name, Stage: singletarget.StageFetching, Message: obj.FileName()})
+	singletarget.ReportProgress(ctx, singletarget.Progress{Service: ServiceName, Stage: singletarget.StageFetching, Message: obj.FileName()})
 	body, err := s.client.Open(ctx, fileURL)
 	if err != nil {
 		return nil, err
@@ -103,7 +105,7 @@ func (s *Service) Query(ctx context.Context, t singletarget.Target, qf singletar
 	p, err := out.PutProduct(ctx, dataproduct.Product{
 		TargetID:        t.ID,
 		Name:            "sdss_" + dataproduct.SafeName(t.Name) + "_" + obj.FileName(),
-		DataProductType: ProductType,
+		DataProductType: DataProductType,
 		ContentType:     "application/fits",
 		Extra: map[string]string{
 			"specobjid": obj.SpecObjID, "plate": strconv.Itoa(obj.Plate), "mjd": strconv.Itoa(obj.MJD),
@@ -119,12 +121,12 @@ func (s *Service) Query(ctx context.Context, t singletarget.Target, qf singletar
 }
 
 // Processor reads stored spec-lite files into one spectroscopy datum each,
-// with the library's spectrum processor; the datums' source is Name. The
-// zero value is ready to use and safe for concurrent use.
+// with the library's spectrum processor; the datums' source is
+// ServiceName. The zero value is ready to use and safe for concurrent use.
 type Processor struct{}
 
 // spectra is the configured library processor.
-var spectra = processor.Spectroscopy{Source: Name}
+var spectra = processor.Spectroscopy{Source: ServiceName}
 
 // DataType implements processor.Processor.
 func (Processor) DataType() string { return dataproduct.TypeSpectroscopy }
@@ -141,11 +143,11 @@ func (Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduct.
 
 // Step 2 of 3: register the classes, so that settings can name them.
 
-// Register adds the service class Class and the processor class
+// Register adds the service class ServiceClass and the processor class
 // ProcessorClass to r. The factory reads the settings of the package doc
 // (# Settings) and refuses unknown keys.
 func Register(r *singletarget.Registry) error {
-	if err := r.Register(Class, newFromSettings); err != nil {
+	if err := r.Register(ServiceClass, newFromSettings); err != nil {
 		return err
 	}
 	return r.RegisterProcessor(ProcessorClass, Processor{})
@@ -173,9 +175,9 @@ func newFromSettings(s singletarget.Settings) (singletarget.Service, error) {
 	if err != nil {
 		return nil, &singletarget.ConfigError{Key: "single_target_data_services." + s.Name + ".url", Msg: err.Error()}
 	}
-	if s.Name != Name {
+	if s.Name != ServiceName {
 		return nil, &singletarget.ConfigError{Key: "single_target_data_services." + s.Name,
-			Msg: fmt.Sprintf("class %s is the service %s: name its entry %s", Class, Name, Name)}
+			Msg: fmt.Sprintf("class %s is the service %s: name its entry %s", ServiceClass, ServiceName, ServiceName)}
 	}
 	return svc, nil
 }

@@ -77,15 +77,53 @@ type Server struct {
 	objects []Object
 
 	mu       sync.Mutex
-	faults   []fault
-	truncate int
+	faults   []*Fault
 	requests []string
 }
 
-type fault struct {
-	status int
-	body   string
-	header http.Header
+// Endpoint names the requests a Fault applies to.
+type Endpoint string
+
+// Endpoints.
+const (
+	// EndpointAny matches every request.
+	EndpointAny Endpoint = ""
+	// EndpointSearch is SkyServer's SQL search.
+	EndpointSearch Endpoint = "search"
+	// EndpointFile is a spec-lite file on the SAS.
+	EndpointFile Endpoint = "file"
+)
+
+// Fault is a scripted transport failure for the next matching requests.
+// The fields combine: Delay holds the answer back first; then Reset drops
+// the connection without an answer, Status answers instead of the
+// simulator, and Truncate cuts the simulator's answer.
+type Fault struct {
+	// Endpoint selects the requests; EndpointAny ("") matches every one.
+	Endpoint Endpoint
+	// Times is how many matching requests get the fault (0 means 1).
+	Times int
+	// Status, when not 0, is answered instead of the normal answer, with
+	// Body (for example 200 with an HTML page, as SkyServer answers some
+	// failures).
+	Status int
+	// RetryAfter is the wait a 429 or 503 announces (Retry-After, whole
+	// seconds rounded up).
+	RetryAfter time.Duration
+	// Body is the body sent with Status; default "Too many requests, slow
+	// down" for 429, "down for maintenance" for 503, the status text
+	// otherwise. Its Content-Type follows its first character (HTML or
+	// plain text).
+	Body string
+	// Delay holds the answer back this long (or until the client gives
+	// up).
+	Delay time.Duration
+	// Truncate breaks the body off half way: the whole length is
+	// announced, half is sent and the connection ends (the client sees an
+	// unexpected EOF).
+	Truncate bool
+	// Reset drops the connection without an answer.
+	Reset bool
 }
 
 // NewServer starts a simulator that is closed when the test ends.
@@ -118,36 +156,30 @@ func (s *Server) Client() *http.Client { return s.ts.Client() }
 // Close stops the simulator.
 func (s *Server) Close() { s.ts.Close() }
 
-// ThrottleNext makes the next request answer 429 Too Many Requests with
-// Retry-After (whole seconds).
-func (s *Server) ThrottleNext(retryAfter time.Duration) {
-	h := http.Header{"Retry-After": {strconv.Itoa(int(math.Ceil(retryAfter.Seconds())))}}
-	s.push(fault{status: http.StatusTooManyRequests, body: "Too many requests, slow down", header: h})
-}
-
-// FailNext makes the next request answer status with body (for example
-// 200 with an HTML page, as SkyServer does for some failures).
-func (s *Server) FailNext(status int, body string) {
-	h := http.Header{"Content-Type": {"text/plain; charset=utf-8"}}
-	if strings.HasPrefix(strings.TrimSpace(body), "<") {
-		h.Set("Content-Type", "text/html; charset=utf-8")
-	}
-	s.push(fault{status: status, body: body, header: h})
-}
-
-// UnavailableNext makes the next request answer 503 Service Unavailable
-// with Retry-After (whole seconds), as during maintenance.
-func (s *Server) UnavailableNext(retryAfter time.Duration) {
-	h := http.Header{"Retry-After": {strconv.Itoa(int(math.Ceil(retryAfter.Seconds())))}}
-	s.push(fault{status: http.StatusServiceUnavailable, body: "down for maintenance", header: h})
-}
-
-// TruncateNext makes the next file download (not search) stop halfway
-// through.
-func (s *Server) TruncateNext() {
+// Inject scripts faults. Faults apply in the order injected; each request
+// gets at most one.
+func (s *Server) Inject(faults ...Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.truncate++
+	for _, f := range faults {
+		if f.Times <= 0 {
+			f.Times = 1
+		}
+		s.faults = append(s.faults, &f)
+	}
+}
+
+// ClearFaults removes the faults not used yet.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// ThrottleNext makes the next request answer 429 Too Many Requests with
+// Retry-After: the hook servicetest's Instance.Throttle takes.
+func (s *Server) ThrottleNext(retryAfter time.Duration) {
+	s.Inject(Fault{Status: http.StatusTooManyRequests, RetryAfter: retryAfter})
 }
 
 // Requests returns the paths (with queries) requested so far.
@@ -157,10 +189,22 @@ func (s *Server) Requests() []string {
 	return append([]string(nil), s.requests...)
 }
 
-func (s *Server) push(f fault) {
+// take returns the first fault for endpoint ep, using it up.
+func (s *Server) take(ep Endpoint) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults = append(s.faults, f)
+	for i, f := range s.faults {
+		if f.Endpoint != EndpointAny && f.Endpoint != ep {
+			continue
+		}
+		f.Times--
+		if f.Times <= 0 {
+			s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+		}
+		cp := *f
+		return &cp
+	}
+	return nil
 }
 
 // faulty records requests and plays scripted faults.
@@ -168,29 +212,79 @@ func (s *Server) faulty(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.requests = append(s.requests, r.URL.RequestURI())
-		var f *fault
-		if len(s.faults) > 0 {
-			f = &s.faults[0]
-			s.faults = s.faults[1:]
-		}
 		s.mu.Unlock()
+		ep := EndpointFile
+		if strings.Contains(r.URL.Path, "/SkyServerWS/") {
+			ep = EndpointSearch
+		}
+		f := s.take(ep)
 		if f == nil {
 			next.ServeHTTP(w, r)
-		} else {
-			for k, v := range f.header {
-				w.Header()[k] = v
+			return
+		}
+		if f.Delay > 0 {
+			t := time.NewTimer(f.Delay)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				return
 			}
-			w.WriteHeader(f.status)
-			fmt.Fprint(w, f.body)
+		}
+		if f.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(f.RetryAfter.Seconds()))))
+		}
+		switch {
+		case f.Reset:
+			hangUp(w)
+		case f.Status != 0:
+			body := f.Body
+			if body == "" {
+				switch f.Status {
+				case http.StatusTooManyRequests:
+					body = "Too many requests, slow down"
+				case http.StatusServiceUnavailable:
+					body = "down for maintenance"
+				default:
+					body = http.StatusText(f.Status)
+				}
+			}
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			if strings.HasPrefix(strings.TrimSpace(body), "<") {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			}
+			if f.Truncate {
+				w = &truncating{ResponseWriter: w, status: f.Status}
+			} else {
+				w.WriteHeader(f.Status)
+			}
+			fmt.Fprint(w, body)
+		case f.Truncate:
+			next.ServeHTTP(&truncating{ResponseWriter: w, status: http.StatusOK}, r)
+		default:
+			next.ServeHTTP(w, r)
 		}
 	})
 }
 
-// truncating writes half of a body that announces its full length, then
-// stops: the client sees an unexpected EOF.
+// hangUp closes the connection without an answer.
+func hangUp(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// truncating writes half of the first Write's bytes, announcing the full
+// length, then hangs up: the client sees an unexpected EOF. (The
+// simulator's handlers write each answer in one Write.)
 type truncating struct {
 	http.ResponseWriter
-	done bool
+	status int
+	done   bool
 }
 
 func (t *truncating) Write(p []byte) (int, error) {
@@ -199,19 +293,22 @@ func (t *truncating) Write(p []byte) (int, error) {
 	}
 	t.done = true
 	t.Header().Set("Content-Length", strconv.Itoa(len(p)))
-	t.ResponseWriter.WriteHeader(http.StatusOK)
+	t.ResponseWriter.WriteHeader(t.status)
 	if _, err := t.ResponseWriter.Write(p[:len(p)/2]); err != nil {
 		return 0, err
 	}
-	if hj, ok := t.ResponseWriter.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
-			conn.Close()
-		}
+	if fl, ok := t.ResponseWriter.(http.Flusher); ok {
+		fl.Flush()
 	}
+	hangUp(t.ResponseWriter)
 	return len(p), nil
 }
 
-func (t *truncating) WriteHeader(int) {}
+func (t *truncating) WriteHeader(status int) {
+	if status != http.StatusOK {
+		t.status = status
+	}
+}
 
 var (
 	nearbyRE = regexp.MustCompile(`(?i)fGetNearbySpecObjEq\(\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*\)`)
@@ -284,16 +381,7 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 			if b == nil {
 				b = specLite
 			}
-			s.mu.Lock()
-			cut := s.truncate > 0
-			if cut {
-				s.truncate--
-			}
-			s.mu.Unlock()
 			w.Header().Set("Content-Type", "application/fits")
-			if cut {
-				w = &truncating{ResponseWriter: w}
-			}
 			w.Write(b)
 			return
 		}

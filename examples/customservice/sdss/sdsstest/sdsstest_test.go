@@ -97,12 +97,12 @@ func TestFaults(t *testing.T) {
 	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
 	assert.Equal(t, "2", resp.Header.Get("Retry-After"), "whole seconds, rounded up")
 
-	s.UnavailableNext(time.Minute)
+	s.Inject(sdsstest.Fault{Status: http.StatusServiceUnavailable, RetryAfter: time.Minute})
 	resp, _ = get(t, s, file)
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	assert.Equal(t, "60", resp.Header.Get("Retry-After"))
 
-	s.FailNext(http.StatusOK, "<html>oops</html>")
+	s.Inject(sdsstest.Fault{Status: http.StatusOK, Body: "<html>oops</html>"})
 	resp, body := get(t, s, file)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Contains(t, resp.Header.Get("Content-Type"), "text/html")
@@ -111,8 +111,8 @@ func TestFaults(t *testing.T) {
 	resp, _ = get(t, s, file)
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "faults are used once")
 
-	// Truncation applies to the next file, not to searches.
-	s.TruncateNext()
+	// A fault for files waits for a file.
+	s.Inject(sdsstest.Fault{Endpoint: sdsstest.EndpointFile, Truncate: true})
 	resp, _ = get(t, s, searchURL(s, sdss.NearestSQL(1, 1, 1, "")))
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	resp, err := s.Client().Get(file)
@@ -121,8 +121,23 @@ func TestFaults(t *testing.T) {
 	resp.Body.Close()
 	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
 
+	// A dropped connection, twice; then a normal answer again.
+	s.Inject(sdsstest.Fault{Reset: true, Times: 2})
+	for range 2 {
+		_, err = (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Get(file)
+		assert.Error(t, err)
+	}
+	resp, _ = get(t, s, file)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	// ClearFaults drops what is left.
+	s.Inject(sdsstest.Fault{Status: http.StatusInternalServerError})
+	s.ClearFaults()
+	resp, _ = get(t, s, file)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
 	reqs := s.Requests()
-	assert.Len(t, reqs, 6)
+	assert.Len(t, reqs, 10)
 	assert.True(t, strings.HasPrefix(reqs[0], "/sim/sas/dr17/eboss/"), reqs[0])
 }
 

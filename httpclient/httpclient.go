@@ -1,13 +1,46 @@
-// Package httpx is the one HTTP client every service uses, on
-// hashicorp/go-retryablehttp configured deliberately: per-attempt
-// timeouts, retries of idempotent requests only, exponential backoff with
-// jitter that honours Retry-After (and a service's own "available in N
-// seconds" text), a final 429 returned as *singletarget.ThrottledError
-// (and remembered, so that requests before the wait is over fail fast
-// without reaching the server), response size caps, a User-Agent naming
-// the library, an optional client-side rate limit, and slog logging with
-// secrets redacted from messages, URLs and errors.
-package httpx
+// Package httpclient is the HTTP client of the built-in services, public
+// so that a third party's service (see examples/customservice) behaves the
+// same way: what the conformance suite (singletarget/servicetest) and the
+// executors expect of a service's HTTP layer comes with it.
+//
+// It is hashicorp/go-retryablehttp configured deliberately:
+//
+//   - Retries of idempotent requests only. GET, HEAD, OPTIONS, PUT and
+//     DELETE are retried after a connection error, a 5xx or a short 429,
+//     with exponential backoff and jitter (Options.RetryMax,
+//     RetryWaitMin, RetryWaitMax); a POST is sent exactly once unless
+//     Request.Idempotent says it is safe (a search), so a POST that queues
+//     remote work is never repeated. A body that breaks off while being
+//     read is asked for again the same way.
+//   - Retry-After, in seconds or as an HTTP date (or read from the body by
+//     Options.RetryAfterFromBody, for servers that write "available in N
+//     seconds"), sets the wait before a retry. A wait longer than
+//     Options.MaxRetryAfter is not slept inside the request: it comes back
+//     at once, so that a service's Query returns and the Manager or the
+//     executor waits (and reports the wait as progress).
+//   - A final 429 is a *singletarget.ThrottledError with the server's
+//     wait; the Client remembers the wait, and requests sent before it is
+//     over fail fast with a ThrottledError without reaching the server.
+//     With Options.ThrottleOn503, a final 503 that announces a wait is a
+//     ThrottledError too. Any other status of 400 or more is a
+//     *singletarget.RemoteError (matching singletarget.ErrUnauthorized,
+//     ErrNotFound or ErrRemote by status); a connection failure or a
+//     broken body matches singletarget.ErrRemote; a done context gives an
+//     error wrapping ctx.Err().
+//   - Size caps: Do reads at most Options.MaxBodySize bytes and Stream's
+//     body fails past it (ErrBodyTooLarge, matching ErrRemote) instead of
+//     being cut short silently.
+//   - Redaction: Options.Secrets, the userinfo of URLs and the values of
+//     credential parameters (Options.RedactParams) never appear in logs
+//     or errors; Redact and RedactURL do the same for the caller's own
+//     messages.
+//   - A User-Agent naming the library, per-attempt timeouts, an optional
+//     client-side request rate (Options.Limiter), and debug logs through
+//     the caller's slog.Logger (nothing on stderr).
+//
+// The package imports singletarget for its error types; singletarget does
+// not import it, so a service package may import both.
+package httpclient
 
 import (
 	"bytes"
@@ -33,18 +66,22 @@ import (
 	"github.com/tomgo/targetdata/singletarget"
 )
 
-// UserAgent is the default User-Agent.
+// UserAgent is the default User-Agent: the library's name, version and
+// address.
 var UserAgent = "targetdata/" + targetdata.Version + " (+https://github.com/tomgo/targetdata)"
 
 // DefaultRedactParams are query-string and form parameter names whose
-// values never appear in logs or errors.
+// values never appear in logs or errors (compared without regard to case).
+// Options.RedactParams replaces the list: to extend it, append to a copy
+// (slices.Clone).
 var DefaultRedactParams = []string{
 	"password", "pass", "passwd", "pwd", "token", "key", "api_key", "apikey", "secret",
 	"email", "user", "username", "auth", "session", "sig", "signature",
 }
 
 // ErrBodyTooLarge is returned (wrapped, with singletarget.ErrRemote) when
-// a response is larger than Options.MaxBodySize.
+// a response is larger than Options.MaxBodySize: by Do, and by the body of
+// a Stream response once it passes the cap.
 var ErrBodyTooLarge = errors.New("response body larger than the cap")
 
 // Options configure a Client. The zero value gives the defaults noted on
@@ -88,12 +125,19 @@ type Options struct {
 	// Limiter, when set, is waited on before every attempt (a client-side
 	// request rate, e.g. for MAST or IRSA).
 	Limiter *rate.Limiter
+	// ThrottleOn503 makes a final 503 that announces a wait (Retry-After,
+	// or RetryAfterFromBody) a *singletarget.ThrottledError instead of a
+	// *singletarget.RemoteError, for servers that answer 503 when they are
+	// overloaded. Unlike a 429, the wait is not remembered.
+	ThrottleOn503 bool
 	// Now returns the current time (for HTTP-date Retry-After and the
 	// remembered throttle). Default time.Now.
 	Now func() time.Time
 }
 
-// Client sends requests. It is safe for concurrent use.
+// Client sends requests. It is safe for concurrent use; share one per
+// service (or per credential), so that a remembered 429 holds back every
+// request of that service.
 type Client struct {
 	opts Options
 	rc   *retryablehttp.Client
@@ -109,7 +153,7 @@ const (
 	keyNoRetry ctxKey = iota
 )
 
-// New returns a Client.
+// New returns a Client configured by opts (see Options for the defaults).
 func New(opts Options) *Client {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 2 * time.Minute
@@ -176,7 +220,7 @@ func New(opts Options) *Client {
 }
 
 // Request is one request. Body is kept in memory so that retries can
-// resend it.
+// resend it; set the Content-Type in Header.
 type Request struct {
 	Method string
 	URL    string
@@ -257,9 +301,12 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 }
 
 // Stream sends the request and returns the response with its body still
-// open (for large downloads); the body fails with ErrBodyTooLarge past
-// MaxBodySize instead of being cut short silently. A status of 400 or more
-// gives a typed error as Do does (the body is then read and closed).
+// open (for large downloads); the caller closes it. The body fails with
+// ErrBodyTooLarge past MaxBodySize instead of being cut short silently; a
+// body that breaks off fails with an error matching singletarget.ErrRemote
+// (or wrapping ctx.Err() when ctx is done). Nothing is retried once the
+// response is returned. A status of 400 or more gives a typed error as Do
+// does (the body is then read and closed).
 func (c *Client) Stream(ctx context.Context, req *Request) (*http.Response, error) {
 	resp, err := c.send(ctx, req)
 	if err != nil {
@@ -270,7 +317,7 @@ func (c *Client) Stream(ctx context.Context, req *Request) (*http.Response, erro
 		body, _ := readCapped(resp.Body, 64<<10)
 		return nil, c.statusError(req, &Response{Status: resp.StatusCode, Header: resp.Header, Body: body})
 	}
-	resp.Body = &cappedBody{rc: resp.Body, left: c.opts.MaxBodySize, service: c.opts.Service}
+	resp.Body = &cappedBody{rc: resp.Body, left: c.opts.MaxBodySize, ctx: ctx, c: c, url: c.RedactURL(req.URL)}
 	return resp, nil
 }
 
@@ -363,6 +410,11 @@ func (c *Client) statusError(req *Request, resp *Response) error {
 		c.block(wait, detail)
 		return &singletarget.ThrottledError{Service: c.opts.Service, RetryAfter: wait, Detail: detail}
 	}
+	if resp.Status == http.StatusServiceUnavailable && c.opts.ThrottleOn503 {
+		if wait, ok := c.retryAfter(resp.Header, resp.Body); ok {
+			return &singletarget.ThrottledError{Service: c.opts.Service, RetryAfter: wait, Detail: detailOf(body)}
+		}
+	}
 	return singletarget.NewRemoteError(c.opts.Service, req.Method, c.RedactURL(req.URL), resp.Status, []byte(body))
 }
 
@@ -409,7 +461,8 @@ func (c *Client) checkBlocked() error {
 }
 
 // BlockedFor reports how long requests will still fail fast because of an
-// earlier 429 (0 when not blocked).
+// earlier 429 (0 when not blocked). A service may check it before starting
+// work that needs several requests.
 func (c *Client) BlockedFor() time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -482,14 +535,16 @@ func readCapped(r io.Reader, limit int64) ([]byte, error) {
 }
 
 type cappedBody struct {
-	rc      io.ReadCloser
-	left    int64
-	service string
+	rc   io.ReadCloser
+	left int64
+	ctx  context.Context
+	c    *Client
+	url  string // redacted
 }
 
 func (b *cappedBody) Read(p []byte) (int, error) {
 	if b.left < 0 {
-		return 0, fmt.Errorf("%s: %w: %w", b.service, singletarget.ErrRemote, ErrBodyTooLarge)
+		return 0, b.tooLarge()
 	}
 	if int64(len(p)) > b.left+1 {
 		p = p[:b.left+1]
@@ -497,9 +552,19 @@ func (b *cappedBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	b.left -= int64(n)
 	if b.left < 0 {
-		return n, fmt.Errorf("%s: %w: %w", b.service, singletarget.ErrRemote, ErrBodyTooLarge)
+		return n, b.tooLarge()
+	}
+	if err != nil && err != io.EOF {
+		if ctxErr := b.ctx.Err(); ctxErr != nil {
+			return n, fmt.Errorf("%s: reading %s: %w", b.c.opts.Service, b.url, ctxErr)
+		}
+		return n, fmt.Errorf("%s: reading %s: %w: %s", b.c.opts.Service, b.url, singletarget.ErrRemote, b.c.Redact(err.Error()))
 	}
 	return n, err
+}
+
+func (b *cappedBody) tooLarge() error {
+	return fmt.Errorf("%s: %s: %w: %w (cap %d bytes)", b.c.opts.Service, b.url, singletarget.ErrRemote, ErrBodyTooLarge, b.c.opts.MaxBodySize)
 }
 
 func (b *cappedBody) Close() error { return b.rc.Close() }

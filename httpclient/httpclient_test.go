@@ -1,4 +1,4 @@
-package httpx_test
+package httpclient_test
 
 import (
 	"bytes"
@@ -17,17 +17,17 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/time/rate"
 
-	"github.com/tomgo/targetdata/internal/httpx"
+	"github.com/tomgo/targetdata/httpclient"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
 const base = "https://archive.example.org/api"
 
-func newClient(t *testing.T, mutate func(*httpx.Options)) (*httpx.Client, *httpmock.MockTransport, *bytes.Buffer) {
+func newClient(t *testing.T, mutate func(*httpclient.Options)) (*httpclient.Client, *httpmock.MockTransport, *bytes.Buffer) {
 	t.Helper()
 	tr := httpmock.NewMockTransport()
 	logs := &bytes.Buffer{}
-	opts := httpx.Options{
+	opts := httpclient.Options{
 		Service:      "TEST",
 		HTTPClient:   &http.Client{Transport: tr},
 		RetryWaitMin: time.Millisecond,
@@ -37,7 +37,7 @@ func newClient(t *testing.T, mutate func(*httpx.Options)) (*httpx.Client, *httpm
 	if mutate != nil {
 		mutate(&opts)
 	}
-	return httpx.New(opts), tr, logs
+	return httpclient.New(opts), tr, logs
 }
 
 func TestRetriesIdempotentOnly(t *testing.T) {
@@ -50,7 +50,7 @@ func TestRetriesIdempotentOnly(t *testing.T) {
 		}
 		return httpmock.NewStringResponse(200, "ok"), nil
 	})
-	resp, err := c.Do(context.Background(), &httpx.Request{Method: "GET", URL: base + "/thing"})
+	resp, err := c.Do(context.Background(), &httpclient.Request{Method: "GET", URL: base + "/thing"})
 	require.NoError(t, err)
 	assert.Equal(t, "ok", string(resp.Body))
 	assert.Equal(t, 3, calls, "a GET is retried after 5xx")
@@ -60,7 +60,7 @@ func TestRetriesIdempotentOnly(t *testing.T) {
 		posts++
 		return httpmock.NewStringResponse(500, "<html>oops</html>"), nil
 	})
-	_, err = c.Do(context.Background(), &httpx.Request{Method: "POST", URL: base + "/queue/", Body: []byte("ra=1")})
+	_, err = c.Do(context.Background(), &httpclient.Request{Method: "POST", URL: base + "/queue/", Body: []byte("ra=1")})
 	require.Error(t, err)
 	assert.Equal(t, 1, posts, "a POST that creates something is never retried")
 	assert.ErrorIs(t, err, singletarget.ErrRemote)
@@ -74,11 +74,11 @@ func TestRetriesIdempotentOnly(t *testing.T) {
 		return nil, errors.New("connection reset by peer")
 	})
 	posts = 0
-	_, err = c.Do(context.Background(), &httpx.Request{Method: "POST", URL: base + "/search"})
+	_, err = c.Do(context.Background(), &httpclient.Request{Method: "POST", URL: base + "/search"})
 	require.Error(t, err)
 	assert.Equal(t, 1, posts)
 	posts = 0
-	_, err = c.Do(context.Background(), &httpx.Request{Method: "POST", URL: base + "/search", Idempotent: true})
+	_, err = c.Do(context.Background(), &httpclient.Request{Method: "POST", URL: base + "/search", Idempotent: true})
 	require.Error(t, err)
 	assert.Equal(t, 5, posts, "an idempotent POST is retried RetryMax times")
 	assert.ErrorIs(t, err, singletarget.ErrRemote)
@@ -90,7 +90,7 @@ func TestStatusErrors(t *testing.T) {
 	for status, want := range map[int]error{401: singletarget.ErrUnauthorized, 403: singletarget.ErrUnauthorized,
 		404: singletarget.ErrNotFound, 400: singletarget.ErrRemote, 501: singletarget.ErrRemote} {
 		tr.RegisterResponder("GET", base+"/s"+strconv.Itoa(status), httpmock.NewStringResponder(status, `{"detail":"x"}`))
-		resp, err := c.Do(context.Background(), &httpx.Request{Method: "GET", URL: base + "/s" + strconv.Itoa(status)})
+		resp, err := c.Do(context.Background(), &httpclient.Request{Method: "GET", URL: base + "/s" + strconv.Itoa(status)})
 		assert.ErrorIs(t, err, want, "status %d", status)
 		require.NotNil(t, resp, "the response comes back with the error")
 		assert.Equal(t, `{"detail":"x"}`, string(resp.Body))
@@ -100,7 +100,7 @@ func TestStatusErrors(t *testing.T) {
 func TestThrottling(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	atlasText := regexp.MustCompile(`available in (\d+) second`)
-	c, tr, _ := newClient(t, func(o *httpx.Options) {
+	c, tr, _ := newClient(t, func(o *httpclient.Options) {
 		o.MaxRetryAfter = time.Second
 		o.Now = func() time.Time { return now }
 		o.RetryAfterFromBody = func(b []byte) (time.Duration, bool) {
@@ -123,7 +123,7 @@ func TestThrottling(t *testing.T) {
 		}
 		return httpmock.NewStringResponse(200, "ok"), nil
 	})
-	_, err := c.Do(context.Background(), &httpx.Request{Method: "GET", URL: base + "/short"})
+	_, err := c.Do(context.Background(), &httpclient.Request{Method: "GET", URL: base + "/short"})
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
 
@@ -133,7 +133,7 @@ func TestThrottling(t *testing.T) {
 		posts++
 		return httpmock.NewStringResponse(429, `{"detail": "Request was throttled. Expected available in 37 seconds."}`), nil
 	})
-	_, err = c.Do(context.Background(), &httpx.Request{Method: "POST", URL: base + "/queue/"})
+	_, err = c.Do(context.Background(), &httpclient.Request{Method: "POST", URL: base + "/queue/"})
 	var te *singletarget.ThrottledError
 	require.ErrorAs(t, err, &te)
 	assert.ErrorIs(t, err, singletarget.ErrThrottled)
@@ -143,49 +143,49 @@ func TestThrottling(t *testing.T) {
 	assert.Equal(t, 37*time.Second, c.BlockedFor())
 
 	// Until the wait is over, requests fail fast without reaching the server.
-	_, err = c.Do(context.Background(), &httpx.Request{Method: "POST", URL: base + "/queue/"})
+	_, err = c.Do(context.Background(), &httpclient.Request{Method: "POST", URL: base + "/queue/"})
 	require.ErrorAs(t, err, &te)
 	assert.Equal(t, 1, posts, "no request while blocked")
 	now = now.Add(38 * time.Second)
-	_, err = c.Do(context.Background(), &httpx.Request{Method: "POST", URL: base + "/queue/"})
+	_, err = c.Do(context.Background(), &httpclient.Request{Method: "POST", URL: base + "/queue/"})
 	require.Error(t, err)
 	assert.Equal(t, 2, posts, "requests go out again after the wait")
 }
 
 func TestRetryAfterHTTPDate(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	c, tr, _ := newClient(t, func(o *httpx.Options) { o.Now = func() time.Time { return now } })
+	c, tr, _ := newClient(t, func(o *httpclient.Options) { o.Now = func() time.Time { return now } })
 	tr.RegisterResponder("GET", base+"/d", func(*http.Request) (*http.Response, error) {
 		r := httpmock.NewStringResponse(429, "")
 		r.Header.Set("Retry-After", now.Add(90*time.Second).Format(http.TimeFormat))
 		return r, nil
 	})
-	_, err := c.Do(context.Background(), &httpx.Request{Method: "GET", URL: base + "/d"})
+	_, err := c.Do(context.Background(), &httpclient.Request{Method: "GET", URL: base + "/d"})
 	var te *singletarget.ThrottledError
 	require.ErrorAs(t, err, &te)
 	assert.Equal(t, 90*time.Second, te.RetryAfter)
 }
 
 func TestBodyCap(t *testing.T) {
-	c, tr, _ := newClient(t, func(o *httpx.Options) { o.MaxBodySize = 10 })
+	c, tr, _ := newClient(t, func(o *httpclient.Options) { o.MaxBodySize = 10 })
 	tr.RegisterResponder("GET", base+"/big", httpmock.NewStringResponder(200, "0123456789ABCDEF"))
 	tr.RegisterResponder("GET", base+"/fits", httpmock.NewStringResponder(200, "0123456789"))
-	_, err := c.Do(context.Background(), &httpx.Request{Method: "GET", URL: base + "/big"})
-	assert.ErrorIs(t, err, httpx.ErrBodyTooLarge)
+	_, err := c.Do(context.Background(), &httpclient.Request{Method: "GET", URL: base + "/big"})
+	assert.ErrorIs(t, err, httpclient.ErrBodyTooLarge)
 	assert.ErrorIs(t, err, singletarget.ErrRemote)
-	resp, err := c.Do(context.Background(), &httpx.Request{Method: "GET", URL: base + "/fits"})
+	resp, err := c.Do(context.Background(), &httpclient.Request{Method: "GET", URL: base + "/fits"})
 	require.NoError(t, err)
 	assert.Equal(t, "0123456789", string(resp.Body), "exactly the cap is fine")
 
-	sr, err := c.Stream(context.Background(), &httpx.Request{Method: "GET", URL: base + "/big"})
+	sr, err := c.Stream(context.Background(), &httpclient.Request{Method: "GET", URL: base + "/big"})
 	require.NoError(t, err)
 	_, err = io.ReadAll(sr.Body)
 	sr.Body.Close()
-	assert.ErrorIs(t, err, httpx.ErrBodyTooLarge, "a streamed body over the cap fails, never silently short")
+	assert.ErrorIs(t, err, httpclient.ErrBodyTooLarge, "a streamed body over the cap fails, never silently short")
 }
 
 func TestHeadersAndRedirects(t *testing.T) {
-	c, tr, _ := newClient(t, func(o *httpx.Options) { o.NoRedirects = true })
+	c, tr, _ := newClient(t, func(o *httpclient.Options) { o.NoRedirects = true })
 	var ua string
 	tr.RegisterResponder("GET", base+"/login", func(r *http.Request) (*http.Response, error) {
 		ua = r.Header.Get("User-Agent")
@@ -193,7 +193,7 @@ func TestHeadersAndRedirects(t *testing.T) {
 		resp.Header.Set("Location", "/forcedphot/api-auth/login/?next=/queue/")
 		return resp, nil
 	})
-	resp, err := c.Do(context.Background(), &httpx.Request{Method: "GET", URL: base + "/login"})
+	resp, err := c.Do(context.Background(), &httpclient.Request{Method: "GET", URL: base + "/login"})
 	require.NoError(t, err)
 	assert.Equal(t, 302, resp.Status, "redirects come back when NoRedirects is set")
 	assert.Regexp(t, `^targetdata/\d+\.\d+\.\d+ `, ua)
@@ -201,16 +201,16 @@ func TestHeadersAndRedirects(t *testing.T) {
 
 func TestSecretsRedacted(t *testing.T) {
 	secret := singletarget.Secret("s3cr3t-pa55word")
-	c, tr, logs := newClient(t, func(o *httpx.Options) { o.Secrets = []singletarget.Secret{secret} })
+	c, tr, logs := newClient(t, func(o *httpclient.Options) { o.Secrets = []singletarget.Secret{secret} })
 	u := base + "/fp?email=me@example.org&userpass=" + secret.Reveal() + "&ra=1"
 	tr.RegisterResponder("GET", base+"/fp", httpmock.NewStringResponder(500, "error for s3cr3t-pa55word"))
-	_, err := c.Do(context.Background(), &httpx.Request{Method: "GET", URL: u})
+	_, err := c.Do(context.Background(), &httpclient.Request{Method: "GET", URL: u})
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), secret.Reveal())
 	assert.NotContains(t, err.Error(), "me@example.org", "email is a redacted parameter")
 	assert.Contains(t, err.Error(), "ra=1", "other parameters stay")
 	// A transport error carries the URL: it is redacted too.
-	_, err = c.Do(context.Background(), &httpx.Request{Method: "GET", URL: base + "/unregistered?password=" + secret.Reveal()})
+	_, err = c.Do(context.Background(), &httpclient.Request{Method: "GET", URL: base + "/unregistered?password=" + secret.Reveal()})
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), secret.Reveal())
 	assert.NotEmpty(t, logs.String())
@@ -219,17 +219,17 @@ func TestSecretsRedacted(t *testing.T) {
 }
 
 func TestContextCancel(t *testing.T) {
-	c, tr, _ := newClient(t, func(o *httpx.Options) { o.RetryWaitMin, o.RetryWaitMax = time.Hour, time.Hour })
+	c, tr, _ := newClient(t, func(o *httpclient.Options) { o.RetryWaitMin, o.RetryWaitMax = time.Hour, time.Hour })
 	tr.RegisterResponder("GET", base+"/slow", httpmock.NewStringResponder(503, "busy"))
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := c.Do(ctx, &httpx.Request{Method: "GET", URL: base + "/slow"})
+	_, err := c.Do(ctx, &httpclient.Request{Method: "GET", URL: base + "/slow"})
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 5*time.Second)
 	cctx, ccancel := context.WithCancel(context.Background())
 	ccancel()
-	_, err = c.Do(cctx, &httpx.Request{Method: "GET", URL: base + "/slow"})
+	_, err = c.Do(cctx, &httpclient.Request{Method: "GET", URL: base + "/slow"})
 	assert.ErrorIs(t, err, context.Canceled)
 }
 
@@ -256,7 +256,7 @@ func TestTruncatedBodyRetried(t *testing.T) {
 		}
 		return httpmock.NewStringResponse(200, "whole"), nil
 	})
-	resp, err := c.Do(context.Background(), &httpx.Request{Method: "GET", URL: base + "/lc"})
+	resp, err := c.Do(context.Background(), &httpclient.Request{Method: "GET", URL: base + "/lc"})
 	require.NoError(t, err)
 	assert.Equal(t, "whole", string(resp.Body))
 	assert.Equal(t, 3, calls)
@@ -266,24 +266,82 @@ func TestTruncatedBodyRetried(t *testing.T) {
 		posts++
 		return &http.Response{StatusCode: 201, Body: &brokenBody{n: 5}, Header: http.Header{}}, nil
 	})
-	_, err = c.Do(context.Background(), &httpx.Request{Method: "POST", URL: base + "/queue/"})
+	_, err = c.Do(context.Background(), &httpclient.Request{Method: "POST", URL: base + "/queue/"})
 	assert.ErrorIs(t, err, singletarget.ErrRemote)
 	assert.Equal(t, 1, posts, "a non-idempotent request is never sent twice")
 }
 
 func TestLimiter(t *testing.T) {
 	lim := rate.NewLimiter(rate.Every(time.Hour), 1)
-	c, tr, _ := newClient(t, func(o *httpx.Options) { o.Limiter = lim })
+	c, tr, _ := newClient(t, func(o *httpclient.Options) { o.Limiter = lim })
 	calls := 0
 	tr.RegisterResponder("GET", base+"/x", func(*http.Request) (*http.Response, error) {
 		calls++
 		return httpmock.NewStringResponse(200, "ok"), nil
 	})
-	_, err := c.Do(context.Background(), &httpx.Request{Method: "GET", URL: base + "/x"})
+	_, err := c.Do(context.Background(), &httpclient.Request{Method: "GET", URL: base + "/x"})
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_, err = c.Do(ctx, &httpx.Request{Method: "GET", URL: base + "/x"})
+	_, err = c.Do(ctx, &httpclient.Request{Method: "GET", URL: base + "/x"})
 	assert.ErrorIs(t, err, context.DeadlineExceeded, "a wait past the deadline fails at once, never unpaced")
 	assert.Equal(t, 1, calls)
+}
+
+// A streamed body that breaks off is a remote failure, not a bare read
+// error, and a done context is reported as such.
+func TestStreamBrokenBody(t *testing.T) {
+	c, tr, _ := newClient(t, func(o *httpclient.Options) { o.Secrets = []singletarget.Secret{"s3cr3t-value"} })
+	tr.RegisterResponder("GET", base+"/file", func(*http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Body: &brokenBody{n: 3}, Header: http.Header{}}, nil
+	})
+	sr, err := c.Stream(context.Background(), &httpclient.Request{Method: "GET", URL: base + "/file?token=s3cr3t-value"})
+	require.NoError(t, err)
+	b, err := io.ReadAll(sr.Body)
+	sr.Body.Close()
+	assert.Equal(t, "xxx", string(b))
+	assert.ErrorIs(t, err, singletarget.ErrRemote)
+	assert.NotContains(t, err.Error(), "s3cr3t-value")
+	assert.Contains(t, err.Error(), "TEST: reading")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	sr, err = c.Stream(ctx, &httpclient.Request{Method: "GET", URL: base + "/file"})
+	require.NoError(t, err)
+	cancel()
+	_, err = io.ReadAll(sr.Body)
+	sr.Body.Close()
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.NotErrorIs(t, err, singletarget.ErrRemote)
+}
+
+// ThrottleOn503 turns a final 503 announcing a wait into a ThrottledError;
+// without it (and without a wait) a 503 is a RemoteError.
+func TestThrottleOn503(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		c, tr, _ := newClient(t, func(o *httpclient.Options) { o.ThrottleOn503 = on; o.MaxRetryAfter = time.Second })
+		tr.RegisterResponder("GET", base+"/wait", func(*http.Request) (*http.Response, error) {
+			r := httpmock.NewStringResponse(503, "down for maintenance")
+			r.Header.Set("Retry-After", "3600")
+			return r, nil
+		})
+		tr.RegisterResponder("GET", base+"/plain", httpmock.NewStringResponder(503, "restarting"))
+		_, err := c.Do(context.Background(), &httpclient.Request{Method: "GET", URL: base + "/wait"})
+		var te *singletarget.ThrottledError
+		if on {
+			require.ErrorAs(t, err, &te)
+			assert.Equal(t, time.Hour, te.RetryAfter)
+			assert.Equal(t, "down for maintenance", te.Detail)
+			assert.NotErrorIs(t, err, singletarget.ErrRemote)
+			assert.Zero(t, c.BlockedFor(), "a 503's wait is not remembered")
+		} else {
+			var re *singletarget.RemoteError
+			require.ErrorAs(t, err, &re)
+			assert.Equal(t, 503, re.Status)
+			assert.NotErrorIs(t, err, singletarget.ErrThrottled)
+		}
+		assert.Equal(t, 1, tr.GetCallCountInfo()["GET "+base+"/wait"], "a wait over MaxRetryAfter is not waited out")
+		_, err = c.Do(context.Background(), &httpclient.Request{Method: "GET", URL: base + "/plain"})
+		assert.ErrorIs(t, err, singletarget.ErrRemote, "a 503 without a wait is a remote failure (on=%v)", on)
+		assert.False(t, errors.As(err, &te))
+	}
 }
