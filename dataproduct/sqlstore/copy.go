@@ -15,7 +15,7 @@ import (
 // On PostgreSQL an ingest copies its datums into a temporary staging
 // table, chunk by chunk with COPY (the fastest way into PostgreSQL), and
 // then moves them into the datum table with one INSERT ... SELECT ... ON
-// CONFLICT (datum_key) DO NOTHING: the unique key, not the process, still
+// CONFLICT DO NOTHING: the unique key, not the process, still
 // decides what is a duplicate, so retries and concurrent writers never
 // store a datum twice. All of it is one transaction; the staging table is
 // dropped at its end (ON COMMIT DROP, and a rollback undoes its creation).
@@ -44,7 +44,7 @@ var stageColumns = []string{"datum_key", "target_id", "product_id", "data_type",
 const moveStage = `INSERT INTO targetdata_datums
 	(datum_key, target_id, product_id, data_type, ts_us, source, value_json, value_bin)
 SELECT datum_key, target_id, product_id, data_type, ts_us, source, value_json, value_bin FROM ` + stageTable + `
-ON CONFLICT (datum_key) DO NOTHING`
+` + datumConflict
 
 // pgIngest is the state of one AddDatums call on PostgreSQL.
 type pgIngest struct {

@@ -74,12 +74,12 @@ type ingest struct {
 // back: nothing of the call is stored. ctx is checked every 256 datums and
 // before each chunk.
 //
-// On SQLite each chunk is one multi-row INSERT ... ON CONFLICT (datum_key)
-// DO NOTHING; the transaction takes the write lock at its first chunk and
+// On SQLite each chunk is one multi-row INSERT ... ON CONFLICT DO
+// NOTHING; the transaction takes the write lock at its first chunk and
 // holds it until commit, so a slow sequence delays other writers (readers
 // are not blocked). On PostgreSQL each chunk is COPYed into a temporary
-// staging table, and one INSERT ... SELECT ... ON CONFLICT (datum_key) DO
-// NOTHING moves them all into the datum table at the end; ingests into the
+// staging table, and one INSERT ... SELECT ... ON CONFLICT DO NOTHING
+// moves them all into the datum table at the end; ingests into the
 // same target take turns for that insert (a transaction-scoped advisory
 // lock), which keeps two overlapping ingests from deadlocking on each
 // other's keys.
@@ -236,7 +236,7 @@ func sqliteInsert(n int) string {
 		}
 		b.WriteString("(?,?,?,?,?,?,?,?)")
 	}
-	b.WriteString(" ON CONFLICT (datum_key) DO NOTHING")
+	b.WriteString(" " + datumConflict)
 	return b.String()
 }
 
