@@ -73,7 +73,7 @@ func (p Photometry) MarshalJSON() ([]byte, error) {
 func (p Photometry) AppendJSON(b []byte) ([]byte, error) {
 	type field struct {
 		key  string
-		f    *float64
+		f    float64
 		s    string
 		any  any
 		kind byte // 'f' float, 's' string, 'a' any
@@ -82,7 +82,7 @@ func (p Photometry) AppendJSON(b []byte) ([]byte, error) {
 	n := 0
 	addF := func(k string, v *float64) {
 		if v != nil {
-			fs[n] = field{key: k, f: v, kind: 'f'}
+			fs[n] = field{key: k, f: *v, kind: 'f'}
 			n++
 		}
 	}
@@ -99,8 +99,8 @@ func (p Photometry) AppendJSON(b []byte) ([]byte, error) {
 	addF("flux_ujy", p.FluxUJy)
 	addF("limit", p.Limit)
 	if p.LimitSigma != 0 {
-		ls := p.LimitSigma
-		addF("limit_sigma", &ls)
+		fs[n] = field{key: "limit_sigma", f: p.LimitSigma, kind: 'f'}
+		n++
 	}
 	addF("magnitude", p.Magnitude)
 	addF("mjd", p.MJD)
@@ -130,7 +130,7 @@ func (p Photometry) AppendJSON(b []byte) ([]byte, error) {
 		switch f.kind {
 		case 'f':
 			var err error
-			if b, err = AppendJSONFloat(b, *f.f); err != nil {
+			if b, err = AppendJSONFloat(b, f.f); err != nil {
 				return nil, fmt.Errorf("photometry %s: %w", f.key, err)
 			}
 		case 's':

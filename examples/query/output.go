@@ -150,40 +150,46 @@ func appendCSVDatum(b []byte, d dataproduct.Datum) ([]byte, error) {
 		b = appendCSVField(b, string(v))
 		return append(b, '\n'), nil
 	}
-	var sigma *float64
-	if p.LimitSigma != 0 {
-		sigma = &p.LimitSigma
-	}
 	b = appendCSVField(b, p.Filter)
-	for _, f := range []struct {
-		name string
-		v    *float64
-	}{{"magnitude", p.Magnitude}, {"error", p.Error}, {"limit", p.Limit}, {"limit_sigma", sigma}} {
-		b = append(b, ',')
-		if f.v == nil {
-			continue
-		}
-		if math.IsNaN(*f.v) || math.IsInf(*f.v, 0) {
-			return b, fmt.Errorf("%w: photometry %s is %v", dataproduct.ErrInvalidDatum, f.name, *f.v)
-		}
-		b = floatfmt.AppendShortest(b, *f.v)
+	var err error
+	if b, err = appendCSVNumber(b, "magnitude", p.Magnitude); err != nil {
+		return b, err
+	}
+	if b, err = appendCSVNumber(b, "error", p.Error); err != nil {
+		return b, err
+	}
+	if b, err = appendCSVNumber(b, "limit", p.Limit); err != nil {
+		return b, err
+	}
+	var sigma *float64
+	if ls := p.LimitSigma; ls != 0 {
+		sigma = &ls
+	}
+	if b, err = appendCSVNumber(b, "limit_sigma", sigma); err != nil {
+		return b, err
 	}
 	b = append(b, ',')
 	b = appendCSVField(b, p.Telescope)
-	for _, f := range []struct {
-		name string
-		v    *float64
-	}{{"flux_ujy", p.FluxUJy}, {"flux_err_ujy", p.FluxErrUJy}} {
-		b = append(b, ',')
-		if f.v == nil {
-			continue
-		}
-		if math.IsNaN(*f.v) || math.IsInf(*f.v, 0) {
-			return b, fmt.Errorf("%w: photometry %s is %v", dataproduct.ErrInvalidDatum, f.name, *f.v)
-		}
-		b = floatfmt.AppendShortest(b, *f.v)
+	if b, err = appendCSVNumber(b, "flux_ujy", p.FluxUJy); err != nil {
+		return b, err
+	}
+	if b, err = appendCSVNumber(b, "flux_err_ujy", p.FluxErrUJy); err != nil {
+		return b, err
 	}
 	return append(b, ',', '\n'), nil
+}
+
+// appendCSVNumber appends a comma and v (nothing for nil), refusing what
+// JSON could not carry either.
+func appendCSVNumber(b []byte, name string, v *float64) ([]byte, error) {
+	b = append(b, ',')
+	if v == nil {
+		return b, nil
+	}
+	if math.IsNaN(*v) || math.IsInf(*v, 0) {
+		return b, fmt.Errorf("%w: photometry %s is %v", dataproduct.ErrInvalidDatum, name, *v)
+	}
+	return floatfmt.AppendShortest(b, *v), nil
 }
 
 // appendCSVField appends one field as encoding/csv's Writer does: quoted

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/tomgo/targetdata/dataproduct"
 	"github.com/tomgo/targetdata/processor"
@@ -82,6 +83,11 @@ func (r *processReport) print(w io.Writer) {
 // batches, so that reading and formatting use two cores.
 func convertFile(ctx context.Context, o *options, proc processor.Processor, r io.Reader, out *writer) (processReport, error) {
 	var rep processReport
+	// The heap a conversion keeps is small and the same whatever the
+	// file's size (buffers and the batches in flight), so collecting when
+	// it has grown fivefold instead of twofold costs a few MB and saves a
+	// tenth of the CPU time.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches, free := make(chan []dataproduct.Datum, 4), make(chan []dataproduct.Datum, 6)
