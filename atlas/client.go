@@ -520,6 +520,63 @@ func (c *Client) Task(ctx context.Context, id int64) (*Task, error) {
 	return &t, nil
 }
 
+// maxListPages bounds the pages Tasks reads.
+const maxListPages = 50
+
+// Tasks lists the account's tasks (GET {base}/queue/, spec §2): every task
+// not deleted, in the server's order (newest first on the current
+// server), following the pagination's "next" links on the same host, at
+// most 50 pages. stop, when not nil, is called on each task in turn and
+// ends the listing early when it returns true (the tasks seen so far,
+// that one included, are returned). The answer may be a paginated object
+// ({"count", "next", "results"}) or a plain JSON list.
+func (c *Client) Tasks(ctx context.Context, stop func(Task) bool) ([]Task, error) {
+	if err := c.needToken("list tasks"); err != nil {
+		return nil, err
+	}
+	target := c.base + "/queue/"
+	var out []Task
+	for page := 0; target != ""; page++ {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("%s: list tasks: %w", ServiceName, err)
+		}
+		if page == maxListPages {
+			return out, fmt.Errorf("%s: list tasks: %w: more than %d pages", ServiceName, singletarget.ErrRemote, maxListPages)
+		}
+		req := &httpclient.Request{Method: http.MethodGet, URL: target, Header: c.headers(target, "application/json")}
+		resp, err := c.send(ctx, c.read, req, http.StatusOK)
+		if err != nil {
+			return nil, err
+		}
+		var paged struct {
+			Next    *string `json:"next"`
+			Results []Task  `json:"results"`
+		}
+		if body := bytes.TrimSpace(resp.Body); len(body) > 0 && body[0] == '[' {
+			err = c.decodeJSON(req, resp, &paged.Results)
+		} else {
+			err = c.decodeJSON(req, resp, &paged)
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range paged.Results {
+			out = append(out, t)
+			if stop != nil && stop(t) {
+				return out, nil
+			}
+		}
+		target = ""
+		if paged.Next != nil && *paged.Next != "" {
+			if !c.sameOrigin(*paged.Next) {
+				return nil, fmt.Errorf("%s: list tasks: %w: the next page %q is on another host", ServiceName, singletarget.ErrRemote, c.read.RedactURL(*paged.Next))
+			}
+			target = *paged.Next
+		}
+	}
+	return out, nil
+}
+
 // Download fetches a finished task's result file (GET result_url, spec §5)
 // and checks that it is one: an HTML page, an empty body, a body without
 // the ###MJD header line, or one that does not end with a newline (cut

@@ -23,7 +23,7 @@
 //   - deadline: how long a remote task may take (default 6h)
 //   - timeout: the per-request HTTP timeout (default 2m)
 //   - keep_remote: true keeps finished tasks on the server (default false:
-//     delete them once the result is stored)
+//     delete them once the result's datums are committed)
 //   - write_rate, write_window: the client-side pacing of the account's
 //     writes (defaults 60 and 1m, the server's throttle; write_rate -1
 //     turns it off)
@@ -41,14 +41,24 @@
 // Query posts the target's coordinates and the form's window to
 // {url}/queue/ (form-encoded, with send_email=false and
 // Accept: application/json) and returns the new task as
-// singletarget.Outcome.Pending. Resume reads {url}/queue/{id}/ once: a
+// singletarget.Outcome.Pending. Under the Manager, QueryKeyed tags the task
+// with the job's key in its comment ("targetdata:<key>"); a retried
+// submission first looks for that task in the account's list (GET
+// {url}/queue/), so a worker killed just after the server accepted the
+// POST leaves no second task. Resume reads {url}/queue/{id}/ once: a
 // task is queued, running, finished with a result_url, or finished with
 // an error_msg and no result (terminal: the TOM Toolkit loops on it
 // forever). Polls back off from 4 s while queued and 2 s while running,
 // growing by 1.25 per look up to a minute, and stop with ErrDeadline after
 // six hours. A finished task's file is downloaded, checked (HTML, empty or
-// cut-short bodies are never stored as data), stored and the task deleted
-// so the account's queue stays clean. CancelRemote deletes a task. Tokens
+// cut-short bodies are never stored as data) and stored as the product
+// ProductName(window, mode), the same for every run of the same query (a
+// refresh replaces it). FinishRemote deletes the task so the account's
+// queue stays clean; the Manager calls it only once the product is
+// recorded in the job and its datums are committed, so a crash before
+// that finds the task still there (singletarget.Finisher), and a
+// throttled delete waits without failing the job. CancelRemote deletes a
+// task. Tokens
 // are only sent to the configured host, and redirects are never followed:
 // servers of 2022 to 2026-07 answered a refused token with a 302 to their
 // login page, which the client reports as ErrUnauthorized.
@@ -105,5 +115,9 @@
 // a magnitude and error for rows with S/N = uJy/duJy above 3, a 3-sigma
 // limit 23.9 − 2.5·log10(3·duJy) otherwise, with the flux in µJy and the
 // MJD on every datum (see Processor for the threshold, the FAQ quality
-// cuts and the extra columns).
+// cuts and the extra columns). Rows that are no measurement (duJy ≤ 0,
+// a nan flux, mag5sig < 10: a failed photometric solution) give no datum;
+// they are counted by reason and line in the ingest's dataproduct.Report,
+// and the rest of the file is kept (Processor.Strict refuses the file
+// instead).
 package atlas

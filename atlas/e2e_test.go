@@ -3,10 +3,8 @@ package atlas_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,22 +24,6 @@ func targets(n int) []singletarget.Target {
 		out[i] = singletarget.Target{ID: int64(i + 1), Name: fmt.Sprintf("AT 2024x%c", 'a'+i), RA: 30 + 17*float64(i), Dec: 20 - 7*float64(i)}
 	}
 	return out
-}
-
-// cleanupAll retries the remembered deletes, waiting out throttling.
-func cleanupAll(t *testing.T, svc *atlas.Service) {
-	t.Helper()
-	for range 20 {
-		err := svc.Cleanup(ctx)
-		var te *singletarget.ThrottledError
-		if errors.As(err, &te) {
-			time.Sleep(max(te.RetryAfter, 10*time.Millisecond))
-			continue
-		}
-		require.NoError(t, err)
-		return
-	}
-	t.Fatal("cleanup never finished")
 }
 
 // TestPoolEndToEnd runs five queries on the Pool executor against a
@@ -72,15 +54,18 @@ func TestPoolEndToEnd(t *testing.T) {
 	}
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	names := map[string]bool{}
+	products := map[int64]bool{}
+	hi := 60336.0
+	name := atlas.ProductName(60316, &hi, false)
 	for i, id := range ids {
 		st, err := pool.Wait(wctx, id)
 		require.NoError(t, err)
 		require.Equal(t, singletarget.JobSucceeded, st.State, "job %d: %s", i, st.Error)
 		require.Len(t, st.Products, 1)
 		require.NotNil(t, st.Remote)
-		assert.True(t, strings.HasSuffix(st.Products[0].Name, "_"+st.Remote.ID+".txt"))
-		names[st.Products[0].Name] = true
+		assert.Equal(t, name, st.Products[0].Name, "the query names the product")
+		assert.Equal(t, ts[i].ID, st.Products[0].TargetID)
+		products[st.Products[0].ID] = true
 		assert.Positive(t, st.Added)
 		ds, err := store.ListDatums(ctx, dataproduct.DatumFilter{TargetID: ts[i].ID})
 		require.NoError(t, err)
@@ -90,7 +75,7 @@ func TestPoolEndToEnd(t *testing.T) {
 			assert.Equal(t, st.Products[0].ID, d.ProductID)
 		}
 	}
-	assert.Len(t, names, 5)
+	assert.Len(t, products, 5)
 
 	st := sim.Stats()
 	assert.Equal(t, 5, st.TasksCreated, "exactly one remote task per query")
@@ -101,7 +86,7 @@ func TestPoolEndToEnd(t *testing.T) {
 	assert.Contains(t, logs.String(), "job throttled")
 	assert.NotContains(t, logs.String(), sim.Token.Reveal())
 
-	cleanupAll(t, svc)
+	assert.Empty(t, svc.PendingCleanup(), "throttled deletes were waited out by the jobs")
 	for _, task := range sim.Tasks() {
 		assert.Equal(t, "deleted", task.State, "task %d cleaned up", task.ID)
 	}

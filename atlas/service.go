@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -44,11 +45,13 @@ const (
 
 // Service is the ATLAS forced-photometry service (class
 // atlas.ForcedPhotometryService, registry name "ATLAS"). It is
-// asynchronous: Query queues a remote task and returns it pending; Resume
-// looks at it once and, when it has finished, stores the result file as a
-// product, deletes the remote task and returns the product. Under
-// singletarget.Manager.Run (the Immediate executor) the same calls run to
-// completion in one call, waiting between looks.
+// asynchronous: Query (QueryKeyed under the Manager) queues a remote task
+// and returns it pending; Resume looks at it once and, when it has
+// finished, stores the result file as a product (named by ProductName,
+// from the query alone) and returns it; FinishRemote deletes the task,
+// which the Manager calls only once the product's datums are committed.
+// Under singletarget.Manager.Run (the Immediate executor) the same calls
+// run to completion in one call, waiting between looks.
 //
 // A Service never sleeps: throttling comes back as a
 // *singletarget.ThrottledError for the Manager or executor to wait out.
@@ -60,6 +63,13 @@ type Service struct {
 	mu      sync.Mutex
 	cleanup []int64 // finished tasks whose DELETE was throttled
 }
+
+var (
+	_ singletarget.Resumer      = (*Service)(nil)
+	_ singletarget.Finisher     = (*Service)(nil)
+	_ singletarget.KeyedQuerier = (*Service)(nil)
+	_ singletarget.Canceller    = (*Service)(nil)
+)
 
 // NewService returns the service for the server at baseURL (DefaultURL for
 // the real one) with the account's API token.
@@ -100,8 +110,26 @@ func (s *Service) Info() singletarget.Info {
 // retrying the POST) and returns Outcome.Pending with the remote task: ID,
 // URL, State, Submitted, NotBefore (the first poll) and Data holding the
 // window. Throttling (a 429, or the 500-task cap) gives a
-// *singletarget.ThrottledError and queues nothing.
+// *singletarget.ThrottledError and queues nothing. The Manager calls
+// QueryKeyed instead.
 func (s *Service) Query(ctx context.Context, t singletarget.Target, f singletarget.QueryForm, _ singletarget.ProductSink) (*singletarget.Outcome, error) {
+	return s.query(ctx, t, f, "", false)
+}
+
+// QueryKeyed implements singletarget.KeyedQuerier: Query, with the task's
+// comment set to "targetdata:<key>". With retry set it first lists the
+// account's tasks (Client.Tasks) and, when one carries that comment,
+// returns it pending instead of queueing a second task: a worker killed
+// between the server accepting the POST and the job recording the task
+// leaves no task behind.
+func (s *Service) QueryKeyed(ctx context.Context, t singletarget.Target, f singletarget.QueryForm, key string, retry bool, _ singletarget.ProductSink) (*singletarget.Outcome, error) {
+	return s.query(ctx, t, f, key, retry)
+}
+
+// keyComment is the comment that tags the task of a keyed query.
+func keyComment(key string) string { return "targetdata:" + key }
+
+func (s *Service) query(ctx context.Context, t singletarget.Target, f singletarget.QueryForm, key string, retry bool) (*singletarget.Outcome, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%s: query %q: %w", ServiceName, t.Name, err)
 	}
@@ -113,20 +141,40 @@ func (s *Service) Query(ctx context.Context, t singletarget.Target, f singletarg
 		return nil, err
 	}
 	lo, hi := form.Window()
-	task, err := s.c.Queue(ctx, QueueRequest{RA: t.RA, Dec: t.Dec, MJDMin: &lo, MJDMax: hi, UseReduced: form.UseReducedData})
-	if err != nil {
-		return nil, err
+	var task *Task
+	if key != "" && retry {
+		tagged, err := s.c.Tasks(ctx, func(tk Task) bool { return tk.Comment == keyComment(key) })
+		if err != nil {
+			return nil, fmt.Errorf("%s: looking for the task of an earlier attempt: %w", ServiceName, err)
+		}
+		if n := len(tagged); n > 0 && tagged[n-1].Comment == keyComment(key) {
+			task = &tagged[n-1]
+			if task.URL == "" {
+				task.URL = s.c.TaskURL(task.ID)
+			}
+			s.opts.Logger.InfoContext(ctx, "ATLAS task of an earlier attempt found; following it", "task", task.ID, "target", t.Name)
+		}
+	}
+	if task == nil {
+		req := QueueRequest{RA: t.RA, Dec: t.Dec, MJDMin: &lo, MJDMax: hi, UseReduced: form.UseReducedData}
+		if key != "" {
+			req.Comment = keyComment(key)
+		}
+		var err error
+		if task, err = s.c.Queue(ctx, req); err != nil {
+			return nil, err
+		}
+		s.opts.Logger.InfoContext(ctx, "ATLAS task queued", "task", task.ID, "target", t.Name)
 	}
 	now := s.opts.Now()
 	state := task.State()
 	if state != StateRunning {
-		state = StateQueued // a task is never finished on creation; look at once if it were
+		state = StateQueued // a task is never finished on creation; a found one may be: the first look tells
 	}
 	data := map[string]string{dataMJDMin: formatFloat(lo), dataUseReduced: strconv.FormatBool(form.UseReducedData), dataStatePolls: "0"}
 	if hi != nil {
 		data[dataMJDMax] = formatFloat(*hi)
 	}
-	s.opts.Logger.InfoContext(ctx, "ATLAS task queued", "task", task.ID, "target", t.Name)
 	s.flushCleanup(ctx, 1)
 	return &singletarget.Outcome{Pending: &singletarget.RemoteTask{
 		Service:   ServiceName,
@@ -144,11 +192,14 @@ func (s *Service) Query(ctx context.Context, t singletarget.Target, f singletarg
 // (Client.PollDelay), or an error matching singletarget.ErrDeadline once
 // Options.Deadline has passed since Submitted (the remote task is left in
 // place). Finished: the result file is downloaded and checked, stored as
-// the product atlas_<YYYY_MM_DD>-<YYYY_MM_DD>_<task id>.txt (the window's
-// dates; the end date is the finish date when the window was open), the
-// remote task deleted, and the product returned. Finished with "No data
-// returned": an error matching singletarget.ErrNotFound; with another
-// message: singletarget.ErrTaskFailed (the task is deleted in both cases).
+// the product ProductName(window, use_reduced) (replacing the earlier
+// result of the same query when the Manager's sink is used), and the
+// product returned. The task stays on the server until FinishRemote, which
+// the Manager calls once the datums are committed: Resume on it again
+// returns the same product. Finished with "No data returned": an error
+// matching singletarget.ErrNotFound; with another message:
+// singletarget.ErrTaskFailed (the task, holding no data, is deleted in
+// both cases).
 func (s *Service) Resume(ctx context.Context, t singletarget.Target, task singletarget.RemoteTask, out singletarget.ProductSink) (*singletarget.Outcome, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%s: task %s: %w", ServiceName, task.ID, err)
@@ -203,7 +254,7 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 		}
 		return nil, err
 	}
-	name, err := productName(task, rt, now)
+	name, err := taskProductName(task, rt)
 	if err != nil {
 		return nil, err
 	}
@@ -219,13 +270,59 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 		return nil, fmt.Errorf("%s: task %d: storing %s: %w", ServiceName, id, name, err)
 	}
 	s.opts.Logger.InfoContext(ctx, "ATLAS result stored", "task", id, "product", name, "bytes", len(body))
-	s.delete(ctx, id)
 	s.flushCleanup(ctx, cleanupPerCall)
 	return &singletarget.Outcome{Products: []dataproduct.Product{p}}, nil
 }
 
-// productName is atlas_<min date>-<max date>_<task id>.txt.
-func productName(task singletarget.RemoteTask, rt *Task, now time.Time) (string, error) {
+// FinishRemote implements singletarget.Finisher: it deletes the finished
+// task (unless Options.KeepRemote), which the Manager asks for once the
+// task's datums are committed. A task already gone is not an error; a
+// throttled delete (the account's 60 writes a minute, POST and DELETE
+// alike) comes back as the *singletarget.ThrottledError, for the Manager
+// to call again after its wait.
+func (s *Service) FinishRemote(ctx context.Context, task singletarget.RemoteTask) error {
+	if s.opts.KeepRemote {
+		return nil
+	}
+	id, err := strconv.ParseInt(task.ID, 10, 64)
+	if err != nil || id <= 0 {
+		return fmt.Errorf("%s: remote task id %q is not an ATLAS task id", ServiceName, task.ID)
+	}
+	if err := s.c.Delete(ctx, id); err != nil && !errors.Is(err, singletarget.ErrNotFound) {
+		return err
+	}
+	s.opts.Logger.InfoContext(ctx, "ATLAS task deleted", "task", id)
+	return nil
+}
+
+// ProductName is the product name of the query with window [mjdMin,
+// mjdMax] (mjdMax nil: open, up to now) on difference images, or reduced
+// ones: atlas_<start>-<end>[_reduced].txt, each bound as its UTC date
+// YYYY_MM_DD when it is a whole MJD (a midnight), as the MJD otherwise
+// (e.g. 60316.25), and an open end as "now". The same query always gets
+// the same name, whatever its remote task, so a refresh replaces the
+// product instead of adding one.
+func ProductName(mjdMin float64, mjdMax *float64, useReduced bool) string {
+	bound := func(v float64) string {
+		if v == math.Trunc(v) {
+			return processor.MJDToTime(v).UTC().Format("2006_01_02")
+		}
+		return formatFloat(v)
+	}
+	end := "now"
+	if mjdMax != nil {
+		end = bound(*mjdMax)
+	}
+	name := "atlas_" + bound(mjdMin) + "-" + end
+	if useReduced {
+		name += "_reduced"
+	}
+	return name + ".txt"
+}
+
+// taskProductName is the ProductName of the task's query, from the
+// window and mode the task records (Data), or the server's copy of them.
+func taskProductName(task singletarget.RemoteTask, rt *Task) (string, error) {
 	lo, err := strconv.ParseFloat(task.Data[dataMJDMin], 64)
 	if err != nil {
 		if rt.MJDMin == nil {
@@ -233,22 +330,21 @@ func productName(task singletarget.RemoteTask, rt *Task, now time.Time) (string,
 		}
 		lo = *rt.MJDMin
 	}
-	var end time.Time
-	switch {
-	case task.Data[dataMJDMax] != "":
-		hi, err := strconv.ParseFloat(task.Data[dataMJDMax], 64)
+	var hi *float64
+	if v := task.Data[dataMJDMax]; v != "" {
+		x, err := strconv.ParseFloat(v, 64)
 		if err != nil {
-			return "", fmt.Errorf("%s: task %s: bad window end %q", ServiceName, task.ID, task.Data[dataMJDMax])
+			return "", fmt.Errorf("%s: task %s: bad window end %q", ServiceName, task.ID, v)
 		}
-		end = processor.MJDToTime(hi)
-	case !rt.FinishTimestamp.IsZero():
-		end = rt.FinishTimestamp
-	default:
-		end = now
+		hi = &x
+	} else if _, ok := task.Data[dataMJDMin]; !ok {
+		hi = rt.MJDMax
 	}
-	const day = "2006_01_02"
-	return fmt.Sprintf("atlas_%s-%s_%s.txt", processor.MJDToTime(lo).UTC().Format(day), end.UTC().Format(day),
-		dataproduct.SafeName(task.ID)), nil
+	reduced := rt.UseReduced
+	if v, err := strconv.ParseBool(task.Data[dataUseReduced]); err == nil {
+		reduced = v
+	}
+	return ProductName(lo, hi, reduced), nil
 }
 
 // CancelRemote implements singletarget.Canceller: it deletes the task
@@ -266,10 +362,11 @@ func (s *Service) CancelRemote(ctx context.Context, task singletarget.RemoteTask
 	return nil
 }
 
-// delete removes a finished task after its result was stored, unless
-// Options.KeepRemote. It never fails the query: a throttled delete is
-// remembered and retried on later calls (see Cleanup), other failures are
-// logged.
+// delete removes a task that finished without data (an error message, a
+// purged result), unless Options.KeepRemote. It never fails the query: a
+// throttled delete is remembered and retried on later calls (see
+// Cleanup), other failures are logged. A task with data is deleted by
+// FinishRemote instead, after its datums are committed.
 func (s *Service) delete(ctx context.Context, id int64) {
 	if s.opts.KeepRemote {
 		return

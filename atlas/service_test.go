@@ -132,7 +132,7 @@ func TestServiceQueueAndResume(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, done.Products, 1)
 	p := done.Products[0]
-	assert.Equal(t, "atlas_2024_01_07-2024_01_27_1.txt", p.Name, "atlas_<min>-<max>_<task id>.txt")
+	assert.Equal(t, "atlas_2024_01_07-2024_01_27.txt", p.Name, "atlas_<min>-<max>.txt: the query, not the task, names it")
 	assert.Equal(t, atlas.DataProductType, p.DataProductType)
 	assert.Equal(t, "text/plain", p.ContentType)
 	assert.Equal(t, ngc1566.ID, p.TargetID)
@@ -150,12 +150,24 @@ func TestServiceQueueAndResume(t *testing.T) {
 	st := sim.Stats()
 	assert.Equal(t, 1, st.TasksCreated)
 	assert.Equal(t, 1, st.Downloads)
-	assert.Equal(t, 1, st.Deletes, "the finished task is deleted")
-	assert.Equal(t, "deleted", sim.Tasks()[0].State)
+	assert.Equal(t, 0, st.Deletes, "Resume leaves the task for FinishRemote")
+	assert.Equal(t, "finished", sim.Tasks()[0].State)
 	mu.Lock()
 	assert.Contains(t, stages, singletarget.StageFetching)
 	assert.Subset(t, []string{singletarget.StageQueued, singletarget.StageRunning, singletarget.StageFetching}, stages)
 	mu.Unlock()
+
+	// Until FinishRemote, Resume gives the same product again (a worker
+	// that died before the datums were committed loses nothing).
+	again, err := svc.Resume(ctx, ngc1566, last, store)
+	require.NoError(t, err)
+	require.Len(t, again.Products, 1)
+	assert.Equal(t, p.ID, again.Products[0].ID)
+	assert.Equal(t, p.SHA256, again.Products[0].SHA256)
+	require.NoError(t, svc.FinishRemote(ctx, last))
+	assert.Equal(t, 1, sim.Stats().Deletes, "FinishRemote deletes the finished task")
+	assert.Equal(t, "deleted", sim.Tasks()[0].State)
+	require.NoError(t, svc.FinishRemote(ctx, last), "a task already gone is finished")
 
 	// Resuming a task that was deleted is a terminal error, not a crash.
 	_, err = svc.Resume(ctx, ngc1566, last, store)
@@ -177,8 +189,8 @@ func TestServiceOpenWindowAndReducedData(t *testing.T) {
 	assert.True(t, sim.Tasks()[0].UseReduced)
 	done, _, err := resumeUntilDone(t, ctx, svc, ngc1566, *out.Pending, store)
 	require.NoError(t, err)
-	want := "atlas_" + today.AddDate(0, 0, -10).Format("2006_01_02") + "-" + today.Format("2006_01_02") + "_1.txt"
-	assert.Equal(t, want, done.Products[0].Name, "the end date of an open window is the finish date")
+	want := "atlas_" + today.AddDate(0, 0, -10).Format("2006_01_02") + "-now_reduced.txt"
+	assert.Equal(t, want, done.Products[0].Name, "an open window ends \"now\"; reduced data are another query")
 }
 
 func TestServiceNoData(t *testing.T) {
@@ -355,7 +367,63 @@ func TestServiceQueueFull(t *testing.T) {
 	assert.Equal(t, 2, sim.Stats().TasksCreated)
 }
 
+// TestServiceDeleteThrottled: the delete of a finished task comes after
+// the ingest (Manager.Step drives FinishRemote); a throttled one neither
+// fails the query nor holds a worker: the step comes back pending
+// ("finishing") with the data already stored, and the next step deletes.
 func TestServiceDeleteThrottled(t *testing.T) {
+	sim := atlastest.NewServer(t, nil)
+	clock := &fakeClock{t: time.Now()}
+	svc := newService(t, sim, func(o *atlas.Options) { o.Now = clock.Now })
+	store := dataproduct.NewMemoryStore(nil)
+	m := singletarget.NewManager(store, &singletarget.ManagerOptions{Now: clock.Now})
+	require.NoError(t, m.AddProcessor(atlas.DataProductType, atlas.Processor{}))
+	require.NoError(t, m.AddService(svc))
+	req := singletarget.Request{Service: atlas.ServiceName, Target: ngc1566, Params: window}
+	var saved []singletarget.Checkpoint
+	save := func(_ context.Context, cp singletarget.Checkpoint) error { saved = append(saved, cp); return nil }
+
+	res, err := m.Step(ctx, req, singletarget.Checkpoint{}, save)
+	require.NoError(t, err)
+	require.NotNil(t, res.Pending)
+	cp := res.Checkpoint
+	waitFinished(t, sim)
+	sim.Inject(atlastest.Fault{Endpoint: atlastest.EndpointDelete, Status: 429, RetryAfter: 20 * time.Second})
+	res, err = m.Step(ctx, req, cp, save)
+	require.NoError(t, err, "a throttled delete does not fail the query")
+	require.NotNil(t, res.Pending, "the clean-up waits")
+	assert.Equal(t, singletarget.RemoteFinishing, res.Pending.State)
+	assert.Equal(t, clock.Now().Add(20*time.Second), res.Pending.NotBefore)
+	require.NotNil(t, res.Checkpoint.Ingested, "the datums were committed first")
+	added := res.Checkpoint.Ingested.Added
+	assert.Positive(t, added)
+	assert.Equal(t, added, countDatums(t, store))
+	assert.Equal(t, "finished", sim.Tasks()[0].State, "the task is still there")
+	last := saved[len(saved)-1]
+	assert.Equal(t, singletarget.RemoteFinishing, last.Remote.State, "the wait is recorded")
+	assert.Equal(t, 20*time.Second, last.FinishWaited)
+	cp = res.Checkpoint
+
+	// Writes are refused fast (client side) until the wait is over.
+	res, err = m.Step(ctx, req, cp, save)
+	require.NoError(t, err)
+	require.NotNil(t, res.Pending)
+	cp = res.Checkpoint
+	clock.Add(20 * time.Second)
+	res, err = m.Step(ctx, req, cp, save)
+	require.NoError(t, err)
+	assert.Nil(t, res.Pending)
+	assert.Equal(t, added, res.Added, "the result reports the ingest")
+	assert.Equal(t, "finished", res.Remote.State)
+	require.Len(t, res.Products, 1)
+	assert.Equal(t, "deleted", sim.Tasks()[0].State)
+	assert.Equal(t, added, countDatums(t, store), "nothing ingested twice")
+	assert.Equal(t, 1, sim.Stats().Downloads)
+}
+
+// TestServiceNoDataDeleteThrottled: a task without data is deleted by
+// Resume; a throttled delete is remembered and retried on a later call.
+func TestServiceNoDataDeleteThrottled(t *testing.T) {
 	sim := atlastest.NewServer(t, nil)
 	clock := &fakeClock{t: time.Now()}
 	logs := &syncWriter{w: &bytes.Buffer{}}
@@ -363,16 +431,15 @@ func TestServiceDeleteThrottled(t *testing.T) {
 		o.Now = clock.Now
 		o.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	})
-	store := dataproduct.NewMemoryStore(nil)
-	out, err := svc.Query(ctx, ngc1566, form(t, svc, window), store)
+	south := singletarget.Target{ID: 2, Name: "south pole", RA: 10, Dec: -89.5}
+	out, err := svc.Query(ctx, south, form(t, svc, window), nil)
 	require.NoError(t, err)
 	waitFinished(t, sim)
 	sim.Inject(atlastest.Fault{Endpoint: atlastest.EndpointDelete, Status: 429, RetryAfter: 20 * time.Second})
-	done, err := svc.Resume(ctx, ngc1566, *out.Pending, store)
-	require.NoError(t, err, "a throttled delete does not hold the result back")
-	require.Len(t, done.Products, 1)
+	_, err = svc.Resume(ctx, south, *out.Pending, nil)
+	require.ErrorIs(t, err, singletarget.ErrNotFound)
 	assert.Equal(t, []int64{1}, svc.PendingCleanup())
-	assert.Equal(t, "finished", sim.Tasks()[0].State)
+	assert.Equal(t, "failed", sim.Tasks()[0].State)
 	assert.Contains(t, logs.String(), "delete throttled")
 
 	// Writes are refused fast until the wait is over; then the next call
@@ -380,11 +447,18 @@ func TestServiceDeleteThrottled(t *testing.T) {
 	err = svc.Cleanup(ctx)
 	assert.ErrorIs(t, err, singletarget.ErrThrottled)
 	clock.Add(20 * time.Second)
-	_, err = svc.Query(ctx, ngc1566, form(t, svc, window), store)
+	_, err = svc.Query(ctx, ngc1566, form(t, svc, window), nil)
 	require.NoError(t, err)
 	assert.Empty(t, svc.PendingCleanup())
 	assert.Equal(t, "deleted", sim.Tasks()[0].State)
 	assert.NoError(t, svc.Cleanup(ctx))
+}
+
+func countDatums(t *testing.T, s dataproduct.Store) int {
+	t.Helper()
+	ds, err := s.ListDatums(ctx, dataproduct.DatumFilter{})
+	require.NoError(t, err)
+	return len(ds)
 }
 
 func TestServiceKeepRemote(t *testing.T) {
@@ -423,7 +497,7 @@ func TestServiceRefusesForeignInput(t *testing.T) {
 // waitFinished waits until the simulator's first task has finished.
 func waitFinished(t *testing.T, sim *atlastest.Server) {
 	t.Helper()
-	require.Eventually(t, func() bool { return sim.Tasks()[0].State == "finished" }, 10*time.Second, 2*time.Millisecond)
+	require.Eventually(t, func() bool { s := sim.Tasks()[0].State; return s == "finished" || s == "failed" }, 10*time.Second, 2*time.Millisecond)
 }
 
 func manager(t *testing.T, svc singletarget.Service, store dataproduct.Store) *singletarget.Manager {
@@ -534,8 +608,15 @@ func TestProductNamesAreDeterministic(t *testing.T) {
 	require.NoError(t, err)
 	b, err := svc.Resume(ctx, ngc1566, *out.Pending, store)
 	require.NoError(t, err)
-	assert.Equal(t, "atlas_2024_01_01-2024_02_01_1851119.txt", a.Products[0].Name, "the TOM's name, with the .txt of the result file")
+	assert.Equal(t, "atlas_2024_01_01-2024_02_01.txt", a.Products[0].Name, "the TOM's name without the task, with the .txt of the result file")
 	assert.Equal(t, a.Products[0].ID, b.Products[0].ID)
+	// Another task of the same query: the same product.
+	out2, err := svc.Query(ctx, ngc1566, form(t, svc, url.Values{"min_date_mjd": {"60310"}, "max_date": {"2024-02-01T00:00:00Z"}}), store)
+	require.NoError(t, err)
+	c, _, err := resumeUntilDone(t, ctx, svc, ngc1566, *out2.Pending, store)
+	require.NoError(t, err)
+	assert.Equal(t, a.Products[0].ID, c.Products[0].ID)
+	assert.NotEqual(t, out.Pending.ID, out2.Pending.ID)
 	ps, _ := store.ListProducts(ctx, dataproduct.ProductFilter{})
 	assert.Len(t, ps, 1)
 	n, err := processor.Ingest(ctx, store, ps[0], atlas.Processor{})
@@ -545,4 +626,24 @@ func TestProductNamesAreDeterministic(t *testing.T) {
 	assert.Zero(t, again.Added)
 	assert.Equal(t, n.Added, again.Skipped)
 	assert.Equal(t, strconv.Itoa(1851119), a.Products[0].Extra["task_id"])
+}
+
+func TestProductName(t *testing.T) {
+	hi := 60336.0
+	frac := 60336.75
+	for _, c := range []struct {
+		lo      float64
+		hi      *float64
+		reduced bool
+		want    string
+	}{
+		{60316, &hi, false, "atlas_2024_01_07-2024_01_27.txt"},
+		{60316, nil, false, "atlas_2024_01_07-now.txt"},
+		{60316, nil, true, "atlas_2024_01_07-now_reduced.txt"},
+		{60316.25, &frac, false, "atlas_60316.25-60336.75.txt"},
+	} {
+		got := atlas.ProductName(c.lo, c.hi, c.reduced)
+		assert.Equal(t, c.want, got)
+		assert.NoError(t, dataproduct.CheckName(got))
+	}
 }

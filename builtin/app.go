@@ -120,12 +120,17 @@ type App struct {
 	// Manager runs queries.
 	Manager *singletarget.Manager
 	// Executor is the configured executor: *singletarget.Immediate,
-	// *singletarget.Pool or *riverexec.Executor.
+	// *singletarget.Pool or *riverexec.Executor. Submit, Status, List,
+	// Watch, Wait and Cancel mean the same on each: use it, not Pool or
+	// River, so that the code works whatever tasks.backend says.
 	Executor singletarget.Executor
-	// Pool and River are set for their backends.
+	// Pool and River are set for their backends only (nil otherwise), for
+	// what is particular to one (e.g. River's SubmitBatch).
 	Pool  *singletarget.Pool
 	River *riverexec.Executor
 
+	// worker is Options.Worker: a river executor runs jobs here.
+	worker  bool
 	closers []func()
 }
 
@@ -164,7 +169,7 @@ func Open(ctx context.Context, cfg *singletarget.Config, opts *Options) (*App, e
 			return nil, err
 		}
 	}
-	a := &App{Config: WithDefaults(cfg)}
+	a := &App{Config: WithDefaults(cfg), worker: o.Worker}
 	if err := Check(a.Config, o.Registry); err != nil {
 		return nil, err
 	}
@@ -206,12 +211,14 @@ func Open(ctx context.Context, cfg *singletarget.Config, opts *Options) (*App, e
 	return a, nil
 }
 
-// Start starts the executor's workers (pool, or river in a worker process).
+// Start starts the executor's workers (pool, or river in a worker
+// process). It does nothing for the other backends and for a river app
+// opened without Options.Worker (a web process that only inserts jobs).
 func (a *App) Start(ctx context.Context) error {
 	switch {
 	case a.Pool != nil:
 		return a.Pool.Start(ctx)
-	case a.River != nil:
+	case a.River != nil && a.worker:
 		return a.River.Start(ctx)
 	}
 	return nil

@@ -118,3 +118,49 @@ func TestOpenBadSettingsCreatesNothing(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, entries, "nothing is created from settings that do not load")
 }
+
+// A river app opened without Worker (a web process) starts without
+// running jobs; a worker app on the same job database runs them.
+func TestOpenInsertOnly(t *testing.T) {
+	dir := t.TempDir()
+	cfg := &singletarget.Config{
+		Services:     map[string]singletarget.ServiceConfig{"PANSTARRS": {Class: "panstarrs.Service"}},
+		ServiceOrder: []string{"PANSTARRS"},
+		Database:     "sqlite://" + filepath.Join(dir, "td.db"),
+		Storage:      "file://" + filepath.Join(dir, "files"),
+		Tasks:        singletarget.TasksConfig{Backend: "river", Workers: 2},
+	}
+	var stops []func()
+	require.NoError(t, builtin.Simulate(cfg, func(f func()) { stops = append(stops, f) }))
+	defer func() {
+		for _, f := range stops {
+			f()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	web, err := builtin.Open(ctx, cfg, nil)
+	require.NoError(t, err)
+	defer web.Close()
+	require.NoError(t, web.Start(ctx), "an insert-only app starts (it runs nothing)")
+	defer func() { assert.NoError(t, web.Stop(ctx)) }()
+	id, err := web.Executor.Submit(ctx, singletarget.Request{Service: "PANSTARRS",
+		Target: singletarget.Target{ID: 1, Name: "SN 2023ixf", RA: 210.910674, Dec: 54.311686}})
+	require.NoError(t, err)
+	time.Sleep(300 * time.Millisecond)
+	st, err := web.Executor.Status(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, singletarget.JobQueued, st.State, "the web process runs no job")
+
+	worker, err := builtin.Open(ctx, cfg, &builtin.Options{Worker: true})
+	require.NoError(t, err)
+	defer worker.Close()
+	require.NoError(t, worker.Start(ctx))
+	defer func() { assert.NoError(t, worker.Stop(ctx)) }()
+	require.Eventually(t, func() bool {
+		st, err = web.Executor.Status(ctx, id)
+		return err == nil && st.State.Done()
+	}, 50*time.Second, 20*time.Millisecond)
+	assert.Equal(t, singletarget.JobSucceeded, st.State, "%+v", st)
+	assert.Positive(t, st.Added)
+}

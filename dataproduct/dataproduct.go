@@ -22,6 +22,13 @@ const (
 // ID does not exist.
 var ErrNotFound = errors.New("dataproduct: not found")
 
+// ErrConflict is returned (wrapped) by PutProduct when the target already
+// has a product of that name with other bytes or another data product
+// type, and by ReplaceProduct when the type differs: a Store never changes
+// a product's type, and replaces its file only through ReplaceProduct.
+// Nothing is stored then.
+var ErrConflict = errors.New("dataproduct: conflict")
+
 // ErrInvalidDatum is returned (wrapped) by AddDatums when a datum lacks a
 // required part or its value cannot be encoded; nothing is stored then.
 var ErrInvalidDatum = errors.New("dataproduct: invalid datum")
@@ -55,6 +62,12 @@ type Product struct {
 	// query window. Never put secrets here.
 	Extra map[string]string `json:"extra,omitempty"`
 }
+
+// ExtraObservationTime is the Product.Extra key of the observation time a
+// user gave with an uploaded file (RFC 3339, UTC), for formats whose files
+// may hold none (a spectrum without DATE-OBS). processor.Ingest passes it
+// to the processor, so re-processing the product gives the same datums.
+const ExtraObservationTime = "observation_time"
 
 // Datum is one reduced datum, the TOM's ReducedDatum.
 type Datum struct {
@@ -130,12 +143,17 @@ func (d Datum) Check() error {
 	return nil
 }
 
-// IngestResult counts what AddDatums did.
+// IngestResult counts what AddDatums did and, from processor.Ingest, says
+// what the processor made of each file.
 type IngestResult struct {
 	// Added is the number of datums stored.
 	Added int `json:"added"`
-	// Skipped is the number of duplicates ignored.
+	// Skipped is the number of duplicates ignored (datums already stored).
+	// Rows of a file that gave no datum are counted in Reports instead.
 	Skipped int `json:"skipped"`
+	// Reports holds one Report per processed file: rows read, datums
+	// made, rows skipped by reason. Store.AddDatums leaves it empty.
+	Reports []Report `json:"reports,omitempty"`
 }
 
 // ProductFilter selects products; zero fields match anything.
@@ -155,8 +173,14 @@ type DatumFilter struct {
 	From, To  time.Time
 	// Limit caps the number of datums returned; 0 means no cap.
 	Limit int
-	// Newest makes Limit keep the newest datums instead of the oldest
-	// (they are still returned oldest first), for "the latest N" views.
+	// Offset skips that many matching datums before Limit applies: the
+	// oldest ones, or with Newest the newest ones, so that Newest, Limit n
+	// and Offset k·n give page k (from 0) of a newest-first table. A
+	// store may walk the skipped datums' index entries: keep it small.
+	Offset int
+	// Newest makes Limit and Offset count from the newest datum instead
+	// of the oldest (the datums are still returned oldest first), for
+	// "the latest N" views.
 	Newest bool
 }
 
@@ -173,12 +197,17 @@ func (f DatumFilter) Match(d Datum) bool {
 // ProductSink is the one thing a service needs from storage: a place to
 // put a result file. Every Store is a ProductSink.
 type ProductSink interface {
-	// PutProduct stores r's bytes as the product p (TargetID, Name and
-	// DataProductType required). If the target already has a product with
-	// that name and the same bytes, the existing record is returned and
-	// nothing is written; if the bytes differ, the file is replaced
-	// atomically and the record (same ID) updated. A failed or cancelled
-	// put leaves no partial file behind.
+	// PutProduct stores r's bytes as the new product p (TargetID, Name
+	// and DataProductType required). If the target already has a product
+	// with that name, the same type and the same bytes, the existing
+	// record is returned and nothing is written (a repeated put is
+	// idempotent); with other bytes or another type, nothing changes and
+	// the error wraps ErrConflict. A failed or cancelled put leaves no
+	// partial file behind.
+	//
+	// The sink singletarget.Manager hands to a service replaces instead
+	// (Store.ReplaceProduct): a query's result supersedes the earlier
+	// result of the same query.
 	PutProduct(ctx context.Context, p Product, r io.Reader) (Product, error)
 }
 
@@ -186,6 +215,19 @@ type ProductSink interface {
 // use; every method honours ctx.
 type Store interface {
 	ProductSink
+	// ReplaceProduct is PutProduct for a caller that means to supersede
+	// the product of that name: a new name is stored as PutProduct
+	// stores it, and the same bytes change nothing (the record and its
+	// datums stay). Other bytes replace the file: in one step the record
+	// (same ID and Created; Size, SHA256, StorageKey, ContentType and
+	// Extra from p) points at the new file and the product's datums are
+	// removed, so that no datum read from the old file outlives it; the
+	// caller then ingests the new file (singletarget.Manager does). A
+	// product of another DataProductType is never replaced: the error
+	// wraps ErrConflict (delete it first to change the type). A failed
+	// or cancelled replace leaves the old file, record and datums as
+	// they were.
+	ReplaceProduct(ctx context.Context, p Product, r io.Reader) (Product, error)
 	// Product returns the record of product id, or an error wrapping
 	// ErrNotFound.
 	Product(ctx context.Context, id int64) (Product, error)
@@ -202,6 +244,10 @@ type Store interface {
 	AddDatums(ctx context.Context, ds iter.Seq2[Datum, error]) (IngestResult, error)
 	// ListDatums returns the matching datums ordered by timestamp, then ID.
 	ListDatums(ctx context.Context, f DatumFilter) ([]Datum, error)
+	// CountDatums returns how many datums f matches, ignoring its Limit,
+	// Offset and Newest: with ListDatums' Limit and Offset, what a paged
+	// view needs without loading every datum.
+	CountDatums(ctx context.Context, f DatumFilter) (int, error)
 }
 
 // Datums adapts a slice to the sequence AddDatums takes.

@@ -11,8 +11,12 @@
 // A Product is one stored file, such as an ATLAS result file or a PanSTARRS
 // CSV answer. Its Name is deterministic (the same query yields the same
 // name), and a Store keeps at most one product per (TargetID, Name): putting
-// the same name again returns the existing record when the bytes are equal,
-// and replaces the file (keeping the ID) when they differ.
+// the same name again returns the existing record when the bytes and the
+// type are equal, and is refused (ErrConflict) otherwise. Only
+// ReplaceProduct replaces a product's file, keeping its ID and removing its
+// datums in the same step; no call ever changes a product's type. Uploads
+// have names of their own (UploadPrefix), so an upload cannot take a
+// service's product name.
 //
 // # Datums
 //

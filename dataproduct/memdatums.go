@@ -463,16 +463,56 @@ func (s *MemoryStore) ListDatums(ctx context.Context, f DatumFilter) ([]Datum, e
 		}
 		return cmp.Compare(a.rec.id, b.rec.id)
 	})
-	if f.Limit > 0 && len(hits) > f.Limit {
-		if f.Newest {
-			hits = hits[len(hits)-f.Limit:]
-		} else {
-			hits = hits[:f.Limit]
-		}
-	}
+	hits = page(hits, f)
 	out := make([]Datum, len(hits))
 	for i, h := range hits {
 		out[i] = m.datum(h.target, h.rec)
 	}
 	return out, nil
+}
+
+// page applies f's Offset, Limit and Newest to sorted datums (or hits).
+func page[T any](ds []T, f DatumFilter) []T {
+	if f.Newest {
+		ds = ds[:len(ds)-min(max(f.Offset, 0), len(ds))]
+		if f.Limit > 0 && len(ds) > f.Limit {
+			ds = ds[len(ds)-f.Limit:]
+		}
+		return ds
+	}
+	ds = ds[min(max(f.Offset, 0), len(ds)):]
+	if f.Limit > 0 && len(ds) > f.Limit {
+		ds = ds[:f.Limit]
+	}
+	return ds
+}
+
+// CountDatums implements Store. It scans what ListDatums scans, without
+// rebuilding the datums.
+func (s *MemoryStore) CountDatums(ctx context.Context, f DatumFilter) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	m := &s.datums
+	mt := m.matcher(f)
+	n := 0
+	count := func(recs []memDatum) {
+		for i := range recs {
+			if m.match(&mt, &recs[i]) {
+				n++
+			}
+		}
+	}
+	if f.TargetID != 0 {
+		if t := m.targets[f.TargetID]; t != nil {
+			count(t.recs)
+		}
+	} else {
+		for _, t := range m.targets {
+			count(t.recs)
+		}
+	}
+	return n, nil
 }

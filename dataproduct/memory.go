@@ -75,6 +75,15 @@ func CheckProduct(p Product) error {
 
 // PutProduct implements ProductSink.
 func (s *MemoryStore) PutProduct(ctx context.Context, p Product, r io.Reader) (Product, error) {
+	return s.put(ctx, p, r, false)
+}
+
+// ReplaceProduct implements Store.
+func (s *MemoryStore) ReplaceProduct(ctx context.Context, p Product, r io.Reader) (Product, error) {
+	return s.put(ctx, p, r, true)
+}
+
+func (s *MemoryStore) put(ctx context.Context, p Product, r io.Reader, replace bool) (Product, error) {
 	if err := CheckProduct(p); err != nil {
 		return Product{}, err
 	}
@@ -94,6 +103,9 @@ func (s *MemoryStore) PutProduct(ctx context.Context, p Product, r io.Reader) (P
 	tn := targetName{p.TargetID, p.Name}
 	if id, ok := s.byName[tn]; ok {
 		old := s.products[id]
+		if err := CheckReplace(old.p, p, replace); err != nil {
+			return Product{}, err
+		}
 		if old.p.SHA256 == p.SHA256 {
 			return cloneProduct(old.p), nil
 		}
@@ -102,6 +114,7 @@ func (s *MemoryStore) PutProduct(ctx context.Context, p Product, r io.Reader) (P
 			p.ContentType = old.p.ContentType
 		}
 		s.products[id] = &memProduct{p: p, data: data}
+		s.datums.deleteProduct(id)
 		return cloneProduct(p), nil
 	}
 	s.nextProd++
@@ -111,6 +124,25 @@ func (s *MemoryStore) PutProduct(ctx context.Context, p Product, r io.Reader) (P
 	s.products[p.ID] = &memProduct{p: p, data: data}
 	s.byName[tn] = p.ID
 	return cloneProduct(p), nil
+}
+
+// CheckReplace is the rule every Store applies when a put of p meets the
+// stored product old of the same target and name (p's SHA256 and Size
+// being those of its new bytes): the same type and bytes may go on
+// (nothing changes), other bytes only when replace is set
+// (ReplaceProduct), another type never. Otherwise the error wraps
+// ErrConflict and says why. It is exported for stores outside this
+// package, so that every store refuses alike.
+func CheckReplace(old, p Product, replace bool) error {
+	switch {
+	case old.DataProductType != p.DataProductType:
+		return fmt.Errorf("%w: target %d already has a product %q of type %q, not %q (a product's type never changes: delete it first)",
+			ErrConflict, p.TargetID, p.Name, old.DataProductType, p.DataProductType)
+	case old.SHA256 != p.SHA256 && !replace:
+		return fmt.Errorf("%w: target %d already has a product %q with other content (%d bytes, sha256 %.12s…; ReplaceProduct replaces it)",
+			ErrConflict, p.TargetID, p.Name, old.Size, old.SHA256)
+	}
+	return nil
 }
 
 // readAllContext reads r to the end, giving up when ctx is done.

@@ -34,6 +34,24 @@ func CheckName(name string) error {
 	return nil
 }
 
+// UploadPrefix starts the name of every product a user uploaded
+// (singletarget.Manager.Upload), so that uploads and services' results
+// live in separate name spaces: an upload can never take an archive
+// product's name, nor a service an upload's.
+const UploadPrefix = "upload-"
+
+// UploadName is the stored name of an upload the user called name:
+// name with UploadPrefix in front (unchanged if it already starts so).
+func UploadName(name string) string {
+	if IsUploadName(name) {
+		return name
+	}
+	return UploadPrefix + name
+}
+
+// IsUploadName reports whether name is in the uploads' name space.
+func IsUploadName(name string) bool { return strings.HasPrefix(name, UploadPrefix) }
+
 // SafeName turns any target name into a string that is safe inside a
 // product name: letters, digits, '-', '_' and '.' are kept, every other run
 // of characters becomes one '_', leading dots are dropped, and the result is

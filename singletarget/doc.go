@@ -14,10 +14,50 @@
 // and a Processor for your file format (package processor). Asynchronous
 // services also implement Resumer: Query submits the remote task and
 // returns Outcome.Pending; Resume looks once and returns. Optional
-// interfaces add the rest: Describer (labels, product type, info URL) and
-// Canceller (withdraw a remote task). Run servicetest.Run and
-// processortest.Run on them. Register a Factory under a class name so that
-// settings can name it.
+// interfaces add the rest: Describer (labels, product type, info URL),
+// Canceller (withdraw a remote task), Finisher (clean a finished remote
+// task up, which the Manager does only after the datums are committed)
+// and KeyedQuerier (tag a remote task so that a lost submission is found
+// again). Name products from the query alone (service, target, window,
+// options), never from a remote task: the same query then replaces its
+// product instead of adding one. Run servicetest.Run and processortest.Run
+// on them. Register a Factory under a class name so that settings can
+// name it.
+//
+// # Products and crash safety
+//
+// Manager.Step moves a query along the steps recorded in a Checkpoint
+// (key, remote task, stored products, ingest), handing each to the
+// executor's SaveFunc before acting on it; a worker that dies anywhere
+// resumes without losing or duplicating a datum or leaving a remote task
+// behind. Services store through a sink that replaces a product whose
+// bytes changed (dataproduct.Store.ReplaceProduct, which also removes the
+// old file's datums) and refuses the uploads' name space; Manager.Upload
+// stores users' files there (dataproduct.UploadName) and never replaces.
+//
+// What a refresh guarantees: the same answer changes nothing; a changed
+// answer replaces the file and drops the old file's datums in one store
+// transaction, then ingests the new file in another (all or nothing).
+// Between the two, the product has no datums (a reader may see the target
+// without them for the length of an ingest); a crash there is healed by
+// the job, which ingests the recorded product when it resumes. Two
+// refreshes of the same query running at once with different answers may
+// leave datums of both files until the next refresh.
+//
+// # Executors
+//
+// An Executor runs queries: Immediate (inside Submit), Pool (in-process
+// workers) or riverexec.Executor (durable River jobs, any number of
+// processes). All three give Submit, Status, List, Watch, Wait and Cancel
+// the same meaning, so a TOM written against Executor switches backend by
+// settings alone: Submit checks the form at once; Status carries the
+// latest Progress; List pages through jobs newest first, filtered by
+// target, service and state (JobFilter, JobPage.Next); Watch is an
+// iterator over a job's changes that ends with its final status; Wait
+// blocks until then; Cancel stops the job and withdraws its remote task.
+// Job ids are unguessable on every backend. A WithProgress callback on
+// Submit's context hears an Immediate or Pool job's progress; across
+// processes, use Watch.
 //
 // # Many targets
 //
@@ -55,6 +95,7 @@
 // # Concurrency
 //
 // Registry, Manager, Immediate, Pool, Batch and Slots are safe for
-// concurrent use;
+// concurrent use, and so is the iterator Watch returns (each range over it
+// follows the job afresh);
 // forms are not (each query gets a fresh one from NewForm).
 package singletarget

@@ -65,7 +65,8 @@ data_processors:
 
 // Run a query to the end: the form values are validated, the ATLAS task is
 // queued and polled, the result file stored, its datums ingested without
-// duplicates, and the remote task deleted.
+// duplicates, and then the remote task deleted. The same query again
+// stores nothing new: one product, no datum added.
 func ExampleManager_Run() {
 	sim := atlastest.Start(&atlastest.Options{RunTime: 50 * time.Millisecond})
 	defer sim.Close()
@@ -95,15 +96,21 @@ func ExampleManager_Run() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("again: added %d, skipped %d\n", res.Added, res.Skipped)
+	fmt.Printf("again: %s, added %d, skipped %d\n", res.Products[0].Name, res.Added, res.Skipped)
 	fmt.Println("remote tasks created:", sim.Stats().TasksCreated, "deleted:", sim.Stats().Deletes)
+	products, err := m.Store().ListProducts(ctx, dataproduct.ProductFilter{TargetID: 1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("products stored:", len(products))
 
 	req.Params.Set("max_date_mjd", "60200")
 	_, err = m.Run(ctx, req)
 	fmt.Println(err)
 	// Output:
-	// atlas_2023_12_22-2024_01_21_1.txt: added 64, skipped 0
-	// again: added 0, skipped 64
+	// atlas_2023_12_22-2024_01_21.txt: added 64, skipped 0
+	// again: atlas_2023_12_22-2024_01_21.txt, added 0, skipped 64
 	// remote tasks created: 2 deleted: 2
+	// products stored: 1
 	// invalid form: max_date_mjd: The maximum date must be after the minimum date.
 }

@@ -34,7 +34,12 @@ type Request struct {
 type Result struct {
 	// Products are the stored result files.
 	Products []dataproduct.Product `json:"products"`
-	// Added and Skipped count the datums ingested and the duplicates.
+	// Added and Skipped count the datums ingested and the duplicates. When
+	// the query's file changed since the last run, the product was
+	// replaced and its datums ingested anew: Added then counts every datum
+	// of the new file that no other product holds. Reports say, per
+	// product, what the processor made of the file: rows read, datums,
+	// rows that gave no datum by reason and line.
 	dataproduct.IngestResult
 	// Remote is the remote task, for asynchronous services.
 	Remote *RemoteTask `json:"remote,omitempty"`
@@ -44,8 +49,12 @@ type Result struct {
 // ingest counts), or a remote task is pending.
 type StepResult struct {
 	Result
-	// Pending is set while the remote task has not finished.
+	// Pending is set while the remote task has not finished (or its
+	// clean-up waits, State RemoteFinishing).
 	Pending *RemoteTask `json:"pending,omitempty"`
+	// Checkpoint is where the query stands now, for the next Step; keep it
+	// whatever Step returned (an error included).
+	Checkpoint Checkpoint `json:"checkpoint"`
 }
 
 // ManagerOptions configure a Manager; nil means defaults.
@@ -63,6 +72,10 @@ type ManagerOptions struct {
 	// MaxRunTime caps the time Run waits for an asynchronous remote task
 	// (services have their own deadlines too). Default 6 hours.
 	MaxRunTime time.Duration
+	// MaxFinishWait caps the total wait on a throttled clean-up of one
+	// query's remote task (Finisher); past it the task is left to the
+	// archive's retention. Default 15 minutes.
+	MaxFinishWait time.Duration
 }
 
 func (o *ManagerOptions) withDefaults() ManagerOptions {
@@ -81,6 +94,9 @@ func (o *ManagerOptions) withDefaults() ManagerOptions {
 	}
 	if out.MaxRunTime <= 0 {
 		out.MaxRunTime = 6 * time.Hour
+	}
+	if out.MaxFinishWait <= 0 {
+		out.MaxFinishWait = 15 * time.Minute
 	}
 	return out
 }
@@ -237,15 +253,29 @@ func (m *Manager) Check(req Request) error {
 	return err
 }
 
-// Step advances a query by one step without waiting: with task nil it calls
-// the service's Query, otherwise Resume on the task. When products come
-// back it processes and ingests them. It returns StepResult.Pending while a
-// remote task has not finished, and the service's errors unchanged (so
-// errors.Is/As see *ThrottledError, ErrNotFound, ...). If processing fails
-// after products were stored, the result still lists the products and the
-// error says what failed; processing them again later (ProcessProducts) is
-// safe.
-func (m *Manager) Step(ctx context.Context, req Request, task *RemoteTask) (*StepResult, error) {
+// Step advances a query by one step without waiting, from the checkpoint
+// cp its executor kept (the zero Checkpoint for a new query), recording
+// every change through save before acting on it (see Checkpoint; save may
+// be nil):
+//
+//   - a new query calls the service's Query (QueryKeyed for a
+//     KeyedQuerier, after recording the key);
+//   - a recorded remote task is resumed (Resume);
+//   - recorded products are processed and ingested, and the archive is not
+//     asked again;
+//   - after the ingest commits, a Finisher's remote task is cleaned up.
+//
+// The service gets a sink that replaces a product whose bytes changed
+// (Store.ReplaceProduct) and refuses names in the uploads' name space.
+//
+// Step returns StepResult.Pending while a remote task has not finished (or
+// its clean-up was throttled), and the service's errors unchanged (so
+// errors.Is/As see *ThrottledError, ErrNotFound, ...). Except for a
+// request that fails validation, the StepResult is never nil: keep its
+// Checkpoint for the next Step, whatever the error (after a failed
+// processing it still lists the stored products, and the next Step
+// processes them again, which is safe).
+func (m *Manager) Step(ctx context.Context, req Request, cp Checkpoint, save SaveFunc) (*StepResult, error) {
 	svc, err := m.Service(req.Service)
 	if err != nil {
 		return nil, err
@@ -257,66 +287,190 @@ func (m *Manager) Step(ctx context.Context, req Request, task *RemoteTask) (*Ste
 	if err != nil {
 		return nil, err
 	}
-	log := m.logger.With("service", req.Service, "target", req.Target.Name)
+	ctx = withProgressService(ctx, req.Service)
+	st := &stepper{m: m, req: req, svc: svc, save: save, res: &StepResult{Checkpoint: cp},
+		log: m.logger.With("service", req.Service, "target", req.Target.Name)}
+	st.res.Remote = cp.Remote
+	switch {
+	case cp.Ingested != nil:
+		return st.finish(ctx)
+	case len(cp.Products) > 0:
+		return st.ingest(ctx)
+	}
 	// Note whether the service reports progress itself, so that the
 	// generic report below does not repeat it.
 	var reported atomic.Bool
 	ctx = WithProgress(ctx, func(Progress) { reported.Store(true) })
+	sink := querySink{store: m.store, service: req.Service}
 	var out *Outcome
-	if task == nil {
+	if cp.Remote == nil {
 		ReportProgress(ctx, Progress{Service: req.Service, Stage: StageQuerying})
 		reported.Store(false)
-		log.DebugContext(ctx, "query")
-		out, err = svc.Query(ctx, req.Target, form, m.store)
+		if kq, ok := svc.(KeyedQuerier); ok {
+			retry := cp.Key != ""
+			if !retry {
+				next := cp
+				next.Key = newQueryKey()
+				if err := st.record(ctx, next); err != nil {
+					return st.res, fmt.Errorf("%s: recording the query's key: %w", req.Service, err)
+				}
+			}
+			st.log.DebugContext(ctx, "query", "key", st.res.Checkpoint.Key, "retry", retry)
+			out, err = kq.QueryKeyed(ctx, req.Target, form, st.res.Checkpoint.Key, retry, sink)
+		} else {
+			st.log.DebugContext(ctx, "query")
+			out, err = svc.Query(ctx, req.Target, form, sink)
+		}
 	} else {
 		r, ok := svc.(Resumer)
 		if !ok {
-			return nil, fmt.Errorf("%s: %w", req.Service, errNoResumer)
+			return st.res, fmt.Errorf("%s: %w", req.Service, errNoResumer)
 		}
-		log.DebugContext(ctx, "resume", "task", task.ID, "polls", task.Polls)
-		out, err = r.Resume(ctx, req.Target, *task, m.store)
+		st.log.DebugContext(ctx, "resume", "task", cp.Remote.ID, "polls", cp.Remote.Polls)
+		out, err = r.Resume(ctx, req.Target, *cp.Remote, sink)
 	}
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 			err = fmt.Errorf("%w (%v)", ctxErr, err)
 		}
-		return nil, err
+		return st.res, err
 	}
 	if out == nil {
-		return nil, fmt.Errorf("%s: service returned neither products nor a pending task", req.Service)
+		return st.res, fmt.Errorf("%s: service returned neither products nor a pending task", req.Service)
 	}
-	res := &StepResult{}
 	if out.Pending != nil {
 		if _, ok := svc.(Resumer); !ok {
-			return nil, fmt.Errorf("%s: %w", req.Service, errNoResumer)
+			return st.res, fmt.Errorf("%s: %w", req.Service, errNoResumer)
 		}
 		p := *out.Pending
 		p.Service = req.Service
-		res.Pending, res.Remote = &p, &p
+		next := st.res.Checkpoint
+		next.Remote = &p
+		st.res.Pending, st.res.Remote = &p, &p
+		if err := st.record(ctx, next); err != nil {
+			return st.res, fmt.Errorf("%s: recording remote task %s: %w", req.Service, p.ID, err)
+		}
 		if !reported.Load() {
 			ReportProgress(ctx, Progress{Service: req.Service, Stage: stageOf(p), Remote: &p,
 				Message: fmt.Sprintf("remote task %s %s", p.ID, p.State)})
 		}
-		return res, nil
+		return st.res, nil
 	}
-	if task != nil {
-		t := *task
-		t.State = "finished"
-		res.Remote = &t
+	next := st.res.Checkpoint
+	next.Products = out.Products
+	st.res.Products = out.Products
+	if err := st.record(ctx, next); err != nil {
+		return st.res, fmt.Errorf("%s: recording the stored products: %w", req.Service, err)
 	}
-	res.Products = out.Products
-	ing, err := m.ProcessProducts(ctx, out.Products)
-	res.IngestResult = ing
-	if err != nil {
-		return res, err
-	}
-	log.InfoContext(ctx, "query done", "products", len(out.Products), "added", ing.Added, "skipped", ing.Skipped)
-	return res, nil
+	return st.ingest(ctx)
 }
+
+// stepper is one Step in progress.
+type stepper struct {
+	m    *Manager
+	req  Request
+	svc  Service
+	save SaveFunc
+	log  *slog.Logger
+	res  *StepResult
+}
+
+// record makes next the step's checkpoint and saves it. A failed save
+// still leaves next as the checkpoint (it describes what is stored).
+func (st *stepper) record(ctx context.Context, next Checkpoint) error {
+	st.res.Checkpoint = next
+	if st.save == nil {
+		return nil
+	}
+	return st.save(context.WithoutCancel(ctx), next)
+}
+
+// ingest processes the recorded products, records the ingest, then
+// finishes.
+func (st *stepper) ingest(ctx context.Context) (*StepResult, error) {
+	cp := st.res.Checkpoint
+	st.res.Products = cp.Products
+	ing, err := st.m.ProcessProducts(ctx, cp.Products)
+	st.res.IngestResult = ing
+	if err != nil {
+		return st.res, err
+	}
+	next := cp
+	next.Ingested = &ing
+	if err := st.record(ctx, next); err != nil {
+		// Not fatal: after a crash the next step ingests again, which adds
+		// nothing, and then finishes.
+		st.log.WarnContext(ctx, "recording the ingest failed", "error", err)
+	}
+	return st.finish(ctx)
+}
+
+// finish cleans up a Finisher's remote task after the ingest committed,
+// and ends the query.
+func (st *stepper) finish(ctx context.Context) (*StepResult, error) {
+	cp := st.res.Checkpoint
+	st.res.Products = cp.Products
+	st.res.IngestResult = *cp.Ingested
+	if f, ok := st.svc.(Finisher); ok && cp.Remote != nil {
+		err := f.FinishRemote(ctx, *cp.Remote)
+		var te *ThrottledError
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			// Stopped or cancelled: the next step finishes.
+			return st.res, fmt.Errorf("%w (cleaning up remote task %s: %v)", ctx.Err(), cp.Remote.ID, err)
+		case errors.As(err, &te) && cp.FinishWaited < st.m.opts.MaxFinishWait:
+			wait := max(te.RetryAfter, time.Second)
+			p := *cp.Remote
+			p.State, p.NotBefore = RemoteFinishing, st.m.opts.Now().Add(wait)
+			next := cp
+			next.Remote, next.FinishWaited = &p, cp.FinishWaited+wait
+			if err := st.record(ctx, next); err != nil {
+				st.log.WarnContext(ctx, "recording the throttled clean-up failed", "error", err)
+			}
+			st.res.Pending, st.res.Remote = &p, &p
+			ReportProgress(ctx, Progress{Service: st.req.Service, Stage: StageThrottled, RetryAfter: wait, Remote: &p,
+				Message: fmt.Sprintf("data stored; cleaning up remote task %s throttled for %d s", p.ID, int(wait.Round(time.Second)/time.Second))})
+			st.log.InfoContext(ctx, "clean-up of the remote task throttled", "task", p.ID, "wait", wait)
+			return st.res, nil
+		default:
+			st.log.WarnContext(ctx, "cleaning up the remote task failed; the data are stored and the archive's retention removes it",
+				"task", cp.Remote.ID, "error", err)
+		}
+	}
+	if cp.Remote != nil {
+		t := *cp.Remote
+		t.State = "finished"
+		st.res.Remote = &t
+	}
+	st.res.Pending = nil
+	st.log.InfoContext(ctx, "query done", "products", len(cp.Products), "added", st.res.Added, "skipped", st.res.Skipped)
+	return st.res, nil
+}
+
+// querySink is the sink a service stores its results in: a result
+// replaces the product of the same name (the same query's earlier
+// result), and the uploads' name space is refused.
+type querySink struct {
+	store   dataproduct.Store
+	service string
+}
+
+// PutProduct implements ProductSink.
+func (s querySink) PutProduct(ctx context.Context, p dataproduct.Product, r io.Reader) (dataproduct.Product, error) {
+	if dataproduct.IsUploadName(p.Name) {
+		return dataproduct.Product{}, fmt.Errorf("%s: product name %q: %w: names starting with %q are uploads'",
+			s.service, p.Name, dataproduct.ErrConflict, dataproduct.UploadPrefix)
+	}
+	return s.store.ReplaceProduct(ctx, p, r)
+}
+
+// newQueryKey returns a fresh, unguessable key for Checkpoint.Key.
+func newQueryKey() string { return string(newJobID()) }
 
 func stageOf(t RemoteTask) string {
 	switch t.State {
-	case StageRunning, "started":
+	case StageRunning, "started", RemoteFinishing:
 		return StageRunning
 	}
 	return StageQueued
@@ -324,6 +478,7 @@ func stageOf(t RemoteTask) string {
 
 // ProcessProducts runs each product's processor and ingests the datums,
 // product by product (each ingest is all-or-nothing and de-duplicated).
+// The result has one Report per product.
 func (m *Manager) ProcessProducts(ctx context.Context, products []dataproduct.Product) (dataproduct.IngestResult, error) {
 	var total dataproduct.IngestResult
 	for _, p := range products {
@@ -331,6 +486,7 @@ func (m *Manager) ProcessProducts(ctx context.Context, products []dataproduct.Pr
 		r, err := m.Process(ctx, p)
 		total.Added += r.Added
 		total.Skipped += r.Skipped
+		total.Reports = append(total.Reports, r.Reports...)
 		if err != nil {
 			return total, err
 		}
@@ -339,45 +495,94 @@ func (m *Manager) ProcessProducts(ctx context.Context, products []dataproduct.Pr
 }
 
 // Process runs the processor of the product's data product type over its
-// stored file and ingests the datums (all or nothing, de-duplicated).
+// stored file and ingests the datums (all or nothing, de-duplicated). The
+// result's Reports say what the processor made of the file (rows read,
+// datums, rows skipped by reason); the Manager logs it.
 func (m *Manager) Process(ctx context.Context, p dataproduct.Product) (dataproduct.IngestResult, error) {
 	proc, err := m.ProcessorFor(p.DataProductType)
 	if err != nil {
 		return dataproduct.IngestResult{}, fmt.Errorf("product %q: %w", p.Name, err)
 	}
-	return processor.Ingest(ctx, m.store, p, proc)
+	res, err := processor.Ingest(ctx, m.store, p, proc)
+	if err == nil {
+		for _, r := range res.Reports {
+			m.logger.InfoContext(ctx, "product processed", "product", p.Name, "rows", r.Rows, "datums", r.Datums,
+				"skipped_rows", r.SkippedCount(), "report", r.String())
+		}
+	}
+	return res, err
+}
+
+// UploadOption says something about an uploaded file besides its bytes.
+type UploadOption func(*dataproduct.Product)
+
+// WithObservationTime gives the observation time of an uploaded file that
+// holds none (a spectrum without DATE-OBS), as the TOM's upload form does.
+// It is recorded with the product (Extra[dataproduct.ExtraObservationTime])
+// so that re-processing gives the same datums, and used only when the
+// file gives no time. The zero time gives nothing.
+func WithObservationTime(t time.Time) UploadOption {
+	return func(p *dataproduct.Product) {
+		if t.IsZero() {
+			return
+		}
+		if p.Extra == nil {
+			p.Extra = map[string]string{}
+		}
+		p.Extra[dataproduct.ExtraObservationTime] = t.UTC().Format(time.RFC3339Nano)
+	}
 }
 
 // Upload stores a user's file as a product of the given type for target
-// and processes it, like the TOM's data product upload. name must pass
-// dataproduct.CheckName.
-func (m *Manager) Upload(ctx context.Context, targetID int64, productType, name string, r io.Reader) (*Result, error) {
+// and processes it, like the TOM's data product upload. The product is
+// named dataproduct.UploadName(name), in the uploads' own name space, so
+// an upload never takes a service's product name; name must pass
+// dataproduct.CheckName once prefixed. Uploading the same bytes under the
+// same name again changes nothing (and adds no datums); other bytes or
+// another type under a name already taken are refused with an error
+// wrapping dataproduct.ErrConflict, and nothing changes (delete the old
+// upload first to replace it). The result's Reports say what the
+// processor made of the file; a file that is not the format is refused
+// with a *dataproduct.ParseError.
+func (m *Manager) Upload(ctx context.Context, targetID int64, productType, name string, r io.Reader, opts ...UploadOption) (*Result, error) {
 	if _, err := m.ProcessorFor(productType); err != nil {
 		return nil, err
 	}
-	p, err := m.store.PutProduct(ctx, dataproduct.Product{TargetID: targetID, Name: name, DataProductType: productType}, r)
+	prod := dataproduct.Product{TargetID: targetID, Name: dataproduct.UploadName(name), DataProductType: productType}
+	for _, o := range opts {
+		o(&prod)
+	}
+	p, err := m.store.PutProduct(ctx, prod, r)
 	if err != nil {
 		return nil, err
 	}
 	ing, err := m.Process(ctx, p)
+	var pe *dataproduct.ParseError
+	if errors.As(err, &pe) && pe.File == p.Name {
+		pe.File = name // the user knows the file by the name they gave
+	}
 	return &Result{Products: []dataproduct.Product{p}, IngestResult: ing}, err
 }
 
 // Run runs a query to the end: it validates the request, queries, waits
 // for an asynchronous remote task (sleeping until each NotBefore, never
 // longer than MaxRunTime), waits out throttling (reported as progress, at
-// most MaxThrottleWait in all), and processes and ingests the products.
-// It is what the Immediate executor does. Cancel ctx to stop waiting; an
-// asynchronous remote task then stays where it is.
+// most MaxThrottleWait in all), and processes and ingests the products,
+// then cleans up the remote task (Finisher). It is what the Immediate
+// executor does. Cancel ctx to stop waiting; an asynchronous remote task
+// then stays where it is.
 func (m *Manager) Run(ctx context.Context, req Request) (*Result, error) {
 	if err := m.Check(req); err != nil {
 		return nil, err
 	}
 	start := m.opts.Now()
-	var task *RemoteTask
+	var cp Checkpoint
 	throttled := time.Duration(0)
 	for {
-		res, err := m.Step(ctx, req, task)
+		res, err := m.Step(ctx, req, cp, nil)
+		if res != nil {
+			cp = res.Checkpoint
+		}
 		var te *ThrottledError
 		switch {
 		case errors.As(err, &te):
@@ -399,11 +604,12 @@ func (m *Manager) Run(ctx context.Context, req Request) (*Result, error) {
 			}
 			return nil, err
 		case res.Pending != nil:
-			task = res.Pending
-			if m.opts.Now().Sub(start) > m.opts.MaxRunTime {
-				return &res.Result, fmt.Errorf("%s: remote task %s: %w after %s", req.Service, task.ID, ErrDeadline, m.opts.MaxRunTime)
+			// A clean-up waiting on throttling has its own bound
+			// (MaxFinishWait): the data are in.
+			if cp.Ingested == nil && m.opts.Now().Sub(start) > m.opts.MaxRunTime {
+				return &res.Result, fmt.Errorf("%s: remote task %s: %w after %s", req.Service, res.Pending.ID, ErrDeadline, m.opts.MaxRunTime)
 			}
-			if err := sleep(ctx, task.Wait(m.opts.Now())); err != nil {
+			if err := sleep(ctx, res.Pending.Wait(m.opts.Now())); err != nil {
 				return &res.Result, err
 			}
 			continue

@@ -5,12 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"time"
-
-	"github.com/tomgo/targetdata/dataproduct"
 )
 
 // PoolOptions configure a Pool; nil means defaults.
@@ -22,7 +21,8 @@ type PoolOptions struct {
 	// MaxAttempts is how many times a job is tried when it fails with a
 	// retryable error (see Retryable; throttling and pending tasks do not
 	// count). A failed Query of an asynchronous service is not retried
-	// unless it was throttled, since the remote task may exist. Default 3.
+	// unless it was throttled or the service is a KeyedQuerier, since the
+	// remote task may exist. Default 3.
 	MaxAttempts int
 	// RetryBackoff returns the wait before attempt n+1 after n failures.
 	// Default: 2ⁿ s with ±20% jitter, at most 5 min.
@@ -104,8 +104,7 @@ type Pool struct {
 type poolJob struct {
 	id        JobID
 	req       Request
-	task      *RemoteTask
-	products  []dataproduct.Product // stored but not yet processed (a retry processes only)
+	cp        Checkpoint // where the query stands (Manager.Step)
 	failures  int
 	throttled time.Duration
 	due       time.Time
@@ -113,7 +112,8 @@ type poolJob struct {
 	ctx       context.Context
 	cancel    context.CancelFunc
 	cancelled bool
-	hooks     jobHooks // a Batch following the job (batch.go), or nil
+	hooks     jobHooks     // a Batch following the job (batch.go), or nil
+	progress  ProgressFunc // the WithProgress callback of Submit's context, or nil
 }
 
 // NewPool returns a Pool running m's queries.
@@ -216,7 +216,9 @@ func (p *Pool) stop(ctx context.Context, grace time.Duration) error {
 func (p *Pool) Stopped() <-chan struct{} { return p.stopped }
 
 // Submit implements Executor. The request is checked at once; bad params
-// give a *FormErrors and no job.
+// give a *FormErrors and no job. The job runs under Start's context, but a
+// WithProgress callback on ctx receives every progress report of the job
+// (it must not block for long).
 func (p *Pool) Submit(ctx context.Context, req Request) (JobID, error) {
 	if err := p.m.Check(req); err != nil {
 		return "", err
@@ -230,7 +232,7 @@ func (p *Pool) submit(ctx context.Context, req Request, hooks jobHooks) (JobID, 
 		return "", err
 	}
 	now := time.Now().UTC()
-	j := &poolJob{id: newJobID(), req: req, index: -1, hooks: hooks}
+	j := &poolJob{id: newJobID(), req: req, index: -1, hooks: hooks, progress: progressOf(ctx)}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopping {
@@ -247,12 +249,25 @@ func (p *Pool) submit(ctx context.Context, req Request, hooks jobHooks) (JobID, 
 // Status implements Executor.
 func (p *Pool) Status(_ context.Context, id JobID) (JobStatus, error) { return p.jobs.get(id) }
 
-// Wait blocks until the job is finished or ctx ends, and returns its status.
-func (p *Pool) Wait(ctx context.Context, id JobID) (JobStatus, error) { return p.jobs.wait(ctx, id) }
+// List implements Executor.
+func (p *Pool) List(_ context.Context, f JobFilter) (JobPage, error) { return p.jobs.list(f) }
+
+// Watch implements Executor.
+func (p *Pool) Watch(ctx context.Context, id JobID) iter.Seq2[JobStatus, error] {
+	return p.jobs.watch(ctx, id)
+}
+
+// Wait implements Executor: it blocks until the job is finished and
+// returns its final status, or the latest one and ctx's error when ctx
+// ends first.
+func (p *Pool) Wait(ctx context.Context, id JobID) (JobStatus, error) {
+	return waitFor(p.jobs.watch(ctx, id))
+}
 
 // Cancel implements Executor: a queued or parked job ends at once as
-// cancelled; a running step is cancelled through its context. A pending
-// remote task is withdrawn when the service is a Canceller.
+// cancelled; a running step is cancelled through its context and the job
+// ends when the step returns. A pending remote task is withdrawn (when the
+// service is a Canceller) before the job shows as cancelled.
 func (p *Pool) Cancel(ctx context.Context, id JobID) error {
 	p.mu.Lock()
 	j, ok := p.byID[id]
@@ -269,14 +284,13 @@ func (p *Pool) Cancel(ctx context.Context, id JobID) error {
 	}
 	parked := p.removeLocked(j)
 	p.mu.Unlock()
-	p.jobs.update(id, func(s *JobStatus) {
-		if !s.State.Done() {
-			s.State = JobCancelled
-			s.Error = "cancelled"
-		}
-	})
 	if parked {
 		p.cancelRemote(ctx, j)
+		p.jobs.update(id, func(s *JobStatus) {
+			if !s.State.Done() {
+				s.State, s.Error = JobCancelled, "cancelled"
+			}
+		})
 		p.forget(j)
 	}
 	return nil
@@ -313,19 +327,24 @@ func (p *Pool) forget(j *poolJob) {
 }
 
 func (p *Pool) cancelRemote(ctx context.Context, j *poolJob) {
-	if j.task == nil {
-		return
+	withdraw(ctx, p.m, p.opts.Logger, j.req, j.cp.Remote)
+}
+
+// report records a progress report of j in its status and passes it to
+// the Batch following j and to Submit's WithProgress callback.
+func (p *Pool) report(j *poolJob, pr Progress) {
+	if pr.Service == "" {
+		pr.Service = j.req.Service
 	}
-	svc, err := p.m.Service(j.req.Service)
-	if err != nil {
-		return
+	if pr.Time.IsZero() {
+		pr.Time = time.Now().UTC()
 	}
-	if c, ok := svc.(Canceller); ok {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if err := c.CancelRemote(cctx, *j.task); err != nil {
-			p.opts.Logger.WarnContext(ctx, "withdrawing the remote task failed", "service", j.req.Service, "task", j.task.ID, "error", err)
-		}
+	p.jobs.update(j.id, func(s *JobStatus) { setProgress(s, pr) })
+	if j.hooks != nil {
+		j.hooks.progressed(pr)
+	}
+	if j.progress != nil {
+		j.progress(pr)
 	}
 }
 
@@ -400,26 +419,11 @@ func (p *Pool) run(j *poolJob) {
 		s.State = JobRunning
 		s.Attempts = j.failures + 1
 	})
-	ctx := WithProgress(j.ctx, func(pr Progress) {
-		p.jobs.update(j.id, func(s *JobStatus) {
-			s.Progress = pr
-			if pr.Remote != nil {
-				r := *pr.Remote
-				s.Remote = &r
-			}
-		})
-		if j.hooks != nil {
-			j.hooks.progressed(pr)
-		}
-	})
-	var res *StepResult
-	var err error
-	prev := j.task
-	if j.products != nil {
-		res = &StepResult{Result: Result{Products: j.products, Remote: j.task}}
-		res.IngestResult, err = p.m.ProcessProducts(ctx, j.products)
-	} else {
-		res, err = p.m.Step(ctx, j.req, j.task)
+	ctx := WithProgress(withProgressService(j.ctx, j.req.Service), func(pr Progress) { p.report(j, pr) })
+	prev := j.cp.Remote
+	res, err := p.m.Step(ctx, j.req, j.cp, nil)
+	if res != nil {
+		j.cp = res.Checkpoint
 	}
 	if j.hooks != nil {
 		j.hooks.stepped(prev, res, err)
@@ -430,8 +434,8 @@ func (p *Pool) run(j *poolJob) {
 		cancelled := j.cancelled
 		p.mu.Unlock()
 		if cancelled {
-			p.jobs.update(j.id, func(s *JobStatus) { s.State, s.Error = JobCancelled, "cancelled" })
 			p.cancelRemote(ctx, j)
+			p.jobs.update(j.id, func(s *JobStatus) { s.State, s.Error = JobCancelled, "cancelled" })
 			p.forget(j)
 			return
 		}
@@ -447,7 +451,6 @@ func (p *Pool) run(j *poolJob) {
 	_, async := svc.(Resumer)
 	switch {
 	case err == nil && res.Pending != nil:
-		j.task = res.Pending
 		p.jobs.update(j.id, func(s *JobStatus) { r := *res.Pending; s.Remote = &r })
 		p.park(j, res.Pending.NotBefore)
 		return
@@ -461,24 +464,20 @@ func (p *Pool) run(j *poolJob) {
 		if j.throttled+wait <= p.opts.MaxThrottleWait {
 			j.throttled += wait
 			msg := fmt.Sprintf("throttled for %d s", int(wait.Round(time.Second)/time.Second))
-			p.jobs.update(j.id, func(s *JobStatus) {
-				s.Progress = Progress{Service: j.req.Service, Stage: StageThrottled, RetryAfter: wait, Message: msg, Remote: j.task, Time: time.Now().UTC()}
-			})
+			p.report(j, Progress{Stage: StageThrottled, RetryAfter: wait, Message: msg, Remote: j.cp.Remote})
 			log.Info("job throttled", "wait", wait)
 			p.park(j, time.Now().Add(wait))
 			return
 		}
-	case res != nil && len(res.Products) > 0 && Retryable(err):
-		// Stored but not processed: retry the processing only.
-		j.products = res.Products
-		fallthrough
-	case Retryable(err) && (j.task != nil || !async || j.products != nil):
+	case Retryable(err) && (j.cp.Remote != nil || !async || j.cp.Key != "" || len(j.cp.Products) > 0):
+		// A retry resumes from the checkpoint: it processes stored
+		// products again (never asking the archive), resumes a remote
+		// task, or (a KeyedQuerier) looks for the task a lost submission
+		// made before submitting.
 		j.failures++
 		if j.failures < p.opts.MaxAttempts {
 			wait := p.opts.RetryBackoff(j.failures)
-			p.jobs.update(j.id, func(s *JobStatus) {
-				s.Progress = Progress{Service: j.req.Service, Stage: StageRetrying, RetryAfter: wait, Message: err.Error(), Remote: j.task, Time: time.Now().UTC()}
-			})
+			p.report(j, Progress{Stage: StageRetrying, RetryAfter: wait, Message: err.Error(), Remote: j.cp.Remote})
 			log.Warn("job failed, will retry", "error", err, "attempt", j.failures, "wait", wait)
 			p.park(j, time.Now().Add(wait))
 			return

@@ -49,12 +49,31 @@ func WithProgress(ctx context.Context, fn ProgressFunc) context.Context {
 }
 
 // ReportProgress sends a report to the context's progress function, if
-// any. Services call it when their state changes (e.g. a 429 wait).
+// any. Services call it when their state changes (e.g. a 429 wait). A
+// report without a Service gets the name of the service whose query the
+// Manager runs under ctx.
 func ReportProgress(ctx context.Context, p Progress) {
-	if fn, ok := ctx.Value(progressKey{}).(ProgressFunc); ok {
+	if fn := progressOf(ctx); fn != nil {
 		if p.Time.IsZero() {
 			p.Time = time.Now().UTC()
 		}
+		if p.Service == "" {
+			p.Service, _ = ctx.Value(progressServiceKey{}).(string)
+		}
 		fn(p)
 	}
+}
+
+// progressOf returns the context's progress function, or nil.
+func progressOf(ctx context.Context) ProgressFunc {
+	fn, _ := ctx.Value(progressKey{}).(ProgressFunc)
+	return fn
+}
+
+type progressServiceKey struct{}
+
+// withProgressService names the service whose work ctx carries, for the
+// reports that do not name it (ReportProgress).
+func withProgressService(ctx context.Context, service string) context.Context {
+	return context.WithValue(ctx, progressServiceKey{}, service)
 }

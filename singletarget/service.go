@@ -94,8 +94,16 @@ type Service interface {
 	// ErrNotFound; a refusal for now a *ThrottledError (no remote state was
 	// created, so the same call may be repeated after the wait); bad
 	// credentials ErrUnauthorized. When ctx is done, Query returns promptly
-	// with an error wrapping ctx.Err(). The same query twice must give
-	// products with the same names.
+	// with an error wrapping ctx.Err().
+	//
+	// Product names come from the query's identity: the service, the
+	// target and the normalised form (window, options), never from a
+	// remote task id or the time of the run, so that the same query twice
+	// gives products with the same names. Names must not start with
+	// dataproduct.UploadPrefix (the uploads' name space). The sink the
+	// Manager passes replaces a product of the same name whose bytes
+	// changed (dataproduct.Store.ReplaceProduct); the Manager then ingests
+	// it again.
 	Query(ctx context.Context, t Target, f QueryForm, out ProductSink) (*Outcome, error)
 }
 
@@ -108,6 +116,50 @@ type Service interface {
 // safely. A deadline that has passed gives an error matching ErrDeadline.
 type Resumer interface {
 	Resume(ctx context.Context, t Target, task RemoteTask, out ProductSink) (*Outcome, error)
+}
+
+// Finisher is implemented by asynchronous services that clean up a
+// finished remote task once its results are safe (ATLAS: DELETE the task,
+// which also removes its result file from the server). It gives a
+// third-party service the same crash safety as the built-in ones.
+//
+// The Manager calls FinishRemote only after the products Resume returned
+// are recorded in the job (Checkpoint) and their datums are committed: a
+// crash at any point before leaves the remote task in place, and the next
+// attempt processes the recorded products (or resumes the task again)
+// without losing anything. So Resume must not clean up a task it returns
+// products of: until FinishRemote, Resume on a finished task returns its
+// products again (storing the same bytes again changes nothing).
+//
+// FinishRemote must be idempotent (a task already gone is success): after
+// a crash it may be called again. A *ThrottledError means "not now": the
+// Manager returns the task pending until RetryAfter (the job does not
+// fail and holds no worker) and calls again, up to
+// ManagerOptions.MaxFinishWait in all. Any other error, or running out of
+// that time, is logged and the query still succeeds: its data are stored,
+// and the archive's own retention removes the task. A query whose
+// processing fails for good (a file that does not parse) never reaches
+// FinishRemote: its remote task is left to the archive's retention, and
+// the stored product keeps the file.
+type Finisher interface {
+	FinishRemote(ctx context.Context, task RemoteTask) error
+}
+
+// KeyedQuerier is implemented by asynchronous services that can tag the
+// remote task a query submits with a key and find it again by that key
+// (ATLAS: in the task's comment). The Manager then calls QueryKeyed
+// instead of Query, with a key (Checkpoint.Key) that it records in the job
+// before the call.
+//
+// retry reports that an earlier attempt with the same key may have
+// reached the archive without the job recording its answer (a worker
+// killed right after the archive accepted the task, a connection lost
+// before the answer): QueryKeyed then looks for the task tagged with key
+// first and returns it pending instead of submitting a second one. So a
+// query whose submission failed or was lost can be retried safely, and
+// each query makes at most one remote task. Everything else is as Query.
+type KeyedQuerier interface {
+	QueryKeyed(ctx context.Context, t Target, f QueryForm, key string, retry bool, out ProductSink) (*Outcome, error)
 }
 
 // Describer is implemented by services that describe themselves to a UI.
@@ -140,6 +192,46 @@ type Outcome struct {
 	// Pending is the remote task still to wait for, or nil.
 	Pending *RemoteTask
 }
+
+// Checkpoint is where a query stands between two steps. An executor keeps
+// it with its job (riverexec in its database, as JSON), passes it to
+// Manager.Step and keeps the one Step returns. Step hands every change
+// that must survive a crash to the executor's SaveFunc before it acts on
+// it, in this order:
+//
+//  1. Key, before a KeyedQuerier submits the remote task;
+//  2. Remote, as soon as the service returns it pending;
+//  3. Products, as soon as the service has stored them, before they are
+//     processed: from then on the query's data never come from the
+//     archive again, a later step processes the recorded products;
+//  4. Ingested, once their datums are committed; only then does the
+//     Manager clean up the remote task (Finisher).
+//
+// So a worker killed at any point resumes without losing or duplicating a
+// datum and without leaving a remote task behind. The zero Checkpoint is a
+// query not started yet.
+type Checkpoint struct {
+	// Key identifies the query's submission across attempts (KeyedQuerier).
+	Key string `json:"key,omitempty"`
+	// Remote is the asynchronous service's remote task, once submitted.
+	Remote *RemoteTask `json:"remote,omitempty"`
+	// Products are the products the query stored.
+	Products []dataproduct.Product `json:"products,omitempty"`
+	// Ingested holds the counts of the products' ingest once it committed;
+	// what is left then is the remote clean-up (Finisher).
+	Ingested *dataproduct.IngestResult `json:"ingested,omitempty"`
+	// FinishWaited is the time waited so far on a throttled clean-up.
+	FinishWaited time.Duration `json:"finish_waited,omitempty"`
+}
+
+// SaveFunc records a job's checkpoint durably; Step calls it before acting
+// on a change (see Checkpoint) and stops with its error. A nil SaveFunc
+// (the in-memory executors) records nothing.
+type SaveFunc func(ctx context.Context, cp Checkpoint) error
+
+// RemoteFinishing is the State of a finished remote task whose clean-up
+// (Finisher) was throttled: Step returns it pending until NotBefore.
+const RemoteFinishing = "finishing"
 
 // RemoteTask is an asynchronous service's remote job. Executors persist it
 // (so it must stay small and JSON-encodable) and hand it back to Resume.

@@ -120,7 +120,7 @@
 // "ZTF".
 //
 // Forced-photometry results are stored as
-// ztf_fp-<target>-<jdstart>-<jdend>-<reqid>.txt. ForcedPhotometryProcessor
+// ztf_fp-<target>-<jdstart>-<jdend>.txt. ForcedPhotometryProcessor
 // applies the recipe of Masci et al. (2023): S/N > SNT (3) gives
 // magnitude zpdiff − 2.5·log10(flux) with error 1.0857·σ/flux, otherwise a
 // 5σ (SNU) upper limit zpdiff − 2.5·log10(SNU·σ); epochs with procstatus

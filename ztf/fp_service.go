@@ -162,7 +162,11 @@ func (s *ForcedPhotometryService) Query(ctx context.Context, t singletarget.Targ
 // page may lag), it returns the task with the next NotBefore (doubling
 // from PollInterval to MaxPollInterval) or, past the Deadline, an error
 // matching singletarget.ErrDeadline. A finished job's result file is
-// downloaded and stored as ztf_fp-<target>-<jdstart>-<jdend>-<reqid>.txt.
+// downloaded and stored as ztf_fp-<target>-<jdstart>-<jdend>.txt (named
+// by the query, not the job: a refresh replaces the product). ZFPS lists a
+// job for 30 days and cannot delete one, so Resume gives the same product
+// again until then: a worker that died before the datums were committed
+// loses nothing.
 // Exit code 63 (no epochs) gives an error matching
 // singletarget.ErrNotFound; other failures (64, 65, 255) and a job that
 // vanished from the list give singletarget.ErrTaskFailed.
@@ -240,7 +244,7 @@ func (s *ForcedPhotometryService) finish(ctx context.Context, t singletarget.Tar
 	if err != nil {
 		return nil, err
 	}
-	name := fmt.Sprintf("ztf_fp-%s-%s-%s-%d.txt", dataproduct.SafeName(t.Name), task.Data[dataJDStart], task.Data[dataJDEnd], job.ReqID)
+	name := fmt.Sprintf("ztf_fp-%s-%s-%s.txt", dataproduct.SafeName(t.Name), task.Data[dataJDStart], task.Data[dataJDEnd])
 	p := dataproduct.Product{
 		TargetID:        t.ID,
 		Name:            name,

@@ -119,7 +119,7 @@ func TestForcedPhotometryLifecycle(t *testing.T) {
 	require.Nil(t, out.Pending)
 	require.Len(t, out.Products, 1)
 	p := out.Products[0]
-	assert.Equal(t, "ztf_fp-SN_2024abc-2459300.5-2459500.5-69601.txt", p.Name)
+	assert.Equal(t, "ztf_fp-SN_2024abc-2459300.5-2459500.5.txt", p.Name)
 	assert.Equal(t, ztf.ForcedPhotometryDataProductType, p.DataProductType)
 	assert.Equal(t, "69601", p.Extra["reqid"])
 	assert.Equal(t, "forcedphotometry_req00069601_lc.txt", p.Extra["file"])
@@ -393,7 +393,7 @@ func TestPoolForcedPhotometry(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, singletarget.JobSucceeded, st.State, st.Error)
 	require.Len(t, st.Products, 1)
-	assert.Regexp(t, `^ztf_fp-SN_2024abc-2459300\.5-2459500\.5-696\d\d\.txt$`, st.Products[0].Name)
+	assert.Regexp(t, `^ztf_fp-SN_2024abc-2459300\.5-2459500\.5\.txt$`, st.Products[0].Name)
 	assert.Positive(t, st.Added)
 	require.NotNil(t, st.Remote)
 	assert.NotEmpty(t, st.Remote.ID)

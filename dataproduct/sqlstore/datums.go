@@ -300,10 +300,9 @@ func (s *Store) mapIngestErr(ctx context.Context, err error) error {
 // datumColumns are the columns ListDatums reads, in scan order.
 const datumColumns = `id, target_id, product_id, data_type, ts_us, source, value_json, value_bin`
 
-// datumQuery builds the SELECT for a filter. Every filter that names a
-// target is served by one of the (target_id, ..., ts_us) indexes, a
-// product filter by (product_id, ts_us), both in the ORDER BY order.
-func (s *Store) datumQuery(f dataproduct.DatumFilter) (string, []any) {
+// datumWhere builds the WHERE clause (with its leading space, or "") and
+// arguments of a filter.
+func datumWhere(f dataproduct.DatumFilter) (string, []any) {
 	var (
 		conds []string
 		args  []any
@@ -329,22 +328,53 @@ func (s *Store) datumQuery(f dataproduct.DatumFilter) (string, []any) {
 	if !f.To.IsZero() {
 		add("ts_us < ?", ceilMicro(f.To))
 	}
-	q := `SELECT ` + datumColumns + ` FROM targetdata_datums`
-	if len(conds) > 0 {
-		q += " WHERE " + strings.Join(conds, " AND ")
+	if len(conds) == 0 {
+		return "", nil
 	}
-	switch {
-	case f.Limit > 0 && f.Newest:
-		// The newest Limit, still returned oldest first.
-		q = `SELECT * FROM (` + q + ` ORDER BY ts_us DESC, id DESC LIMIT ?) newest ORDER BY ts_us, id`
-		args = append(args, f.Limit)
-	case f.Limit > 0:
-		q += " ORDER BY ts_us, id LIMIT ?"
-		args = append(args, f.Limit)
-	default:
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// datumQuery builds the SELECT for a filter. Every filter that names a
+// target is served by one of the (target_id, ..., ts_us) indexes, a
+// product filter by (product_id, ts_us), both in the ORDER BY order (or
+// its reverse, for Newest).
+func (s *Store) datumQuery(f dataproduct.DatumFilter) (string, []any) {
+	where, args := datumWhere(f)
+	q := `SELECT ` + datumColumns + ` FROM targetdata_datums` + where
+	paged := f.Limit > 0 || f.Offset > 0
+	if f.Newest && paged {
+		q += " ORDER BY ts_us DESC, id DESC"
+	} else {
 		q += " ORDER BY ts_us, id"
 	}
+	switch {
+	case f.Limit > 0:
+		q += " LIMIT ?"
+		args = append(args, f.Limit)
+	case f.Offset > 0 && s.d.kind == kindSQLite:
+		q += " LIMIT -1" // SQLite has no OFFSET without LIMIT
+	}
+	if f.Offset > 0 {
+		q += " OFFSET ?"
+		args = append(args, f.Offset)
+	}
+	if f.Newest && paged {
+		// The newest page, still returned oldest first.
+		q = `SELECT * FROM (` + q + `) newest ORDER BY ts_us, id`
+	}
 	return s.d.rebind(q), args
+}
+
+// CountDatums implements dataproduct.Store with one SELECT COUNT(*),
+// answered from the same indexes as ListDatums (for a target: without
+// reading the datums themselves).
+func (s *Store) CountDatums(ctx context.Context, f dataproduct.DatumFilter) (int, error) {
+	where, args := datumWhere(f)
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, s.d.rebind(`SELECT COUNT(*) FROM targetdata_datums`+where), args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: count datums: %w", ctxErr(ctx, err))
+	}
+	return n, nil
 }
 
 // ceilMicro is the first whole microsecond at or after t: a stored

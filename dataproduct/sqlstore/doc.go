@@ -95,8 +95,10 @@
 // (target_id, ts_us), (target_id, data_type, ts_us), (target_id, source,
 // ts_us) and (product_id, ts_us), so listing by target, type, source,
 // product and time range is an index range scan already in the
-// (timestamp, ID) order ListDatums returns. A filter that names none of
-// target and product scans the table.
+// (timestamp, ID) order ListDatums returns (walked backwards for Newest;
+// Offset skips index entries), and CountDatums of a target (alone, or
+// with a data type or a source, and a time range) counts index entries
+// without reading a datum: about 0.1–0.2 s for a million on SQLite. A filter that names none of target and product scans the table.
 //
 // A datum's value is stored as its canonical JSON (value_json), except a
 // dataproduct.Spectrum of a spectroscopy datum, which is stored as binary
@@ -139,10 +141,13 @@
 //     partial, appears.
 //   - Only then is the record inserted or updated, so it never points to a
 //     missing or half-written file. If the record already has the same
-//     bytes, it is returned unchanged and the new copy deleted. If the bytes
-//     differ, the record is pointed at the new key and the old file is
-//     deleted after the commit; a failed replacement leaves the old record
-//     and file as they were.
+//     type and bytes, it is returned unchanged and the new copy deleted.
+//     Other bytes or another type: PutProduct refuses
+//     (dataproduct.ErrConflict) and deletes the new copy. ReplaceProduct
+//     (other bytes, same type) points the record at the new key and
+//     deletes the product's datums in the same transaction, then deletes
+//     the old file after the commit; a failed replacement leaves the old
+//     record, file and datums as they were.
 //   - A process that dies between writing a file and committing its record
 //     leaves an unreferenced file: garbage, never a broken product.
 //     Failures to delete obsolete files are logged, not returned.

@@ -69,10 +69,24 @@ func newBlobKey(p dataproduct.Product) string {
 // PutProduct implements dataproduct.ProductSink. It streams r into a new
 // blob (committed only when r ends without error), then records the
 // product in one transaction; see the package documentation, # Files.
-// When ContentType is empty, the stored record keeps the content type of
-// the product it replaces or, for a new product, one sniffed from the
-// first bytes (net/http.DetectContentType).
+// When ContentType is empty, a new product gets one sniffed from the
+// first bytes (net/http.DetectContentType). A product of that name with
+// other bytes or another type is left as it is, and the error wraps
+// dataproduct.ErrConflict (the new blob is removed).
 func (s *Store) PutProduct(ctx context.Context, p dataproduct.Product, r io.Reader) (dataproduct.Product, error) {
+	return s.put(ctx, p, r, false)
+}
+
+// ReplaceProduct implements dataproduct.Store: PutProduct, except that
+// other bytes replace the product's file. The record update and the
+// removal of the product's datums are one transaction, after the new blob
+// is written and before the old one is deleted; an empty ContentType
+// keeps the replaced product's.
+func (s *Store) ReplaceProduct(ctx context.Context, p dataproduct.Product, r io.Reader) (dataproduct.Product, error) {
+	return s.put(ctx, p, r, true)
+}
+
+func (s *Store) put(ctx context.Context, p dataproduct.Product, r io.Reader, replace bool) (dataproduct.Product, error) {
 	if err := dataproduct.CheckProduct(p); err != nil {
 		return dataproduct.Product{}, fmt.Errorf("sqlstore: put %w", err)
 	}
@@ -88,7 +102,7 @@ func (s *Store) PutProduct(ctx context.Context, p dataproduct.Product, r io.Read
 	if err != nil {
 		return dataproduct.Product{}, fmt.Errorf("sqlstore: put product %q: %w", p.Name, err)
 	}
-	out, oldKey, committed, err := s.putRecord(ctx, p, key, extra, written)
+	out, oldKey, committed, err := s.putRecord(ctx, p, key, extra, written, replace)
 	if err != nil {
 		if ctx.Err() != nil {
 			err = ctx.Err()
@@ -192,11 +206,12 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 }
 
 // putRecord inserts or updates the record of p, whose bytes were just
-// written to key, in one transaction. It returns the stored record, the
-// key of a file the record no longer points to ("" if none), and whether
-// the commit was attempted (after which the new blob must be kept even on
-// error, since the outcome of a failed commit is unknown).
-func (s *Store) putRecord(ctx context.Context, p dataproduct.Product, key string, extra any, w blobWrite) (out dataproduct.Product, oldKey string, committed bool, err error) {
+// written to key, in one transaction; an update (replace only) removes the
+// product's datums in the same transaction. It returns the stored record,
+// the key of a file the record no longer points to ("" if none), and
+// whether the commit was attempted (after which the new blob must be kept
+// even on error, since the outcome of a failed commit is unknown).
+func (s *Store) putRecord(ctx context.Context, p dataproduct.Product, key string, extra any, w blobWrite, replace bool) (out dataproduct.Product, oldKey string, committed bool, err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return out, "", false, err
@@ -232,21 +247,31 @@ func (s *Store) putRecord(ctx context.Context, p dataproduct.Product, key string
 			out.ID, out.StorageKey, out.ContentType, out.Size, out.SHA256, out.Created = id, key, w.contentType, w.size, w.sha256, now
 		case err != nil:
 			return out, "", false, err
-		case old.SHA256 == w.sha256:
-			// Same name, same bytes: nothing changes (the deferred
-			// Rollback ends the transaction).
-			return old, "", false, nil
 		default:
-			// Same name, new bytes: point the record at the new file.
+			next := p
+			next.SHA256, next.Size = w.sha256, w.size
+			if err := dataproduct.CheckReplace(old, next, replace); err != nil {
+				return out, "", false, err
+			}
+			if old.SHA256 == w.sha256 {
+				// Same name, type and bytes: nothing changes (the
+				// deferred Rollback ends the transaction).
+				return old, "", false, nil
+			}
+			// Replace: point the record at the new file and remove the
+			// datums read from the old one.
 			ct := w.contentType
 			if w.sniffed && old.ContentType != "" {
 				ct = old.ContentType
 			}
 			if _, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE targetdata_products SET
-				data_product_type = ?, storage_key = ?, content_type = ?, size = ?, sha256 = ?, extra = ?, updated_us = ?
+				storage_key = ?, content_type = ?, size = ?, sha256 = ?, extra = ?, updated_us = ?
 				WHERE id = ?`),
-				p.DataProductType, key, ct, w.size, w.sha256, extra, now.UnixMicro(), old.ID); err != nil {
+				key, ct, w.size, w.sha256, extra, now.UnixMicro(), old.ID); err != nil {
 				return out, "", false, err
+			}
+			if _, err := tx.ExecContext(ctx, s.d.rebind(`DELETE FROM targetdata_datums WHERE product_id = ?`), old.ID); err != nil {
+				return out, "", false, fmt.Errorf("remove the datums of the replaced file: %w", err)
 			}
 			out = p
 			out.ID, out.StorageKey, out.ContentType, out.Size, out.SHA256, out.Created = old.ID, key, ct, w.size, w.sha256, old.Created

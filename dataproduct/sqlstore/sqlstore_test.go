@@ -428,13 +428,18 @@ func TestBlobAtomicity(t *testing.T) {
 	// A good put, then a failed replacement: the old file stays, alone.
 	p, err := st.PutProduct(ctx, dataproduct.Product{TargetID: 1, Name: "keep.txt", DataProductType: "x"}, strings.NewReader("original\n"))
 	require.NoError(t, err)
-	_, err = st.PutProduct(ctx, dataproduct.Product{TargetID: 1, Name: "keep.txt", DataProductType: "x"},
+	_, err = st.ReplaceProduct(ctx, dataproduct.Product{TargetID: 1, Name: "keep.txt", DataProductType: "x"},
 		&failingReader{data: bytes.Repeat([]byte("z"), 300_000), err: boom})
 	require.ErrorIs(t, err, boom)
 	assert.Equal(t, []string{p.StorageKey}, listKeys(t, st.Bucket()))
 
+	// A refused put (other bytes, no replace) leaves the old file alone.
+	_, err = st.PutProduct(ctx, dataproduct.Product{TargetID: 1, Name: "keep.txt", DataProductType: "x"}, strings.NewReader("other\n"))
+	require.ErrorIs(t, err, dataproduct.ErrConflict)
+	assert.Equal(t, []string{p.StorageKey}, listKeys(t, st.Bucket()))
+
 	// A replacement moves the record to a new key and deletes the old file.
-	p2, err := st.PutProduct(ctx, dataproduct.Product{TargetID: 1, Name: "keep.txt", DataProductType: "x"}, strings.NewReader("second\n"))
+	p2, err := st.ReplaceProduct(ctx, dataproduct.Product{TargetID: 1, Name: "keep.txt", DataProductType: "x"}, strings.NewReader("second\n"))
 	require.NoError(t, err)
 	assert.Equal(t, p.ID, p2.ID)
 	assert.NotEqual(t, p.StorageKey, p2.StorageKey)
@@ -488,7 +493,7 @@ func TestProductDetails(t *testing.T) {
 			// A replacement without a content type keeps the old one.
 			csv, err := st.PutProduct(ctx, dataproduct.Product{TargetID: 4, Name: "t.csv", DataProductType: "x", ContentType: "text/csv"}, strings.NewReader("a,b\n"))
 			require.NoError(t, err)
-			csv2, err := st.PutProduct(ctx, dataproduct.Product{TargetID: 4, Name: "t.csv", DataProductType: "x"}, strings.NewReader("a,b\n1,2\n"))
+			csv2, err := st.ReplaceProduct(ctx, dataproduct.Product{TargetID: 4, Name: "t.csv", DataProductType: "x"}, strings.NewReader("a,b\n1,2\n"))
 			require.NoError(t, err)
 			assert.Equal(t, "text/csv", csv2.ContentType)
 			assert.Equal(t, csv.ID, csv2.ID)
@@ -521,7 +526,7 @@ func TestConcurrentPutsOfOneProduct(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					body := fmt.Sprintf("version %d\n", i%2) // two different contents, raced
-					ps[i], errs[i] = st.PutProduct(ctx, dataproduct.Product{TargetID: 9, Name: "raced.txt", DataProductType: "x"}, strings.NewReader(body))
+					ps[i], errs[i] = st.ReplaceProduct(ctx, dataproduct.Product{TargetID: 9, Name: "raced.txt", DataProductType: "x"}, strings.NewReader(body))
 				}()
 			}
 			wg.Wait()
@@ -534,6 +539,34 @@ func TestConcurrentPutsOfOneProduct(t *testing.T) {
 			body := readProduct(t, st, final.ID)
 			assert.Contains(t, []string{"version 0\n", "version 1\n"}, body)
 			assert.Equal(t, []string{final.StorageKey}, listKeys(t, st.Bucket()), "exactly the record's file is left")
+
+			// Raced puts without replace: the first content stored wins,
+			// the puts of the other content are refused.
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					body := fmt.Sprintf("version %d\n", i%2)
+					ps[i], errs[i] = st.PutProduct(ctx, dataproduct.Product{TargetID: 9, Name: "put.txt", DataProductType: "x"}, strings.NewReader(body))
+				}()
+			}
+			wg.Wait()
+			var won dataproduct.Product
+			for i := range n {
+				if errs[i] == nil {
+					won = ps[i]
+				}
+			}
+			require.NotZero(t, won.ID, "one put succeeds")
+			for i := range n {
+				if errs[i] != nil {
+					assert.ErrorIs(t, errs[i], dataproduct.ErrConflict)
+					continue
+				}
+				assert.Equal(t, won.ID, ps[i].ID)
+				assert.Equal(t, won.SHA256, ps[i].SHA256, "every put that succeeds stored the same bytes")
+			}
+			assert.Len(t, listKeys(t, st.Bucket()), 2, "exactly the records' files are left")
 		})
 	}
 }

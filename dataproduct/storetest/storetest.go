@@ -6,10 +6,13 @@
 //		storetest.Run(t, func(t *testing.T) dataproduct.Store { return newStore(t) })
 //	}
 //
-// The suite checks product round-trips and idempotent puts, all-or-nothing
+// The suite checks product round-trips and idempotent puts, puts that would
+// replace a file or change a type refused (ErrConflict), ReplaceProduct
+// (same ID, new file, the old file's datums removed), all-or-nothing
 // ingest (a failing sequence, an invalid datum, an unknown product or a
 // cancelled context store nothing), de-duplication on target + data type +
-// timestamp + canonical value, listing filters and concurrent writers.
+// timestamp + canonical value, listing filters, pages (Limit, Offset,
+// Newest), counts and concurrent writers.
 package storetest
 
 import (
@@ -46,6 +49,8 @@ func Run(t *testing.T, newStore NewStore) {
 	}{
 		{"ProductRoundTrip", testProductRoundTrip},
 		{"ProductIdempotentPut", testProductIdempotentPut},
+		{"ProductConflict", testProductConflict},
+		{"ProductReplace", testProductReplace},
 		{"ProductInvalid", testProductInvalid},
 		{"ProductFailedReaderStoresNothing", testProductFailedReader},
 		{"ProductNotFound", testProductNotFound},
@@ -56,6 +61,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"IngestAllOrNothing", testIngestAllOrNothing},
 		{"IngestCancelled", testIngestCancelled},
 		{"ListDatumsFilters", testListDatumsFilters},
+		{"ListDatumsPages", testListDatumsPages},
+		{"CountDatums", testCountDatums},
 		{"ConcurrentWriters", testConcurrentWriters},
 	}
 	for _, c := range cases {
@@ -161,14 +168,143 @@ func testProductIdempotentPut(t *testing.T, s dataproduct.Store) {
 	// The same name on another target is another product.
 	p3 := put(t, s, 2, "same.txt", "one\n")
 	assert.NotEqual(t, p1.ID, p3.ID)
-	// New bytes replace the file and keep the ID.
-	p4 := put(t, s, 1, "same.txt", "two\n")
+	// New bytes replace the file only through ReplaceProduct, which keeps
+	// the ID (ProductConflict and ProductReplace test the rest).
+	p4 := replace(t, s, 1, "same.txt", "two\n")
 	assert.Equal(t, p1.ID, p4.ID)
 	assert.NotEqual(t, p1.SHA256, p4.SHA256)
 	assert.Equal(t, "two\n", read(t, s, p1.ID))
 	all, err := s.ListProducts(ctx, dataproduct.ProductFilter{TargetID: 1})
 	require.NoError(t, err)
 	assert.Len(t, all, 1)
+}
+
+// replace is put through ReplaceProduct.
+func replace(t *testing.T, s dataproduct.Store, target int64, name, body string) dataproduct.Product {
+	t.Helper()
+	p, err := s.ReplaceProduct(context.Background(), dataproduct.Product{
+		TargetID: target, Name: name, DataProductType: "test_photometry", ContentType: "text/plain",
+		Extra: map[string]string{"k": "replaced"},
+	}, strings.NewReader(body))
+	require.NoError(t, err)
+	return p
+}
+
+// addProductDatums stores n photometry datums of product p (timestamps
+// from hour first), returning them.
+func addProductDatums(t *testing.T, s dataproduct.Store, p dataproduct.Product, first, n int) []dataproduct.Datum {
+	t.Helper()
+	var ds []dataproduct.Datum
+	for i := first; i < first+n; i++ {
+		d := Phot(p.TargetID, i, 17+float64(i)/100)
+		d.ProductID = p.ID
+		ds = append(ds, d)
+	}
+	res, err := s.AddDatums(context.Background(), dataproduct.Datums(ds))
+	require.NoError(t, err)
+	require.Equal(t, n, res.Added)
+	return ds
+}
+
+// testProductConflict: PutProduct never replaces a file nor changes a
+// type (issue 20, finding 1: an upload named like an archive product
+// replaced it); ReplaceProduct never changes a type either.
+func testProductConflict(t *testing.T, s dataproduct.Store) {
+	ctx := context.Background()
+	p := put(t, s, 4, "atlas_2024_01_01-2024_02_01.txt", "###MJD m\n60316.1 17.0\n")
+	addProductDatums(t, s, p, 0, 3)
+	for _, c := range []struct {
+		name string
+		typ  string
+		body string
+		fn   func(context.Context, dataproduct.Product, io.Reader) (dataproduct.Product, error)
+	}{
+		{"other bytes", "test_photometry", "time,filter,magnitude\n60000,g,17\n", s.PutProduct},
+		{"other type", "photometry", "time,filter,magnitude\n60000,g,17\n", s.PutProduct},
+		{"other type, same bytes", "photometry", "###MJD m\n60316.1 17.0\n", s.PutProduct},
+		{"replace with another type", "photometry", "time,filter,magnitude\n60000,g,17\n", s.ReplaceProduct},
+		{"replace with another type, same bytes", "photometry", "###MJD m\n60316.1 17.0\n", s.ReplaceProduct},
+	} {
+		_, err := c.fn(ctx, dataproduct.Product{TargetID: 4, Name: p.Name, DataProductType: c.typ, ContentType: "text/csv",
+			Extra: map[string]string{"k": "other"}}, strings.NewReader(c.body))
+		require.Error(t, err, c.name)
+		assert.ErrorIs(t, err, dataproduct.ErrConflict, c.name)
+		got, err := s.Product(ctx, p.ID)
+		require.NoError(t, err)
+		assert.Equal(t, p.DataProductType, got.DataProductType, "%s: the type stays", c.name)
+		assert.Equal(t, p.SHA256, got.SHA256, "%s: the file stays", c.name)
+		assert.Equal(t, p.Extra, got.Extra, "%s: the record stays", c.name)
+		assert.Equal(t, "###MJD m\n60316.1 17.0\n", read(t, s, p.ID), c.name)
+		assert.Equal(t, 3, countDatums(t, s, 4), "%s: the datums stay", c.name)
+	}
+	all, err := s.ListProducts(ctx, dataproduct.ProductFilter{TargetID: 4})
+	require.NoError(t, err)
+	assert.Len(t, all, 1, "a refused put stores nothing")
+}
+
+// testProductReplace: ReplaceProduct keeps the ID, replaces the file and
+// record and removes the product's datums (no datum of the old file
+// outlives it), touching no other product; the same bytes change nothing.
+func testProductReplace(t *testing.T, s dataproduct.Store) {
+	ctx := context.Background()
+	p := put(t, s, 6, "refresh.txt", "old\n")
+	other := put(t, s, 6, "other.txt", "other\n")
+	addProductDatums(t, s, p, 0, 4)
+	otherDs := addProductDatums(t, s, other, 100, 2)
+
+	// The same bytes: nothing changes, the datums stay.
+	same, err := s.ReplaceProduct(ctx, dataproduct.Product{TargetID: 6, Name: "refresh.txt", DataProductType: "test_photometry",
+		Extra: map[string]string{"k": "ignored"}}, strings.NewReader("old\n"))
+	require.NoError(t, err)
+	assert.Equal(t, p.ID, same.ID)
+	assert.Equal(t, p.SHA256, same.SHA256)
+	assert.Equal(t, p.Extra, same.Extra, "the same bytes keep the record as it was")
+	assert.Equal(t, 6, countDatums(t, s, 6))
+
+	// New bytes: the file and record change, the product's datums go.
+	q := replace(t, s, 6, "refresh.txt", "new\nfile\n")
+	assert.Equal(t, p.ID, q.ID, "the ID stays")
+	assert.WithinDuration(t, p.Created, q.Created, time.Millisecond, "Created stays")
+	assert.Equal(t, int64(len("new\nfile\n")), q.Size)
+	assert.NotEqual(t, p.SHA256, q.SHA256)
+	assert.Equal(t, map[string]string{"k": "replaced"}, q.Extra)
+	got, err := s.Product(ctx, p.ID)
+	require.NoError(t, err)
+	assert.Equal(t, q.SHA256, got.SHA256)
+	assert.Equal(t, q.Extra, got.Extra)
+	assert.Equal(t, "test_photometry", got.DataProductType)
+	assert.Equal(t, "new\nfile\n", read(t, s, p.ID))
+	left, err := s.ListDatums(ctx, dataproduct.DatumFilter{ProductID: p.ID})
+	require.NoError(t, err)
+	assert.Empty(t, left, "the replaced file's datums are removed")
+	kept, err := s.ListDatums(ctx, dataproduct.DatumFilter{TargetID: 6})
+	require.NoError(t, err)
+	require.Len(t, kept, len(otherDs), "another product's datums stay")
+	for _, d := range kept {
+		assert.Equal(t, other.ID, d.ProductID)
+	}
+	// The new file's datums can be ingested, the old ones again too.
+	addProductDatums(t, s, q, 0, 5)
+
+	// A failed replacement changes nothing: file, record and datums stay.
+	_, err = s.ReplaceProduct(ctx, dataproduct.Product{TargetID: 6, Name: "refresh.txt", DataProductType: "test_photometry"},
+		&failingReader{data: []byte("newer"), err: errors.New("connection reset")})
+	require.Error(t, err)
+	assert.Equal(t, "new\nfile\n", read(t, s, p.ID))
+	left, err = s.ListDatums(ctx, dataproduct.DatumFilter{ProductID: p.ID})
+	require.NoError(t, err)
+	assert.Len(t, left, 5)
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = s.ReplaceProduct(cctx, dataproduct.Product{TargetID: 6, Name: "refresh.txt", DataProductType: "test_photometry"},
+		strings.NewReader("cancelled"))
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, "new\nfile\n", read(t, s, p.ID))
+
+	// A new name is stored as PutProduct stores it.
+	n := replace(t, s, 6, "fresh.txt", "fresh\n")
+	assert.NotEqual(t, p.ID, n.ID)
+	assert.Equal(t, "fresh\n", read(t, s, n.ID))
 }
 
 func testProductInvalid(t *testing.T, s dataproduct.Store) {
@@ -496,6 +632,115 @@ func testListDatumsFilters(t *testing.T, s dataproduct.Store) {
 	assert.True(t, newest[3].Timestamp.Equal(T0.Add(9*time.Hour)), "still oldest first")
 	assert.Len(t, list(dataproduct.DatumFilter{TargetID: 2}), 1)
 	assert.Len(t, list(dataproduct.DatumFilter{}), 12)
+}
+
+// pageSample stores 25 photometry datums of target 1 at hours 0..24,
+// inserted out of time order, three of them sharing hour 10 (told apart
+// by their magnitudes, ordered by ID), and one datum of target 2.
+func pageSample(t *testing.T, s dataproduct.Store) {
+	t.Helper()
+	var ds []dataproduct.Datum
+	for i := range 23 {
+		ds = append(ds, Phot(1, (i*7)%23, 17))
+	}
+	ds = append(ds, Phot(1, 10, 18), Phot(1, 10, 19), Phot(2, 0, 17))
+	_, err := s.AddDatums(context.Background(), dataproduct.Datums(ds))
+	require.NoError(t, err)
+}
+
+func testListDatumsPages(t *testing.T, s dataproduct.Store) {
+	ctx := context.Background()
+	pageSample(t, s)
+	all, err := s.ListDatums(ctx, dataproduct.DatumFilter{TargetID: 1})
+	require.NoError(t, err)
+	require.Len(t, all, 25)
+	ids := func(ds []dataproduct.Datum) []int64 {
+		out := []int64{}
+		for _, d := range ds {
+			out = append(out, d.ID)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		limit, offset int
+		newest        bool
+		want          []dataproduct.Datum
+	}{
+		{5, 0, false, all[:5]},
+		{5, 5, false, all[5:10]},
+		{5, 10, false, all[10:15]}, // the three hour-10 datums straddle no page: ID order is total
+		{5, 23, false, all[23:]},
+		{5, 25, false, nil},
+		{5, 99, false, nil},
+		{0, 20, false, all[20:]},
+		{5, 0, true, all[20:]},
+		{5, 5, true, all[15:20]},
+		{5, 12, true, all[8:13]},
+		{5, 22, true, all[:3]},
+		{5, 25, true, nil},
+		{0, 20, true, all[:5]},
+		{0, 0, true, all},
+	} {
+		got, err := s.ListDatums(ctx, dataproduct.DatumFilter{TargetID: 1, Limit: c.limit, Offset: c.offset, Newest: c.newest})
+		require.NoError(t, err)
+		assert.Equal(t, ids(c.want), ids(got), "Limit %d, Offset %d, Newest %v: oldest first", c.limit, c.offset, c.newest)
+	}
+	// Pages of a newest-first table cover every datum once.
+	seen := map[int64]int{}
+	for page := 0; ; page++ {
+		got, err := s.ListDatums(ctx, dataproduct.DatumFilter{TargetID: 1, Limit: 4, Offset: 4 * page, Newest: true})
+		require.NoError(t, err)
+		if len(got) == 0 {
+			break
+		}
+		for _, d := range got {
+			seen[d.ID]++
+		}
+	}
+	assert.Len(t, seen, 25)
+	for id, n := range seen {
+		assert.Equal(t, 1, n, "datum %d listed once", id)
+	}
+}
+
+func testCountDatums(t *testing.T, s dataproduct.Store) {
+	ctx := context.Background()
+	count := func(f dataproduct.DatumFilter) int {
+		n, err := s.CountDatums(ctx, f)
+		require.NoError(t, err)
+		return n
+	}
+	assert.Equal(t, 0, count(dataproduct.DatumFilter{}), "an empty store")
+	assert.Equal(t, 0, count(dataproduct.DatumFilter{TargetID: 1}))
+	pageSample(t, s)
+	spec := dataproduct.Datum{TargetID: 1, DataType: dataproduct.TypeSpectroscopy, Timestamp: T0, Source: "OTHER",
+		Value: dataproduct.Spectrum{Wavelength: []float64{1, 2}, Flux: []float64{3, 4}, FluxUnits: "u", WavelengthUnits: "Angstrom"}}
+	_, err := s.AddDatums(ctx, dataproduct.Datums([]dataproduct.Datum{spec}))
+	require.NoError(t, err)
+	for _, f := range []dataproduct.DatumFilter{
+		{},
+		{TargetID: 1},
+		{TargetID: 2},
+		{TargetID: 3},
+		{TargetID: 1, DataType: dataproduct.TypePhotometry},
+		{TargetID: 1, DataType: dataproduct.TypeSpectroscopy},
+		{TargetID: 1, Source: "OTHER"},
+		{TargetID: 1, From: T0.Add(10 * time.Hour), To: T0.Add(12 * time.Hour)},
+		{DataType: dataproduct.TypePhotometry, From: T0.Add(20 * time.Hour)},
+	} {
+		list, err := s.ListDatums(ctx, f)
+		require.NoError(t, err)
+		assert.Equal(t, len(list), count(f), "%+v counts what it lists", f)
+		f.Limit, f.Offset, f.Newest = 3, 2, true
+		assert.Equal(t, len(list), count(f), "Limit, Offset and Newest do not change a count")
+	}
+	assert.Equal(t, 26, count(dataproduct.DatumFilter{TargetID: 1}))
+	assert.Equal(t, 4, count(dataproduct.DatumFilter{TargetID: 1, From: T0.Add(10 * time.Hour), To: T0.Add(12 * time.Hour)}))
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = s.CountDatums(cctx, dataproduct.DatumFilter{TargetID: 1})
+	assert.ErrorIs(t, err, context.Canceled)
 }
 
 func testConcurrentWriters(t *testing.T, s dataproduct.Store) {

@@ -29,6 +29,10 @@ func processFile(ctx context.Context, env *env, o *options, stdout, stderr io.Wr
 	if err != nil {
 		return &usageError{err.Error()}
 	}
+	in, err := processInput(o)
+	if err != nil {
+		return err
+	}
 	f, err := os.Open(o.file)
 	if err != nil {
 		return err
@@ -37,11 +41,11 @@ func processFile(ctx context.Context, env *env, o *options, stdout, stderr io.Wr
 	sp := &spool{max: spoolMemory}
 	defer sp.Close()
 	out := newWriter(o.format, sp)
-	var rep processReport
+	rep := processReport{file: dataproduct.Report{Product: filepath.Base(o.file)}}
 	if env.stored {
-		rep, err = ingestFile(ctx, env, o, proc, f, out)
+		err = ingestFile(ctx, env, o, proc, in, f, out, &rep)
 	} else {
-		rep, err = convertFile(ctx, o, proc, f, out)
+		err = convertFile(ctx, o, proc, in, f, out, &rep)
 	}
 	if err != nil {
 		return err
@@ -56,9 +60,12 @@ func processFile(ctx context.Context, env *env, o *options, stdout, stderr io.Wr
 	return nil
 }
 
-// processReport is what a -process run tells on stderr after its output,
-// one line per fact (print).
+// processReport is what a -process run tells on stderr after its output
+// (print).
 type processReport struct {
+	// file is what the processor made of the file: rows read, datums
+	// made, rows skipped by reason.
+	file dataproduct.Report
 	// stored is set when the datums went to a store; res says what it did.
 	stored bool
 	res    dataproduct.IngestResult
@@ -67,6 +74,7 @@ type processReport struct {
 }
 
 func (r *processReport) print(w io.Writer) {
+	printReports(w, r.file)
 	if r.stored {
 		fmt.Fprintf(w, "added %d, skipped %d\n", r.res.Added, r.res.Skipped)
 	} else {
@@ -81,8 +89,7 @@ func (r *processReport) print(w io.Writer) {
 // convertFile prints the datums of r as the processor yields them. The
 // processor runs in a goroutine of its own and hands its datums over in
 // batches, so that reading and formatting use two cores.
-func convertFile(ctx context.Context, o *options, proc processor.Processor, r io.Reader, out *writer) (processReport, error) {
-	var rep processReport
+func convertFile(ctx context.Context, o *options, proc processor.Processor, in processor.Input, r io.Reader, out *writer, rep *processReport) error {
 	// The heap a conversion keeps is small and the same whatever the
 	// file's size (buffers and the batches in flight), so collecting when
 	// it has grown fivefold instead of twofold costs a few MB and saves a
@@ -95,7 +102,8 @@ func convertFile(ctx context.Context, o *options, proc processor.Processor, r io
 	go func() {
 		defer close(batches)
 		batch := make([]dataproduct.Datum, 0, convertBatch)
-		for d, err := range processor.Stream(ctx, proc, bufio.NewReaderSize(r, 1<<20)) {
+		// rep.file is the goroutine's until batches is closed.
+		for d, err := range processor.StreamReport(ctx, proc, bufio.NewReaderSize(r, 1<<20), in, &rep.file) {
 			if err != nil {
 				procErr = err
 				return
@@ -121,11 +129,11 @@ func convertFile(ctx context.Context, o *options, proc processor.Processor, r io
 			}
 		}
 	}()
-	fail := func(err error) (processReport, error) {
+	fail := func(err error) error {
 		cancel()
 		for range batches { // wait for the processor to stop
 		}
-		return rep, err
+		return err
 	}
 	for batch := range batches {
 		for i := range batch {
@@ -146,31 +154,32 @@ func convertFile(ctx context.Context, o *options, proc processor.Processor, r io
 		}
 	}
 	if procErr != nil {
-		return rep, nameFile(procErr, o.file)
+		return nameFile(procErr, o.file)
 	}
-	return rep, ctx.Err()
+	return ctx.Err()
 }
 
 // convertBatch is the number of datums convertFile's processor hands over
 // at a time.
 const convertBatch = 256
 
-// ingestFile stores r as a product of target o.targetID and ingests its
-// datums, printing each as it goes to the store.
-func ingestFile(ctx context.Context, env *env, o *options, proc processor.Processor, r io.Reader, out *writer) (processReport, error) {
+// ingestFile stores r as a product of target o.targetID (in the uploads'
+// name space: a user's file never replaces a service's product) and
+// ingests its datums, printing each as it goes to the store.
+func ingestFile(ctx context.Context, env *env, o *options, proc processor.Processor, in processor.Input, r io.Reader, out *writer, rep *processReport) error {
 	name := dataproduct.SafeName(filepath.Base(o.file))
-	prod, err := env.store.PutProduct(ctx, dataproduct.Product{TargetID: o.targetID, Name: name, DataProductType: o.process}, r)
+	prod, err := env.store.PutProduct(ctx, dataproduct.Product{TargetID: o.targetID, Name: dataproduct.UploadName(name), DataProductType: o.process}, r)
 	if err != nil {
-		return processReport{}, err
+		return err
 	}
 	rc, err := env.store.OpenProduct(ctx, prod.ID)
 	if err != nil {
-		return processReport{}, err
+		return err
 	}
 	defer rc.Close()
-	rep := processReport{stored: true}
+	rep.stored = true
 	seq := func(yield func(dataproduct.Datum, error) bool) {
-		for d, err := range processor.Stream(ctx, proc, bufio.NewReaderSize(rc, 1<<20)) {
+		for d, err := range processor.StreamReport(ctx, proc, bufio.NewReaderSize(rc, 1<<20), in, &rep.file) {
 			if err != nil {
 				yield(dataproduct.Datum{}, nameFile(err, o.file))
 				return
@@ -186,10 +195,8 @@ func ingestFile(ctx context.Context, env *env, o *options, proc processor.Proces
 			}
 		}
 	}
-	if rep.res, err = env.store.AddDatums(ctx, seq); err != nil {
-		return processReport{}, err
-	}
-	return rep, nil
+	rep.res, err = env.store.AddDatums(ctx, seq)
+	return err
 }
 
 // nameFile puts the file's name into a parse error that has none.

@@ -183,7 +183,7 @@ func TestBrowser(t *testing.T) {
 	)
 	location, err = chromedp.Run(bctx, chromedp.Location())
 	require.NoError(t, err)
-	assert.Regexp(t, `/jobs/[0-9a-f]+$`, location)
+	assert.Regexp(t, `/jobs/([0-9]+-)?[0-9a-f]{24}$`, location)
 	require.Equal(t, "succeeded", waitState(t, bctx, 45*time.Second))
 	assert.Regexp(t, `^[1-9]\d* added, 0 already there$`, text("job-counts"))
 

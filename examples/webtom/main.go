@@ -2,10 +2,12 @@
 // for each target a page listing the configured single-target data
 // services, each with its query form (drawn from the form's Fields and
 // Layout, errors shown next to each field), queries run by the configured
-// executor with a job page that follows them, and the target's light curve
-// and spectra once data arrive. It uses net/http and html/template only; a
-// ten-line optional script updates dependent choices (PanSTARRS catalogs
-// by data release).
+// executor with a job page that follows them live (server-sent events from
+// Executor.Watch) and job lists from Executor.List, and the target's light
+// curve and spectra once data arrive. It uses net/http and html/template
+// only; two short optional scripts update dependent choices (PanSTARRS
+// catalogs by data release) and follow a job's page live (without script
+// the page reloads itself).
 //
 //	go run ./examples/webtom                    # the built-in services on their simulators, offline
 //	go run ./examples/webtom -dir tomdata       # keep targets, database and files in ./tomdata
@@ -18,9 +20,25 @@
 // ZTF_FPS_USERPASS (services without their keys are left out); PanSTARRS
 // and ZTF light curves are public.
 //
+// # No login by default
+//
+// webtom has no users and, unless you set one, no login: anyone who can
+// reach its address can query the services with your archive accounts
+// (spending their quotas), cancel jobs and upload files. It therefore
+// listens on 127.0.0.1, refuses to start on any other address without a
+// login, and without one answers only requests addressed to localhost (so
+// that a web page rebound to 127.0.0.1 cannot use it). Set WEBTOM_PASSWORD (at least 16 bytes) and optionally
+// WEBTOM_USER (default "tom") to require HTTP Basic authentication on
+// every page and post; browsers ask for it once. webtom speaks plain
+// HTTP, so off the machine put a TLS proxy in front, or the password
+// crosses the network in clear. -allow-anonymous serves a non-loopback
+// address without a login, for an authenticating proxy in front. See
+// SECURITY.md for what webtom protects and what it does not.
+//
 // With a river backend (tasks.backend: river) the server runs the queued
 // jobs itself, or with -insert-only leaves them to examples/worker
-// processes that share the job database.
+// processes that share the job database (and the settings: give -live, or
+// the worker cannot reach this process's simulators).
 //
 // Targets are kept in targets.json in -dir (the library has no target
 // model); products and datums are in the configured store (default: SQLite
@@ -70,12 +88,55 @@ tasks:
   workers: 4
 `
 
-// options are the command line.
+// options are the command line (and the login, from the environment).
 type options struct {
 	config, addr, dir string
 	live, verbose     bool
 	insertOnly        bool
+	allowAnonymous    bool
 	grace             time.Duration
+	// auth is the login; nil: none.
+	auth *basicAuth
+	// timeouts of the HTTP server; zero fields take defaultTimeouts'.
+	timeouts httpTimeouts
+}
+
+// httpTimeouts bound how long a client may hold a connection.
+type httpTimeouts struct {
+	// ReadHeader bounds reading a request's headers, Read the whole
+	// request with its body (an upload included), Write the time from the
+	// end of the headers to the end of the answer, Idle a kept-alive
+	// connection between requests.
+	ReadHeader, Read, Write, Idle time.Duration
+}
+
+// defaultTimeouts: a 32 MiB upload must arrive within two minutes (about
+// 2.2 Mbit/s), and a page or plot be drawn and sent within two minutes. A
+// stream (the job events) sets its own write deadline through
+// http.NewResponseController.
+var defaultTimeouts = httpTimeouts{ReadHeader: 10 * time.Second, Read: 2 * time.Minute, Write: 2 * time.Minute, Idle: 2 * time.Minute}
+
+// maxHeaderBytes caps a request's headers (net/http's default is 1 MiB).
+const maxHeaderBytes = 64 << 10
+
+// newHTTPServer returns the http.Server for h with the timeouts (zero
+// fields: defaultTimeouts') and maxHeaderBytes.
+func newHTTPServer(h http.Handler, t httpTimeouts, logger *slog.Logger) *http.Server {
+	or := func(d, def time.Duration) time.Duration {
+		if d > 0 {
+			return d
+		}
+		return def
+	}
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: or(t.ReadHeader, defaultTimeouts.ReadHeader),
+		ReadTimeout:       or(t.Read, defaultTimeouts.Read),
+		WriteTimeout:      or(t.Write, defaultTimeouts.Write),
+		IdleTimeout:       or(t.Idle, defaultTimeouts.Idle),
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
 }
 
 func main() {
@@ -85,6 +146,7 @@ func main() {
 	flag.BoolVar(&o.live, "live", false, "query the real services (default: the bundled simulators, offline)")
 	flag.StringVar(&o.dir, "dir", "", "folder for targets.json and, unless the settings name them, the SQLite database and files (default: a new temporary folder, removed at exit)")
 	flag.BoolVar(&o.insertOnly, "insert-only", false, "river backend: only queue jobs, for examples/worker processes to run (default: run them here too)")
+	flag.BoolVar(&o.allowAnonymous, "allow-anonymous", false, "serve a non-loopback -addr without a login (only behind a proxy that authenticates)")
 	flag.DurationVar(&o.grace, "grace", 10*time.Second, "how long requests and running steps may finish after a stop signal")
 	flag.BoolVar(&o.verbose, "v", false, "debug logs (every request)")
 	flag.Parse()
@@ -93,6 +155,12 @@ func main() {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	auth, err := authFromEnv(os.LookupEnv)
+	if err != nil {
+		logger.Error("webtom not started", "error", err)
+		os.Exit(1)
+	}
+	o.auth = auth
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, o, logger, nil); err != nil {
@@ -108,12 +176,21 @@ func run(ctx context.Context, o options, logger *slog.Logger, ready func(url str
 	if err != nil {
 		return err
 	}
+	if o.insertOnly && cfg.Tasks.Backend != "river" {
+		return fmt.Errorf("-insert-only needs the river backend (tasks.backend: river), not %q", cfg.Tasks.Backend)
+	}
 	// Bind first: a busy or bad address fails before anything starts.
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
+	if err := checkExposure(ln.Addr(), o.auth, o.allowAnonymous); err != nil {
+		return err
+	}
+	if !isLoopback(ln.Addr()) {
+		logger.Warn("serving a non-loopback address over plain HTTP: put a TLS proxy in front", "addr", ln.Addr().String(), "login", o.auth != nil)
+	}
 	if o.dir == "" {
 		d, err := os.MkdirTemp("", "targetdata-webtom-")
 		if err != nil {
@@ -150,14 +227,15 @@ func run(ctx context.Context, o options, logger *slog.Logger, ready func(url str
 		return err
 	}
 	defer app.Close()
-	srv, err := newServer(app, &serverOptions{Logger: logger, TargetsFile: filepath.Join(dir, "targets.json")})
+	srv, err := newServer(app, &serverOptions{Logger: logger, TargetsFile: filepath.Join(dir, "targets.json"), Auth: o.auth,
+		LoopbackHosts: o.auth == nil && !o.allowAnonymous})
 	if err != nil {
 		return err
 	}
 	if err := app.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	hs := newHTTPServer(srv, o.timeouts, logger)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
@@ -165,7 +243,8 @@ func run(ctx context.Context, o options, logger *slog.Logger, ready func(url str
 	if o.live {
 		mode = "live services"
 	}
-	logger.Info("webtom listening", "url", url, "services", app.Manager.Services(), "mode", mode, "backend", app.Config.Tasks.Backend, "dir", dir)
+	logger.Info("webtom listening", "url", url, "services", app.Manager.Services(), "mode", mode, "backend", app.Config.Tasks.Backend,
+		"insert_only", o.insertOnly, "login", o.auth != nil, "dir", dir)
 	if ready != nil {
 		ready(url)
 	}

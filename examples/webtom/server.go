@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gonum.org/v1/plot/vg"
@@ -41,8 +42,18 @@ var staticFS embed.FS
 const (
 	// recentJobs is how many of a target's jobs its page lists.
 	recentJobs = 10
-	// latestDatums is how many datums the target page's table shows.
+	// latestDatums is how many datums a page of the target's table shows.
 	latestDatums = 20
+	// maxDatumPages caps the table's pages: it pages through the newest
+	// maxDatumPages × latestDatums datums (a deeper page costs the store
+	// a walk over every datum it skips).
+	maxDatumPages = 500
+	// plotPoints is how many photometry points a light curve draws: the
+	// newest ones. gonum/plot draws about 10,000 points a second at 10 KB
+	// each: a target with a million would cost minutes and gigabytes.
+	plotPoints = 5000
+	// shownSpectra is how many spectra the target page draws: the newest.
+	shownSpectra = 6
 	// maxUpload caps an uploaded file.
 	maxUpload = 32 << 20
 	// sessionCookie holds the browser's session id, to which the CSRF
@@ -66,6 +77,13 @@ type serverOptions struct {
 	// JobRefresh is how often (in seconds) a running job's page reloads.
 	// Default 1.
 	JobRefresh int
+	// Auth, when set, is the login every request needs. Default: none.
+	Auth *basicAuth
+	// LoopbackHosts refuses requests whose Host is not localhost or a
+	// loopback address: without a login, a web page whose domain was made
+	// to resolve to 127.0.0.1 (DNS rebinding) could otherwise read pages
+	// and post forms as if it were the server's own.
+	LoopbackHosts bool
 }
 
 // server is the web TOM: the target list, each target's page with the
@@ -76,23 +94,35 @@ type server struct {
 	log     *slog.Logger
 	targets *targetList
 	refresh int
+	auth    *basicAuth // nil: no login
 	pages   map[string]*template.Template
 	handler http.Handler
 	// csrfKey signs session ids into CSRF tokens.
 	csrfKey []byte
 
-	mu   sync.Mutex
-	jobs map[int64][]singletarget.JobID // by target, oldest first
+	// loopbackHosts is serverOptions.LoopbackHosts.
+	loopbackHosts bool
+
+	mu sync.Mutex
 	// plots caches each target's last light curve: drawing thousands of
 	// points takes longer than reading them.
 	plots map[int64]cachedPlot
+	// drawing lets one light curve be drawn at a time, which bounds the
+	// memory concurrent views take; the others wait, then find it cached.
+	drawing chan struct{}
+	draws   atomic.Int64 // light curves drawn, for tests
 }
 
 // cachedPlot is a drawn light curve and what it was drawn from.
 type cachedPlot struct {
-	count int
-	maxID int64
-	png   []byte
+	key plotKey
+	png []byte
+}
+
+// plotKey identifies the datums a light curve was drawn from.
+type plotKey struct {
+	count               int
+	minID, maxID, sumID int64
 }
 
 // newServer returns the web TOM over app (whose executor must be started
@@ -112,8 +142,8 @@ func newServer(app *builtin.App, opts *serverOptions) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{app: app, log: o.Logger, targets: targets, refresh: o.JobRefresh,
-		pages: map[string]*template.Template{}, jobs: map[int64][]singletarget.JobID{}, plots: map[int64]cachedPlot{}, csrfKey: make([]byte, 32)}
+	s := &server{app: app, log: o.Logger, targets: targets, refresh: o.JobRefresh, auth: o.Auth, loopbackHosts: o.LoopbackHosts,
+		pages: map[string]*template.Template{}, plots: map[int64]cachedPlot{}, drawing: make(chan struct{}, 1), csrfKey: make([]byte, 32)}
 	if _, err := rand.Read(s.csrfKey); err != nil {
 		return nil, err
 	}
@@ -123,8 +153,9 @@ func newServer(app *builtin.App, opts *serverOptions) (*server, error) {
 		"seconds": func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 0, 64) },
 		"deg":     func(x float64) string { return strconv.FormatFloat(x, 'f', 6, 64) },
 		"params":  formatParams,
+		"states":  func() []singletarget.JobState { return singletarget.JobStates },
 	}
-	for _, page := range []string{"targets", "target", "job", "error"} {
+	for _, page := range []string{"targets", "target", "job", "jobs", "error"} {
 		t, err := template.New(page).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/form.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, err
@@ -145,7 +176,9 @@ func newServer(app *builtin.App, opts *serverOptions) (*server, error) {
 	m.HandleFunc("POST /targets/{id}/upload", s.handleUpload)
 	m.HandleFunc("GET /targets/{id}/lightcurve.png", s.handleLightcurve)
 	m.HandleFunc("GET /targets/{id}/spectra/{file}", s.handleSpectrum)
+	m.HandleFunc("GET /jobs", s.handleJobs)
 	m.HandleFunc("GET /jobs/{id}", s.handleJob)
+	m.HandleFunc("GET /jobs/{id}/events", s.handleJobEvents)
 	m.HandleFunc("POST /jobs/{id}/cancel", s.handleCancel)
 	// Cross-origin posts are refused from the browser's own headers
 	// (Sec-Fetch-Site, Origin) before the token is even looked at.
@@ -157,13 +190,13 @@ func newServer(app *builtin.App, opts *serverOptions) (*server, error) {
 	return s, nil
 }
 
-// contentSecurityPolicy allows the page's own style sheet, script and
-// images, and nothing else: no inline script, no framing.
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; " +
+// contentSecurityPolicy allows the page's own style sheet, scripts, images
+// and event streams, and nothing else: no inline script, no framing.
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-// ServeHTTP implements http.Handler: it sets the security headers and logs
-// each request.
+// ServeHTTP implements http.Handler: it sets the security headers, asks
+// for the login when there is one, and logs each request.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	h := w.Header()
@@ -171,7 +204,18 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	s.handler.ServeHTTP(rec, r)
+	switch {
+	case s.loopbackHosts && !isLoopbackHost(r.Host):
+		s.log.Warn("request for another host refused", "host", r.Host, "remote", r.RemoteAddr)
+		http.Error(rec, "This server answers only to localhost (a login, WEBTOM_PASSWORD, lifts this).", http.StatusMisdirectedRequest)
+	case s.auth != nil && !s.auth.allows(r):
+		if _, _, tried := r.BasicAuth(); tried {
+			s.log.Warn("login failed", "remote", r.RemoteAddr, "path", r.URL.Path)
+		}
+		s.auth.challenge(rec)
+	default:
+		s.handler.ServeHTTP(rec, r)
+	}
 	s.log.LogAttrs(r.Context(), slog.LevelDebug, "request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
 		slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)))
 }
@@ -185,6 +229,10 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection (Flush and
+// write deadlines for event streams).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // page is what every page template gets.
 type page struct {
@@ -321,23 +369,43 @@ type targetPage struct {
 	page
 	Target singletarget.Target
 	Forms  []formView
-	Jobs   []singletarget.JobStatus
-	// Photometry summarises the target's photometry; LightcurveURL draws it.
-	Photometry    photometrySummary
+	// Jobs are the target's latest jobs, from the executor; MoreJobs says
+	// there are older ones.
+	Jobs     []singletarget.JobStatus
+	MoreJobs bool
+	// Total is how many datums the target has.
+	Total int
+	// LightcurveURL draws the newest plotPoints photometry points; "" when
+	// there is no photometry.
 	LightcurveURL string
-	Spectra       []spectrumView
-	Datums        []datumRow
+	PlotPoints    int
+	// Spectra are the newest shownSpectra of SpectraTotal spectra.
+	Spectra      []spectrumView
+	SpectraTotal int
+	// Datums is one page of the newest-first table.
+	Datums []datumRow
+	Pager  pager
 	// UploadTypes are the data product types a file may be uploaded as.
 	UploadTypes  []singletarget.Choice
 	UploadType   string
+	UploadTime   string
 	UploadErrors []string
+	// UploadReport says what the processor made of an uploaded file.
+	UploadReport []string
 	// Notice reports an upload's outcome.
 	Notice string
 }
 
-type photometrySummary struct {
-	Count, Detections, Limits int
-	Sources                   []string
+// pager is the datum table's position: page Page (from 1) of Pages, rows
+// First to Last (from 1, newest first) of Total; Newer and Older link to
+// the neighbouring pages ("" at either end).
+type pager struct {
+	Page, Pages        int
+	First, Last, Total int
+	Newer, Older       string
+	// Reach, when set, is how far back the table goes: it stops before
+	// the oldest datums.
+	Reach int
 }
 
 type spectrumView struct {
@@ -375,6 +443,7 @@ func (s *server) handleTarget(w http.ResponseWriter, r *http.Request) {
 	}
 	if q := r.URL.Query(); q.Has("added") {
 		p.Notice = fmt.Sprintf("Uploaded %s: %s datums added, %s duplicates skipped.", q.Get("file"), q.Get("added"), q.Get("skipped"))
+		p.UploadReport = q["report"]
 	}
 	s.render(w, r, http.StatusOK, "target", p)
 }
@@ -403,51 +472,14 @@ func (s *server) targetPage(w http.ResponseWriter, r *http.Request, t singletarg
 		fv.CSRF = p.CSRF
 		p.Forms = append(p.Forms, fv)
 	}
-	for _, id := range slices.Backward(s.jobsOf(t.ID)) {
-		st, err := s.app.Executor.Status(ctx, id)
-		if err != nil {
-			continue // e.g. pruned by the job engine
-		}
-		p.Jobs = append(p.Jobs, st)
-		if len(p.Jobs) == recentJobs {
-			break
-		}
-	}
-
-	ds, err := s.app.Store.ListDatums(ctx, dataproduct.DatumFilter{TargetID: t.ID})
+	jobs, err := s.app.Executor.List(ctx, singletarget.JobFilter{TargetID: t.ID, Limit: recentJobs})
 	if err != nil {
 		return p, err
 	}
-	sources := map[string]bool{}
-	for _, d := range ds {
-		switch v := d.Value.(type) {
-		case dataproduct.Photometry:
-			p.Photometry.Count++
-			if v.Magnitude != nil {
-				p.Photometry.Detections++
-			} else if v.Limit != nil {
-				p.Photometry.Limits++
-			}
-			if !sources[d.Source] {
-				sources[d.Source] = true
-				p.Photometry.Sources = append(p.Photometry.Sources, d.Source)
-			}
-		case dataproduct.Spectrum:
-			p.Spectra = append(p.Spectra, spectrumView{ID: d.ID, Source: d.Source, Timestamp: d.Timestamp, Points: len(v.Wavelength),
-				URL: fmt.Sprintf("/targets/%d/spectra/%d.png", t.ID, d.ID)})
-		}
-	}
-	slices.Sort(p.Photometry.Sources)
-	if p.Photometry.Count > 0 {
-		// The count in the URL makes the browser fetch a new plot when
-		// new data arrive.
-		p.LightcurveURL = fmt.Sprintf("/targets/%d/lightcurve.png?n=%d", t.ID, p.Photometry.Count)
-	}
-	for _, d := range slices.Backward(ds) {
-		p.Datums = append(p.Datums, rowOf(d))
-		if len(p.Datums) == latestDatums {
-			break
-		}
+	p.Jobs, p.MoreJobs = jobs.Jobs, jobs.Next != ""
+
+	if err := s.datumViews(r, t, &p); err != nil {
+		return p, err
 	}
 	for typ, label := range m.DataProductTypes() {
 		p.UploadTypes = append(p.UploadTypes, singletarget.Choice{Value: typ, Label: label})
@@ -455,6 +487,73 @@ func (s *server) targetPage(w http.ResponseWriter, r *http.Request, t singletarg
 	slices.SortFunc(p.UploadTypes, func(a, b singletarget.Choice) int { return strings.Compare(a.Label, b.Label) })
 	p.UploadType = dataproduct.TypePhotometry
 	return p, nil
+}
+
+// datumViews fills the page's datum parts with a bounded amount of work
+// whatever the target holds: one count, the table's page, the newest
+// spectra and whether there is photometry, each an indexed query.
+func (s *server) datumViews(r *http.Request, t singletarget.Target, p *targetPage) error {
+	ctx, st := r.Context(), s.app.Store
+	var err error
+	if p.Total, err = st.CountDatums(ctx, dataproduct.DatumFilter{TargetID: t.ID}); err != nil {
+		return err
+	}
+	if p.Total == 0 {
+		return nil
+	}
+	last, err := st.ListDatums(ctx, dataproduct.DatumFilter{TargetID: t.ID, DataType: dataproduct.TypePhotometry, Limit: 1, Newest: true})
+	if err != nil {
+		return err
+	}
+	if len(last) > 0 {
+		// The count in the URL makes the browser fetch a new plot when
+		// new data arrive.
+		p.LightcurveURL = fmt.Sprintf("/targets/%d/lightcurve.png?n=%d", t.ID, p.Total)
+		p.PlotPoints = plotPoints
+	}
+	sf := dataproduct.DatumFilter{TargetID: t.ID, DataType: dataproduct.TypeSpectroscopy}
+	if p.SpectraTotal, err = st.CountDatums(ctx, sf); err != nil {
+		return err
+	}
+	sf.Limit, sf.Newest = shownSpectra, true
+	spectra, err := st.ListDatums(ctx, sf)
+	if err != nil {
+		return err
+	}
+	for _, d := range slices.Backward(spectra) {
+		if v, ok := d.Value.(dataproduct.Spectrum); ok {
+			p.Spectra = append(p.Spectra, spectrumView{ID: d.ID, Source: d.Source, Timestamp: d.Timestamp, Points: len(v.Wavelength),
+				URL: fmt.Sprintf("/targets/%d/spectra/%d.png", t.ID, d.ID)})
+		}
+	}
+
+	pg := &p.Pager
+	pg.Total = p.Total
+	pg.Pages = (p.Total + latestDatums - 1) / latestDatums
+	if pg.Pages > maxDatumPages {
+		pg.Pages, pg.Reach = maxDatumPages, maxDatumPages*latestDatums
+	}
+	pg.Page = 1
+	if n, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && n > 1 {
+		pg.Page = min(n, pg.Pages)
+	}
+	rows, err := st.ListDatums(ctx, dataproduct.DatumFilter{TargetID: t.ID, Limit: latestDatums, Offset: (pg.Page - 1) * latestDatums, Newest: true})
+	if err != nil {
+		return err
+	}
+	for _, d := range slices.Backward(rows) {
+		p.Datums = append(p.Datums, rowOf(d))
+	}
+	pg.First = (pg.Page-1)*latestDatums + 1
+	pg.Last = pg.First + len(rows) - 1
+	link := func(page int) string { return fmt.Sprintf("/targets/%d?page=%d#datums", t.ID, page) }
+	if pg.Page > 1 {
+		pg.Newer = link(pg.Page - 1)
+	}
+	if pg.Page < pg.Pages {
+		pg.Older = link(pg.Page + 1)
+	}
+	return nil
 }
 
 // rowOf describes a datum for the table.
@@ -478,18 +577,6 @@ func rowOf(d dataproduct.Datum) datumRow {
 		row.Value = "(" + d.DataType + ")"
 	}
 	return row
-}
-
-func (s *server) jobsOf(targetID int64) []singletarget.JobID {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.jobs[targetID])
-}
-
-func (s *server) addJob(targetID int64, id singletarget.JobID) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.jobs[targetID] = append(s.jobs[targetID], id)
 }
 
 // --- queries ---
@@ -532,7 +619,6 @@ func (s *server) handleQuery(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	s.addJob(t.ID, id)
 	s.log.Info("query submitted", "service", name, "target", t.Name, "job", id)
 	http.Redirect(w, r, "/jobs/"+url.PathEscape(string(id)), http.StatusSeeOther)
 }
@@ -562,6 +648,7 @@ func (s *server) handleUpload(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.UploadType, p.UploadErrors = typ, []string{msg}
+		p.UploadTime = r.PostFormValue("observation_time")
 		s.render(w, r, http.StatusUnprocessableEntity, "target", p)
 	}
 	f, hdr, err := r.FormFile("file")
@@ -574,18 +661,34 @@ func (s *server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		refuse(fmt.Sprintf("Choose a data product type (%q has no processor).", typ))
 		return
 	}
+	var opts []singletarget.UploadOption
+	if v := strings.TrimSpace(r.PostFormValue("observation_time")); v != "" {
+		at, err := processor.ParseObservationTime(v)
+		if err != nil {
+			refuse("Observation time: " + err.Error())
+			return
+		}
+		opts = append(opts, singletarget.WithObservationTime(at))
+	}
 	name := dataproduct.SafeName(hdr.Filename)
-	res, err := s.app.Manager.Upload(r.Context(), t.ID, typ, name, f)
+	res, err := s.app.Manager.Upload(r.Context(), t.ID, typ, name, f, opts...)
 	var pe *dataproduct.ParseError
 	switch {
 	case errors.As(err, &pe):
 		refuse("The file could not be read: " + pe.Error())
+		return
+	case errors.Is(err, dataproduct.ErrConflict):
+		refuse(fmt.Sprintf("This target already has an upload named %s with other content or another type: rename the file.", name))
 		return
 	case err != nil:
 		s.internal(w, r, err)
 		return
 	}
 	q := url.Values{"file": {name}, "added": {strconv.Itoa(res.Added)}, "skipped": {strconv.Itoa(res.Skipped)}}
+	for _, rep := range res.Reports {
+		rep.Product = ""
+		q.Add("report", rep.String())
+	}
 	http.Redirect(w, r, fmt.Sprintf("/targets/%d?%s", t.ID, q.Encode()), http.StatusSeeOther)
 }
 
@@ -613,20 +716,17 @@ func (s *server) handleJob(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	p := jobPage{page: page{Title: "Job " + string(id), CSRF: s.csrfToken(s.session(w, r))}, Status: st}
-	p.Info, _ = s.app.Manager.Info(st.Request.Service)
-	p.Target, _ = s.targets.get(st.Request.Target.ID)
-	if !st.State.Done() {
-		p.Refresh = s.refresh
-	}
+	p := s.jobPage(st)
+	p.CSRF = s.csrfToken(s.session(w, r))
 	if st.State == singletarget.JobSucceeded {
-		ds, err := s.app.Store.ListDatums(r.Context(), dataproduct.DatumFilter{TargetID: st.Request.Target.ID, DataType: dataproduct.TypePhotometry})
+		id := st.Request.Target.ID
+		n, err := s.app.Store.CountDatums(r.Context(), dataproduct.DatumFilter{TargetID: id, DataType: dataproduct.TypePhotometry})
 		if err != nil {
 			s.internal(w, r, err)
 			return
 		}
-		if len(ds) > 0 {
-			p.LightcurveURL = fmt.Sprintf("/targets/%d/lightcurve.png?n=%d", st.Request.Target.ID, len(ds))
+		if n > 0 {
+			p.LightcurveURL = fmt.Sprintf("/targets/%d/lightcurve.png?n=%d", id, n)
 		}
 	}
 	s.render(w, r, http.StatusOK, "job", p)
@@ -661,24 +761,47 @@ func (s *server) handleLightcurve(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ds, err := s.app.Store.ListDatums(r.Context(), dataproduct.DatumFilter{TargetID: t.ID, DataType: dataproduct.TypePhotometry})
+	ds, err := s.app.Store.ListDatums(r.Context(), dataproduct.DatumFilter{TargetID: t.ID, DataType: dataproduct.TypePhotometry,
+		Limit: plotPoints, Newest: true})
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	var maxID int64
+	key := plotKey{count: len(ds), minID: -1}
 	for _, d := range ds {
-		maxID = max(maxID, d.ID)
+		key.maxID, key.sumID = max(key.maxID, d.ID), key.sumID+d.ID
+		if key.minID < 0 || d.ID < key.minID {
+			key.minID = d.ID
+		}
 	}
-	s.mu.Lock()
-	c, ok := s.plots[t.ID]
-	s.mu.Unlock()
-	if ok && c.count == len(ds) && c.maxID == maxID {
-		writePNG(w, c.png)
+	cached := func() bool {
+		s.mu.Lock()
+		c, ok := s.plots[t.ID]
+		s.mu.Unlock()
+		if ok && c.key == key {
+			writePNG(w, c.png)
+		}
+		return ok && c.key == key
+	}
+	if cached() {
 		return
 	}
+	select {
+	case s.drawing <- struct{}{}:
+		defer func() { <-s.drawing }()
+	case <-r.Context().Done():
+		return
+	}
+	if cached() { // drawn by the request this one waited for
+		return
+	}
+	title := t.Name
+	if len(ds) == plotPoints {
+		title = fmt.Sprintf("%s, newest %d points", t.Name, plotPoints)
+	}
 	var buf bytes.Buffer
-	_, err = plot.Lightcurve(&buf, t.Name, ds, lightcurveW, lightcurveH)
+	s.draws.Add(1)
+	_, err = plot.Lightcurve(&buf, title, ds, lightcurveW, lightcurveH)
 	if errors.Is(err, plot.ErrNoData) {
 		s.fail(w, r, http.StatusNotFound, "This target has no photometry yet.")
 		return
@@ -688,7 +811,7 @@ func (s *server) handleLightcurve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.plots[t.ID] = cachedPlot{count: len(ds), maxID: maxID, png: buf.Bytes()}
+	s.plots[t.ID] = cachedPlot{key: key, png: buf.Bytes()}
 	s.mu.Unlock()
 	writePNG(w, buf.Bytes())
 }

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +37,8 @@ type tom struct {
 	ts  *httptest.Server
 	// c keeps the session cookie and does not follow redirects.
 	c *http.Client
+	// stop stops the server and the app (at cleanup, or earlier).
+	stop func()
 }
 
 // newTOM starts webtom with the default settings on the simulators, a
@@ -51,29 +54,50 @@ func newTOM(t *testing.T, backend string) *tom {
 // newTOMWith starts webtom with cfg (whose services must be reachable).
 func newTOMWith(t *testing.T, cfg *singletarget.Config, backend string) *tom {
 	t.Helper()
-	dir := t.TempDir()
+	return newTOMIn(t, cfg, backend, t.TempDir())
+}
+
+// newTOMIn starts webtom with cfg, its targets, database and files in dir.
+func newTOMIn(t *testing.T, cfg *singletarget.Config, backend, dir string) *tom {
+	t.Helper()
 	cfg.Database = "sqlite://" + filepath.Join(dir, "targetdata.db")
 	cfg.Storage = "file://" + filepath.Join(dir, "files")
 	cfg.Tasks = singletarget.TasksConfig{Backend: backend, Workers: 2}
 	ctx := context.Background()
 	app, err := builtin.Open(ctx, cfg, &builtin.Options{Worker: true})
 	require.NoError(t, err)
-	t.Cleanup(app.Close)
 	require.NoError(t, app.Start(ctx))
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		assert.NoError(t, app.Stop(sctx))
-	})
 	srv, err := newServer(app, &serverOptions{TargetsFile: filepath.Join(dir, "targets.json")})
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			ts.Close()
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			assert.NoError(t, app.Stop(sctx))
+			app.Close()
+		})
+	}
+	t.Cleanup(stop)
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
 	c := &http.Client{Jar: jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &tom{t: t, app: app, srv: srv, ts: ts, c: c}
+	return &tom{t: t, app: app, srv: srv, ts: ts, c: c, stop: stop}
+}
+
+// jobsOf lists a target's jobs from the executor, newest first.
+func (m *tom) jobsOf(target int64) []singletarget.JobID {
+	m.t.Helper()
+	page, err := m.app.Executor.List(context.Background(), singletarget.JobFilter{TargetID: target})
+	require.NoError(m.t, err)
+	ids := make([]singletarget.JobID, len(page.Jobs))
+	for i, st := range page.Jobs {
+		ids[i] = st.ID
+	}
+	return ids
 }
 
 // get fetches path and returns the status and body.
@@ -298,7 +322,7 @@ func TestQueryFormErrors(t *testing.T) {
 		assert.Equal(t, want, v, "%s keeps the submitted value", id)
 	}
 	assert.Empty(t, errorsOf(body, "f-PANSTARRS-catalog"), "other forms are fresh")
-	assert.Empty(t, m.srv.jobsOf(1), "no job for a refused form")
+	assert.Empty(t, m.jobsOf(1), "no job for a refused form")
 
 	// A window in the wrong order; a value that is not a number, kept as typed.
 	q = atlasQuery(tok)
@@ -345,8 +369,8 @@ func TestQuerySubmit(t *testing.T) {
 			resp, _ := m.post(path+"/query/ATLAS", q)
 			require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 			jobPath := resp.Header.Get("Location")
-			require.Regexp(t, `^/jobs/[0-9a-f]+$`, jobPath)
-			ids := m.srv.jobsOf(1)
+			require.Regexp(t, `^/jobs/([0-9]+-)?[0-9a-f]{24}$`, jobPath, "an unguessable id")
+			ids := m.jobsOf(1)
 			require.Len(t, ids, 1)
 			st, err := m.app.Executor.Status(context.Background(), ids[0])
 			require.NoError(t, err)
@@ -370,7 +394,7 @@ func TestQuerySubmit(t *testing.T) {
 			code, body := m.get(path)
 			require.Equal(t, http.StatusOK, code)
 			assert.Regexp(t, `<img id="lightcurve" src="/targets/1/lightcurve.png\?n=\d+"`, body)
-			assert.Regexp(t, `\d+ photometry points \(\d+ detections, \d+ limits\) from ATLAS`, body)
+			assert.Regexp(t, `<p class="summary" id="datum-total">[1-9]\d* datums stored for this target; the light curve draws the newest 5000 photometry points.</p>`, body)
 			assert.Contains(t, section(t, body, "jobs"), `<span class="state state-succeeded">succeeded</span>`)
 			assert.Contains(t, section(t, body, "datums"), "<td>ATLAS</td>")
 			img := decodePNG(t, m, "/targets/1/lightcurve.png")
@@ -529,7 +553,7 @@ func TestCSRF(t *testing.T) {
 	require.NoError(t, err)
 	r.Body.Close()
 	assert.Equal(t, http.StatusForbidden, r.StatusCode)
-	assert.Empty(t, m.srv.jobsOf(1))
+	assert.Empty(t, m.jobsOf(1))
 
 	// A browser's cross-site post is refused from its headers alone.
 	for h, v := range map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"} {
@@ -544,7 +568,7 @@ func TestCSRF(t *testing.T) {
 		assert.Equal(t, http.StatusForbidden, r.StatusCode, h)
 		assert.Contains(t, string(b), "Cross-origin request refused.", h)
 	}
-	assert.Empty(t, m.srv.jobsOf(1))
+	assert.Empty(t, m.jobsOf(1))
 
 	resp, _ = m.post(path+"/query/ATLAS", atlasQuery(tok))
 	assert.Equal(t, http.StatusSeeOther, resp.StatusCode, "the session's own token works")
@@ -585,10 +609,16 @@ func TestUpload(t *testing.T) {
 	code, body := m.get(resp.Header.Get("Location"))
 	require.Equal(t, http.StatusOK, code)
 	assert.Contains(t, body, `<p class="notice">Uploaded my_phot.csv: 2 datums added, 0 duplicates skipped.</p>`)
-	assert.Contains(t, body, "2 photometry points (1 detections, 1 limits) from upload.")
+	assert.Contains(t, body, "2 datums stored for this target")
+	assert.Contains(t, body, "1–2 of 2, newest first (page 1 of 1)")
 	assert.Contains(t, section(t, body, "datums"), "&gt; 19.500 (limit)")
 	decodePNG(t, m, "/targets/1/lightcurve.png")
 	first := pngBytes(t, m, "/targets/1/lightcurve.png")
+
+	// The same name with other content is refused; the upload stays.
+	resp, body = upload("photometry", "my phot.csv", "time,filter,magnitude,error\n60003.5,g,15,0.1\n")
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	assert.Contains(t, section(t, body, "upload"), "already has an upload named my_phot.csv")
 
 	// New data give a new plot (the drawn one is cached until then).
 	resp, _ = upload("photometry", "more.csv", "time,filter,magnitude,error\n60002.5,i,16.5,0.1\n")

@@ -6,11 +6,13 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -32,6 +34,7 @@ const (
 	envFiles     = "TARGETDATA_E2E_FILES"  // the store's storage URL
 	envATLASURL  = "TARGETDATA_E2E_ATLAS_URL"
 	envATLASKey  = "TARGETDATA_E2E_ATLAS_KEY"
+	envKillAt    = "TARGETDATA_E2E_KILL_AT" // a kill point (killpoints_test.go): the worker kills itself there
 	jobTimeout   = 2 * time.Second
 	rescueAfter  = 3 * time.Second
 	workerPollIv = 100 * time.Millisecond
@@ -52,12 +55,25 @@ func workerMain() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	fail := func(err error) int { log.Error("worker", "error", err); return 1 }
-	store, closeStore, err := builtin.OpenStore(ctx, os.Getenv(envStore), os.Getenv(envFiles))
-	if err != nil {
-		return fail(err)
+	var store dataproduct.Store
+	var httpClient *http.Client
+	killAt := os.Getenv(envKillAt)
+	if killAt == "" {
+		s, closeStore, err := builtin.OpenStore(ctx, os.Getenv(envStore), os.Getenv(envFiles))
+		if err != nil {
+			return fail(err)
+		}
+		defer closeStore()
+		store = s
+	} else {
+		s, hc, closeStore, err := killingWorld(ctx, killAt, log)
+		if err != nil {
+			return fail(err)
+		}
+		defer closeStore()
+		store, httpClient = s, hc
 	}
-	defer closeStore()
-	m, err := atlasManager(store, os.Getenv(envATLASURL), singletarget.Secret(os.Getenv(envATLASKey)), log)
+	m, err := atlasManager(store, os.Getenv(envATLASURL), singletarget.Secret(os.Getenv(envATLASKey)), log, httpClient)
 	if err != nil {
 		return fail(err)
 	}
@@ -78,8 +94,8 @@ func workerMain() int {
 	return 0
 }
 
-func atlasManager(store dataproduct.Store, url string, key singletarget.Secret, log *slog.Logger) (*singletarget.Manager, error) {
-	svc, err := atlas.NewService(url, key, &atlas.Options{Logger: log, Timeout: time.Minute,
+func atlasManager(store dataproduct.Store, url string, key singletarget.Secret, log *slog.Logger, hc *http.Client) (*singletarget.Manager, error) {
+	svc, err := atlas.NewService(url, key, &atlas.Options{Logger: log, Timeout: time.Minute, HTTPClient: hc,
 		PollQueued: 200 * time.Millisecond, PollRunning: 200 * time.Millisecond, PollMax: 300 * time.Millisecond})
 	if err != nil {
 		return nil, err
@@ -188,7 +204,7 @@ func testWorkerKilled(t *testing.T, whileRunning bool) {
 	store, closeStore, err := builtin.OpenStore(ctx, storeURL, filesURL)
 	must(t, err)
 	defer closeStore()
-	m, err := atlasManager(store, sim.URL, sim.Token, slog.New(slog.DiscardHandler))
+	m, err := atlasManager(store, sim.URL, sim.Token, slog.New(slog.DiscardHandler), nil)
 	must(t, err)
 	web, err := riverexec.Open(ctx, jobsURL, m, &riverexec.Options{InsertOnly: true})
 	must(t, err)
@@ -202,7 +218,8 @@ func testWorkerKilled(t *testing.T, whileRunning bool) {
 	id, err := web.Submit(ctx, singletarget.Request{Service: "ATLAS", Target: target,
 		Params: map[string][]string{"min_date_mjd": {"60000"}, "max_date_mjd": {"60030"}}})
 	must(t, err)
-	jobID, _ := strconv.ParseInt(string(id), 10, 64)
+	row, _, _ := strings.Cut(string(id), "-") // River's ids are "<row id>-<key>"
+	jobID, _ := strconv.ParseInt(row, 10, 64)
 	riverState := func() string {
 		var s string
 		if err := db.QueryRowContext(ctx, "SELECT state FROM river_job WHERE id = ?", jobID).Scan(&s); err != nil {

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -39,7 +38,9 @@ const insertChunk = 500
 func (e *riverEngine[TTx]) insertMany(ctx context.Context, args []Args, opts *river.InsertOpts) ([]*rivertype.JobRow, error) {
 	params := make([]river.InsertManyParams, len(args))
 	for i := range args {
-		params[i] = river.InsertManyParams{Args: args[i], InsertOpts: opts}
+		o := *opts
+		o.Tags = append(slices.Clone(opts.Tags), jobTags(args[i].Request)...)
+		params[i] = river.InsertManyParams{Args: args[i], InsertOpts: &o}
 	}
 	res, err := e.client.InsertMany(ctx, params)
 	if err != nil {
@@ -98,7 +99,7 @@ func (x *Executor) SubmitBatch(ctx context.Context, service string, targets []si
 		hi := min(lo+insertChunk, len(targets))
 		args := make([]Args, 0, hi-lo)
 		for _, t := range targets[lo:hi] {
-			args = append(args, Args{Request: singletarget.Request{Service: service, Target: t, Params: params}})
+			args = append(args, Args{Request: singletarget.Request{Service: service, Target: t, Params: params}, Key: newKey()})
 		}
 		if _, err := be.insertMany(ctx, args, opts); err != nil {
 			err = fmt.Errorf("riverexec: insert batch %s (targets %d to %d): %w", id, lo, hi-1, err)
@@ -243,7 +244,7 @@ func (x *Executor) CancelBatch(ctx context.Context, id BatchID) error {
 		if j.FinalizedAt != nil {
 			continue
 		}
-		if err := x.Cancel(ctx, singletarget.JobID(strconv.FormatInt(j.ID, 10))); err != nil && first == nil {
+		if err := x.cancelRow(ctx, j.ID, statusOf(j).ID); err != nil && first == nil {
 			first = err
 		}
 	}

@@ -4,8 +4,8 @@
 // # Deployment
 //
 // A web process builds an insert-only Executor (Options.InsertOnly): Submit
-// validates the form and inserts a job; Status and Cancel read and change
-// it. Worker processes (examples/worker, the TOM's db_worker) build the same
+// validates the form and inserts a job; Status, List, Watch, Wait and
+// Cancel read and change it. Worker processes (examples/worker, the TOM's db_worker) build the same
 // Manager from the same settings and call Start; they run the jobs. The job
 // holds only the service name, the target and the form values: the worker
 // rebuilds the service from its own settings, so secrets never enter the
@@ -17,20 +17,53 @@
 // processes on any number of machines. Migrations run by an explicit call
 // to Migrate.
 //
+// # Jobs from any process
+//
+// Everything the web process shows is read from the job table, so it
+// works in an insert-only executor and survives restarts:
+//
+//   - Job ids are "<row id>-<key>": the key is 96 random bits kept in the
+//     job's args (Args.Key) and checked on every look-up, so ids cannot be
+//     guessed from one another (the row id alone finds nothing).
+//   - Status includes the latest progress: the worker writes each new
+//     stage to the job's row at once and other reports at most every
+//     Options.ProgressInterval (the latest always reaches the row).
+//   - List filters by target and service in the database (each job is
+//     tagged targetdata_target_<id> and targetdata_service_<name>) and
+//     pages by row id, newest first.
+//   - Watch and Wait read the job's row every Options.PollInterval; in a
+//     worker process they also wake at once when its own workers record
+//     progress or River reports a job ended or snoozed.
+//
 // # Asynchronous services
 //
-// A job is a restartable state machine. Its state (the remote task, the
-// products stored but not yet processed, the result) is River's job output,
-// written to the database as soon as it changes: the remote task is
-// recorded right after Query returns it, before anything else. While the
-// remote says "not yet", the job snoozes until the task's NotBefore, which
-// uses no attempt and holds no goroutine; throttling (429) snoozes for the
-// server's wait. A worker killed mid-poll resumes polling the same remote
-// task when the job runs again (after Stop, at once; after a crash, once
-// River rescues the stuck job, see Options.RescueStuckJobsAfter): the
-// remote task is queued exactly once. The only window for a second remote
-// task is a crash between the archive accepting the task and the database
-// recording it, a few milliseconds.
+// A job is a restartable state machine. Its state is River's job output:
+// the query's singletarget.Checkpoint, which Manager.Step hands to the
+// executor to write to the database before it acts on each change (see
+// singletarget.Checkpoint):
+//
+//   - the query's key, before the remote task is submitted;
+//   - the remote task, as soon as the service returns it;
+//   - the stored products, before they are processed: from then on a
+//     retry processes the recorded products and never asks the archive
+//     again;
+//   - the ingest, once its datums are committed; only then is the remote
+//     task cleaned up (ATLAS: DELETE, a singletarget.Finisher). A throttled
+//     clean-up snoozes the job (the datums are already in); it never fails
+//     the job.
+//
+// While the remote says "not yet", the job snoozes until the task's
+// NotBefore, which uses no attempt and holds no goroutine; throttling
+// (429) snoozes for the server's wait. A worker killed at any point
+// resumes the job from the recorded state when the job runs again (after
+// Stop, at once; after a crash, once River rescues the stuck job, see
+// Options.RescueStuckJobsAfter): no datum is lost or duplicated, one
+// product is stored, and no remote task is left behind. A worker killed
+// between the archive accepting a task and the job recording it is covered
+// too for services that tag their tasks (a singletarget.KeyedQuerier, such
+// as ATLAS): the retry finds the task by the recorded key instead of
+// submitting a second one. internal/e2etest kills a worker with SIGKILL at
+// each of these points.
 //
 // # Batches and account limits
 //
@@ -51,7 +84,9 @@
 // # Retries
 //
 // Retryable errors (singletarget.Retryable) are retried by River with its
-// backoff, up to Options.MaxAttempts; a failed Query of an asynchronous
-// service is not retried unless it was throttled (the remote task may
-// exist). Other errors end the job at once.
+// backoff, up to Options.MaxAttempts, from the recorded checkpoint; a
+// failed Query of an asynchronous service is not retried unless it was
+// throttled or the service is a singletarget.KeyedQuerier (otherwise the
+// remote task may exist unrecorded). A checkpoint the database did not
+// take is retried too. Other errors end the job at once.
 package riverexec

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -24,16 +23,19 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 
-	"github.com/tomgo/targetdata/dataproduct"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
 // Kind is the River job kind of a query.
 const Kind = "targetdata_query"
 
-// Args are a query job's arguments: the request only, never secrets.
+// Args are a query job's arguments: the request and the job's key, never
+// secrets.
 type Args struct {
 	Request singletarget.Request `json:"request"`
+	// Key is the random part of the job's public id ("<row id>-<key>"),
+	// so that job ids cannot be guessed.
+	Key string `json:"key,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -41,13 +43,14 @@ func (Args) Kind() string { return Kind }
 
 // State is a job's durable state, kept as River's job output.
 type State struct {
-	// Remote is the asynchronous service's remote task, once queued.
-	Remote *singletarget.RemoteTask `json:"remote,omitempty"`
+	// Checkpoint is where the query stands (singletarget.Checkpoint): its
+	// key, the remote task once queued, the products once stored (a retry
+	// processes them instead of asking the archive again) and the ingest
+	// once committed. Its fields are at the top level of the JSON, where
+	// earlier versions kept "remote" and "products".
+	singletarget.Checkpoint
 	// Progress is the latest progress report.
 	Progress *singletarget.Progress `json:"progress,omitempty"`
-	// Products were stored but not yet processed (a retry processes them
-	// instead of querying again).
-	Products []dataproduct.Product `json:"products,omitempty"`
 	// Throttled is the throttling wait so far.
 	Throttled time.Duration `json:"throttled,omitempty"`
 	// Result is set when the job succeeded.
@@ -95,6 +98,15 @@ type Options struct {
 	// limit (singletarget.Slots); later ones double, up to 32 times.
 	// Default 1 s.
 	SlotWait time.Duration
+	// PollInterval is how often Wait and Watch read a job's row (they
+	// also wake at once when this process's workers change the job).
+	// Default 500 ms.
+	PollInterval time.Duration
+	// ProgressInterval is the least time between two writes of a running
+	// job's progress to its row: a new stage is written at once, other
+	// reports at most this often (the latest is always written). Default
+	// 1 s.
+	ProgressInterval time.Duration
 }
 
 func (o *Options) withDefaults() Options {
@@ -128,6 +140,12 @@ func (o *Options) withDefaults() Options {
 	}
 	if out.SlotWait <= 0 {
 		out.SlotWait = time.Second
+	}
+	if out.PollInterval <= 0 {
+		out.PollInterval = 500 * time.Millisecond
+	}
+	if out.ProgressInterval <= 0 {
+		out.ProgressInterval = time.Second
 	}
 	return out
 }
@@ -196,6 +214,7 @@ type Executor struct {
 	eng    engine
 	worker *worker
 	closer func() error
+	note   notifier // wakes Watch (jobs.go)
 }
 
 func newExecutor[TTx any](driver riverdriver.Driver[TTx], m *singletarget.Manager, opts *Options) (*Executor, error) {
@@ -355,7 +374,11 @@ func (x *Executor) Start(ctx context.Context) error {
 	if x.opts.InsertOnly {
 		return errors.New("riverexec: an insert-only executor runs no jobs")
 	}
-	return x.eng.start(ctx)
+	if err := x.eng.start(ctx); err != nil {
+		return err
+	}
+	x.followEvents()
+	return nil
 }
 
 // Stop stops fetching jobs and waits for running steps to finish (a job
@@ -375,33 +398,20 @@ func (x *Executor) Submit(ctx context.Context, req singletarget.Request) (single
 	if err := x.m.Check(req); err != nil {
 		return "", err
 	}
-	job, err := x.eng.insert(ctx, Args{Request: req}, &river.InsertOpts{Queue: x.opts.Queue, MaxAttempts: x.opts.MaxAttempts})
+	args := Args{Request: req, Key: newKey()}
+	job, err := x.eng.insert(ctx, args, &river.InsertOpts{Queue: x.opts.Queue, MaxAttempts: x.opts.MaxAttempts, Tags: jobTags(req)})
 	if err != nil {
 		return "", fmt.Errorf("riverexec: insert: %w", err)
 	}
-	return singletarget.JobID(strconv.FormatInt(job.ID, 10)), nil
+	return jobID(job.ID, args.Key), nil
 }
 
-func parseID(id singletarget.JobID) (int64, error) {
-	n, err := strconv.ParseInt(string(id), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("%w: %q", singletarget.ErrJobNotFound, id)
-	}
-	return n, nil
-}
-
-// Status implements singletarget.Executor.
+// Status implements singletarget.Executor: the job as its row has it, the
+// latest progress its worker recorded included, from any process.
 func (x *Executor) Status(ctx context.Context, id singletarget.JobID) (singletarget.JobStatus, error) {
-	n, err := parseID(id)
+	job, err := x.row(ctx, id)
 	if err != nil {
 		return singletarget.JobStatus{}, err
-	}
-	job, err := x.eng.get(ctx, n)
-	if errors.Is(err, rivertype.ErrNotFound) {
-		return singletarget.JobStatus{}, fmt.Errorf("%w: %q", singletarget.ErrJobNotFound, id)
-	}
-	if err != nil {
-		return singletarget.JobStatus{}, fmt.Errorf("riverexec: status of job %s: %w", id, err)
 	}
 	return statusOf(job), nil
 }
@@ -419,7 +429,7 @@ func statusOf(job *rivertype.JobRow) singletarget.JobStatus {
 	_ = json.Unmarshal(job.EncodedArgs, &args)
 	st := stateOf(job)
 	out := singletarget.JobStatus{
-		ID:       singletarget.JobID(strconv.FormatInt(job.ID, 10)),
+		ID:       jobID(job.ID, args.Key),
 		Request:  args.Request,
 		Remote:   st.Remote,
 		Attempts: job.Attempt,
@@ -434,6 +444,9 @@ func statusOf(job *rivertype.JobRow) singletarget.JobStatus {
 	}
 	if st.Progress != nil {
 		out.Progress = *st.Progress
+		if out.Progress.Time.After(out.Updated) && job.FinalizedAt == nil {
+			out.Updated = out.Progress.Time
+		}
 	}
 	lastErr := ""
 	if n := len(job.Errors); n > 0 {
@@ -477,35 +490,20 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// Wait polls the job's status every interval until it is finished or ctx
-// ends, and returns the last status.
-func (x *Executor) Wait(ctx context.Context, id singletarget.JobID, interval time.Duration) (singletarget.JobStatus, error) {
-	if interval <= 0 {
-		interval = 200 * time.Millisecond
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		st, err := x.Status(ctx, id)
-		if err != nil || st.State.Done() {
-			return st, err
-		}
-		select {
-		case <-ctx.Done():
-			return st, ctx.Err()
-		case <-t.C:
-		}
-	}
-}
-
 // Cancel implements singletarget.Executor: the job is cancelled (a running
 // step through its context); a pending remote task is withdrawn when the
 // service is a singletarget.Canceller.
 func (x *Executor) Cancel(ctx context.Context, id singletarget.JobID) error {
-	n, err := parseID(id)
+	job, err := x.row(ctx, id)
 	if err != nil {
 		return err
 	}
+	return x.cancelRow(ctx, job.ID, id)
+}
+
+// cancelRow cancels the job in row n (public id id, for messages).
+func (x *Executor) cancelRow(ctx context.Context, n int64, id singletarget.JobID) error {
+	defer x.note.notify()
 	job, err := x.eng.cancel(ctx, n)
 	if errors.Is(err, rivertype.ErrNotFound) {
 		return fmt.Errorf("%w: %q", singletarget.ErrJobNotFound, id)

@@ -38,7 +38,7 @@ func newManager(t *testing.T, archive *demo.Archive, store dataproduct.Store) *s
 }
 
 func testOptions() *riverexec.Options {
-	return &riverexec.Options{FetchPollInterval: 20 * time.Millisecond, Workers: 3, JobTimeout: time.Minute}
+	return &riverexec.Options{FetchPollInterval: 20 * time.Millisecond, PollInterval: 20 * time.Millisecond, Workers: 3, JobTimeout: time.Minute}
 }
 
 type opener func(t *testing.T, m *singletarget.Manager, opts *riverexec.Options) *riverexec.Executor
@@ -96,7 +96,7 @@ func wait(t *testing.T, x *riverexec.Executor, id singletarget.JobID) singletarg
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	st, err := x.Wait(ctx, id, 20*time.Millisecond)
+	st, err := x.Wait(ctx, id)
 	require.NoError(t, err, "job %s: %+v", id, st)
 	return st
 }
@@ -282,11 +282,13 @@ type countingStore struct {
 	puts map[string]int
 }
 
-func (c *countingStore) PutProduct(ctx context.Context, p dataproduct.Product, r io.Reader) (dataproduct.Product, error) {
+// ReplaceProduct counts the puts of services' results (the Manager's sink
+// replaces).
+func (c *countingStore) ReplaceProduct(ctx context.Context, p dataproduct.Product, r io.Reader) (dataproduct.Product, error) {
 	c.mu.Lock()
 	c.puts[fmt.Sprintf("%d/%s", p.TargetID, p.Name)]++
 	c.mu.Unlock()
-	return c.Store.PutProduct(ctx, p, r)
+	return c.Store.ReplaceProduct(ctx, p, r)
 }
 
 func TestOpenErrors(t *testing.T) {

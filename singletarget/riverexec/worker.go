@@ -27,58 +27,60 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	req := job.Args.Request
 	log := x.opts.Logger.With("job", job.ID, "service", req.Service, "target", req.Target.Name)
 	var mu sync.Mutex // progress reports may come from a service's goroutines
+	var saveFailed bool
 	save := func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		var err error
 		for i := range 3 { // the remote task must not be lost: try hard
 			if err = x.eng.update(context.WithoutCancel(ctx), job.ID, &st); err == nil {
+				x.note.notify()
 				return nil
 			}
 			time.Sleep(time.Duration(i+1) * 100 * time.Millisecond)
 		}
 		log.Error("recording the job state failed", "error", err)
+		saveFailed = true
 		return err
 	}
-	lastStage := ""
-	ctx = singletarget.WithProgress(ctx, func(p singletarget.Progress) {
+	// record is the Manager's SaveFunc: the checkpoint is in the database
+	// before the Manager acts on it.
+	record := func(_ context.Context, cp singletarget.Checkpoint) error {
 		mu.Lock()
-		defer mu.Unlock()
-		pp := p
-		st.Progress = &pp
-		if p.Stage != lastStage { // record stage changes, not every report
-			lastStage = p.Stage
-			_ = x.eng.update(context.WithoutCancel(ctx), job.ID, &st)
-		}
-	})
+		st.Checkpoint = cp
+		mu.Unlock()
+		return save()
+	}
+	progress := x.newProgressWriter(ctx, job.ID, req.Service, &mu, &st) // progress.go
+	defer progress.stop()
+	ctx = singletarget.WithProgress(ctx, progress.report)
 
-	var res *singletarget.StepResult
-	var err error
 	key := slotKey(job.ID)
 	slots, _ := x.m.Slots(req.Service)
-	if len(st.Products) > 0 {
-		res = &singletarget.StepResult{Result: singletarget.Result{Products: st.Products, Remote: st.Remote}}
-		res.IngestResult, err = x.m.ProcessProducts(ctx, st.Products)
-	} else {
-		if st.Remote == nil && slots != nil {
-			if wait, ok := w.admit(slots, key, job, &st, save); !ok {
-				return river.JobSnooze(wait)
+	if slots != nil && st.Remote == nil && len(st.Products) == 0 {
+		if wait, ok := w.admit(slots, key, job, &st, save); !ok {
+			return river.JobSnooze(wait)
+		}
+	}
+	if slots != nil {
+		// A job that ends, or whose query failed (or panicked), gives its
+		// slot back; one that snoozes or retries with a remote task keeps
+		// it.
+		defer func() {
+			if st.Remote == nil || st.Result != nil || st.Failure != "" {
+				slots.Release(key)
 			}
-		}
-		if slots != nil {
-			// A job that ends, or whose query failed (or panicked), gives
-			// its slot back; one that snoozes or retries with a remote task
-			// keeps it.
-			defer func() {
-				if st.Remote == nil || st.Result != nil || st.Failure != "" {
-					slots.Release(key)
-				}
-			}()
-		}
-		res, err = x.m.Step(ctx, req, st.Remote)
-		if slots != nil {
-			slots.Observe(key, st.Remote, res, err)
-		}
+		}()
+	}
+	prev := st.Remote
+	res, err := x.m.Step(ctx, req, st.Checkpoint, record)
+	if res != nil {
+		mu.Lock()
+		st.Checkpoint = res.Checkpoint
+		mu.Unlock()
+	}
+	if slots != nil {
+		slots.Observe(key, prev, res, err)
 	}
 	if err != nil && ctx.Err() != nil {
 		// Stopping, cancelled, or out of time: River decides (a soft stop
@@ -89,16 +91,17 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	svc, _ := x.m.Service(req.Service)
 	_, async := svc.(singletarget.Resumer)
 	switch {
+	case saveFailed && err != nil:
+		// The database did not take the checkpoint: run the step again
+		// later (every step is safe to repeat).
+		return fmt.Errorf("recording the job state: %w", err)
 	case err == nil && res.Pending != nil:
-		st.Remote = res.Pending
-		if serr := save(); serr != nil {
-			return fmt.Errorf("recording remote task %s: %w", res.Pending.ID, serr)
-		}
+		// Step recorded the task before returning it.
 		wait := res.Pending.Wait(time.Now())
 		log.Debug("remote task pending", "task", res.Pending.ID, "state", res.Pending.State, "snooze", wait)
 		return river.JobSnooze(wait)
 	case err == nil:
-		st.Result, st.Products = &res.Result, nil
+		st.Result = &res.Result
 		if res.Remote != nil {
 			st.Remote = res.Remote
 		}
@@ -118,15 +121,12 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 			return river.JobSnooze(wait)
 		}
 		err = fmt.Errorf("%w (waited %s on throttling already)", err, st.Throttled)
-	case res != nil && len(res.Products) > 0:
-		// Stored but not processed: a retry processes only.
-		st.Products = res.Products
+	case singletarget.Retryable(err) && (st.Remote != nil || !async || st.Key != "" || len(st.Products) > 0):
+		// River retries with backoff, counting the attempt; the retry
+		// resumes from the checkpoint Step recorded (stored products are
+		// processed again, never fetched again).
 		_ = save()
-		if singletarget.Retryable(err) {
-			return err
-		}
-	case singletarget.Retryable(err) && (st.Remote != nil || !async):
-		return err // River retries with backoff, counting the attempt
+		return err
 	}
 	st.Failure = err.Error()
 	_ = save()

@@ -19,8 +19,11 @@
 // It checks that Name is stable, NewForm returns independent forms whose
 // Fields and Layout agree, invalid input gives a *FormErrors naming the
 // field, a whole query (through a Manager, waiting on asynchronous tasks)
-// stores products and ingests datums, the same query twice gives the same
-// product names and adds no datums, Query honours a cancelled context,
+// stores products and ingests datums, the same query twice (asynchronous
+// ones included) gives the same product names, stores nothing new and
+// adds no datums, an asynchronous service's Resume gives a finished task's
+// products again until FinishRemote (so a crash before the ingest commits
+// loses nothing), Query honours a cancelled context,
 // throttling surfaces as ErrThrottled with a wait, and no secret appears in
 // any error or log line.
 package servicetest
@@ -186,6 +189,10 @@ func Run(t *testing.T, h Harness) {
 			require.NoError(t, err)
 			assert.Len(t, ds, res.Added)
 		}
+		before, err := store.ListProducts(ctx, dataproduct.ProductFilter{})
+		require.NoError(t, err)
+		datumsBefore, err := store.ListDatums(ctx, dataproduct.DatumFilter{})
+		require.NoError(t, err)
 		again, err := m.Run(ctx, req)
 		record(err)
 		require.NoError(t, err)
@@ -193,13 +200,21 @@ func Run(t *testing.T, h Harness) {
 		for _, p := range again.Products {
 			names = append(names, p.Name)
 		}
-		if _, async := in.Service.(singletarget.Resumer); !async {
-			assert.Equal(t, productNames, names, "the same query gives the same product names")
-		} else {
-			assert.Len(t, names, len(productNames), "the same query gives as many products")
-		}
+		assert.Equal(t, productNames, names, "the same query gives the same product names (from the query, never from a remote task id)")
+		after, err := store.ListProducts(ctx, dataproduct.ProductFilter{})
+		require.NoError(t, err)
+		assert.Equal(t, before, after, "the same query again stores nothing new")
 		assert.Equal(t, 0, again.Added, "the same query again adds no datums")
+		datumsAfter, err := store.ListDatums(ctx, dataproduct.DatumFilter{})
+		require.NoError(t, err)
+		assert.Len(t, datumsAfter, len(datumsBefore))
 	})
+
+	if _, async := newInstance(t).Service.(singletarget.Resumer); async {
+		t.Run("ResumeUntilFinished", func(t *testing.T) {
+			testResumeUntilFinished(t, newInstance(t).Service, h, record)
+		})
+	}
 
 	t.Run("Cancelled", func(t *testing.T) {
 		in := newInstance(t)
@@ -259,6 +274,57 @@ func Run(t *testing.T, h Harness) {
 			assert.NotContains(t, text, s.Reveal(), "a secret appears in an error or a log line")
 		}
 	})
+}
+
+// testResumeUntilFinished checks the contract that makes asynchronous
+// services crash-safe: once Resume returned products, Resume on the same
+// task returns them again (same names, nothing new stored) until the
+// Manager calls FinishRemote (singletarget.Finisher), which must be
+// idempotent. A service that cleans its remote task up inside Resume
+// fails here: a worker killed before the datums were committed would lose
+// the query.
+func testResumeUntilFinished(t *testing.T, svc singletarget.Service, h Harness, record func(error)) {
+	ctx, cancel := context.WithTimeout(context.Background(), h.Timeout)
+	defer cancel()
+	store := dataproduct.NewMemoryStore(nil)
+	f, err := formFor(svc, h.Valid)
+	require.NoError(t, err)
+	out, err := svc.Query(ctx, h.Target, f, store)
+	record(err)
+	require.NoError(t, err)
+	require.NotNil(t, out.Pending, "an asynchronous service returns a pending task")
+	r := svc.(singletarget.Resumer)
+	task := *out.Pending
+	for out.Pending != nil {
+		task = *out.Pending
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the remote task did not finish within %s", h.Timeout)
+		case <-time.After(task.Wait(time.Now())):
+		}
+		out, err = r.Resume(ctx, h.Target, task, store)
+		record(err)
+		require.NoError(t, err)
+	}
+	require.NotEmpty(t, out.Products)
+	stored, err := store.ListProducts(ctx, dataproduct.ProductFilter{})
+	require.NoError(t, err)
+	again, err := r.Resume(ctx, h.Target, task, store)
+	record(err)
+	require.NoError(t, err, "Resume on a finished task must give its products again until FinishRemote")
+	require.Nil(t, again.Pending)
+	require.Len(t, again.Products, len(out.Products))
+	for i := range out.Products {
+		assert.Equal(t, out.Products[i].Name, again.Products[i].Name)
+		assert.Equal(t, out.Products[i].SHA256, again.Products[i].SHA256)
+	}
+	after, err := store.ListProducts(ctx, dataproduct.ProductFilter{})
+	require.NoError(t, err)
+	assert.Equal(t, stored, after, "resuming again stores nothing new")
+	if fin, ok := svc.(singletarget.Finisher); ok {
+		require.NoError(t, fin.FinishRemote(ctx, task))
+		assert.NoError(t, fin.FinishRemote(ctx, task), "FinishRemote is idempotent (a crash may repeat it)")
+	}
 }
 
 func formFor(svc singletarget.Service, v url.Values) (singletarget.QueryForm, error) {
