@@ -39,7 +39,7 @@ func values(r *rand.Rand, n int) []float64 {
 
 func TestAppendShortestMatchesStrconv(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, v := range values(r, 2_000_000) {
+	for _, v := range values(r, 400_000) {
 		want := strconv.FormatFloat(v, 'f', -1, 64)
 		if got := string(AppendShortest(nil, v)); got != want {
 			t.Fatalf("AppendShortest(%v) = %q, strconv gives %q", v, got, want)
@@ -49,7 +49,7 @@ func TestAppendShortestMatchesStrconv(t *testing.T) {
 
 func TestAppendFixedMatchesStrconv(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, v := range values(r, 500_000) {
+	for _, v := range values(r, 100_000) {
 		for prec := 0; prec <= 9; prec++ {
 			want := strconv.FormatFloat(v, 'f', prec, 64)
 			if got := string(AppendFixed(nil, v, prec)); got != want {
