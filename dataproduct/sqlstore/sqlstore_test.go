@@ -767,3 +767,34 @@ func TestCacheAndBatchSettings(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(10), chunks.n.Load(), "95 datums in batches of 10")
 }
+
+// On PostgreSQL every ingest creates its staging table and drops it at
+// its end, commit or rollback: one connection serves many ingests in a
+// row, failed ones included, and caches no statement that outlives its
+// table.
+func TestPostgresIngestsShareAConnection(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openStore(t, sqlstore.PostgresURLForTest(t), &sqlstore.Options{BlobURL: "mem://", BatchSize: 30})
+	st.DB().SetMaxOpenConns(1)
+	boom := errors.New("sequence failed")
+	for round := range 4 {
+		res, err := st.AddDatums(ctx, seqN(1, 100*(round+1)))
+		require.NoError(t, err, "round %d", round)
+		assert.Equal(t, 100, res.Added, "round %d", round)
+		_, err = st.AddDatums(ctx, func(yield func(dataproduct.Datum, error) bool) {
+			for i := range 95 {
+				if !yield(storetest.Phot(2, i, 17), nil) {
+					return
+				}
+			}
+			yield(dataproduct.Datum{}, boom)
+		})
+		require.ErrorIs(t, err, boom)
+	}
+	assert.Equal(t, 400, countRows(t, st), "the failed ingests left nothing")
+	var stages int
+	require.NoError(t, st.DB().QueryRowContext(ctx,
+		`SELECT count(*) FROM pg_class WHERE relname = 'targetdata_stage' AND relpersistence = 't'`).Scan(&stages))
+	assert.Zero(t, stages, "no staging table outlives its ingest")
+}
