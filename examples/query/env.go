@@ -17,7 +17,10 @@ import (
 
 // env is what a run needs: a store and a manager, and what to close.
 type env struct {
-	store   dataproduct.Store
+	store dataproduct.Store
+	// stored is set when the store is a database (-db or the settings'
+	// database), not the in-memory store a run forgets.
+	stored  bool
 	m       *singletarget.Manager
 	closers []func() error
 }
@@ -83,13 +86,15 @@ func newEnv(ctx context.Context, o *options, stderr io.Writer) (*env, error) {
 		_ = e.close() // the error that stopped newEnv matters more
 		return nil, err
 	}
-	store, closeStore, err := builtin.OpenStore(ctx, cmpOr(o.db, cfg.Database), cmpOr(o.storage, cfg.Storage))
+	dbURL := cmpOr(o.db, cfg.Database)
+	store, closeStore, err := builtin.OpenStore(ctx, dbURL, cmpOr(o.storage, cfg.Storage))
 	if err != nil {
 		_ = e.close() // the error that stopped newEnv matters more
 		return nil, cfg.RedactEnv(err)
 	}
 	e.closers = append(e.closers, closeStore)
 	e.store = store
+	e.stored = dbURL != "" && dbURL != "memory://"
 	m, err := reg.Load(cfg, store, &singletarget.ManagerOptions{Logger: logger})
 	if err != nil {
 		_ = e.close() // the error that stopped newEnv matters more
