@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -409,4 +410,54 @@ func TestPoolForcedPhotometry(t *testing.T) {
 	var fe *singletarget.FormErrors
 	require.ErrorAs(t, err, &fe)
 	assert.NotEmpty(t, fe.Fields["max_date_mjd"])
+}
+
+// TestForcedPhotometrySameQueryTwice runs one query twice through a
+// Manager, the second a second later: ZFPS writes the time a job ended
+// into its result file, so a second job's file differs from the first's
+// in that line. The second query reuses the first's finished job: one
+// job, nothing stored or ingested again. A query on another day (the
+// default window ends at the end of the day) submits a new job.
+func TestForcedPhotometrySameQueryTwice(t *testing.T) {
+	for name, params := range map[string]url.Values{"window": window, "default window": {}} {
+		t.Run(name, func(t *testing.T) {
+			var skew atomic.Int64 // added to the real time, shared by all clocks
+			now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+			svc, sim := newFPService(t, &ztftest.Options{Now: now}, &ztf.ForcedPhotometryOptions{Now: now})
+			store := dataproduct.NewMemoryStore(nil)
+			m := singletarget.NewManager(store, &singletarget.ManagerOptions{Now: now})
+			require.NoError(t, m.AddProcessor(ztf.ForcedPhotometryDataProductType, ztf.ForcedPhotometryProcessor{}))
+			require.NoError(t, m.AddService(svc))
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			req := singletarget.Request{Service: ztf.ForcedPhotometryServiceName, Target: target, Params: params}
+
+			first, err := m.Run(ctx, req)
+			require.NoError(t, err)
+			require.Len(t, first.Products, 1)
+			require.Positive(t, first.Added)
+			before, err := store.ListProducts(ctx, dataproduct.ProductFilter{})
+			require.NoError(t, err)
+
+			skew.Add(int64(time.Second))
+			again, err := m.Run(ctx, req)
+			require.NoError(t, err)
+			assert.Equal(t, 1, sim.Submissions(ztftest.DefaultEmail), "the finished job of the same request is reused")
+			assert.Equal(t, 2, sim.Requests(ztftest.EndpointDownload), "its file is downloaded again")
+			require.Len(t, again.Products, 1)
+			assert.Equal(t, first.Products[0].Name, again.Products[0].Name)
+			assert.Zero(t, again.Added, "nothing is ingested again")
+			after, err := store.ListProducts(ctx, dataproduct.ProductFilter{})
+			require.NoError(t, err)
+			assert.Equal(t, before, after, "nothing is stored again")
+
+			if params.Has("max_date_mjd") {
+				return
+			}
+			skew.Add(int64(24 * time.Hour))
+			_, err = m.Run(ctx, req)
+			require.NoError(t, err)
+			assert.Equal(t, 2, sim.Submissions(ztftest.DefaultEmail), "the next day's window ends a day later: a new job")
+		})
+	}
 }
