@@ -251,19 +251,14 @@ func TestForcedPhotometryAdoptsPendingJob(t *testing.T) {
 	assert.Equal(t, "queued", again.Pending.State)
 	assert.Equal(t, "true", again.Pending.Data["adopted"])
 
-	// Once the job is done, the same query submits a new one; Resume then
-	// follows the new job, not the old one.
+	// Once the job is done, the same query uses it at once.
 	clk.Add(3 * time.Hour)
 	third, err := svc.Query(context.Background(), target, fpForm(t, svc, window), store)
 	require.NoError(t, err)
-	assert.Equal(t, 2, sim.Submissions(ztftest.DefaultEmail))
-	assert.Equal(t, "69601", third.Pending.Data["known"])
-	clk.Add(time.Minute)
-	out, err := svc.Resume(context.Background(), target, *third.Pending, store)
-	require.NoError(t, err)
-	require.NotNil(t, out.Pending, "the new job is still queued, whatever the old one did")
-	assert.Equal(t, "69602", out.Pending.ID)
-	assert.NotContains(t, out.Pending.Data, "known")
+	assert.Nil(t, third.Pending)
+	require.Len(t, third.Products, 1)
+	assert.Equal(t, "69601", third.Products[0].Extra["reqid"])
+	assert.Equal(t, 1, sim.Submissions(ztftest.DefaultEmail), "no second job")
 
 	// NoAdopt always submits.
 	svc2, sim2, _ := clocked(t, ztftest.Options{}, ztf.ForcedPhotometryOptions{NoAdopt: true})
@@ -458,6 +453,75 @@ func TestForcedPhotometrySameQueryTwice(t *testing.T) {
 			_, err = m.Run(ctx, req)
 			require.NoError(t, err)
 			assert.Equal(t, 2, sim.Submissions(ztftest.DefaultEmail), "the next day's window ends a day later: a new job")
+		})
+	}
+}
+
+// TestForcedPhotometryReusesFinishedJob: which finished job of the same
+// request a second Query uses instead of submitting.
+func TestForcedPhotometryReusesFinishedJob(t *testing.T) {
+	future := url.Values{"min_date_mjd": {"59300"}, "max_date_mjd": {"61400"}} // the clock is at MJD 61368
+	for _, c := range []struct {
+		name     string
+		exit     int // the first job's exit code (0: success)
+		params   url.Values
+		opts     ztf.ForcedPhotometryOptions
+		fault    *ztftest.Fault
+		reused   bool
+		notFound bool
+	}{
+		{name: "success", reused: true},
+		{name: "start reset (62)", exit: 62, reused: true},
+		{name: "no epochs (63)", exit: 63, reused: true, notFound: true},
+		{name: "catastrophic error (64)", exit: 64},
+		{name: "end before the survey (65)", exit: 65},
+		{name: "database error (255)", exit: 255},
+		{name: "window reaching into the future", params: future},
+		{name: "NoAdopt", opts: ztf.ForcedPhotometryOptions{NoAdopt: true}},
+		{name: "file gone", fault: &ztftest.Fault{Endpoint: ztftest.EndpointDownload, Status: 404}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			svc, sim, clk := clocked(t, ztftest.Options{}, c.opts)
+			params := window
+			if c.params != nil {
+				params = c.params
+			}
+			if c.exit != 0 {
+				sim.FailNextJob(c.exit)
+			}
+			store := dataproduct.NewMemoryStore(nil)
+			_, err := svc.Query(ctx, target, fpForm(t, svc, params), store)
+			require.NoError(t, err)
+			clk.Add(3 * time.Hour)
+			if c.fault != nil {
+				sim.Inject(*c.fault)
+			}
+			out, err := svc.Query(ctx, target, fpForm(t, svc, params), store)
+			switch {
+			case c.notFound:
+				assert.ErrorIs(t, err, singletarget.ErrNotFound)
+				assert.ErrorContains(t, err, "job 69601")
+				assert.Equal(t, 1, sim.Submissions(ztftest.DefaultEmail))
+			case c.reused:
+				require.NoError(t, err)
+				assert.Nil(t, out.Pending)
+				require.Len(t, out.Products, 1)
+				assert.Equal(t, "69601", out.Products[0].Extra["reqid"])
+				assert.Equal(t, 1, sim.Submissions(ztftest.DefaultEmail))
+			default:
+				require.NoError(t, err)
+				require.NotNil(t, out.Pending, "a new job")
+				assert.Empty(t, out.Products)
+				assert.Equal(t, 2, sim.Submissions(ztftest.DefaultEmail))
+				assert.Equal(t, "69601", out.Pending.Data["known"])
+				// Resume follows the new job, whatever the old one did.
+				clk.Add(time.Minute)
+				next, err := svc.Resume(ctx, target, *out.Pending, store)
+				require.NoError(t, err)
+				require.NotNil(t, next.Pending)
+				assert.Equal(t, "69602", next.Pending.ID)
+			}
 		})
 	}
 }
