@@ -7,6 +7,7 @@ require (
 	github.com/stretchr/testify v1.12.1
 	github.com/tomgo/targetdata v0.1.0
 	github.com/tomgo/targetdata/builtin v0.1.0
+	github.com/tomgo/targetdata/dataproduct/sqlstore v0.1.0
 	go.uber.org/goleak v1.3.0
 	gonum.org/v1/plot v0.17.0
 )
@@ -51,7 +52,6 @@ require (
 	github.com/tidwall/match v1.2.0 // indirect
 	github.com/tidwall/pretty v1.2.1 // indirect
 	github.com/tidwall/sjson v1.2.5 // indirect
-	github.com/tomgo/targetdata/dataproduct/sqlstore v0.1.0 // indirect
 	github.com/tomgo/targetdata/singletarget/riverexec v0.1.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel v1.46.0 // indirect

@@ -1,14 +1,17 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +23,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/internal/redact"
 )
 
 // Options configures Open. A nil *Options means all defaults.
@@ -54,12 +58,26 @@ type Options struct {
 	// Default: time.Now.
 	Now func() time.Time
 
-	// BatchSize is the number of datums AddDatums sends to the database in
-	// one statement; an ingest holds at most one batch in memory.
+	// BatchSize is the number of datums AddDatums sends to the database
+	// at a time: on SQLite the rows of one multi-row INSERT, on PostgreSQL
+	// the rows of one COPY into the staging table. An ingest holds at most
+	// one batch in memory.
 	//
-	// Default: 500 on SQLite (at most 4000, SQLite's bound-variable limit),
-	// 2000 on PostgreSQL.
+	// Default: the sqlite URL's batch_size parameter, else 500 on SQLite
+	// (at most 4000, SQLite's bound-variable limit) and 5000 on PostgreSQL.
 	BatchSize int
+
+	// CacheSize is the page cache, in bytes, of the SQLite connection that
+	// writes. An ingest inserts into the unique datum-key index at random
+	// places, so its rate holds up only while that index fits in the cache:
+	// about 64 bytes a datum, so 64 MiB for 1,000,000 datums, and the
+	// default for about 4,000,000. SQLite takes the memory as pages are
+	// read, not up front, and keeps it for the store's life. Readers have
+	// 16 MiB each. Ignored on PostgreSQL, whose server caches
+	// (shared_buffers).
+	//
+	// Default: the sqlite URL's cache_size parameter, else DefaultCacheSize.
+	CacheSize int64
 }
 
 // Store is a dataproduct.Store on database/sql, with product files in a
@@ -73,15 +91,20 @@ type Store struct {
 	log   *slog.Logger
 	now   func() time.Time
 	batch int
+	cache int64 // SQLite writer's page cache, bytes
 
 	bucket    *blob.Bucket
 	ownBucket bool
+	fileDir   string // the folder of a file bucket the store opened, for removeStaleTempFiles
 
 	closeOnce sync.Once
 	closeErr  error
 }
 
 var _ dataproduct.Store = (*Store)(nil)
+
+// DefaultCacheSize is the default Options.CacheSize: 256 MiB.
+const DefaultCacheSize = 256 << 20
 
 // pingTimeout bounds Open's first contact with the database when ctx has
 // no deadline of its own.
@@ -121,7 +144,7 @@ func Open(ctx context.Context, dbURL string, opts *Options) (*Store, error) {
 	}
 	fail := func(err error) (*Store, error) {
 		s.closeDBs()
-		return nil, fmt.Errorf("sqlstore: open %s: %w", cfg.redacted, redactErr(err, cfg.secrets))
+		return nil, fmt.Errorf("sqlstore: open %s: %w", cfg.redacted, redact.Error(err, cfg.secrets))
 	}
 	switch cfg.kind {
 	case kindSQLite:
@@ -150,7 +173,64 @@ func Open(ctx context.Context, dbURL string, opts *Options) (*Store, error) {
 	if err := s.openBucket(ctx, &o, cfg); err != nil {
 		return fail(err)
 	}
+	s.removeStaleTempFiles(ctx)
 	return s, nil
+}
+
+// staleTempAge is how long a temporary file of a file bucket may go
+// unwritten before Open takes it for the remains of a killed write.
+const staleTempAge = time.Hour
+
+// tempFileKey matches the temporary files gocloud.dev's fileblob writes
+// next to the final file: "<key>.<creation time in hex nanoseconds>.tmp".
+var tempFileKey = regexp.MustCompile(`\.[0-9a-f]{8,16}\.tmp$`)
+
+// removeStaleTempFiles deletes, in a files folder the store opened itself
+// (file:// or the default next to a SQLite file), the temporary files that
+// a process killed during PutProduct (kill -9, a power cut) left behind:
+// fileblob commits a file by renaming its temporary file
+// "<key>.<hex>.tmp" and then writing its "<key>.attrs" sidecar, so a
+// write that never finished leaves a *.tmp without a sidecar. Only files
+// nothing has written to for staleTempAge are removed (another process may
+// be writing one now). Other buckets (S3, GCS, Azure, memory) commit
+// atomically and leave nothing; a bucket passed in Options.Bucket is the
+// caller's. Failures are logged, never fatal.
+func (s *Store) removeStaleTempFiles(ctx context.Context) {
+	if s.fileDir == "" {
+		return
+	}
+	cutoff := s.now().Add(-staleTempAge)
+	removed := 0
+	err := filepath.WalkDir(s.fileDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // unreadable: skip it
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if d.IsDir() || !tempFileKey.MatchString(d.Name()) {
+			return nil
+		}
+		if _, err := os.Lstat(path + ".attrs"); err == nil {
+			return nil // a committed file (a product may be called "x.0123abcd.tmp")
+		}
+		fi, err := d.Info()
+		if err != nil || fi.ModTime().After(cutoff) {
+			return nil
+		}
+		if err := os.Remove(path); err != nil {
+			s.log.WarnContext(ctx, "sqlstore: removing a stale temporary file failed", "file", path, "error", err)
+			return nil
+		}
+		removed++
+		return nil
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "sqlstore: looking for stale temporary files failed", "error", err)
+	}
+	if removed > 0 {
+		s.log.InfoContext(ctx, "sqlstore: removed the temporary files of writes that never finished", "files", removed)
+	}
 }
 
 // validate checks the options against the database kind and fills in
@@ -163,13 +243,15 @@ func (s *Store) validate(o *Options, cfg dbConfig) error {
 		return errors.New("sqlstore: Options.BlobURL (or Options.Bucket) is required with PostgreSQL: product files need a bucket every process can reach")
 	case o.BatchSize < 0:
 		return fmt.Errorf("sqlstore: Options.BatchSize %d is negative", o.BatchSize)
-	case o.BatchSize > s.d.maxBatch:
-		return fmt.Errorf("sqlstore: Options.BatchSize %d is over %d, the most %s allows", o.BatchSize, s.d.maxBatch, s.d.kind)
+	case o.CacheSize < 0:
+		return fmt.Errorf("sqlstore: Options.CacheSize %d is negative", o.CacheSize)
 	}
-	s.batch = o.BatchSize
-	if s.batch == 0 {
-		s.batch = s.d.defaultBatch
+	s.batch = cmp.Or(o.BatchSize, cfg.batchSize, s.d.defaultBatch)
+	if s.batch > s.d.maxBatch {
+		return fmt.Errorf("sqlstore: batch size %d (Options.BatchSize or the URL's batch_size) is over %d, the most %s allows",
+			s.batch, s.d.maxBatch, s.d.kind)
 	}
+	s.cache = cmp.Or(o.CacheSize, cfg.cacheSize, DefaultCacheSize)
 	return nil
 }
 
@@ -201,13 +283,13 @@ func (s *Store) openSQLite(cfg dbConfig) error {
 	if st, err := os.Stat(cfg.path); err == nil && st.IsDir() {
 		return fmt.Errorf("%s is a directory, not a database file", cfg.path)
 	}
-	// The writer gets a 64 MiB page cache (the datum-key index of a
-	// million datums is about that size) and truncates the WAL file back
-	// to 64 MiB after checkpoints, so one huge ingest does not leave a
-	// huge WAL file behind.
+	// The writer gets the page cache Options.CacheSize sets (see there)
+	// and truncates the WAL file back to 64 MiB after checkpoints, so one
+	// huge ingest does not leave a huge WAL file behind.
 	common := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=1&_pragma=temp_store(MEMORY)", sqliteBusyTimeout)
 	w, err := sql.Open("sqlite", cfg.path+"?"+common+
-		"&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate&_pragma=cache_size(-65536)"+
+		"&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate"+
+		fmt.Sprintf("&_pragma=cache_size(-%d)", max(s.cache>>10, 1))+
 		"&_pragma=journal_size_limit(67108864)")
 	if err != nil {
 		return err
@@ -255,14 +337,14 @@ func (s *Store) openBucket(ctx context.Context, o *Options, cfg dbConfig) error 
 		if err != nil {
 			return fmt.Errorf("open the files folder %s: %w", dir, err)
 		}
-		s.bucket = b
+		s.bucket, s.fileDir = b, dir
 		return nil
 	}
-	b, err := openBlobURL(ctx, o.BlobURL)
+	b, dir, err := openBlobURL(ctx, o.BlobURL)
 	if err != nil {
 		return err
 	}
-	s.bucket = b
+	s.bucket, s.fileDir = b, dir
 	return nil
 }
 
@@ -275,37 +357,46 @@ func fileblobOptions() *fileblob.Options {
 
 // openBlobURL opens a bucket by URL. file:// and mem:// are handled here;
 // other schemes go to gocloud.dev's default URL mux, which knows the
-// drivers the program imports.
-func openBlobURL(ctx context.Context, raw string) (*blob.Bucket, error) {
+// drivers the program imports. dir is the folder of a file:// bucket that
+// keeps fileblob's sidecar files (the default), else "".
+func openBlobURL(ctx context.Context, raw string) (b *blob.Bucket, dir string, err error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("Options.BlobURL %s is not a valid URL", redactURL(raw))
+		return nil, "", fmt.Errorf("Options.BlobURL %s is not a valid URL", redact.URL(raw))
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "file":
 		if u.Host != "" && u.Host != "." && u.Host != "localhost" {
-			return nil, fmt.Errorf("Options.BlobURL %q: a file URL is file:///absolute/dir or file://./relative/dir, not a host %q", raw, u.Host)
+			return nil, "", fmt.Errorf("Options.BlobURL %q: a file URL is file:///absolute/dir or file://./relative/dir, not a host %q", raw, u.Host)
 		}
 		if u.Path == "" || u.Path == "/" && u.Host == "." {
-			return nil, fmt.Errorf("Options.BlobURL %q names no folder", raw)
+			return nil, "", fmt.Errorf("Options.BlobURL %q names no folder", raw)
 		}
 		opener := &fileblob.URLOpener{Options: *fileblobOptions()}
 		b, err := opener.OpenBucketURL(ctx, u)
 		if err != nil {
-			return nil, fmt.Errorf("open the files folder of %q: %w", raw, err)
+			return nil, "", fmt.Errorf("open the files folder of %q: %w", raw, err)
 		}
-		return b, nil
+		if !u.Query().Has("metadata") {
+			// The folder fileblob's URL opener uses.
+			path := u.Path
+			if u.Host == "." || os.PathSeparator != '/' {
+				path = strings.TrimPrefix(path, "/")
+			}
+			dir = filepath.FromSlash(path)
+		}
+		return b, dir, nil
 	case "mem":
-		return memblob.OpenBucket(nil), nil
+		return memblob.OpenBucket(nil), "", nil
 	case "":
-		return nil, fmt.Errorf("Options.BlobURL %q has no scheme (want file:///abs/dir, file://./rel/dir, mem://, s3://..., gs://...)", redactURL(raw))
+		return nil, "", fmt.Errorf("Options.BlobURL %q has no scheme (want file:///abs/dir, file://./rel/dir, mem://, s3://..., gs://...)", redact.URL(raw))
 	}
-	b, err := blob.OpenBucket(ctx, raw)
+	b, err = blob.OpenBucket(ctx, raw)
 	if err != nil {
-		return nil, fmt.Errorf("open bucket %s (for s3://, gs:// or azblob://, blank-import gocloud.dev/blob/s3blob, gcsblob or azureblob in your program, or pass Options.Bucket): %w",
-			redactURL(raw), redactErr(err, urlSecrets(raw)))
+		return nil, "", fmt.Errorf("open bucket %s (for s3://, gs:// or azblob://, blank-import gocloud.dev/blob/s3blob, gcsblob or azureblob in your program, or pass Options.Bucket): %w",
+			redact.URL(raw), redact.Error(err, redact.Passwords(raw)))
 	}
-	return b, nil
+	return b, "", nil
 }
 
 // DB returns the database handle the store writes through, for

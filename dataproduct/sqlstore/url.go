@@ -2,9 +2,13 @@ package sqlstore
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
+
+	"github.com/tomgo/targetdata/internal/redact"
 )
 
 // Database kinds, as Open tells them apart by URL scheme.
@@ -23,6 +27,10 @@ type dbConfig struct {
 	// database (path is then empty).
 	path   string
 	memory bool
+	// SQLite: cacheSize and batchSize are the URL's cache_size and
+	// batch_size parameters (0: not given).
+	cacheSize int64
+	batchSize int
 	// PostgreSQL: dsn is the URL as given, handed to pgx.
 	dsn string
 	// redacted is the URL with any password replaced, for messages.
@@ -36,13 +44,16 @@ type dbConfig struct {
 func parseDBURL(raw string) (dbConfig, error) {
 	scheme, rest, ok := strings.Cut(raw, ":")
 	if !ok || scheme == "" || strings.ContainsAny(scheme, "/\\ ") {
-		return dbConfig{}, fmt.Errorf("sqlstore: database URL %q has no scheme (supported: %s)", redactURL(raw), supportedSchemes)
+		if strings.Contains(raw, "=") {
+			return dbConfig{}, fmt.Errorf("sqlstore: the database setting is a key=value connection string (not shown: it may hold a password); give a URL instead (supported: %s)", supportedSchemes)
+		}
+		return dbConfig{}, fmt.Errorf("sqlstore: database URL %q has no scheme (supported: %s)", redact.URL(raw), supportedSchemes)
 	}
 	switch strings.ToLower(scheme) {
 	case "sqlite", "sqlite3":
 		return parseSQLiteURL(raw, rest)
 	case "postgres", "postgresql":
-		cfg := dbConfig{kind: kindPostgres, dsn: raw, redacted: redactURL(raw), secrets: urlSecrets(raw)}
+		cfg := dbConfig{kind: kindPostgres, dsn: raw, redacted: redact.URL(raw), secrets: redact.Passwords(raw)}
 		if _, err := url.Parse(raw); err != nil {
 			// url.Error repeats the URL; say only what is wrong.
 			return dbConfig{}, fmt.Errorf("sqlstore: database URL %s is not a valid URL", cfg.redacted)
@@ -53,12 +64,15 @@ func parseDBURL(raw string) (dbConfig, error) {
 }
 
 // parseSQLiteURL handles sqlite://relative/path.db, sqlite:///absolute/path.db,
-// sqlite::memory: and sqlite://:memory:. rest is what follows "sqlite:".
+// sqlite::memory: and sqlite://:memory:, each with the optional parameters
+// cache_size and batch_size. rest is what follows "sqlite:".
 func parseSQLiteURL(raw, rest string) (dbConfig, error) {
 	cfg := dbConfig{kind: kindSQLite, redacted: raw}
 	path, query, hasQuery := strings.Cut(strings.TrimPrefix(rest, "//"), "?")
 	if hasQuery {
-		return dbConfig{}, fmt.Errorf("sqlstore: sqlite URL %q: query parameters (%q) are not supported; the store sets its own connection options", raw, query)
+		if err := parseSQLiteParams(raw, query, &cfg); err != nil {
+			return dbConfig{}, err
+		}
 	}
 	if path == ":memory:" {
 		cfg.memory = true
@@ -75,75 +89,57 @@ func parseSQLiteURL(raw, rest string) (dbConfig, error) {
 	return cfg, nil
 }
 
-// redactURL returns raw with the password of its user info and any
-// "password" query parameter replaced by "xxxxx". A string that does not
-// parse as a URL is reduced to its scheme.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
+// sqliteParams lists the parameters a sqlite URL takes, for messages.
+const sqliteParams = "cache_size (bytes, or with KiB, MiB or GiB) and batch_size (datums)"
+
+// parseSQLiteParams reads the query of a sqlite URL into cfg.
+func parseSQLiteParams(raw, query string, cfg *dbConfig) error {
+	q, err := url.ParseQuery(query)
 	if err != nil {
-		if scheme, _, ok := strings.Cut(raw, "://"); ok {
-			return scheme + "://<unparsable URL>"
+		return fmt.Errorf("sqlstore: sqlite URL %q: bad parameters: %v", raw, err)
+	}
+	for name, vs := range q {
+		if len(vs) != 1 {
+			return fmt.Errorf("sqlstore: sqlite URL %q: parameter %s is given %d times", raw, name, len(vs))
 		}
-		return "<unparsable URL>"
-	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.Redacted()
-}
-
-// urlSecrets returns the passwords a URL carries, raw and unescaped, so
-// that error messages can be scrubbed of them.
-func urlSecrets(raw string) []string {
-	var out []string
-	add := func(s string) {
-		if s != "" {
-			out = append(out, s)
-			if u, err := url.PathUnescape(s); err == nil && u != s {
-				out = append(out, u)
+		v := vs[0]
+		switch name {
+		case "cache_size":
+			n, err := parseSize(v)
+			if err != nil {
+				return fmt.Errorf("sqlstore: sqlite URL %q: cache_size: %v", raw, err)
 			}
-		}
-	}
-	if _, rest, ok := strings.Cut(raw, "://"); ok {
-		if userinfo, _, ok := strings.Cut(rest, "@"); ok {
-			if _, pw, ok := strings.Cut(userinfo, ":"); ok {
-				add(pw)
+			cfg.cacheSize = n
+		case "batch_size":
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return fmt.Errorf("sqlstore: sqlite URL %q: batch_size %q is not a positive number of datums", raw, v)
 			}
+			cfg.batchSize = n
+		default:
+			return fmt.Errorf("sqlstore: sqlite URL %q: unknown parameter %q (a sqlite URL takes %s; the store sets its own connection options)",
+				raw, name, sqliteParams)
 		}
 	}
-	if u, err := url.Parse(raw); err == nil {
-		if pw, ok := u.User.Password(); ok {
-			add(pw)
+	return nil
+}
+
+// parseSize reads a positive size in bytes: a whole number, optionally
+// followed by KiB, MiB or GiB (any case).
+func parseSize(v string) (int64, error) {
+	num, mult := v, int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}} {
+		if len(v) > len(u.suffix) && strings.EqualFold(v[len(v)-len(u.suffix):], u.suffix) {
+			num, mult = v[:len(v)-len(u.suffix)], u.mult
+			break
 		}
-		for _, pw := range u.Query()["password"] {
-			add(pw)
-		}
 	}
-	return out
-}
-
-// redactedError hides secrets in the text of an error that may quote a
-// connection string (driver errors sometimes do).
-type redactedError struct {
-	err     error
-	secrets []string
-}
-
-func (e *redactedError) Error() string {
-	msg := e.err.Error()
-	for _, s := range e.secrets {
-		msg = strings.ReplaceAll(msg, s, "xxxxx")
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("%q is not a positive whole number of bytes (e.g. 268435456, 256MiB, 1GiB)", v)
 	}
-	return msg
-}
-
-func (e *redactedError) Unwrap() error { return e.err }
-
-// redactErr wraps err so its message cannot show any of secrets.
-func redactErr(err error, secrets []string) error {
-	if err == nil || len(secrets) == 0 {
-		return err
-	}
-	return &redactedError{err: err, secrets: secrets}
+	return n * mult, nil
 }

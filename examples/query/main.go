@@ -5,8 +5,15 @@
 //
 //	query -config settings.yaml -service ATLAS -name "SN 2023ixf" -ra 210.910674 -dec 54.311686 \
 //	      -param min_date_mjd=60080 -param max_date_mjd=60110
-//	query -service ATLAS -url https://fallingstar-data.com/forcedphot -api-key "$KEY" -name ... -ra ... -dec ...
+//	query -service ATLAS -api-key-file ~/.atlas-token -name ... -ra ... -dec ...
+//	ATLAS_FORCED_PHOTOMETRY_API_KEY=... query -service ATLAS -name ... -ra ... -dec ...
 //	query -simulate -service ZTF -name ... -ra ... -dec ...   # against the bundled simulator, offline
+//
+// Without -config, the key of -service comes from -api-key-file (a file
+// holding it), else $ATLAS_FORCED_PHOTOMETRY_API_KEY (ATLAS) or
+// $MAST_API_TOKEN (PANSTARRS), else $TARGETDATA_API_KEY. -api-key still
+// works but warns: a command-line argument is visible to every user of
+// the machine (ps, /proc/PID/cmdline) for the whole run.
 //
 // Query many targets as one batch, keeping the service exactly as busy as
 // the account allows (ATLAS: its write rate and queue cap; MAST and IRSA:
@@ -27,6 +34,7 @@
 // Process a local file with a registered processor instead of querying:
 //
 //	query -process atlas_photometry -file job01234.txt -format json
+//	query -process atlas_photometry -file job01234.txt -db sqlite://tom.db
 //	query -process spectroscopy -file spec1.csv -observation-time 2020-09-15T09:37:01
 //
 // A row that is no measurement (an ATLAS row with duJy = 0 or mag5sig < 10,
@@ -37,9 +45,21 @@
 // a file that holds none (a spectrum without DATE-OBS), as an ISO date and
 // time (UTC) or an MJD.
 //
+// Without a database (-db, or the settings' database) the file is
+// converted as it is read, on two cores, and nothing is stored: memory
+// stays the same whatever the file's size, and stderr says how many datums
+// were converted (duplicates are not looked for). With one, the file is
+// stored as a product of -target-id and its datums ingested, and stderr
+// says "added N, skipped M". Either way the output is held (in a
+// temporary file beyond 1 MiB) until the whole file has been read, so a
+// bad file prints nothing.
+//
+// A file the processor refuses is not kept in the store (-db); -keep-failed
+// keeps it.
+//
 // Output: one JSON object per datum per line on stdout
 // ({"timestamp", "mjd", "source", "data_type", "value"}), or CSV with
-// -format csv; progress and the summary ("added N, skipped M") on stderr.
+// -format csv; progress and the summary on stderr.
 // Exit status: 0 on success, 2 for invalid input (the form's field errors
 // are printed), 1 for any other failure, with a one-line reason.
 package main

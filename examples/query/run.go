@@ -1,25 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"maps"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tomgo/targetdata/dataproduct"
-	"github.com/tomgo/targetdata/processor"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -44,6 +37,7 @@ func (p *paramFlag) Set(s string) error {
 
 type options struct {
 	config, service, url, apiKey string
+	apiKeyFile                   string
 	simulate                     bool
 	name                         string
 	ra, dec                      float64
@@ -51,6 +45,7 @@ type options struct {
 	params                       paramFlag
 	db, storage                  string
 	process, file                string
+	keepFailed                   bool
 	observationTime              string
 	format                       string
 	timeout                      time.Duration
@@ -72,7 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.config, "config", "", "settings file (YAML or JSON) naming the services")
 	fs.StringVar(&o.service, "service", "", "service name (e.g. ATLAS, PANSTARRS, ZTF, ZTF_FP)")
 	fs.StringVar(&o.url, "url", "", "base URL of the service (without -config)")
-	fs.StringVar(&o.apiKey, "api-key", "", "API key of the service (without -config)")
+	fs.StringVar(&o.apiKey, "api-key", "", "API key of the service (without -config); shows in ps: prefer -api-key-file or the environment")
+	fs.StringVar(&o.apiKeyFile, "api-key-file", "", "file holding the API key of the service (without -config; default: $"+keyEnvGeneric+" or the service's variable)")
 	fs.BoolVar(&o.simulate, "simulate", false, "query the bundled simulator of the service instead of the real one")
 	fs.StringVar(&o.name, "name", "", "target name")
 	fs.Float64Var(&o.ra, "ra", -1, "target right ascension, degrees")
@@ -83,6 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.storage, "storage", "", "file storage URL for -db (default: next to the SQLite file)")
 	fs.StringVar(&o.process, "process", "", "run the processor of this data product type over -file instead of querying")
 	fs.StringVar(&o.file, "file", "", "file for -process")
+	fs.BoolVar(&o.keepFailed, "keep-failed", false, "with -process: keep the file in the store even when processing refuses it")
 	fs.StringVar(&o.observationTime, "observation-time", "", "with -process: the observation time of a file that holds none (a spectrum without DATE-OBS), as 2024-01-26T03:14:15 (UTC) or an MJD")
 	fs.StringVar(&o.format, "format", "json", "output format: json or csv")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Hour, "give up after this long")
@@ -152,83 +149,6 @@ func execute(ctx context.Context, o *options, stdout, stderr io.Writer) (err err
 	return query(ctx, env, o, newWriter(o.format, stdout), stderr)
 }
 
-func processFile(ctx context.Context, env *env, o *options, stdout, stderr io.Writer) error {
-	if o.file == "" {
-		return &usageError{"-process needs -file"}
-	}
-	proc, err := env.m.ProcessorFor(o.process)
-	if err != nil {
-		return &usageError{err.Error()}
-	}
-	in, err := processInput(o)
-	if err != nil {
-		return err
-	}
-	rep := &dataproduct.Report{Product: filepath.Base(o.file)}
-	f, err := os.Open(o.file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	name := dataproduct.SafeName(filepath.Base(o.file))
-	// A user's file: in the uploads' name space, never replacing a service's product.
-	prod, err := env.store.PutProduct(ctx, dataproduct.Product{TargetID: o.targetID, Name: dataproduct.UploadName(name), DataProductType: o.process}, f)
-	if err != nil {
-		return err
-	}
-	rc, err := env.store.OpenProduct(ctx, prod.ID)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	// One pass: every datum is written to a temporary file as it goes to
-	// the store; the output is shown only once the ingest succeeded, so a
-	// bad file prints nothing.
-	tmp, err := os.CreateTemp("", "query-*.out")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	out := newWriter(o.format, tmp)
-	seq := func(yield func(dataproduct.Datum, error) bool) {
-		for d, err := range processor.StreamReport(ctx, proc, bufio.NewReaderSize(rc, 1<<20), in, rep) {
-			if err != nil {
-				var pe *dataproduct.ParseError
-				if errors.As(err, &pe) && pe.File == "" {
-					pe.File = filepath.Base(o.file)
-				}
-				yield(dataproduct.Datum{}, err)
-				return
-			}
-			d.TargetID, d.ProductID = prod.TargetID, prod.ID
-			if err := out.write(d); err != nil {
-				yield(dataproduct.Datum{}, err)
-				return
-			}
-			if !yield(d, nil) {
-				return
-			}
-		}
-	}
-	res, err := env.store.AddDatums(ctx, seq)
-	if err != nil {
-		return err
-	}
-	if err := out.flush(); err != nil {
-		return err
-	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	if _, err := io.Copy(stdout, tmp); err != nil {
-		return err
-	}
-	printReports(stderr, *rep)
-	fmt.Fprintf(stderr, "added %d, skipped %d\n", res.Added, res.Skipped)
-	return nil
-}
-
 func query(ctx context.Context, env *env, o *options, out *writer, stderr io.Writer) error {
 	services := env.m.Services()
 	if o.service == "" {
@@ -240,7 +160,7 @@ func query(ctx context.Context, env *env, o *options, out *writer, stderr io.Wri
 	if o.name == "" {
 		return &usageError{"-name is required (the target's name)"}
 	}
-	t := singletarget.Target{ID: o.targetID, Name: o.name, RA: o.ra, Dec: o.dec}
+	t := singletarget.Target{ID: o.targetID, Name: singletarget.NormalizeTargetName(o.name), RA: o.ra, Dec: o.dec}
 	start := time.Now()
 	ctx = singletarget.WithProgress(ctx, func(p singletarget.Progress) {
 		msg := p.Stage
@@ -271,76 +191,4 @@ func query(ctx context.Context, env *env, o *options, out *writer, stderr io.Wri
 	printReports(stderr, res.Reports...)
 	fmt.Fprintf(stderr, "added %d, skipped %d\n", res.Added, res.Skipped)
 	return nil
-}
-
-// writer prints datums as JSON lines or CSV.
-type writer struct {
-	format string
-	bw     *bufio.Writer
-	cw     *csv.Writer
-	header bool
-}
-
-func newWriter(format string, w io.Writer) *writer {
-	bw := bufio.NewWriterSize(w, 1<<16)
-	return &writer{format: format, bw: bw, cw: csv.NewWriter(bw)}
-}
-
-type jsonDatum struct {
-	Timestamp string  `json:"timestamp"`
-	MJD       float64 `json:"mjd"`
-	Source    string  `json:"source"`
-	DataType  string  `json:"data_type"`
-	Value     any     `json:"value"`
-}
-
-var csvHeader = []string{"timestamp", "mjd", "source", "data_type", "filter", "magnitude", "error", "limit", "limit_sigma",
-	"telescope", "flux_ujy", "flux_err_ujy", "value"}
-
-func (w *writer) write(d dataproduct.Datum) error {
-	ts := d.Timestamp.UTC().Format(time.RFC3339Nano)
-	mjd := processor.TimeToMJD(d.Timestamp)
-	if w.format == "json" {
-		b, err := json.Marshal(jsonDatum{Timestamp: ts, MJD: mjd, Source: d.Source, DataType: d.DataType, Value: d.Value})
-		if err != nil {
-			return err
-		}
-		w.bw.Write(b)
-		return w.bw.WriteByte('\n')
-	}
-	if !w.header {
-		w.header = true
-		if err := w.cw.Write(csvHeader); err != nil {
-			return err
-		}
-	}
-	f := func(p *float64) string {
-		if p == nil {
-			return ""
-		}
-		return strconv.FormatFloat(*p, 'f', -1, 64)
-	}
-	row := []string{ts, strconv.FormatFloat(mjd, 'f', 6, 64), d.Source, d.DataType}
-	if p, ok := d.Value.(dataproduct.Photometry); ok {
-		sigma := ""
-		if p.LimitSigma != 0 {
-			sigma = strconv.FormatFloat(p.LimitSigma, 'f', -1, 64)
-		}
-		row = append(row, p.Filter, f(p.Magnitude), f(p.Error), f(p.Limit), sigma, p.Telescope, f(p.FluxUJy), f(p.FluxErrUJy), "")
-	} else {
-		b, err := dataproduct.CanonicalValue(d.Value)
-		if err != nil {
-			return err
-		}
-		row = append(row, "", "", "", "", "", "", "", "", string(b))
-	}
-	return w.cw.Write(row)
-}
-
-func (w *writer) flush() error {
-	w.cw.Flush()
-	if err := w.cw.Error(); err != nil {
-		return err
-	}
-	return w.bw.Flush()
 }

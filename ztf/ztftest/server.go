@@ -169,6 +169,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	faults    simfault.Queue
+	echoes    int
 	requests  map[Endpoint]int
 	submitted map[string]int
 	nextExit  []int
@@ -334,6 +335,10 @@ func (s *Server) wrap(ep Endpoint, h http.Handler) http.Handler {
 		s.mu.Lock()
 		s.requests[ep]++
 		s.mu.Unlock()
+		if s.takeEcho() {
+			echoCredentials(w, r)
+			return
+		}
 		f, ok := s.faults.Take(func(e string) bool { return e == "" || Endpoint(e) == ep })
 		if !ok {
 			h.ServeHTTP(w, r)
