@@ -54,7 +54,7 @@ func TestWritePacerAllOpen(t *testing.T) {
 	if newWritePacer(-1, time.Second, clk.now) != nil {
 		t.Fatal("rate -1: no pacing")
 	}
-	var none *writePacer
+	var none *pacer
 	if none.delay() != 0 {
 		t.Fatal("a nil pacer never waits")
 	}

@@ -269,6 +269,7 @@ func TestServicePollBackoff(t *testing.T) {
 	task := *out.Pending
 	var waits []time.Duration
 	for range 7 {
+		clock.Add(task.NotBefore.Sub(clock.Now())) // a look at its time (an early one is a wake-up)
 		o, err := svc.Resume(ctx, ngc1566, task, nil)
 		require.NoError(t, err)
 		task = *o.Pending
