@@ -48,7 +48,7 @@ func (s *Service) CallbackURL() string {
 // poll would have (Resume), and only what the server says is stored. So a
 // forged callback cannot fake a result or touch a job: at most it makes a
 // job of ours look early, and looks that want fresh news cost at most one
-// list read per Options.ListMaxAge in all. A task id that no waiting job
+// list read per Options.ListMaxAge (2 s at most) in all. A task id that no waiting job
 // follows gets 404 and changes nothing. Answers: 202 (woken), 400 (no
 // task id), 404, 405 (not POST), 429 (more than CallbackRate a second,
 // CallbackBurst at once: left to polling), 500 (the job database failed).

@@ -109,9 +109,11 @@ type Options struct {
 	// with two or more tasks pending in the process, Resume reads the
 	// list (GET /queue/, up to 100 tasks a page, with If-None-Match) at
 	// most this often and shares it among them, instead of reading each
-	// task. It is also the least time between two reads made for woken
-	// jobs (completion callbacks). Default PollRunning (2 s): sharing
-	// delays no look beyond the poll policy's shortest wait.
+	// task. Default PollRunning (2 s): sharing delays no look beyond the
+	// poll policy's shortest wait. Looks of jobs woken by completion
+	// callbacks want news from after the wake; the reads made for them
+	// are at least ListMaxAge apart (at most 2 s), whatever the number of
+	// callbacks.
 	ListMaxAge time.Duration
 	// QueuePositionsMaxAge is how often, at most, a Service reads
 	// /queuepositions.json while tasks of the account are queued, to show

@@ -47,19 +47,27 @@ func newPoller(c *Client, opts *Options) *poller {
 		woken: map[int64]time.Time{}, detailAt: map[int64]time.Time{}}
 }
 
+// maxWakeGap bounds the least time between two reads made for woken jobs.
+const maxWakeGap = 2 * time.Second
+
+// wakeGap is the least time between two reads of one kind (the list, or
+// one task) made for looks that want news from after a wake-up:
+// ListMaxAge, at most 2 s.
+func (p *poller) wakeGap() time.Duration { return min(p.opts.ListMaxAge, maxWakeGap) }
+
 // trackFor is how long a task is followed after its last look (a job
 // cancelled in another process, or gone, stops being looked at).
 func (p *poller) trackFor() time.Duration { return 3*p.opts.PollMax + time.Minute }
 
 // look returns the latest news of task id: from a list read no older than
 // ListMaxAge when two or more tasks are followed, else from a read of the
-// task; when fresh is set (the job was woken before its time) or a
-// callback came for it, from a read begun after that. When such news
-// cannot be had without reading again sooner than ListMaxAge after the
-// last read of its kind (so that a flood of wake-ups, forged callbacks
-// included, costs at most one list read per ListMaxAge), it returns the time to look again instead (and
+// task; when want is set (the job was woken before its time) or a
+// callback came for it, from a read begun at or after that. When such news
+// cannot be had without reading again sooner than wakeGap after the last
+// read of its kind (so that a flood of wake-ups, forged callbacks
+// included, costs at most one list read per gap), it returns the time to look again instead (and
 // no task).
-func (p *poller) look(ctx context.Context, id int64, fresh bool) (*Task, time.Time, error) {
+func (p *poller) look(ctx context.Context, id int64, want time.Time) (*Task, time.Time, error) {
 	now := p.opts.Now()
 	p.mu.Lock()
 	p.tracked[id] = now
@@ -67,10 +75,6 @@ func (p *poller) look(ctx context.Context, id int64, fresh bool) (*Task, time.Ti
 		if now.Sub(last) > p.trackFor() {
 			p.forgetLocked(tid)
 		}
-	}
-	var want time.Time // news must be from a read begun at or after this
-	if fresh {
-		want = now.Add(-p.opts.ListMaxAge)
 	}
 	if w, ok := p.woken[id]; ok && w.After(want) {
 		want = w
@@ -107,8 +111,8 @@ func (p *poller) look(ctx context.Context, id int64, fresh bool) (*Task, time.Ti
 			}
 			break // not in the list: read it alone
 		}
-		if !want.IsZero() && now.Sub(p.listAt) < p.opts.ListMaxAge {
-			again := p.listAt.Add(p.opts.ListMaxAge)
+		if !want.IsZero() && now.Sub(p.listAt) < p.wakeGap() {
+			again := p.listAt.Add(p.wakeGap())
 			p.mu.Unlock()
 			return nil, again, nil
 		}
@@ -123,8 +127,8 @@ func (p *poller) look(ctx context.Context, id int64, fresh bool) (*Task, time.Ti
 		}
 	}
 	// Read the task alone.
-	if last := p.detailAt[id]; !want.IsZero() && now.Sub(last) < p.opts.ListMaxAge {
-		again := last.Add(p.opts.ListMaxAge)
+	if last := p.detailAt[id]; !want.IsZero() && now.Sub(last) < p.wakeGap() {
+		again := last.Add(p.wakeGap())
 		p.mu.Unlock()
 		return nil, again, nil
 	}
@@ -212,6 +216,13 @@ func (p *poller) withPositionLocked(t Task) Task {
 		}
 	}
 	return t
+}
+
+// track starts following task id (just queued).
+func (p *poller) track(id int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tracked[id] = p.opts.Now()
 }
 
 // wake notes a completion callback for task id: its next look reads news

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"strconv"
 	"strings"
@@ -42,7 +43,10 @@ const (
 	// dataQueuePosition is a queued task's place in the server's queue (0
 	// = next), as last seen.
 	dataQueuePosition = "queue_position"
-	maxCleanupQueue   = 1000
+	// dataWoken is when a woken job's look was put off (it wants news
+	// from after then).
+	dataWoken       = "woken"
+	maxCleanupQueue = 1000
 	// cleanupPerCall is how many remembered deletes a call retries while
 	// the account's writes allow.
 	cleanupPerCall = 8
@@ -189,6 +193,7 @@ func (s *Service) query(ctx context.Context, t singletarget.Target, f singletarg
 		}
 		s.opts.Logger.InfoContext(ctx, "ATLAS task queued", "task", task.ID, "target", t.Name)
 	}
+	s.poll.track(task.ID)
 	now := s.opts.Now()
 	state := task.State()
 	if state != StateRunning {
@@ -216,8 +221,8 @@ func (s *Service) query(ctx context.Context, t singletarget.Target, f singletarg
 // Options.ListMaxAge and shared by all of them; with one, from the task
 // itself (both conditional GETs: a 304 costs no body). A job woken before
 // its NotBefore (a completion callback, singletarget.RemoteWaker) gets
-// news read after the wake, at most one read per ListMaxAge whatever the
-// number of wakes. Queued or running: the task comes back pending
+// news read after the wake: at most one read per ListMaxAge (2 s at most)
+// whatever the number of wakes. Queued or running: the task comes back pending
 // with NotBefore from the poll policy (Client.PollDelay), its queue
 // position (from /queuepositions.json) in the progress message and in
 // Data["queue_position"], or an error matching singletarget.ErrDeadline once
@@ -240,12 +245,23 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 		return nil, fmt.Errorf("%s: remote task id %q is not an ATLAS task id", ServiceName, task.ID)
 	}
 	now := s.opts.Now()
-	fresh := !task.NotBefore.IsZero() && now.Before(task.NotBefore.Add(-time.Second))
-	rt, again, err := s.poll.look(ctx, id, fresh)
+	var want time.Time // news must come from a read begun at or after this
+	if !task.NotBefore.IsZero() && now.Before(task.NotBefore.Add(-time.Second)) {
+		want = now // woken before its time
+	}
+	if w, err := time.Parse(time.RFC3339Nano, task.Data[dataWoken]); err == nil && w.After(want) {
+		want = w
+	}
+	rt, again, err := s.poll.look(ctx, id, want)
 	if err == nil && rt == nil {
-		// Woken, but read moments ago: look again right after the next
-		// read may go.
+		// Woken, but read moments ago: look again when the next read may
+		// go, still wanting news from after the wake.
 		next := task
+		next.Data = maps.Clone(task.Data)
+		if next.Data == nil {
+			next.Data = map[string]string{}
+		}
+		next.Data[dataWoken] = want.UTC().Format(time.RFC3339Nano)
 		next.NotBefore = again
 		return &singletarget.Outcome{Pending: &next}, nil
 	}
@@ -271,6 +287,7 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 			next.Data[dataStatePolls] = strconv.Itoa(since)
 		}
 		next.State = state
+		delete(next.Data, dataWoken)
 		delete(next.Data, dataQueuePosition)
 		if state == StateQueued && rt.QueuePos != nil {
 			next.Data[dataQueuePosition] = strconv.Itoa(*rt.QueuePos)
