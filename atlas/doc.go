@@ -32,6 +32,15 @@
 //     learn_active_limit: true learns it from 429 answers to queue requests
 //     (default false); max_queued_tasks: the cap on tasks not yet started
 //     that batches keep below (default 500, the server's; -1 for none)
+//   - read_rate, read_window: the client-side pacing of the account's
+//     reads (defaults 600 and 1m, the 2026 server's read throttle;
+//     read_rate -1 turns it off)
+//   - list_max_age: how old a read of the account's task list may be to
+//     answer the polls of its pending tasks (default: poll_running, 2s);
+//     queue_positions_max_age: how often /queuepositions.json is read
+//     while tasks are queued (default 30s; "never")
+//   - callback_url: the public https URL of the TOM's completion callback
+//     endpoint (see Service.CallbackHandler); default none
 //
 // Unknown keys are refused at load time. Register adds both classes to a
 // singletarget.Registry.
