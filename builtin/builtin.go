@@ -92,7 +92,9 @@ var (
 			simulate: func() (string, singletarget.Secret, map[string]string, func(), error) {
 				// Tasks queue for 0.3 s and run for 0.5 s: long enough to
 				// show the protocol's progress, short enough for a demo.
-				s := atlastest.Start(&atlastest.Options{QueueDelay: 300 * time.Millisecond, RunTime: 500 * time.Millisecond})
+				// AllowHTTPCallbacks: a TOM on this machine may ask for
+				// completion callbacks (callback_url on loopback http).
+				s := atlastest.Start(&atlastest.Options{QueueDelay: 300 * time.Millisecond, RunTime: 500 * time.Millisecond, AllowHTTPCallbacks: true})
 				return s.URL, s.Token, map[string]string{"poll_queued": "100ms", "poll_running": "100ms", "poll_max": "200ms"}, s.Close, nil
 			}},
 		{name: panstarrs.ServiceName, class: panstarrs.ServiceClass,
