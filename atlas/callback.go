@@ -80,7 +80,7 @@ func (s *Service) CallbackHandler(w singletarget.RemoteWaker) http.Handler {
 		s.poll.wake(id)
 		job, err := w.WakeRemote(r.Context(), ServiceName, strconv.FormatInt(id, 10))
 		switch {
-		case errors.Is(err, singletarget.ErrNotFound):
+		case errors.Is(err, singletarget.ErrUnknownJob):
 			http.Error(rw, fmt.Sprintf("no job waits on task %d", id), http.StatusNotFound)
 			return
 		case err != nil:

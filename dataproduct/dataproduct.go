@@ -18,20 +18,43 @@ const (
 	TypeSpectroscopy = "spectroscopy"
 )
 
-// ErrNotFound is returned (wrapped) by a Store when a product asked for by
-// ID does not exist.
-var ErrNotFound = errors.New("dataproduct: not found")
+// Error categories this package shares with package singletarget: they
+// are the same values (singletarget.ErrNotFound is ErrNotFound), so one
+// errors.Is works whichever package returned the error. The singletarget
+// package doc describes the whole taxonomy.
+var (
+	// ErrNotFound: what was asked for does not exist. A Store returns it
+	// (wrapped) for a product ID it does not hold; a service for an
+	// archive that has nothing for the target or window.
+	ErrNotFound = errors.New("not found")
+	// ErrInvalidInput: the input is wrong and sending it again gives the
+	// same answer: a file that is not its format (*ParseError), a datum
+	// that cannot be stored (ErrInvalidDatum), a form or the settings
+	// (see singletarget).
+	ErrInvalidInput = errors.New("invalid input")
+)
 
 // ErrConflict is returned (wrapped) by PutProduct when the target already
 // has a product of that name with other bytes or another data product
 // type, and by ReplaceProduct when the type differs: a Store never changes
 // a product's type, and replaces its file only through ReplaceProduct.
-// Nothing is stored then.
-var ErrConflict = errors.New("dataproduct: conflict")
+// Nothing is stored then. It matches ErrInvalidInput: the same put gives
+// the same answer.
+var ErrConflict error = &subError{msg: "conflict", category: ErrInvalidInput}
 
 // ErrInvalidDatum is returned (wrapped) by AddDatums when a datum lacks a
-// required part or its value cannot be encoded; nothing is stored then.
-var ErrInvalidDatum = errors.New("dataproduct: invalid datum")
+// required part or its value cannot be encoded; nothing is stored then. It
+// matches ErrInvalidInput.
+var ErrInvalidDatum error = &subError{msg: "invalid datum", category: ErrInvalidInput}
+
+// subError is a sentinel of its own that also matches its category.
+type subError struct {
+	msg      string
+	category error
+}
+
+func (e *subError) Error() string { return e.msg }
+func (e *subError) Unwrap() error { return e.category }
 
 // Product is one stored file: a service's result file or a user's upload.
 //
@@ -62,6 +85,12 @@ type Product struct {
 	// query window. Never put secrets here.
 	Extra map[string]string `json:"extra,omitempty"`
 }
+
+// ExtraObservationTime is the Product.Extra key of the observation time a
+// user gave with an uploaded file (RFC 3339, UTC), for formats whose files
+// may hold none (a spectrum without DATE-OBS). processor.Ingest passes it
+// to the processor, so re-processing the product gives the same datums.
+const ExtraObservationTime = "observation_time"
 
 // Datum is one reduced datum, the TOM's ReducedDatum.
 type Datum struct {
@@ -137,12 +166,17 @@ func (d Datum) Check() error {
 	return nil
 }
 
-// IngestResult counts what AddDatums did.
+// IngestResult counts what AddDatums did and, from processor.Ingest, says
+// what the processor made of each file.
 type IngestResult struct {
 	// Added is the number of datums stored.
 	Added int `json:"added"`
-	// Skipped is the number of duplicates ignored.
+	// Skipped is the number of duplicates ignored (datums already stored).
+	// Rows of a file that gave no datum are counted in Reports instead.
 	Skipped int `json:"skipped"`
+	// Reports holds one Report per processed file: rows read, datums
+	// made, rows skipped by reason. Store.AddDatums leaves it empty.
+	Reports []Report `json:"reports,omitempty"`
 }
 
 // ProductFilter selects products; zero fields match anything.
@@ -252,7 +286,7 @@ func Datums(ds []Datum) iter.Seq2[Datum, error] {
 
 // ParseError reports a malformed input file: the line (1-based, counting
 // every line of the file including headers and comments), the column when
-// known, and the cause.
+// known, and the cause. It matches ErrInvalidInput.
 type ParseError struct {
 	// File names the file or product, when known.
 	File string
@@ -290,3 +324,6 @@ func (e *ParseError) Error() string {
 
 // Unwrap returns the cause.
 func (e *ParseError) Unwrap() error { return e.Err }
+
+// Is matches ErrInvalidInput.
+func (e *ParseError) Is(target error) bool { return target == ErrInvalidInput }

@@ -47,7 +47,8 @@ type JobStatus struct {
 	Progress Progress `json:"progress"`
 	// Remote is the asynchronous service's remote task, once queued.
 	Remote *RemoteTask `json:"remote,omitempty"`
-	// Products, Added and Skipped are set when the job succeeded.
+	// Products, Added, Skipped and Reports (what the processor made of
+	// each product, rows skipped included) are set when the job succeeded.
 	Products []dataproduct.Product `json:"products,omitempty"`
 	dataproduct.IngestResult
 	// Error says why the job failed; Err is the error itself (not
@@ -70,7 +71,7 @@ type JobStatus struct {
 //     no job) and returns the new job's id. Immediate runs the query to
 //     the end inside Submit; the others queue it.
 //   - Status returns the job's latest status, its Progress included. An
-//     unknown id is an error matching ErrJobNotFound.
+//     unknown id is an error matching ErrUnknownJob.
 //   - List returns one page of jobs, newest first, filtered by target,
 //     service and state (JobFilter); JobPage.Next continues the listing.
 //   - Watch follows one job's changes as they happen (see below).
@@ -84,7 +85,7 @@ type JobStatus struct {
 // the job changes (state, progress, remote task), and ends after yielding a
 // final one (State.Done). When ctx ends first it yields the latest status
 // with ctx's error and ends; an unknown id yields an error matching
-// ErrJobNotFound. A consumer slower than the job skips intermediate
+// ErrUnknownJob. A consumer slower than the job skips intermediate
 // statuses, never the latest. Break out of the loop to stop following:
 //
 //	for st, err := range x.Watch(ctx, id) {
@@ -198,10 +199,6 @@ func badCursor(after string) error {
 type Canceller interface {
 	CancelRemote(ctx context.Context, task RemoteTask) error
 }
-
-// ErrJobNotFound is returned (wrapped) for an unknown job id. It matches
-// ErrNotFound as well.
-var ErrJobNotFound = fmt.Errorf("job %w", ErrNotFound)
 
 func newJobID() JobID {
 	var b [12]byte

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/tomgo/targetdata/dataproduct"
 	"github.com/tomgo/targetdata/internal/demo"
+	"github.com/tomgo/targetdata/processor"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -32,7 +34,7 @@ func demoManager(t *testing.T, polls int) (*singletarget.Manager, *demo.Archive,
 	return m, a, store
 }
 
-func window() url.Values { return url.Values{"min_mjd": {"60080"}, "max_mjd": {"60100"}} }
+func window() url.Values { return url.Values{"min_date_mjd": {"60080"}, "max_date_mjd": {"60100"}} }
 
 func TestManagerRun(t *testing.T) {
 	m, a, store := demoManager(t, 3)
@@ -61,9 +63,11 @@ func TestManagerRun(t *testing.T) {
 	ds, err := store.ListDatums(ctx, dataproduct.DatumFilter{TargetID: 1})
 	require.NoError(t, err)
 	assert.Len(t, ds, 40)
+	report := dataproduct.Report{Product: "demo-SN_2023ixf-60080-60100.csv", Rows: 40, Datums: 40}
+	assert.Equal(t, []dataproduct.Report{report}, res.Reports, "the result says what the processor made of the file")
 	again, err := m.Run(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: window()})
 	require.NoError(t, err)
-	assert.Equal(t, dataproduct.IngestResult{Added: 0, Skipped: 40}, again.IngestResult)
+	assert.Equal(t, dataproduct.IngestResult{Added: 0, Skipped: 40, Reports: []dataproduct.Report{report}}, again.IngestResult)
 }
 
 func TestManagerRefusesBadRequests(t *testing.T) {
@@ -76,9 +80,9 @@ func TestManagerRefusesBadRequests(t *testing.T) {
 	require.ErrorAs(t, err, &fe)
 	assert.Contains(t, fe.Fields, "ra")
 	assert.Contains(t, fe.Fields, "dec")
-	_, err = m.Run(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: url.Values{"min_mjd": {"soon"}}})
+	_, err = m.Run(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: url.Values{"min_date_mjd": {"soon"}}})
 	require.ErrorAs(t, err, &fe)
-	assert.Contains(t, fe.Fields, "min_mjd")
+	assert.Contains(t, fe.Fields, "min_date_mjd")
 	assert.Equal(t, 0, a.Submitted, "nothing reached the archive")
 }
 
@@ -123,6 +127,47 @@ func TestManagerUpload(t *testing.T) {
 	assert.Error(t, err)
 }
 
+// An upload's rows that are no measurement are reported and logged; a
+// spectrum without a time takes the one given with it, recorded with the
+// product.
+func TestManagerUploadReportAndObservationTime(t *testing.T) {
+	var logs strings.Builder
+	store := dataproduct.NewMemoryStore(nil)
+	m := singletarget.NewManager(store, &singletarget.ManagerOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	require.NoError(t, m.AddProcessor("photometry", processor.PhotometryTable{}))
+	require.NoError(t, m.AddProcessor("spectroscopy", processor.Spectroscopy{}))
+	ctx := context.Background()
+
+	res, err := m.Upload(ctx, 9, "photometry", "mine.csv", strings.NewReader("time,filter,magnitude,limit\n60000.5,g,17,\n60001.5,g,,\n"))
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Added)
+	require.Len(t, res.Reports, 1)
+	assert.Equal(t, []dataproduct.SkippedRows{{Reason: processor.ReasonNoMagnitudeOrLimit, Count: 1, Lines: []int{3}}}, res.Reports[0].Skipped)
+	assert.Contains(t, logs.String(), `msg="product processed" product=upload-mine.csv rows=2 datums=1 skipped_rows=1`)
+
+	spectrum := "wavelength flux\n4000 1e-16\n4001 2e-16\n"
+	_, err = m.Upload(ctx, 9, "spectroscopy", "spec.txt", strings.NewReader(spectrum))
+	var pe *dataproduct.ParseError
+	require.ErrorAs(t, err, &pe, "no time in the file and none given")
+	assert.Contains(t, err.Error(), "no observation time")
+
+	at := time.Date(2024, 1, 26, 3, 14, 15, 0, time.UTC)
+	res, err = m.Upload(ctx, 9, "spectroscopy", "spec2.txt", strings.NewReader(spectrum), singletarget.WithObservationTime(at))
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Added)
+	require.Len(t, res.Products, 1)
+	assert.Equal(t, "2024-01-26T03:14:15Z", res.Products[0].Extra[dataproduct.ExtraObservationTime], "the time is kept with the product")
+	assert.Contains(t, res.Reports[0].Notes[0], "the time given with it is used")
+	ds, err := store.ListDatums(ctx, dataproduct.DatumFilter{TargetID: 9, DataType: "spectroscopy"})
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	assert.Equal(t, at, ds[0].Timestamp)
+	again, err := m.Process(ctx, res.Products[0])
+	require.NoError(t, err)
+	assert.Equal(t, 0, again.Added, "re-processing the product gives the same datum")
+	assert.Equal(t, 1, again.Skipped)
+}
+
 func TestImmediate(t *testing.T) {
 	m, _, _ := demoManager(t, 2)
 	ex := singletarget.NewImmediate(m)
@@ -136,10 +181,11 @@ func TestImmediate(t *testing.T) {
 	assert.Len(t, st.Products, 1)
 	require.NotNil(t, st.Remote)
 
-	_, err = ex.Submit(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: url.Values{"max_mjd": {"1"}}})
+	_, err = ex.Submit(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: url.Values{"max_date_mjd": {"1"}}})
 	assert.ErrorIs(t, err, singletarget.ErrInvalidForm, "bad params come back from Submit")
 	_, err = ex.Status(ctx, "nope")
-	assert.ErrorIs(t, err, singletarget.ErrNotFound)
+	assert.ErrorIs(t, err, singletarget.ErrUnknownJob)
+	assert.NotErrorIs(t, err, singletarget.ErrNotFound, "an unknown job is not an archive with nothing")
 }
 
 // flaky is a synchronous service that fails with a remote error n times.
@@ -240,6 +286,12 @@ func TestPoolFailuresAndCancel(t *testing.T) {
 	assert.True(t, errors.Is(st.Err, singletarget.ErrNotFound), "not retried: %v", st.Err)
 	assert.Equal(t, 1, st.Attempts)
 
+	// An id the pool never issued: ErrUnknownJob, not ErrNotFound.
+	_, err = p.Status(ctx, "nope")
+	assert.ErrorIs(t, err, singletarget.ErrUnknownJob)
+	assert.NotErrorIs(t, err, singletarget.ErrNotFound)
+	assert.ErrorIs(t, p.Cancel(ctx, "nope"), singletarget.ErrUnknownJob)
+
 	// A parked job (remote task pending) is cancelled and its remote task withdrawn.
 	id, err = p.Submit(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: window()})
 	require.NoError(t, err)
@@ -291,5 +343,11 @@ func TestPoolForgetsOldFinishedJobs(t *testing.T) {
 	_, err = p.Submit(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: window()})
 	require.NoError(t, err)
 	_, err = p.Status(ctx, id)
-	assert.ErrorIs(t, err, singletarget.ErrNotFound, "a finished job is forgotten after KeepFinished")
+	assert.ErrorIs(t, err, singletarget.ErrUnknownJob, "a finished job is forgotten after KeepFinished")
+}
+
+// countsOf is r without its reports: the datum counts alone.
+func countsOf(r dataproduct.IngestResult) dataproduct.IngestResult {
+	r.Reports = nil
+	return r
 }

@@ -518,7 +518,7 @@ func (p *Pool) run(j *poolJob) {
 // WakeRemote implements RemoteWaker: the job parked until the next look
 // at the remote task (service, taskID) is made due now. A job running a
 // step, parked for throttling or a retry, or waiting on its clean-up is
-// not woken (an error matching ErrJobNotFound, as for an unknown task).
+// not woken (an error matching ErrUnknownJob, as for an unknown task).
 func (p *Pool) WakeRemote(_ context.Context, service, taskID string) (JobID, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -530,7 +530,7 @@ func (p *Pool) WakeRemote(_ context.Context, service, taskID string) (JobID, err
 			return j.id, nil
 		}
 	}
-	return "", fmt.Errorf("%w: no job waits on %s task %q", ErrJobNotFound, service, taskID)
+	return "", fmt.Errorf("%w: no job waits on %s task %q", ErrUnknownJob, service, taskID)
 }
 
 // maxCleanupFailures is how many failures (other than throttling) a

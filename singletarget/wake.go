@@ -16,7 +16,7 @@ type RemoteWaker interface {
 	// registry name, the remote task id) due now and returns the job's id.
 	// A task that no job of the executor is waiting on (unknown, finished,
 	// running a step right now, or its clean-up waiting) is an error
-	// matching ErrJobNotFound.
+	// matching ErrUnknownJob.
 	WakeRemote(ctx context.Context, service, taskID string) (JobID, error)
 }
 

@@ -4,7 +4,7 @@
 // Query a service:
 //
 //	query -config settings.yaml -service ATLAS -name "SN 2023ixf" -ra 210.910674 -dec 54.311686 \
-//	      -param min_mjd=60080 -param max_mjd=60110
+//	      -param min_date_mjd=60080 -param max_date_mjd=60110
 //	query -service ATLAS -url https://fallingstar-data.com/forcedphot -api-key "$KEY" -name ... -ra ... -dec ...
 //	query -simulate -service ZTF -name ... -ra ... -dec ...   # against the bundled simulator, offline
 //
@@ -27,6 +27,15 @@
 // Process a local file with a registered processor instead of querying:
 //
 //	query -process atlas_photometry -file job01234.txt -format json
+//	query -process spectroscopy -file spec1.csv -observation-time 2020-09-15T09:37:01
+//
+// A row that is no measurement (an ATLAS row with duJy = 0 or mag5sig < 10,
+// a PanSTARRS flux of -999, ...) gives no datum: stderr then says, per
+// file, how many rows were read, how many datums made, and which rows were
+// skipped and why (with their first lines). A file that is not the format
+// is refused with its line and column. -observation-time gives the time of
+// a file that holds none (a spectrum without DATE-OBS), as an ISO date and
+// time (UTC) or an MJD.
 //
 // Output: one JSON object per datum per line on stdout
 // ({"timestamp", "mjd", "source", "data_type", "value"}), or CSV with

@@ -1,15 +1,16 @@
 // Command quickstart runs the whole single-target flow offline: it starts
-// the bundled ATLAS, PanSTARRS and ZTF simulators in this process, opens a
-// SQLite store with its files in a local folder, queries the three services
-// for SN 2023ixf through the in-process executor, processes and ingests the
-// result files, prints a per-service summary and draws lightcurve.png.
+// the bundled ATLAS, PanSTARRS, ZTF and ALeRCE simulators in this process,
+// opens a SQLite store with its files in a local folder, queries the four
+// services for SN 2023ixf through the in-process executor, processes and
+// ingests the result files, prints a per-service summary and draws
+// lightcurve.png.
 //
-//	go run ./examples/quickstart               # offline, in a temporary folder
+//	go run ./examples/quickstart               # offline, in a temporary folder removed at the end
 //	go run ./examples/quickstart -dir out      # keep the database, files and plot in ./out
 //	go run ./examples/quickstart -live         # the real services; keys from the environment
 //
-// With -live, ATLAS needs ATLAS_FORCED_PHOTOMETRY_API_KEY; PanSTARRS (MAST)
-// and ZTF light curves (IRSA) are public.
+// With -live, ATLAS needs ATLAS_FORCED_PHOTOMETRY_API_KEY; PanSTARRS (MAST),
+// ZTF light curves (IRSA) and ALeRCE are public.
 package main
 
 import (
@@ -22,12 +23,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"text/tabwriter"
 	"time"
 
 	"gonum.org/v1/plot/vg"
 
 	"github.com/tomgo/targetdata/builtin"
+	"github.com/tomgo/targetdata/builtin/builtintest"
 	"github.com/tomgo/targetdata/dataproduct"
 	"github.com/tomgo/targetdata/examples/internal/plot"
 	"github.com/tomgo/targetdata/singletarget"
@@ -46,10 +49,12 @@ single_target_data_services:
     url: https://catalogs.mast.stsci.edu/api/v0.1/panstarrs
   ZTF:
     class: ztf.Service
-    url: https://irsa.ipac.caltech.edu/cgi-bin/ZTF/nph_light_curves
+    url: https://irsa.ipac.caltech.edu
+  ALERCE:
+    class: alerce.Service
 tasks:
   backend: pool
-  workers: 3
+  workers: 4
 `
 
 // target is SN 2023ixf, the nearby type II supernova in M101.
@@ -60,6 +65,7 @@ var queries = map[string]url.Values{
 	"ATLAS":     {"min_date_mjd": {"60080"}, "max_date_mjd": {"60180"}},
 	"PANSTARRS": {"catalog": {"detection"}},
 	"ZTF":       {},
+	"ALERCE":    {},
 }
 
 func main() {
@@ -67,44 +73,66 @@ func main() {
 	live := flag.Bool("live", false, "query the real services (needs the network and, for ATLAS, ATLAS_FORCED_PHOTOMETRY_API_KEY)")
 	timeout := flag.Duration("timeout", 2*time.Minute, "give up after this long (live ATLAS tasks can take much longer)")
 	flag.Parse()
-	if *dir == "" {
-		d, err := os.MkdirTemp("", "targetdata-quickstart-")
-		if err != nil {
-			log.Fatal(err)
-		}
-		*dir = d
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-	defer cancel()
-	if err := run(ctx, *dir, *live, os.Stdout); err != nil {
+	err := quickstart(ctx, *dir, *live, os.Stdout)
+	cancel()
+	if err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, dir string, live bool, w io.Writer) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+// quickstart runs in dir, or, when dir is "", in a temporary folder that
+// it removes at the end, whatever happened.
+func quickstart(ctx context.Context, dir string, live bool, w io.Writer) (err error) {
+	if dir != "" {
+		return run(ctx, dir, live, w)
 	}
-	cfg, err := singletarget.ParseConfig([]byte(settings), os.LookupEnv)
+	tmp, err := os.MkdirTemp("", "targetdata-quickstart-")
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if rerr := os.RemoveAll(tmp); err == nil {
+			err = rerr
+		}
+		fmt.Fprintf(w, "\nremoved %s (-dir DIR keeps the database, the files and the plot)\n", tmp)
+	}()
+	return run(ctx, tmp, live, w)
+}
+
+// config returns the quickstart's settings with its store in dir; live
+// leaves the real services' URLs (and drops ATLAS without a key).
+func config(dir string, live bool, w io.Writer) (*singletarget.Config, error) {
+	cfg, err := singletarget.ParseConfig([]byte(settings), os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
 	cfg.Database = "sqlite://" + filepath.Join(dir, "targetdata.db")
 	cfg.Storage = "file://" + absolute(filepath.Join(dir, "files"))
-	if live {
-		if cfg.Services["ATLAS"].APIKey.IsZero() {
-			fmt.Fprintln(w, "ATLAS_FORCED_PHOTOMETRY_API_KEY is not set: skipping ATLAS")
-			delete(cfg.Services, "ATLAS")
-			cfg.ServiceOrder = cfg.ServiceOrder[1:]
-		}
-	} else {
+	if live && cfg.Services["ATLAS"].APIKey.IsZero() {
+		fmt.Fprintln(w, "ATLAS_FORCED_PHOTOMETRY_API_KEY is not set: skipping ATLAS")
+		delete(cfg.Services, "ATLAS")
+		cfg.ServiceOrder = slices.DeleteFunc(cfg.ServiceOrder, func(s string) bool { return s == "ATLAS" })
+	}
+	return cfg, nil
+}
+
+func run(ctx context.Context, dir string, live bool, w io.Writer) (err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	cfg, err := config(dir, live, w)
+	if err != nil {
+		return err
+	}
+	if !live {
 		var stops []func()
 		defer func() {
 			for _, stop := range stops {
 				stop()
 			}
 		}()
-		if err := builtin.Simulate(cfg, func(f func()) { stops = append(stops, f) }); err != nil {
+		if err := builtintest.Simulate(cfg, func(f func()) { stops = append(stops, f) }); err != nil {
 			return err
 		}
 	}
@@ -112,7 +140,11 @@ func run(ctx context.Context, dir string, live bool, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer func() {
+		if cerr := app.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	if err := app.Start(ctx); err != nil {
 		return err
 	}

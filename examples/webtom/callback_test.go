@@ -48,7 +48,7 @@ storage: file://%s
 	ctx := context.Background()
 	app, err := builtin.Open(ctx, cfg, &builtin.Options{Worker: true})
 	require.NoError(t, err)
-	t.Cleanup(app.Close)
+	t.Cleanup(func() { _ = app.Close() })
 	require.NoError(t, app.Start(ctx))
 	t.Cleanup(func() { _ = app.Stop(ctx) })
 	srv, err := newServer(app, &serverOptions{Auth: &basicAuth{user: "tom", password: testPassword}, LoopbackHosts: true})

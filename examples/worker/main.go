@@ -55,11 +55,11 @@ func main() {
 
 // run works jobs until ctx is done, then stops within grace; with
 // callbackAddr it serves the completion callbacks there meanwhile.
-func run(ctx context.Context, config string, grace time.Duration, callbackAddr string, logger *slog.Logger) error {
+func run(ctx context.Context, config string, grace time.Duration, callbackAddr string, logger *slog.Logger) (err error) {
 	if config == "" {
 		return errors.New("-config is required")
 	}
-	cfg, err := singletarget.LoadConfig(config)
+	cfg, err := builtin.LoadConfig(config) // every mistake, with its line, before anything starts
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,11 @@ func run(ctx context.Context, config string, grace time.Duration, callbackAddr s
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer func() {
+		if cerr := app.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	var callbacks *http.Server
 	if callbackAddr != "" {
 		if callbacks, err = serveCallbacks(app, callbackAddr, logger); err != nil {

@@ -145,9 +145,9 @@ func TestATLASWakeRemote(t *testing.T) {
 		time.Sleep(300 * time.Millisecond) // the task finishes; the job sleeps for an hour
 
 		_, err = web.WakeRemote(ctx, "ATLAS", "999999")
-		require.ErrorIs(t, err, singletarget.ErrJobNotFound)
+		require.ErrorIs(t, err, singletarget.ErrUnknownJob)
 		_, err = web.WakeRemote(ctx, "OTHER", task)
-		require.ErrorIs(t, err, singletarget.ErrJobNotFound)
+		require.ErrorIs(t, err, singletarget.ErrUnknownJob)
 		var woken singletarget.JobID
 		require.Eventually(t, func() bool { // until the job has snoozed
 			woken, err = web.WakeRemote(ctx, "ATLAS", task)
@@ -157,6 +157,6 @@ func TestATLASWakeRemote(t *testing.T) {
 		st := wait(t, web, id)
 		require.Equal(t, singletarget.JobSucceeded, st.State, "%+v", st)
 		_, err = web.WakeRemote(ctx, "ATLAS", task)
-		require.ErrorIs(t, err, singletarget.ErrJobNotFound, "a finished job is not woken")
+		require.ErrorIs(t, err, singletarget.ErrUnknownJob, "a finished job is not woken")
 	})
 }

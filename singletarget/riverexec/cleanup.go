@@ -128,7 +128,7 @@ func (e *riverEngine[TTx]) retry(ctx context.Context, id int64) error {
 // available now, and a worker runs its step at once. It changes nothing
 // else in the job: the step reads the archive as a poll would. A task no
 // snoozed job follows (unknown, the job running a step, done, or its
-// clean-up waiting) is an error matching singletarget.ErrJobNotFound. An
+// clean-up waiting) is an error matching singletarget.ErrUnknownJob. An
 // insert-only executor (a web process) wakes jobs too.
 func (x *Executor) WakeRemote(ctx context.Context, service, taskID string) (singletarget.JobID, error) {
 	we, ok := x.eng.(wakeEngine)
@@ -151,5 +151,5 @@ func (x *Executor) WakeRemote(ctx context.Context, service, taskID string) (sing
 		x.note.notify()
 		return jobID(r.ID, argsOf(r).Key), nil
 	}
-	return "", fmt.Errorf("%w: no job waits on %s task %q", singletarget.ErrJobNotFound, service, taskID)
+	return "", fmt.Errorf("%w: no job waits on %s task %q", singletarget.ErrUnknownJob, service, taskID)
 }
