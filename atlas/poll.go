@@ -255,10 +255,3 @@ func (p *poller) forgetLocked(id int64) {
 func isContextErr(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
-
-// pending reports how many tasks the poller follows.
-func (p *poller) pending() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.tracked)
-}

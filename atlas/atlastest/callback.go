@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -30,51 +29,51 @@ const callbackTimeout = 10 * time.Second
 const clockTick = 20 * time.Millisecond
 
 // checkCallbackURL validates a callback_url with the server's rules and
-// messages: https (or http with AllowHTTPCallbacks), a host name, no
+// returns the server's message for a bad one ("" when good): https (or http with AllowHTTPCallbacks), a host name, no
 // credentials, a valid port, at most 500 characters, and a name that
 // resolves (within 5 s) to public addresses only (any address with
 // AllowHTTPCallbacks).
-func (s *Server) checkCallbackURL(raw string) error {
+func (s *Server) checkCallbackURL(raw string) string {
 	if len(raw) > maxCallbackURL {
-		return fmt.Errorf("callback_url must be at most %d characters", maxCallbackURL)
+		return fmt.Sprintf("callback_url must be at most %d characters", maxCallbackURL)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return errors.New("Enter a valid URL.")
+		return "Enter a valid URL."
 	}
 	switch {
 	case u.Scheme == "https":
 	case u.Scheme == "http" && s.opts.AllowHTTPCallbacks:
 	case s.opts.AllowHTTPCallbacks:
-		return errors.New("callback_url must use https or http")
+		return "callback_url must use https or http"
 	default:
-		return errors.New("callback_url must use https")
+		return "callback_url must use https"
 	}
 	if u.Hostname() == "" {
-		return errors.New("callback_url must include a hostname")
+		return "callback_url must include a hostname"
 	}
 	if u.User != nil {
-		return errors.New("callback_url must not contain credentials")
+		return "callback_url must not contain credentials"
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 65535 {
-			return fmt.Errorf("callback_url has an invalid port: Port out of range 0-65535")
+			return "callback_url has an invalid port: Port out of range 0-65535"
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", u.Hostname())
 	if err != nil {
-		return fmt.Errorf("callback_url hostname could not be resolved: %v", err)
+		return fmt.Sprintf("callback_url hostname could not be resolved: %v", err)
 	}
 	if !s.opts.AllowHTTPCallbacks {
 		for _, a := range addrs {
 			if !isPublic(a) {
-				return errors.New("callback_url must resolve to a public address")
+				return "callback_url must resolve to a public address"
 			}
 		}
 	}
-	return nil
+	return ""
 }
 
 // special are the address ranges that are not public besides those
@@ -153,7 +152,7 @@ func (s *Server) deliver(target string, p callbackPayload) {
 			return
 		}
 	}
-	if err := s.checkCallbackURL(target); err != nil {
+	if msg := s.checkCallbackURL(target); msg != "" {
 		count(&s.stats.CallbacksFailed)
 		return
 	}

@@ -1110,8 +1110,8 @@ func (s *Server) handleQueue(w http.ResponseWriter, r *http.Request) {
 	}
 	if cb, ok := v["callback_url"]; ok && cb != "" && !s.isLegacy() {
 		// (The legacy server has no such field and ignores it.)
-		if err := s.checkCallbackURL(cb); err != nil {
-			errs["callback_url"] = append(errs["callback_url"], err.Error())
+		if msg := s.checkCallbackURL(cb); msg != "" {
+			errs["callback_url"] = append(errs["callback_url"], msg)
 		}
 		t.callbackURL = cb
 	}
