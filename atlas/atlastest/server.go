@@ -54,6 +54,7 @@
 package atlastest
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
@@ -137,6 +138,11 @@ type Options struct {
 	// sample); otherwise GenerateResult makes one from the coordinates and
 	// the window.
 	Fixture []byte
+	// FixtureReader, when set, gives the result file of every task, read
+	// afresh from a new reader at each download and streamed without a
+	// Content-Length: a file of any size (hundreds of MB, or endless), never
+	// held in memory. It wins over Fixture.
+	FixtureReader func() io.Reader
 	// Legacy reproduces the server of 2022 to 2026-07: HTML unless the
 	// request sends "Accept: application/json", every 401 and 403 answered
 	// by a 302 to {BasePath}/api-auth/login/?next=<path>, and the older
@@ -226,6 +232,7 @@ type Server struct {
 	clock    time.Time // time of the last simulated event
 	rrLast   int       // id of the user the runner served last
 	faults   simfault.Queue
+	echoes   int
 	stuck    int
 	failMsgs []string
 	stats    Stats
@@ -587,6 +594,8 @@ func (s *Server) finishLocked(t *task, at time.Time) {
 		t.errorMsg = t.failMsg
 	case t.ra != nil && s.opts.Empty(*t.ra, *t.dec):
 		t.errorMsg = NoDataMessage
+	case s.opts.FixtureReader != nil:
+		t.result = []byte{} // streamed at download
 	default:
 		var body []byte
 		if s.opts.Fixture != nil {
@@ -602,7 +611,7 @@ func (s *Server) finishLocked(t *task, at time.Time) {
 			}
 			body = GenerateResult(*t.ra, *t.dec, lo, hi)
 		}
-		if strings.Count(strings.TrimSpace(string(body)), "\n") == 0 {
+		if bytes.Count(bytes.TrimSpace(body), []byte("\n")) == 0 {
 			t.errorMsg = NoDataMessage // the server never hands out a header-only file
 		} else {
 			t.result = body
@@ -706,6 +715,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.stats.Writes++
 	}
 	s.mu.Unlock()
+	if s.takeEcho() {
+		s.echoCredentials(w, r, ep)
+		return
+	}
 	f, faulty := s.takeFault(ep, r.Method)
 	if !faulty {
 		s.answer(w, r, ep, id)
@@ -1311,6 +1324,10 @@ func (s *Server) handleResult(w http.ResponseWriter, r *http.Request, id int64) 
 	s.stats.Downloads++
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "text/plain")
+	if s.opts.FixtureReader != nil {
+		_, _ = io.Copy(w, s.opts.FixtureReader())
+		return
+	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.Write(body)
 }
