@@ -54,6 +54,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	progress := x.newProgressWriter(ctx, job.ID, req.Service, &mu, &st) // progress.go
 	defer progress.stop()
 	ctx = singletarget.WithProgress(ctx, progress.report)
+	ctx = singletarget.WithCleanupQueue(ctx, x) // cleanup.go
 
 	key := slotKey(job.ID)
 	slots, _ := x.m.Slots(req.Service)
