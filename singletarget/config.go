@@ -3,6 +3,7 @@ package singletarget
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"regexp"
@@ -37,11 +38,16 @@ import (
 //	  database: sqlite://targetdata-jobs.db   # for river; default: database
 //	database: sqlite://targetdata.db            # or postgres://...
 //	storage: file://./data                      # or mem://, s3://bucket?region=...
+//	refresh:                 # a scheduled refresh (river backend)
+//	  every: 24h
+//	  services:              # default: every service, with its initial form values
+//	    ATLAS:
+//	    PANSTARRS: {catalog: detection}
 //
 // String values may use ${NAME} or ${NAME:-default} to read the
-// environment ($$ is a literal $). A service's keys other than class, url
-// and api_key go to its Extra and are checked by its factory. Unknown keys
-// anywhere else are errors.
+// environment ($$ is a literal $). A service's keys other than class, url,
+// api_key and refresh_overlap go to its Extra and are checked by its
+// factory. Unknown keys anywhere else are errors.
 type Config struct {
 	// Services maps a registry name ("ATLAS") to its settings.
 	Services map[string]ServiceConfig `json:"single_target_data_services"`
@@ -57,6 +63,21 @@ type Config struct {
 	Database string `json:"database,omitempty"`
 	// Storage is the URL of the file storage.
 	Storage string `json:"storage,omitempty"`
+	// Refresh is the scheduled refresh (the refresh section).
+	Refresh RefreshConfig `json:"refresh"`
+}
+
+// RefreshConfig is the refresh section: a refresh of every target the TOM
+// names (riverexec.Schedule.Targets), every Every, as River periodic jobs.
+// It needs tasks.backend river.
+type RefreshConfig struct {
+	// Every is the period of the scheduled refresh; 0 means none.
+	Every time.Duration `json:"every,omitempty"`
+	// Services maps the services to refresh to their form values (nil
+	// for the initial values); empty means every configured service.
+	Services map[string]url.Values `json:"services,omitempty"`
+	// ServiceOrder lists Services' names in file order.
+	ServiceOrder []string `json:"-"`
 }
 
 // ServiceConfig is one entry of single_target_data_services.
@@ -69,6 +90,11 @@ type ServiceConfig struct {
 	APIKey Secret `json:"api_key,omitempty"`
 	// Extra holds the entry's other keys, as strings.
 	Extra map[string]string `json:"extra,omitempty"`
+	// RefreshOverlap, when set, replaces the service's default overlap of
+	// an incremental refresh (Manager.SetRefreshOverlap): how far before
+	// the newest stored epoch a refresh starts. Key refresh_overlap, a
+	// duration such as 72h or 3d.
+	RefreshOverlap *time.Duration `json:"refresh_overlap,omitempty"`
 }
 
 // TasksConfig is the tasks section.
@@ -161,6 +187,12 @@ func ParseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, e
 						sc.URL, rawURL = s, shown(fv.Value, s)
 					case "api_key":
 						sc.APIKey = Secret(s)
+					case "refresh_overlap":
+						d, err := parseDays(s)
+						if err != nil || d < 0 {
+							p.errorf(fv, path+"."+field, fmt.Sprintf("%s is not a duration such as 72h or 3d", shown(fv.Value, s)))
+						}
+						sc.RefreshOverlap = &d
 					default:
 						if sc.Extra == nil {
 							sc.Extra = map[string]string{}
@@ -187,6 +219,8 @@ func ParseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, e
 			cfg.Database, _ = p.scalar(v, key)
 		case "storage":
 			cfg.Storage, _ = p.scalar(v, key)
+		case "refresh":
+			p.refresh(v, key, &cfg.Refresh)
 		case "tasks":
 			p.mapping(v, key, func(field string, fk, fv *yaml.Node) {
 				path := key + "." + field
@@ -223,9 +257,19 @@ func ParseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, e
 				}
 			})
 		default:
-			p.errorf(k, key, "unknown key (known: single_target_data_services, data_product_types, data_processors, tasks, database, storage)")
+			p.errorf(k, key, "unknown key (known: single_target_data_services, data_product_types, data_processors, tasks, database, storage, refresh)")
 		}
 	})
+	if cfg.Refresh.Every > 0 && cfg.Tasks.Backend != "river" {
+		p.errs = append(p.errs, &ConfigError{Key: "refresh.every",
+			Msg: "a scheduled refresh runs on the river backend: set tasks.backend: river"})
+	}
+	for _, name := range cfg.Refresh.ServiceOrder {
+		if _, ok := cfg.Services[name]; !ok {
+			p.errs = append(p.errs, &ConfigError{Key: "refresh.services." + name,
+				Msg: fmt.Sprintf("no such service in single_target_data_services (configured: %s)", listOrNone(cfg.ServiceOrder))})
+		}
+	}
 	for typ := range cfg.DataProcessors {
 		if _, ok := cfg.DataProductTypes[typ]; !ok && len(cfg.DataProductTypes) > 0 {
 			p.errs = append(p.errs, &ConfigError{Key: "data_processors." + typ,
@@ -242,6 +286,72 @@ func ParseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, e
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// refresh parses the refresh section.
+func (p *configParser) refresh(n *yaml.Node, path string, rc *RefreshConfig) {
+	p.mapping(n, path, func(field string, fk, fv *yaml.Node) {
+		key := path + "." + field
+		switch field {
+		case "every":
+			s, ok := p.scalar(fv, key)
+			if !ok {
+				return
+			}
+			d, err := parseDays(s)
+			if err != nil || d < time.Minute {
+				p.errorf(fv, key, fmt.Sprintf("%s is not a period of at least a minute, such as 24h or 1d", shown(fv.Value, s)))
+				return
+			}
+			rc.Every = d
+		case "services":
+			rc.Services = map[string]url.Values{}
+			if fv.Kind == yaml.SequenceNode { // a list of names
+				for _, item := range fv.Content {
+					name, ok := p.scalar(item, key)
+					if !ok || name == "" {
+						continue
+					}
+					if _, dup := rc.Services[name]; dup {
+						p.errorf(item, key+"."+name, "duplicate service")
+						continue
+					}
+					rc.Services[name] = nil
+					rc.ServiceOrder = append(rc.ServiceOrder, name)
+				}
+				return
+			}
+			p.mapping(fv, key, func(name string, _, sv *yaml.Node) {
+				var params url.Values
+				p.mapping(sv, key+"."+name, func(param string, _, pv *yaml.Node) {
+					if s, ok := p.scalar(pv, key+"."+name+"."+param); ok {
+						if params == nil {
+							params = url.Values{}
+						}
+						params.Set(param, s)
+					}
+				})
+				rc.Services[name] = params
+				rc.ServiceOrder = append(rc.ServiceOrder, name)
+			})
+		default:
+			p.errorf(fk, key, "unknown key (known: every, services)")
+		}
+	})
+}
+
+// parseDays parses a duration as time.ParseDuration does ("72h", "90m"),
+// and also in days ("3d", "1.5d").
+func parseDays(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if num, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.ParseFloat(num, 64)
+		if err != nil || math.IsNaN(days) || math.Abs(days) > 1e5 {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		return time.Duration(days * float64(24*time.Hour)), nil
+	}
+	return time.ParseDuration(s)
 }
 
 // shown is how an error quotes a value: the value itself when it is

@@ -50,6 +50,9 @@ type JobStatus struct {
 	// Products, Added and Skipped are set when the job succeeded.
 	Products []dataproduct.Product `json:"products,omitempty"`
 	dataproduct.IngestResult
+	// Window is the window a refresh (Request.Refresh) asked for, once
+	// the job succeeded.
+	Window *Window `json:"window,omitempty"`
 	// Error says why the job failed; Err is the error itself (not
 	// serialised; nil when the status was read back from a database).
 	Error string `json:"error,omitempty"`
@@ -232,6 +235,7 @@ func finish(st *JobStatus, res *Result, err error) {
 	if res != nil {
 		st.Products = res.Products
 		st.IngestResult = res.IngestResult
+		st.Window = res.Window
 		if res.Remote != nil {
 			st.Remote = res.Remote
 		}

@@ -466,6 +466,7 @@ func statusOf(job *rivertype.JobRow) singletarget.JobStatus {
 		if st.Result != nil {
 			out.Products = st.Result.Products
 			out.IngestResult = st.Result.IngestResult
+			out.Window = st.Result.Window
 		}
 	case rivertype.JobStateCancelled:
 		out.State = singletarget.JobCancelled
