@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -36,7 +37,7 @@ func (w Window) String() string {
 		if t.IsZero() {
 			return open
 		}
-		return strconv.FormatFloat(processor.TimeToMJD(t), 'f', -1, 64)
+		return strconv.FormatFloat(math.Round(processor.TimeToMJD(t)*1e6)/1e6, 'f', -1, 64)
 	}
 	return "MJD " + mjd(w.From, "first epoch") + " – " + mjd(w.To, "now")
 }
