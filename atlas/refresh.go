@@ -37,3 +37,20 @@ func (s *Service) RefreshWindow(f singletarget.QueryForm, from time.Time) single
 
 // RefreshOverlap implements singletarget.Refresher: DefaultRefreshOverlap.
 func (s *Service) RefreshOverlap() time.Duration { return DefaultRefreshOverlap }
+
+var _ singletarget.Paced = (*Service)(nil)
+
+// Pace implements singletarget.Paced: the account's writes (Options.
+// WriteRate per WriteWindow, 60 a minute by default) over the writes of a
+// query: its POST and, unless Options.KeepRemote, its DELETE. Unpaced
+// when WriteRate is -1.
+func (s *Service) Pace() singletarget.Pace {
+	if s.opts.WriteRate <= 0 {
+		return singletarget.Pace{}
+	}
+	writes := 2
+	if s.opts.KeepRemote {
+		writes = 1
+	}
+	return singletarget.Pace{Queries: max(s.opts.WriteRate/writes, 1), Per: s.opts.WriteWindow}
+}
