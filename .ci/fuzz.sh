@@ -21,6 +21,8 @@ targets=(
   "FuzzForcedPhotometryProcessor ./ztf 10000"
   "FuzzForm ./ztf 50000"
   "FuzzForcedPhotometryForm ./ztf 50000"
+  "FuzzProcessor ./alerce 4000"
+  "FuzzForm ./alerce 20000"
   "FuzzPhotometryTable ./processor 100000"
   "FuzzSpectroscopy ./processor 50000"
   "FuzzPhotometryUnmarshal ./dataproduct 100000"

@@ -115,5 +115,9 @@
 // a magnitude and error for rows with S/N = uJy/duJy above 3, a 3-sigma
 // limit 23.9 − 2.5·log10(3·duJy) otherwise, with the flux in µJy and the
 // MJD on every datum (see Processor for the threshold, the FAQ quality
-// cuts and the extra columns).
+// cuts and the extra columns). Rows that are no measurement (duJy ≤ 0,
+// a nan flux, mag5sig < 10: a failed photometric solution) give no datum;
+// they are counted by reason and line in the ingest's dataproduct.Report,
+// and the rest of the file is kept (Processor.Strict refuses the file
+// instead).
 package atlas

@@ -12,6 +12,7 @@ import (
 	"github.com/tomgo/targetdata/atlas"
 	"github.com/tomgo/targetdata/atlas/atlastest"
 	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/processor"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -146,4 +147,28 @@ func ExampleProcessor() {
 	// 2024-01-07T03:25:15Z o mag 17.349 ± 0.089, flux 417 ± 37 µJy
 	// 2024-01-07T03:29:53Z o limit 19.257 (3σ), flux -310 ± 24 µJy
 	// 2024-01-07T03:37:46Z o limit 19.170 (3σ), flux -290 ± 26 µJy
+}
+
+// A result file with rows of failed photometry: those rows give no datum,
+// and the report says which and why; the rest of the file is kept.
+func ExampleProcessor_StreamReport() {
+	f, err := os.Open("testdata/atlas_failed_rows.txt")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	var rep dataproduct.Report
+	ds, err := processor.Collect(processor.StreamReport(context.Background(), atlas.Processor{}, f, processor.Input{}, &rep))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(ds), "datums")
+	for _, s := range rep.Skipped {
+		fmt.Printf("%d skipped, %s, lines %v\n", s.Count, s.Reason, s.Lines)
+	}
+	// Output:
+	// 3 datums
+	// 2 skipped, no flux error (duJy ≤ 0), lines [4 9]
+	// 2 skipped, failed photometric solution (mag5sig < 10), lines [5 6]
+	// 1 skipped, flux or flux error not a finite number (uJy or duJy nan), lines [8]
 }

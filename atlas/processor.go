@@ -32,18 +32,29 @@ const DefaultSNThreshold = 3
 // FluxUJy and FluxErrUJy from uJy and duJy, MJD, and a timestamp from MJD
 // (UTC, exposure start). Then, with S/N = uJy/duJy:
 //
-//   - S/N > SNThreshold (and m > 0): a detection, Magnitude = m and
-//     Error = dm as the server computed them;
+//   - S/N > SNThreshold: a detection, Magnitude = m and Error = dm as the
+//     server computed them;
 //   - otherwise: a non-detection with Limit = 23.9 − 2.5·log10(N·duJy) and
 //     LimitSigma = N, where N = SNThreshold, and no magnitude (spec §10, the
-//     TOM Toolkit's rule for N = 3). A negative m (the magnitude of a negative
-//     flux) is never reported as a magnitude.
+//     TOM Toolkit's rule for N = 3). Detection is decided by the S/N of
+//     uJy, never by m: a negative m (the magnitude of a negative flux) is
+//     never reported as a magnitude.
+//
+// Rows that are no measurement give no datum (spec §11): a flux error
+// duJy ≤ 0, a uJy or duJy that is not finite ("nan"), and, where the file
+// has the column, mag5sig < 10 (the ATLAS FAQ: the photometric solution
+// failed; such rows carry fluxes of 10⁹–10¹¹ µJy or magnitudes of −5), and
+// a detection whose m is not a positive finite number. Each is counted in
+// the dataproduct.Report with its line and reason (see StreamReport), and
+// the rest of the file is read; Strict refuses the file instead. Rows the
+// QualityCuts drop are reported too.
 //
 // Blank lines and '#' comment lines after the header are skipped. A
-// malformed line (wrong number of fields, a number that does not parse, a
-// negative duJy) stops the file with a *dataproduct.ParseError naming the
-// line (counting every line of the file) and the column; Process then
-// returns no datums, so an ingest is all or nothing.
+// malformed line (wrong number of fields, text where a number must be, an
+// MJD outside the years 1–9999) stops the file with a
+// *dataproduct.ParseError naming the line (counting every line of the
+// file) and the column; Process then returns no datums, so an ingest is
+// all or nothing.
 //
 // The zero value is the TOM Toolkit's processor. A Processor is a plain
 // value, safe for concurrent use.
@@ -65,7 +76,21 @@ type Processor struct {
 	// columns the file has. It costs a map per row (about three times
 	// slower) and changes the de-duplication keys, so it is off by default.
 	KeepExtra bool
+	// Strict refuses a file at its first row that is no measurement (a
+	// *dataproduct.ParseError wrapping processor.ErrNoMeasurement) instead
+	// of skipping and reporting the row. Rows the QualityCuts drop never
+	// refuse a file.
+	Strict bool
 }
+
+// Reasons of the rows that give no datum, as reports show them.
+const (
+	ReasonNoFluxError    = "no flux error (duJy ≤ 0)"
+	ReasonFluxNotFinite  = "flux or flux error not a finite number (uJy or duJy nan)"
+	ReasonFailedSolution = "failed photometric solution (mag5sig < 10)"
+	ReasonBadMagnitude   = "detection without a positive finite magnitude m"
+	ReasonQualityCuts    = "fails the ATLAS FAQ quality cuts (QualityCuts)"
+)
 
 // Telescope is the telescope and source name of ATLAS datums.
 const Telescope = "ATLAS"
@@ -133,6 +158,7 @@ func (c *columns) index(name string) *int {
 
 // neededFields is one more than the index of the last column a row needs.
 func (c *columns) neededFields(quality, extra bool) int {
+	// mag5sig, near the end of the line, is read from the end (mag5sig).
 	last := max(c.mjd, c.m, c.dm, c.ujy, c.dujy, c.f)
 	if quality {
 		last = max(last, c.err, c.x, c.y, c.maj, c.min, c.apfit, c.mag5sig, c.sky)
@@ -185,7 +211,17 @@ func parseHeader(line []byte, lineNo int, quality bool) (*columns, error) {
 
 // Stream implements processor.Streamer.
 func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduct.Datum, error] {
+	return p.StreamReport(ctx, r, processor.Input{}, nil)
+}
+
+// StreamReport implements processor.Reporter: rep counts the data rows
+// (the lines after the header that are not blank or comments), the
+// datums, and the rows that gave no datum under the Reason constants.
+func (p Processor) StreamReport(ctx context.Context, r io.Reader, _ processor.Input, rep *dataproduct.Report) iter.Seq2[dataproduct.Datum, error] {
 	return func(yield func(dataproduct.Datum, error) bool) {
+		if rep == nil {
+			rep = &dataproduct.Report{}
+		}
 		thr := p.SNThreshold
 		if thr == 0 {
 			thr = DefaultSNThreshold
@@ -261,12 +297,24 @@ func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduc
 					fail(lineNo, "", fmt.Errorf("%d fields, the header has %d columns", count, cols.n))
 					return
 				}
-				d, keep, err := p.row(&fields, cols, thr, lineNo, &floats)
+				rep.Rows++
+				d, skip, err := p.row(line, &fields, cols, thr, lineNo, &floats)
+				if err == nil && skip != "" {
+					if skip == ReasonQualityCuts {
+						rep.Skip(lineNo, skip)
+						continue
+					}
+					err = processor.SkipRow(rep, p.Strict, lineNo, "", skip)
+					if err == nil {
+						continue
+					}
+				}
 				if err != nil {
 					yield(dataproduct.Datum{}, err)
 					return
 				}
-				if keep && !yield(d, nil) {
+				rep.Datums++
+				if !yield(d, nil) {
 					return
 				}
 			}
@@ -274,46 +322,64 @@ func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduc
 	}
 }
 
-// row turns one data row into a datum; keep is false for a row the quality
-// cuts drop.
-func (p Processor) row(fields *textscan.Fields, c *columns, thr float64, lineNo int, floats *processor.Floats) (dataproduct.Datum, bool, error) {
+// row turns one data row into a datum, or gives the reason (one of the
+// Reason constants) why the row gives none.
+func (p Processor) row(line []byte, fields *textscan.Fields, c *columns, thr float64, lineNo int, floats *processor.Floats) (dataproduct.Datum, string, error) {
+	// num parses a number, NaN and infinities included (a failed
+	// measurement, not a malformed file).
 	num := func(i int) (float64, error) {
-		v, ok := textscan.ParseFinite(fields.Field(i))
+		v, ok := textscan.ParseFloat(fields.Field(i))
 		if !ok {
-			return 0, &dataproduct.ParseError{Line: lineNo, Column: c.names[i], Err: fmt.Errorf("%q is not a finite number", fields.Field(i))}
+			return 0, &dataproduct.ParseError{Line: lineNo, Column: c.names[i], Err: fmt.Errorf("%q is not a number", fields.Field(i))}
 		}
 		return v, nil
 	}
-	mjd, err := num(c.mjd)
-	if err != nil {
-		return dataproduct.Datum{}, false, err
+	mjd, ok := textscan.ParseFinite(fields.Field(c.mjd))
+	if !ok {
+		return dataproduct.Datum{}, "", &dataproduct.ParseError{Line: lineNo, Column: c.names[c.mjd], Err: fmt.Errorf("%q is not a finite number", fields.Field(c.mjd))}
 	}
 	if err := processor.CheckMJD(mjd); err != nil {
-		return dataproduct.Datum{}, false, &dataproduct.ParseError{Line: lineNo, Column: c.names[c.mjd], Err: err}
+		return dataproduct.Datum{}, "", &dataproduct.ParseError{Line: lineNo, Column: c.names[c.mjd], Err: err}
 	}
 	m, err := num(c.m)
 	if err != nil {
-		return dataproduct.Datum{}, false, err
+		return dataproduct.Datum{}, "", err
 	}
 	dm, err := num(c.dm)
 	if err != nil {
-		return dataproduct.Datum{}, false, err
+		return dataproduct.Datum{}, "", err
 	}
 	ujy, err := num(c.ujy)
 	if err != nil {
-		return dataproduct.Datum{}, false, err
+		return dataproduct.Datum{}, "", err
 	}
 	dujy, err := num(c.dujy)
 	if err != nil {
-		return dataproduct.Datum{}, false, err
+		return dataproduct.Datum{}, "", err
 	}
-	if dujy < 0 {
-		return dataproduct.Datum{}, false, &dataproduct.ParseError{Line: lineNo, Column: c.names[c.dujy], Err: fmt.Errorf("negative flux error %v", dujy)}
+	// v-v is 0 for finite v, NaN for NaN and ±Inf.
+	switch {
+	case ujy-ujy != 0 || dujy-dujy != 0:
+		return dataproduct.Datum{}, ReasonFluxNotFinite, nil
+	case dujy <= 0:
+		return dataproduct.Datum{}, ReasonNoFluxError, nil
+	}
+	if c.mag5sig >= 0 {
+		m5, err := c.mag5sigOf(line, fields, lineNo)
+		if err != nil {
+			return dataproduct.Datum{}, "", err
+		}
+		if m5 < 10 {
+			return dataproduct.Datum{}, ReasonFailedSolution, nil
+		}
 	}
 	if p.QualityCuts {
 		ok, err := p.passes(fields, c, dujy, num)
-		if err != nil || !ok {
-			return dataproduct.Datum{}, false, err
+		if err != nil {
+			return dataproduct.Datum{}, "", err
+		}
+		if !ok {
+			return dataproduct.Datum{}, ReasonQualityCuts, nil
 		}
 	}
 	ph := dataproduct.Photometry{
@@ -323,15 +389,14 @@ func (p Processor) row(fields *textscan.Fields, c *columns, thr float64, lineNo 
 		FluxErrUJy: floats.New(dujy),
 		MJD:        floats.New(mjd),
 	}
-	// S/N > thr is a detection; ujy/0 is +Inf for a positive flux.
-	if ujy > 0 && m > 0 && ujy > thr*dujy {
+	// S/N > thr is a detection (duJy > 0 here).
+	if ujy > thr*dujy {
+		if !(m > 0) || m-m != 0 || dm-dm != 0 {
+			return dataproduct.Datum{}, ReasonBadMagnitude, nil
+		}
 		ph.Magnitude = floats.New(m)
 		ph.Error = floats.New(dm)
 	} else {
-		if dujy == 0 {
-			return dataproduct.Datum{}, false, &dataproduct.ParseError{Line: lineNo, Column: c.names[c.dujy],
-				Err: errors.New("zero flux error with a non-positive flux: neither a detection nor a limit")}
-		}
 		ph.Limit = floats.New(processor.LimitMag(thr, dujy))
 		ph.LimitSigma = thr
 	}
@@ -343,7 +408,38 @@ func (p Processor) row(fields *textscan.Fields, c *columns, thr float64, lineNo 
 		Timestamp: processor.MJDToTime(mjd),
 		Source:    Telescope,
 		Value:     ph,
-	}, true, nil
+	}, "", nil
+}
+
+// mag5sigOf reads mag5sig: a field cut out already, or else found by
+// walking back from the end of the line (it is the third field from the
+// end in ATLAS files), which is cheaper than cutting every field before it.
+func (c *columns) mag5sigOf(line []byte, fields *textscan.Fields, lineNo int) (float64, error) {
+	var b []byte
+	if c.mag5sig < c.need {
+		b = fields.Field(c.mag5sig)
+	} else {
+		end := len(line)
+		for k := c.n - 1 - c.mag5sig; ; k-- {
+			start := end
+			for start > 0 && !textscan.IsSpace(line[start-1]) {
+				start--
+			}
+			if k == 0 {
+				b = line[start:end]
+				break
+			}
+			end = start
+			for end > 0 && textscan.IsSpace(line[end-1]) {
+				end--
+			}
+		}
+	}
+	v, ok := textscan.ParseFloat(b)
+	if !ok {
+		return 0, &dataproduct.ParseError{Line: lineNo, Column: c.names[c.mag5sig], Err: fmt.Errorf("%q is not a number", b)}
+	}
+	return v, nil
 }
 
 // passes applies the FAQ quality cuts.

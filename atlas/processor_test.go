@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -49,17 +50,27 @@ func process(t *testing.T, p atlas.Processor, in []byte) []dataproduct.Photometr
 }
 
 // refRow is the independent reference computation (the rule of
-// shared/tools/ref_atlas.py): S/N = uJy/duJy ≤ 3 → limit 23.9 − 2.5·log10(3·duJy),
-// else magnitude m and error dm.
+// shared/tools/ref_atlas.py): rows with duJy ≤ 0, a non-finite uJy or duJy,
+// or mag5sig < 10 give no datum (refRows leaves them out and returns their
+// lines); S/N = uJy/duJy ≤ 3 → limit 23.9 − 2.5·log10(3·duJy), else
+// magnitude m and error dm.
 type refRow struct {
 	mjd, m, dm, ujy, dujy float64
 	filter                string
 }
 
 func refRows(t *testing.T, in []byte) []refRow {
+	rows, _ := refRowsSkipped(t, in)
+	return rows
+}
+
+func refRowsSkipped(t *testing.T, in []byte) (rows []refRow, skipped []int) {
 	t.Helper()
-	var out []refRow
-	for _, line := range strings.Split(string(in), "\n") {
+	m5 := -1
+	for n, line := range strings.Split(string(in), "\n") {
+		if strings.HasPrefix(line, "###") {
+			m5 = slices.Index(strings.Fields(line[3:]), "mag5sig")
+		}
 		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
@@ -69,9 +80,15 @@ func refRows(t *testing.T, in []byte) []refRow {
 			require.NoError(t, err)
 			return v
 		}
-		out = append(out, refRow{mjd: num(0), m: num(1), dm: num(2), ujy: num(3), dujy: num(4), filter: f[5]})
+		r := refRow{mjd: num(0), m: num(1), dm: num(2), ujy: num(3), dujy: num(4), filter: f[5]}
+		finite := !math.IsNaN(r.ujy) && !math.IsInf(r.ujy, 0) && !math.IsNaN(r.dujy) && !math.IsInf(r.dujy, 0)
+		if !finite || r.dujy <= 0 || (m5 >= 0 && num(m5) < 10) {
+			skipped = append(skipped, n+1)
+			continue
+		}
+		rows = append(rows, r)
 	}
-	return out
+	return rows, skipped
 }
 
 func TestProcessorMatchesTheReference(t *testing.T) {
@@ -80,7 +97,7 @@ func TestProcessorMatchesTheReference(t *testing.T) {
 			in := readSample(t, name)
 			got := process(t, atlas.Processor{}, in)
 			want := refRows(t, in)
-			require.Len(t, got, len(want), "one datum per row")
+			require.Len(t, got, len(want), "one datum per row that is a measurement")
 			for i, w := range want {
 				g := got[i]
 				assert.Equal(t, w.filter, g.Filter, "row %d filter", i)
@@ -143,10 +160,19 @@ func TestSkyPortalExcerpt(t *testing.T) {
 	}
 }
 
+// report streams in through p and returns the datums and the report.
+func report(t *testing.T, p atlas.Processor, in []byte) ([]dataproduct.Datum, dataproduct.Report) {
+	t.Helper()
+	var rep dataproduct.Report
+	ds, err := processor.Collect(processor.StreamReport(context.Background(), p, bytes.NewReader(in), processor.Input{}, &rep))
+	require.NoError(t, err)
+	return ds, rep
+}
+
 func TestEdgeCases(t *testing.T) {
 	in := readSample(t, "atlas_forced_edgecases.txt")
 	got := process(t, atlas.Processor{}, in)
-	require.Len(t, got, 22)
+	require.Len(t, got, 21, "22 rows, one with mag5sig < 10 (samples README)")
 	limits := 0
 	filters := map[string]int{}
 	for _, ph := range got {
@@ -155,13 +181,18 @@ func TestEdgeCases(t *testing.T) {
 		}
 		filters[ph.Filter]++
 	}
-	assert.Equal(t, 8, limits, "8 limits at S/N ≤ 3")
+	assert.Equal(t, 7, limits, "7 limits at S/N ≤ 3")
+	assert.Equal(t, 14, len(got)-limits, "14 detections")
 	assert.Equal(t, 1, filters["H"], "the H-alpha row keeps its filter")
 	// Row 3 (file line 4): a negative flux with negative m is a limit.
 	assert.Nil(t, got[2].Magnitude)
 	require.NotNil(t, got[2].Limit)
-	// The failed-solution row (duJy 14322, mag5sig 8.05) is a (useless) limit without cuts.
-	assert.InDelta(t, 23.9-2.5*math.Log10(3*14322), *got[17].Limit, 1e-9)
+	for _, ph := range got {
+		assert.NotEqual(t, 60409.9422, *ph.MJD, "the failed-solution row (mag5sig 8.05) gives no datum")
+	}
+	_, rep := report(t, atlas.Processor{}, in)
+	assert.Equal(t, dataproduct.Report{Rows: 22, Datums: 21,
+		Skipped: []dataproduct.SkippedRows{{Reason: atlas.ReasonFailedSolution, Count: 1, Lines: []int{19}}}}, rep)
 
 	t.Run("QualityCuts", func(t *testing.T) {
 		kept := process(t, atlas.Processor{QualityCuts: true}, in)
@@ -172,6 +203,74 @@ func TestEdgeCases(t *testing.T) {
 			assert.NotEqual(t, 60409.9422, *ph.MJD, "the failed-solution row is dropped")
 			assert.NotEqual(t, 60409.9541, *ph.MJD, "the x<100 row is dropped")
 		}
+		_, rep := report(t, atlas.Processor{QualityCuts: true}, in)
+		assert.Equal(t, dataproduct.Report{Rows: 22, Datums: 18, Skipped: []dataproduct.SkippedRows{
+			{Reason: atlas.ReasonQualityCuts, Count: 3, Lines: []int{15, 16, 20}},
+			{Reason: atlas.ReasonFailedSolution, Count: 1, Lines: []int{19}},
+		}}, rep)
+		_, err := atlas.Processor{QualityCuts: true, Strict: true}.Process(context.Background(), bytes.NewReader(in))
+		var pe *dataproduct.ParseError
+		require.ErrorAs(t, err, &pe, "the failed solution refuses a strict processor's file")
+		assert.Equal(t, 19, pe.Line, "not the quality cuts of line 15: %v", err)
+	})
+}
+
+// TestRowsThatAreNoMeasurement: rows the way the ATLAS server writes failed
+// photometry (atlas.md §11; testdata/atlas_failed_rows.txt is made for
+// this test, after the shapes of real server output) give no datum and are
+// reported, and the rest of the file is kept; Strict refuses the file.
+func TestRowsThatAreNoMeasurement(t *testing.T) {
+	in := readSample(t, "atlas_failed_rows.txt")
+	ds, rep := report(t, atlas.Processor{}, in)
+	want, skippedLines := refRowsSkipped(t, in)
+	require.Len(t, ds, len(want))
+	assert.Equal(t, 8, rep.Rows)
+	assert.Equal(t, 3, rep.Datums)
+	assert.Equal(t, []dataproduct.SkippedRows{
+		{Reason: atlas.ReasonNoFluxError, Count: 2, Lines: []int{4, 9}},
+		{Reason: atlas.ReasonFailedSolution, Count: 2, Lines: []int{5, 6}},
+		{Reason: atlas.ReasonFluxNotFinite, Count: 1, Lines: []int{8}},
+	}, rep.Skipped)
+	assert.Equal(t, []int{4, 5, 6, 8, 9}, skippedLines, "the reference skips the same rows")
+	assert.Equal(t, 5, rep.SkippedCount())
+	for _, d := range ds {
+		ph := d.Value.(dataproduct.Photometry)
+		if ph.Magnitude != nil {
+			assert.Positive(t, *ph.Magnitude, "no magnitude of −5.4 from a failed solution")
+		}
+		if ph.Limit != nil {
+			assert.Greater(t, *ph.Limit, 10.0, "no limit of −3.5 from a failed solution")
+		}
+	}
+	assert.Contains(t, rep.String(), "2 no flux error (duJy ≤ 0) (lines 4, 9)")
+
+	t.Run("Strict", func(t *testing.T) {
+		ds, err := atlas.Processor{Strict: true}.Process(context.Background(), bytes.NewReader(in))
+		assert.Empty(t, ds)
+		var pe *dataproduct.ParseError
+		require.ErrorAs(t, err, &pe)
+		assert.Equal(t, 4, pe.Line)
+		assert.ErrorIs(t, err, processor.ErrNoMeasurement)
+		assert.Contains(t, err.Error(), atlas.ReasonNoFluxError)
+	})
+
+	t.Run("Ingest", func(t *testing.T) {
+		ctx := context.Background()
+		store := dataproduct.NewMemoryStore(nil)
+		prod, err := store.PutProduct(ctx, dataproduct.Product{TargetID: 1, Name: "job.txt", DataProductType: "atlas_photometry"}, bytes.NewReader(in))
+		require.NoError(t, err)
+		res, err := processor.Ingest(ctx, store, prod, atlas.Processor{})
+		require.NoError(t, err)
+		assert.Equal(t, 3, res.Added)
+		require.Len(t, res.Reports, 1)
+		rep.Product = "job.txt"
+		assert.Equal(t, rep, res.Reports[0])
+
+		_, err = processor.Ingest(ctx, store, prod, atlas.Processor{Strict: true})
+		require.Error(t, err)
+		again, err := processor.Ingest(ctx, store, prod, atlas.Processor{})
+		require.NoError(t, err)
+		assert.Equal(t, dataproduct.IngestResult{Added: 0, Skipped: 3, Reports: []dataproduct.Report{rep}}, again)
 	})
 }
 
@@ -260,16 +359,15 @@ func TestProcessorParseErrors(t *testing.T) {
 		column string
 		msg    string
 	}{
-		{"bad number", with(7, strings.Replace(lines[6], row7[3], "4x5", 1)), 7, "uJy", "not a finite number"},
-		{"NaN", with(7, strings.Replace(lines[6], row7[1], "nan", 1)), 7, "m", "not a finite number"},
+		{"bad number", with(7, strings.Replace(lines[6], row7[3], "4x5", 1)), 7, "uJy", "not a number"},
+		{"NaN time", with(7, strings.Replace(lines[6], row7[0], "nan", 1)), 7, "MJD", "not a finite number"},
+		{"text for mag5sig", with(7, setField(lines[6], 16, "n/a")), 7, "mag5sig", "not a number"},
 		{"short row", with(9, strings.Join(strings.Fields(lines[8])[:10], " ")), 9, "", "10 fields, the header has 19"},
 		{"long row", with(9, lines[8]+" extra"), 9, "", "20 fields, the header has 19"},
-		{"negative duJy", with(3, setField(lines[2], 4, "-24")), 3, "duJy", "negative flux error"},
 		{"no header", strings.Join(lines[1:], "\n"), 1, "", "no header line"},
 		{"missing column", strings.Replace(sample, " duJy ", " dUJ ", 1), 1, "duJy", "no \"duJy\" column"},
 		{"duplicate column", strings.Replace(sample, " x ", " y ", 1), 1, "y", "twice"},
 		{"empty", "", 1, "", "empty file"},
-		{"zero error, no flux", with(4, setField(setField(lines[3], 3, "0"), 4, "0")), 4, "duJy", "zero flux error"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ds, err := atlas.Processor{}.Process(context.Background(), strings.NewReader(tc.in))

@@ -15,6 +15,8 @@ import (
 
 	"time"
 
+	"github.com/tomgo/targetdata/alerce"
+	"github.com/tomgo/targetdata/alerce/alercetest"
 	"github.com/tomgo/targetdata/atlas"
 	"github.com/tomgo/targetdata/atlas/atlastest"
 	"github.com/tomgo/targetdata/dataproduct"
@@ -63,6 +65,7 @@ var (
 		atlas.Register,
 		panstarrs.Register,
 		ztf.Register,
+		alerce.Register,
 	}
 	productTypes = map[string]productType{
 		dataproduct.TypePhotometry:          {"Photometry", PhotometryTableClass},
@@ -71,6 +74,7 @@ var (
 		atlas.DataProductType:               {atlas.DataProductLabel, atlas.ProcessorClass},
 		ztf.DataProductType:                 {ztf.DataProductLabel, ztf.ProcessorClass},
 		ztf.ForcedPhotometryDataProductType: {ztf.ForcedPhotometryDataProductLabel, ztf.ForcedPhotometryProcessorClass},
+		alerce.DataProductType:              {alerce.DataProductLabel, alerce.ProcessorClass},
 	}
 	services = []service{
 		{name: ztf.ServiceName, class: ztf.ServiceClass,
@@ -99,6 +103,12 @@ var (
 			simulate: func() (string, singletarget.Secret, map[string]string, func(), error) {
 				s := panstarrstest.Start(nil)
 				return s.URL, "", nil, s.Close, nil
+			}},
+		{name: alerce.ServiceName, class: alerce.ServiceClass,
+			simulate: func() (string, singletarget.Secret, map[string]string, func(), error) {
+				s := alercetest.Start(nil)
+				u := s.URLs()
+				return u.ZTF, "", map[string]string{"lightcurve_url": u.LightCurve, "multisurvey_url": u.Multisurvey}, s.Close, nil
 			}},
 	}
 )

@@ -63,6 +63,12 @@ type Product struct {
 	Extra map[string]string `json:"extra,omitempty"`
 }
 
+// ExtraObservationTime is the Product.Extra key of the observation time a
+// user gave with an uploaded file (RFC 3339, UTC), for formats whose files
+// may hold none (a spectrum without DATE-OBS). processor.Ingest passes it
+// to the processor, so re-processing the product gives the same datums.
+const ExtraObservationTime = "observation_time"
+
 // Datum is one reduced datum, the TOM's ReducedDatum.
 type Datum struct {
 	// ID identifies the datum in its Store; 0 before it is stored.
@@ -137,12 +143,17 @@ func (d Datum) Check() error {
 	return nil
 }
 
-// IngestResult counts what AddDatums did.
+// IngestResult counts what AddDatums did and, from processor.Ingest, says
+// what the processor made of each file.
 type IngestResult struct {
 	// Added is the number of datums stored.
 	Added int `json:"added"`
-	// Skipped is the number of duplicates ignored.
+	// Skipped is the number of duplicates ignored (datums already stored).
+	// Rows of a file that gave no datum are counted in Reports instead.
 	Skipped int `json:"skipped"`
+	// Reports holds one Report per processed file: rows read, datums
+	// made, rows skipped by reason. Store.AddDatums leaves it empty.
+	Reports []Report `json:"reports,omitempty"`
 }
 
 // ProductFilter selects products; zero fields match anything.

@@ -52,6 +52,13 @@ const (
 //     skipped; stack rows with primaryDetection = 0 are duplicates of
 //     another row and are skipped; rows without epochMean are skipped.
 //
+// Rows that give no datum (a missing time, filter or flux, a flux error
+// that is not positive, a secondary stack detection, an object row without
+// any band) are counted in the dataproduct.Report under the Reason
+// constants, with their lines (see StreamReport); Strict refuses a file
+// with a row that is no measurement instead (secondary detections, which
+// are duplicates, never refuse a file).
+//
 // Every datum has Telescope "PanSTARRS 1", Source "PANSTARRS", the MJD of
 // its timestamp, and Extra {"objID": "<id>"} (a string: ids exceed
 // float64 precision). The datums of one object (consecutive rows with the
@@ -67,7 +74,21 @@ type Processor struct {
 	// LimitSigma is the signal-to-noise below which a flux becomes an
 	// upper limit, and that limit's significance. Default 3.
 	LimitSigma float64
+	// Strict refuses a file at its first row that is no measurement (a
+	// *dataproduct.ParseError wrapping processor.ErrNoMeasurement) instead
+	// of skipping and reporting the row.
+	Strict bool
 }
+
+// Reasons of the rows that give no datum, as reports show them.
+const (
+	ReasonNoTime      = "no time (obsTime or epochMean missing: −999, empty or None)"
+	ReasonNoFilter    = "no filter (filterID missing)"
+	ReasonNoFlux      = "no flux (psfFlux or psfFluxErr missing: −999, empty or None)"
+	ReasonNoFluxError = "flux error not positive (psfFluxErr ≤ 0)"
+	ReasonNoBand      = "no band has a magnitude or flux (all −999, empty or None)"
+	ReasonSecondary   = "secondary stack detection of an object listed again (primaryDetection = 0)"
+)
 
 // DataType returns dataproduct.TypePhotometry.
 func (Processor) DataType() string { return dataproduct.TypePhotometry }
@@ -82,11 +103,20 @@ func (p Processor) Process(ctx context.Context, r io.Reader) ([]dataproduct.Datu
 // number (counting every line of the file), after which nothing more is
 // yielded.
 func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduct.Datum, error] {
+	return p.StreamReport(ctx, r, processor.Input{}, nil)
+}
+
+// StreamReport implements processor.Reporter: rep counts the data rows,
+// the datums, and the rows that gave no datum under the Reason constants.
+func (p Processor) StreamReport(ctx context.Context, r io.Reader, _ processor.Input, rep *dataproduct.Report) iter.Seq2[dataproduct.Datum, error] {
 	sigma := p.LimitSigma
 	if !(sigma > 0) {
 		sigma = DefaultLimitSigma
 	}
 	return func(yield func(dataproduct.Datum, error) bool) {
+		if rep == nil {
+			rep = &dataproduct.Report{}
+		}
 		if err := ctx.Err(); err != nil {
 			yield(dataproduct.Datum{}, err)
 			return
@@ -100,7 +130,7 @@ func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduc
 			yield(dataproduct.Datum{}, fmt.Errorf("reading: %w", err))
 			return
 		}
-		rp := &rowProc{sigma: sigma, yield: yield}
+		rp := &rowProc{sigma: sigma, yield: yield, rep: rep, strict: p.Strict}
 		if first == '{' {
 			err = rp.json(ctx, br)
 		} else {
@@ -139,6 +169,8 @@ type rowProc struct {
 	sigma   float64
 	yield   func(dataproduct.Datum, error) bool
 	stopped bool // yield returned false
+	rep     *dataproduct.Report
+	strict  bool
 	lay     *layout
 	floats  processor.Floats
 	rows    int
@@ -293,6 +325,7 @@ func (rp *rowProc) fail(line int, col string, err error) error {
 
 // emit yields one datum; it reports false when the consumer stopped.
 func (rp *rowProc) emit(d dataproduct.Datum) bool {
+	rp.rep.Datums++
 	if !rp.yield(d, nil) {
 		rp.stopped = true
 		return false
@@ -360,6 +393,12 @@ func (rp *rowProc) row(cells []string, line int) error {
 	return rp.objectRow(cells, line)
 }
 
+// skip records a row that is no measurement (or refuses the file when
+// strict).
+func (rp *rowProc) skip(line int, col, reason string) error {
+	return processor.SkipRow(rp.rep, rp.strict, line, col, reason)
+}
+
 func (rp *rowProc) detectionRow(cells []string, line int) error {
 	l := rp.lay
 	obs, missing, err := num(cells[l.obsTime])
@@ -367,7 +406,7 @@ func (rp *rowProc) detectionRow(cells []string, line int) error {
 		return rp.fail(line, "obsTime", err)
 	}
 	if missing {
-		return nil
+		return rp.skip(line, "obsTime", ReasonNoTime)
 	}
 	if err := processor.CheckMJD(obs); err != nil {
 		return rp.fail(line, "obsTime", err)
@@ -377,7 +416,7 @@ func (rp *rowProc) detectionRow(cells []string, line int) error {
 		return rp.fail(line, "filterID", err)
 	}
 	if missing {
-		return nil
+		return rp.skip(line, "filterID", ReasonNoFilter)
 	}
 	if fid != math.Trunc(fid) || fid < 1 || fid > 5 {
 		return rp.fail(line, "filterID", fmt.Errorf("filterID %s is not 1..5 (g r i z y)", strings.TrimSpace(cells[l.filterID])))
@@ -391,11 +430,11 @@ func (rp *rowProc) detectionRow(cells []string, line int) error {
 		return rp.fail(line, "psfFluxErr", err)
 	}
 	if fMissing || eMissing {
-		return nil
+		return rp.skip(line, "psfFlux", ReasonNoFlux)
 	}
 	ph := dataproduct.Photometry{Filter: bands[int(fid)-1], Telescope: Telescope}
 	if !rp.fluxPhot(&ph, f, e) {
-		return nil
+		return rp.skip(line, "psfFluxErr", ReasonNoFluxError)
 	}
 	leap := TAIMinusUTC(obs)
 	ph.MJD = rp.floats.New(obs - leap.Seconds()/86400)
@@ -417,20 +456,22 @@ func isFalse(s string) bool {
 func (rp *rowProc) objectRow(cells []string, line int) error {
 	l := rp.lay
 	if l.primary >= 0 && isFalse(cells[l.primary]) {
-		return nil // a secondary stack detection of an object listed again
+		rp.rep.Skip(line, ReasonSecondary) // a duplicate, not a failed measurement
+		return nil
 	}
 	epoch, missing, err := num(cells[l.epoch])
 	if err != nil {
 		return rp.fail(line, "epochMean", err)
 	}
 	if missing {
-		return nil
+		return rp.skip(line, "epochMean", ReasonNoTime)
 	}
 	if err := processor.CheckMJD(epoch); err != nil {
 		return rp.fail(line, "epochMean", err)
 	}
 	ts := processor.MJDToTime(epoch)
 	extra := rp.extra(cells)
+	made := 0
 	for _, b := range l.bands {
 		ph := dataproduct.Photometry{Filter: b.band, Telescope: Telescope}
 		if b.fluxOnly {
@@ -479,9 +520,13 @@ func (rp *rowProc) objectRow(cells []string, line int) error {
 		}
 		ph.MJD = rp.floats.New(epoch)
 		ph.Extra = extra
+		made++
 		if !rp.emit(dataproduct.Datum{DataType: dataproduct.TypePhotometry, Timestamp: ts, Source: ServiceName, Value: ph}) {
 			return nil
 		}
+	}
+	if made == 0 {
+		return rp.skip(line, "", ReasonNoBand)
 	}
 	return nil
 }
@@ -489,6 +534,7 @@ func (rp *rowProc) objectRow(cells []string, line int) error {
 // tick counts a row and checks ctx every ctxEvery rows.
 func (rp *rowProc) tick(ctx context.Context) error {
 	rp.rows++
+	rp.rep.Rows++
 	if rp.rows%ctxEvery == 0 {
 		return ctx.Err()
 	}

@@ -132,6 +132,42 @@ func TestMeanSample(t *testing.T) {
 	assert.Equal(t, 56062.89623394777, *g.MJD)
 }
 
+// TestSampleReports: the -999 detection row, and the stack's secondary
+// detection (a duplicate: reported, never refused by Strict).
+func TestSampleReports(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want dataproduct.Report
+	}{
+		{"panstarrs_dr2_detection.csv", dataproduct.Report{Rows: 71, Datums: 70,
+			Skipped: []dataproduct.SkippedRows{{Reason: panstarrs.ReasonNoFlux, Count: 1, Lines: []int{19}}}}},
+		{"panstarrs_dr2_mean.csv", dataproduct.Report{Rows: 4, Datums: 17}},
+	} {
+		var rep dataproduct.Report
+		_, err := processor.Collect(processor.StreamReport(context.Background(), panstarrs.Processor{}, bytes.NewReader(sample(t, tc.file)), processor.Input{}, &rep))
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, rep, tc.file)
+	}
+	var rep dataproduct.Report
+	ds, err := processor.Collect(processor.StreamReport(context.Background(), panstarrs.Processor{Strict: true},
+		bytes.NewReader(sample(t, "panstarrs_dr2_stack_trimmed.json")), processor.Input{}, &rep))
+	require.NoError(t, err)
+	assert.Len(t, ds, 8)
+	assert.Equal(t, 4, rep.Rows)
+	assert.Equal(t, 8, rep.Datums)
+	require.Len(t, rep.Skipped, 1)
+	assert.Equal(t, panstarrs.ReasonSecondary, rep.Skipped[0].Reason)
+	assert.Equal(t, 1, rep.Skipped[0].Count)
+
+	// An object row with no band at all gives no datum and is reported.
+	in := "objID,epochMean,gMeanPSFMag,gMeanPSFMagErr,rMeanPSFMag,rMeanPSFMagErr\n1,56000.5,-999,-999,-999.0,-999\n2,56000.6,19.5,0.02,-999,-999\n"
+	rep = dataproduct.Report{}
+	ds, err = processor.Collect(processor.StreamReport(context.Background(), panstarrs.Processor{}, strings.NewReader(in), processor.Input{}, &rep))
+	require.NoError(t, err)
+	assert.Len(t, ds, 1)
+	assert.Equal(t, []dataproduct.SkippedRows{{Reason: panstarrs.ReasonNoBand, Count: 1, Lines: []int{2}}}, rep.Skipped)
+}
+
 func TestStackSample(t *testing.T) {
 	ds := process(t, panstarrs.Processor{}, string(sample(t, "panstarrs_dr2_stack_trimmed.json")))
 	// Row 1: g r y; row 2: g r y; row 3: r y (g is -999); row 4 is a
@@ -181,6 +217,24 @@ func TestDetectionEdgeCases(t *testing.T) {
 	assert.NotNil(t, phot(ds[4]).Magnitude, "S/N 3 is a detection")
 	assert.Equal(t, "2", phot(ds[4]).Extra["objID"])
 	assert.Equal(t, "1", phot(ds[0]).Extra["objID"])
+
+	// Each row without a datum is reported with its line and reason.
+	var rep dataproduct.Report
+	_, err := processor.Collect(processor.StreamReport(context.Background(), panstarrs.Processor{}, strings.NewReader(in), processor.Input{}, &rep))
+	require.NoError(t, err)
+	assert.Equal(t, dataproduct.Report{Rows: 11, Datums: 5, Skipped: []dataproduct.SkippedRows{
+		{Reason: panstarrs.ReasonNoFlux, Count: 3, Lines: []int{6, 7, 9}},
+		{Reason: panstarrs.ReasonNoFluxError, Count: 1, Lines: []int{8}},
+		{Reason: panstarrs.ReasonNoTime, Count: 1, Lines: []int{10}},
+		{Reason: panstarrs.ReasonNoFilter, Count: 1, Lines: []int{11}},
+	}}, rep)
+	// Strict refuses the file at the first of them.
+	_, err = panstarrs.Processor{Strict: true}.Process(context.Background(), strings.NewReader(in))
+	var pe *dataproduct.ParseError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, 6, pe.Line)
+	assert.Equal(t, "psfFlux", pe.Column)
+	assert.ErrorIs(t, err, processor.ErrNoMeasurement)
 
 	// A 5-sigma threshold turns the S/N-3 row into a 5-sigma limit.
 	ds = process(t, panstarrs.Processor{LimitSigma: 5}, in)

@@ -7,6 +7,21 @@
 //
 // A processor does not import singletarget: any type with the methods of
 // Processor is one.
+//
+// # Refused files and skipped rows
+//
+// A processor refuses a file only when it is not the format: no header, a
+// required column missing, text where a number must be. It then yields a
+// *dataproduct.ParseError naming the line and column, and an ingest stores
+// nothing. A row that is in the format but is no measurement (no flux, a
+// failed photometric solution, an epoch the archive flags as bad) gives no
+// datum and does not stop the file: the processor records it in a
+// dataproduct.Report, under a reason a user can read, with its line number.
+// StreamReport (for any processor) and Ingest (IngestResult.Reports) give
+// that report; every built-in processor is a Reporter, and each has a
+// Strict option that refuses the file at the first such row instead
+// (SkipRow). Rows dropped by a filter the user chose (quality cuts, a flag
+// mask) are reported too, but never refuse a file.
 package processor
 
 import (
@@ -15,6 +30,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"time"
 
 	"github.com/tomgo/targetdata/dataproduct"
 )
@@ -23,8 +39,9 @@ import (
 //
 // Process reads r to the end and returns every datum, or an error: a
 // malformed line gives a *dataproduct.ParseError naming the line, and
-// then no datum is returned. Datums come back without TargetID and
-// ProductID; Ingest fills them in. Process must honour ctx (checking it
+// then no datum is returned. A row that is in the format but is no
+// measurement gives no datum and no error (a Reporter reports it). Datums
+// come back without TargetID and ProductID; Ingest fills them in. Process must honour ctx (checking it
 // every few thousand lines) and must be safe for concurrent use.
 type Processor interface {
 	// DataType is the data type of the datums it makes, e.g. "photometry".
@@ -60,6 +77,70 @@ func Stream(ctx context.Context, p Processor, r io.Reader) iter.Seq2[dataproduct
 	}
 }
 
+// Input is what a caller knows about a file besides its bytes.
+type Input struct {
+	// ObservationTime is the time of the observation, for formats whose
+	// files may hold none (a spectrum without DATE-OBS or MJD-OBS): it is
+	// used only when the file gives no time. Zero: such a file is refused
+	// (a time is never taken from the clock, so re-processing a file gives
+	// the same datums). Processors of formats with a time per row ignore it.
+	ObservationTime time.Time
+}
+
+// Reporter is implemented by processors that report what they made of a
+// file and take an Input; every built-in processor is one.
+//
+// StreamReport is Stream with in and a report: while the sequence runs, rep
+// (which may be nil) counts the data rows read (Rows) and the datums
+// yielded (Datums), records each row that gave no datum with its reason and
+// line (Skip), and notes what the processor assumed about the file (Note).
+// When the sequence ends, or its consumer stops, rep holds what was done
+// so far. rep must not be shared by concurrent streams.
+type Reporter interface {
+	StreamReport(ctx context.Context, r io.Reader, in Input, rep *dataproduct.Report) iter.Seq2[dataproduct.Datum, error]
+}
+
+// StreamReport returns p's datums as a sequence and fills rep (which may be
+// nil) as it goes: through p's own StreamReport when p is a Reporter;
+// otherwise through Stream, counting the datums only (Rows stays 0, and
+// in is not used).
+func StreamReport(ctx context.Context, p Processor, r io.Reader, in Input, rep *dataproduct.Report) iter.Seq2[dataproduct.Datum, error] {
+	if rp, ok := p.(Reporter); ok {
+		return rp.StreamReport(ctx, r, in, rep)
+	}
+	seq := Stream(ctx, p, r)
+	if rep == nil {
+		return seq
+	}
+	return func(yield func(dataproduct.Datum, error) bool) {
+		for d, err := range seq {
+			if err == nil {
+				rep.Datums++
+			}
+			if !yield(d, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// ErrNoMeasurement is wrapped by the *dataproduct.ParseError with which a
+// strict processor refuses a file for a row that is no measurement.
+var ErrNoMeasurement = errors.New("no measurement")
+
+// SkipRow is what a processor does with a row that is no measurement: it
+// records the row in rep under reason and returns nil, or, when strict,
+// returns the *dataproduct.ParseError (naming line and column, wrapping
+// ErrNoMeasurement) that refuses the file.
+func SkipRow(rep *dataproduct.Report, strict bool, line int, column, reason string) error {
+	if strict {
+		return &dataproduct.ParseError{Line: line, Column: column,
+			Err: fmt.Errorf("%w: %s (a strict processor refuses the file)", ErrNoMeasurement, reason)}
+	}
+	rep.Skip(line, reason)
+	return nil
+}
+
 // Collect gathers a datum sequence into a slice, stopping at the first
 // error (then it returns no datums). Processors that implement Streamer use
 // it to implement Process.
@@ -81,7 +162,10 @@ var ErrNoProcessor = errors.New("processor: no processor for data product type")
 // Ingest runs p over the stored file of product and adds the datums to
 // store with de-duplication, all or nothing: a parse error, a cancelled
 // context or a store failure leaves the store as it was. Re-ingesting the
-// same product adds nothing. Parse errors name the product.
+// same product adds nothing. Parse errors name the product. The result's
+// Reports holds the file's Report (also when an error stopped it), and
+// the product's Extra[dataproduct.ExtraObservationTime], when set, is
+// passed to the processor as Input.ObservationTime.
 func Ingest(ctx context.Context, store dataproduct.Store, product dataproduct.Product, p Processor) (dataproduct.IngestResult, error) {
 	rc, err := store.OpenProduct(ctx, product.ID)
 	if err != nil {
@@ -99,8 +183,13 @@ func Ingest(ctx context.Context, store dataproduct.Store, product dataproduct.Pr
 // of r are attributed to product (its ID may be 0 for a file that is not
 // stored, but its TargetID must be set).
 func IngestReader(ctx context.Context, store dataproduct.Store, product dataproduct.Product, p Processor, r io.Reader) (dataproduct.IngestResult, error) {
+	in, err := InputOf(product)
+	if err != nil {
+		return dataproduct.IngestResult{}, err
+	}
+	rep := &dataproduct.Report{Product: product.Name}
 	seq := func(yield func(dataproduct.Datum, error) bool) {
-		for d, err := range Stream(ctx, p, r) {
+		for d, err := range StreamReport(ctx, p, r, in, rep) {
 			if err != nil {
 				var pe *dataproduct.ParseError
 				if errors.As(err, &pe) && pe.File == "" {
@@ -116,5 +205,22 @@ func IngestReader(ctx context.Context, store dataproduct.Store, product dataprod
 			}
 		}
 	}
-	return store.AddDatums(ctx, seq)
+	res, err := store.AddDatums(ctx, seq)
+	res.Reports = []dataproduct.Report{*rep}
+	return res, err
+}
+
+// InputOf returns the Input recorded with a product: the observation time
+// of Extra[dataproduct.ExtraObservationTime]. A value that is not an
+// RFC 3339 time is an error naming the key.
+func InputOf(product dataproduct.Product) (Input, error) {
+	var in Input
+	if s := product.Extra[dataproduct.ExtraObservationTime]; s != "" {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return in, fmt.Errorf("product %q: Extra[%q] %q is not an RFC 3339 time", product.Name, dataproduct.ExtraObservationTime, s)
+		}
+		in.ObservationTime = t.UTC()
+	}
+	return in, nil
 }

@@ -3,6 +3,7 @@ package processor_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"strings"
 	"testing"
@@ -90,7 +91,6 @@ func TestPhotometryTableErrors(t *testing.T) {
 		"bad number":     {"time,filter,magnitude\n60316,g,17\n60317,g,bright\n", 3, "magnitude"},
 		"no time column": {"# c\nmjd,filter,magnitude\n", 2, "time"},
 		"empty time":     {"time,filter,magnitude\n,g,17\n", 2, "time"},
-		"no mag":         {"time,filter,magnitude,limit\n60316,g,,\n", 2, "magnitude"},
 		"short row":      {"time,filter,magnitude\n60316,g\n", 2, ""},
 		"nan":            {"time,filter,magnitude\n60316,g,NaN\n", 2, "magnitude"},
 		"empty":          {"", 0, ""},
@@ -103,6 +103,25 @@ func TestPhotometryTableErrors(t *testing.T) {
 			assert.Equal(t, c.col, pe.Column, "%v", err)
 		})
 	}
+}
+
+// A row with neither a magnitude nor a limit is no measurement: skipped
+// and reported, or refused by a strict processor.
+func TestPhotometryTableSkippedRows(t *testing.T) {
+	in := "time,filter,magnitude,limit\n60316,g,17.5,\n60317,g,,\n# note\n60318,r,,19.9\n60319,r,,\n"
+	var rep dataproduct.Report
+	ds, err := processor.Collect(processor.StreamReport(context.Background(), processor.PhotometryTable{}, strings.NewReader(in), processor.Input{}, &rep))
+	require.NoError(t, err)
+	assert.Len(t, ds, 2)
+	assert.Equal(t, dataproduct.Report{Rows: 4, Datums: 2, Skipped: []dataproduct.SkippedRows{
+		{Reason: processor.ReasonNoMagnitudeOrLimit, Count: 2, Lines: []int{3, 6}}}}, rep)
+
+	_, err = processor.PhotometryTable{Strict: true}.Process(context.Background(), strings.NewReader(in))
+	var pe *dataproduct.ParseError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, 3, pe.Line)
+	assert.Equal(t, "magnitude", pe.Column)
+	assert.ErrorIs(t, err, processor.ErrNoMeasurement)
 }
 
 func TestPhotometryTableConformance(t *testing.T) {
@@ -135,4 +154,35 @@ func TestCheckMJD(t *testing.T) {
 			t.Errorf("CheckMJD(%v) = nil", mjd)
 		}
 	}
+}
+
+// plain is a processor that is not a Reporter.
+type plain struct{}
+
+func (plain) DataType() string { return dataproduct.TypePhotometry }
+func (plain) Process(ctx context.Context, r io.Reader) ([]dataproduct.Datum, error) {
+	return processor.PhotometryTable{}.Process(ctx, r)
+}
+
+func TestStreamReportOfAnyProcessor(t *testing.T) {
+	in := "time,filter,magnitude\n60316,g,17\n60317,g,17.1\n"
+	var rep dataproduct.Report
+	ds, err := processor.Collect(processor.StreamReport(context.Background(), plain{}, strings.NewReader(in), processor.Input{}, &rep))
+	require.NoError(t, err)
+	assert.Len(t, ds, 2)
+	assert.Equal(t, dataproduct.Report{Datums: 2}, rep, "datums counted; rows unknown")
+	ds, err = processor.Collect(processor.StreamReport(context.Background(), plain{}, strings.NewReader(in), processor.Input{}, nil))
+	require.NoError(t, err)
+	assert.Len(t, ds, 2, "a nil report is fine")
+
+	// SkipRow: a report entry, or the strict refusal.
+	require.NoError(t, processor.SkipRow(&rep, false, 7, "flux", "no flux"))
+	assert.Equal(t, []dataproduct.SkippedRows{{Reason: "no flux", Count: 1, Lines: []int{7}}}, rep.Skipped)
+	err = processor.SkipRow(&rep, true, 9, "flux", "no flux")
+	var pe *dataproduct.ParseError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, 9, pe.Line)
+	assert.Equal(t, "flux", pe.Column)
+	assert.ErrorIs(t, err, processor.ErrNoMeasurement)
+	assert.Equal(t, 1, rep.SkippedCount(), "a refusal is not recorded as a skip")
 }

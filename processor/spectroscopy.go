@@ -28,8 +28,16 @@ const WavelengthUnits = "Angstrom"
 
 // DefaultTimeKeywords are the header keywords (FITS cards, or "# KEY: value"
 // comments of a text file) that give a spectrum's observation time, in
-// order of preference.
-var DefaultTimeKeywords = []string{"DATE-OBS", "MJD-OBS", "DATE-BEG", "MJD-BEG"}
+// order of preference. UTC counts only when it holds a date and a time
+// (P60 SEDM writes one; Keck LRIS writes the time of day alone), OBSDATE is
+// completed by OBSTIME.
+var DefaultTimeKeywords = []string{"DATE-OBS", "MJD-OBS", "DATE-BEG", "MJD-BEG", "UTC", "MJD_OBS", "OBSDATE"}
+
+// TimeOfDayKeywords are the keywords whose time of day ("hh:mm:ss[.sss]")
+// completes a date-only observation date, in order of preference: the
+// observation start as FITS (TIME-OBS), Keck (UT), LCO and LT (UTSTART),
+// Magellan (UT-TIME) and P60 SEDM (OBSTIME) write it.
+var TimeOfDayKeywords = []string{"TIME-OBS", "UT", "UTSTART", "UT-TIME", "OBSTIME", "UTC"}
 
 // maxPoints caps the points of one spectrum (2^25, 256 MiB per float64
 // array), so that a hostile file cannot exhaust memory.
@@ -48,9 +56,12 @@ const maxPoints = 1 << 25
 // # FITS
 //
 // The spectrum is the primary HDU's data array when it has one, of shape
-// (N), (1, 1, N) or (2, N) in NumPy's order (axis 1 of length N; of a
-// (2, N) array, a flux row and an error or other row, the first row is
-// taken, as the TOM does). When the primary HDU has no data (NAXIS = 0),
+// (N), (1, N), (2, N) or any 3-D shape (M, K, N) in NumPy's order (axis 1
+// of length N). As the TOM does, the first row of a (2, N) array (a flux
+// row and an error or other row) is taken, and [0, 0, :] of any 3-D array
+// (IRAF multispec files such as LCO FLOYDS' hold the spectrum, the raw
+// spectrum, the sky and the error as (4, 1, N)); the report notes the
+// planes left out. When the primary HDU has no data (NAXIS = 0),
 // the first later HDU that holds a spectrum is read: an IMAGE extension as
 // above, or a binary table with a wavelength column (loglam, log10 of Å as
 // in SDSS spec-lite files; or wavelength, wave, lambda) and a flux column
@@ -70,10 +81,12 @@ const maxPoints = 1 << 25
 // the standard says, and may be fractional; Δ may be negative (wavelengths
 // then descend, and are kept in file order). Other spectral axes
 // (frequency, energy, velocity, redshift, tabulated or non-linear
-// algorithms) are refused. CUNIT1 (else the units= of IRAF's WAT1_001;
-// else Å, as the TOM assumes) may be a length unit: Angstrom (Å, AA, A),
-// nm, um (µm, micron), mm, cm or m, optionally with a numeric factor
-// ("0.1 nm"); values are converted to Å. Integer data are scaled by
+// algorithms) are refused. CUNIT1 (else the units= of IRAF's WAT1_001)
+// may be a length unit: Angstrom (Å, AA, A), nm, um (µm, micron), mm, cm
+// or m, optionally with a numeric factor ("0.1 nm"); values are converted
+// to Å. A missing unit, or an angular one (deg, arcsec, ...: FLOYDS writes
+// CUNIT1 = 'deg' on its wavelength axis), is read as Å, as the TOM does,
+// and the report notes it; a Strict processor refuses an angular unit. Integer data are scaled by
 // BSCALE/BZERO, and BLANK pixels are unknown; air and vacuum wavelengths
 // are kept as they are.
 //
@@ -86,32 +99,38 @@ const maxPoints = 1 << 25
 // # Plain text
 //
 // A table of columns separated as astropy's reader guesses them
-// (whitespace, comma, tab, '|' or ';'), with a header line naming the
-// columns: wavelength (or wave, lambda) and flux in any order, an optional
-// error column (error, err, flux_err, flux_error, sigma, uncertainty; names
-// are case-insensitive), other columns ignored. Blank lines and lines
-// starting with '#' are skipped. When the first line that is not a comment
-// holds only numbers, the header is the last comment line before it that
-// names the wavelength and flux columns ("# wavelength flux", astropy's
-// commented_header). Comments of the form "# KEY: value" (or "KEY = value")
-// carry metadata: DATE-OBS (and the other TimeKeywords), FACILITY (or
-// TELESCOPE, TELESCOP), WAVELENGTH_UNITS (default Å) and FLUX_UNITS (or
-// BUNIT; default FluxUnits). Cells "nan", "inf" or empty (delimited
-// formats) are unknown values. Errors name the line (counting every line of
-// the file) and the column.
+// (whitespace, comma, tab, '|' or ';'), read the way observatories write
+// them (SkyPortal's rule). Columns are found by name, case-insensitively:
+// the wavelength (wavelength, wavelengths, wave, wavelen, wav, wl, lambda),
+// the flux (flux, fluxes, fl) and an optional error (error, err, flux_err,
+// flux_error, flux_unc, fluxerr, unc, sigma, uncertainty), in any order,
+// other columns ignored. The names are on a header line, or, when the
+// first line that is not a comment holds only numbers, on the last comment
+// line above it with one name per column ("# wl fl err", "## wavelen flux
+// sky_flux ...": astropy's commented_header). With no names at all, the
+// first column is the wavelength, the second the flux and a third the
+// error, and the report notes it. Blank lines and lines starting with '#'
+// are skipped. Comments of the form "# KEY: value" or FITS-like
+// "# KEY = 'value' / comment" carry metadata: the time keywords below,
+// FACILITY (or TELESCOPE, TELESCOP), WAVELENGTH_UNITS (default Å) and
+// FLUX_UNITS (or BUNIT; default FluxUnits). Cells "nan", "inf" or empty
+// (delimited formats) are unknown values. Errors name the line (counting
+// every line of the file) and the column.
 //
 // # Time, source and unknown values
 //
 // The timestamp is the observation time from the first of TimeKeywords
-// present (default DATE-OBS, MJD-OBS, DATE-BEG, MJD-BEG), searched in the
-// spectrum's HDU and then the primary HDU: a string is an ISO 8601 date
-// with a time (a date alone is completed by TIME-OBS, UT or UTSTART, and is
-// used at 00:00 UTC only when no keyword gives a time), or the old
-// "DD/MM/YY" (19YY); a number is an MJD (below 10⁶) or a JD (2.3–2.6 × 10⁶).
-// Times are taken as UTC whatever TIMESYS says (a difference of a minute
-// at most). A file without an observation time is refused: using "now", as
-// the TOM does for unknown facilities, would give a new datum on every
-// re-processing.
+// present (DefaultTimeKeywords: DATE-OBS, MJD-OBS, DATE-BEG, MJD-BEG, UTC,
+// MJD_OBS, OBSDATE), searched in the spectrum's HDU and then the primary
+// HDU: a string is an ISO 8601 date with a time (a date alone is
+// completed by the first of TimeOfDayKeywords present, and is used at
+// 00:00 UTC only when no keyword gives a time), or the old "DD/MM/YY"
+// (19YY); a number, or a string holding one, is an MJD (below 10⁶) or a JD
+// (2.3–2.6 × 10⁶). Times are taken as UTC whatever TIMESYS says (a
+// difference of a minute at most). A file without an observation time
+// takes the caller's Input.ObservationTime (an upload's observation date),
+// and without that it is refused: using "now", as the TOM does for unknown
+// facilities, would give a new datum on every re-processing.
 //
 // The source is Source when set, else the facility the file names
 // (TELESCOP, INSTRUME or FACILITY in FITS headers; FACILITY, TELESCOPE or
@@ -119,7 +138,9 @@ const maxPoints = 1 << 25
 //
 // JSON cannot carry NaN, so points whose wavelength, flux or error is
 // unknown (NaN, infinite, BLANK, an empty cell, or an SDSS ivar ≤ 0) are
-// left out of all arrays alike; a spectrum with no point left is refused.
+// left out of all arrays alike and counted in the report (with their lines
+// in a text file); a spectrum with no point left is refused, and so is any
+// such point by a Strict processor.
 //
 // The file is read once, as a stream; memory is about the size of the
 // spectrum's arrays (8 bytes per value; for a (2, N) array both rows, for a
@@ -137,6 +158,10 @@ type Spectroscopy struct {
 	// TimeKeywords are the keywords tried, in order, for the observation
 	// time; default DefaultTimeKeywords.
 	TimeKeywords []string
+	// Strict refuses a file with a point of unknown value or an angular
+	// wavelength unit, instead of leaving the point out or reading the unit
+	// as Angstrom (see dataproduct.Report).
+	Strict bool
 }
 
 // DataType returns dataproduct.TypeSpectroscopy.
@@ -149,8 +174,18 @@ func (p Spectroscopy) Process(ctx context.Context, r io.Reader) ([]dataproduct.D
 
 // Stream implements Streamer. It yields one datum, or an error.
 func (p Spectroscopy) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduct.Datum, error] {
+	return p.StreamReport(ctx, r, Input{}, nil)
+}
+
+// StreamReport implements Reporter: Rows counts the spectrum's points,
+// Skipped the points of unknown value left out, Notes the assumptions made
+// (units, planes of a 3-D array, an observation time from in).
+func (p Spectroscopy) StreamReport(ctx context.Context, r io.Reader, in Input, rep *dataproduct.Report) iter.Seq2[dataproduct.Datum, error] {
 	return func(yield func(dataproduct.Datum, error) bool) {
-		d, err := p.read(ctx, r)
+		if rep == nil {
+			rep = &dataproduct.Report{}
+		}
+		d, err := p.read(ctx, r, in, rep)
 		if err != nil {
 			if ctx.Err() != nil {
 				err = fmt.Errorf("spectrum: %w", ctx.Err())
@@ -158,6 +193,7 @@ func (p Spectroscopy) Stream(ctx context.Context, r io.Reader) iter.Seq2[datapro
 			yield(dataproduct.Datum{}, err)
 			return
 		}
+		rep.Datums++
 		yield(d, nil)
 	}
 }
@@ -167,7 +203,13 @@ type spectrum struct {
 	wave, flux, err []float64
 	fluxUnits       string
 	meta            *metadata
+	// checked is set by readers that counted the rows and reported the
+	// unknown values themselves (text tables, with line numbers).
+	checked bool
 }
+
+// reasonUnknownPoint is the report's reason for a point left out.
+const reasonUnknownPoint = "no finite wavelength and flux (NaN, infinite, empty or BLANK)"
 
 // metadata looks up header keywords: the cards of FITS headers (the
 // spectrum's HDU first, then the primary HDU), or the "# KEY: value"
@@ -220,7 +262,7 @@ func (m *metadata) keywordError(key string, err error) error {
 	return &dataproduct.ParseError{Line: line, Err: fmt.Errorf("%s: %w", key, err)}
 }
 
-func (p Spectroscopy) read(ctx context.Context, r io.Reader) (dataproduct.Datum, error) {
+func (p Spectroscopy) read(ctx context.Context, r io.Reader, in Input, rep *dataproduct.Report) (dataproduct.Datum, error) {
 	if err := ctx.Err(); err != nil {
 		return dataproduct.Datum{}, err
 	}
@@ -241,21 +283,21 @@ func (p Spectroscopy) read(ctx context.Context, r io.Reader) (dataproduct.Datum,
 	case len(head) == 0:
 		return dataproduct.Datum{}, &dataproduct.ParseError{Err: errors.New("empty file: not a FITS or text spectrum")}
 	case bytes.HasPrefix(head, []byte("SIMPLE  =")):
-		sp, err = p.readFITS(br)
+		sp, err = p.readFITS(br, rep)
 	default:
 		if head, _ := br.Peek(512); looksBinary(head) {
 			return dataproduct.Datum{}, &dataproduct.ParseError{Err: errBinary}
 		}
-		sp, err = p.readText(ctx, br)
+		sp, err = p.readText(ctx, br, rep)
 	}
 	if err != nil {
 		return dataproduct.Datum{}, err
 	}
-	return p.datum(sp)
+	return p.datum(sp, in, rep)
 }
 
 // datum applies the common steps: units, unknown points, time, source.
-func (p Spectroscopy) datum(sp *spectrum) (dataproduct.Datum, error) {
+func (p Spectroscopy) datum(sp *spectrum, in Input, rep *dataproduct.Report) (dataproduct.Datum, error) {
 	units := strings.TrimSpace(sp.fluxUnits)
 	if units == "" {
 		units = p.FluxUnits
@@ -273,7 +315,19 @@ func (p Spectroscopy) datum(sp *spectrum) (dataproduct.Datum, error) {
 		units = rest
 	}
 	n := len(sp.wave)
+	if !sp.checked {
+		rep.Rows += n
+	}
 	sp.wave, sp.flux, sp.err = dropUnknown(sp.wave, sp.flux, sp.err)
+	if dropped := n - len(sp.wave); dropped > 0 && !sp.checked {
+		if p.Strict {
+			return dataproduct.Datum{}, &dataproduct.ParseError{
+				Err: fmt.Errorf("%w: %d of the %d points have no finite wavelength and flux (a strict processor refuses the file)", ErrNoMeasurement, dropped, n)}
+		}
+		for range dropped {
+			rep.Skip(0, reasonUnknownPoint)
+		}
+	}
 	if len(sp.wave) == 0 {
 		why := "no points"
 		if n > 0 {
@@ -282,6 +336,10 @@ func (p Spectroscopy) datum(sp *spectrum) (dataproduct.Datum, error) {
 		return dataproduct.Datum{}, &dataproduct.ParseError{Err: fmt.Errorf("spectrum: %s", why)}
 	}
 	ts, err := observationTime(sp.meta, p.timeKeywords())
+	if errors.Is(err, errNoTime) && !in.ObservationTime.IsZero() {
+		ts, err = in.ObservationTime.UTC(), nil
+		rep.Note("the file gives no observation time: the time given with it is used (" + ts.Format(time.RFC3339Nano) + ")")
+	}
 	if err != nil {
 		return dataproduct.Datum{}, err
 	}
@@ -373,6 +431,11 @@ func observationTime(m *metadata, keys []string) (time.Time, error) {
 				v = f
 			} else {
 				t, hasTime, err := parseDate(s)
+				if err != nil && isTimeOfDayKeyword(key) {
+					if _, terr := parseTimeOfDay(s); terr == nil {
+						continue // a time of day alone (Keck's UTC): it completes a date below
+					}
+				}
 				if err != nil {
 					return time.Time{}, m.keywordError(key, err)
 				}
@@ -402,8 +465,11 @@ func observationTime(m *metadata, keys []string) (time.Time, error) {
 		return dateOnly, nil
 	}
 	return time.Time{}, &dataproduct.ParseError{
-		Err: fmt.Errorf("no observation time: none of %s is given (a spectrum's time is never taken from the clock)", strings.Join(keys, ", "))}
+		Err: fmt.Errorf("%w: none of %s is given (a spectrum's time is never taken from the clock; give the observation time with the file)", errNoTime, strings.Join(keys, ", "))}
 }
+
+// errNoTime is the cause of the ParseError for a file without a time.
+var errNoTime = errors.New("no observation time")
 
 // timeFromNumber reads an MJD or a JD.
 func timeFromNumber(v float64) (time.Time, error) {
@@ -415,6 +481,31 @@ func timeFromNumber(v float64) (time.Time, error) {
 		return JDToTime(v), nil
 	}
 	return time.Time{}, fmt.Errorf("%v is neither an MJD nor a JD", v)
+}
+
+// ParseObservationTime reads an observation time as a user writes it, for
+// Input.ObservationTime: an ISO 8601 date and time ("2024-01-26T03:14:15",
+// "2024-01-26 03:14", fractional seconds allowed; UTC, or with "Z" or an
+// offset such as "+02:00"), a date alone (00:00 UTC), or a number: an MJD
+// (below 10⁶) or a JD.
+func ParseObservationTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, errors.New("empty observation time")
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return timeFromNumber(f)
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00", "2006-01-02 15:04:05Z07:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	t, _, err := parseDate(s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither a date and time (2024-01-26T03:14:15, UTC) nor an MJD", s)
+	}
+	return t, nil
 }
 
 // parseDate reads a FITS date: ISO 8601 with or without a time of day, or
@@ -440,20 +531,43 @@ func parseDate(s string) (t time.Time, hasTime bool, err error) {
 	return time.Time{}, false, fmt.Errorf("%q is not a date (want YYYY-MM-DD[Thh:mm:ss[.sss]])", s)
 }
 
-// timeOfDay reads the time of day that completes a date-only DATE-OBS.
+// timeOfDay reads the time of day that completes a date-only DATE-OBS:
+// the first of TimeOfDayKeywords that holds one (a UTC holding a whole
+// date and time is not one).
 func timeOfDay(m *metadata) (time.Duration, bool, error) {
-	for _, key := range []string{"TIME-OBS", "UT", "UTSTART"} {
+	for _, key := range TimeOfDayKeywords {
 		s := m.str(key)
 		if s == "" {
 			continue
 		}
-		t, err := time.Parse("15:04:05", s)
+		d, err := parseTimeOfDay(s)
 		if err != nil {
-			return 0, false, m.keywordError(key, fmt.Errorf("%q is not a time of day (want hh:mm:ss[.sss])", s))
+			if key == "UTC" {
+				continue
+			}
+			return 0, false, m.keywordError(key, err)
 		}
-		return t.Sub(time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)), true, nil
+		return d, true, nil
 	}
 	return 0, false, nil
+}
+
+func isTimeOfDayKeyword(key string) bool {
+	for _, k := range TimeOfDayKeywords {
+		if strings.EqualFold(k, key) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseTimeOfDay reads "hh:mm:ss[.sss]".
+func parseTimeOfDay(s string) (time.Duration, error) {
+	t, err := time.Parse("15:04:05", strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a time of day (want hh:mm:ss[.sss])", s)
+	}
+	return t.Sub(time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)), nil
 }
 
 // lengthUnits are the length units a wavelength axis may be in, in Å.

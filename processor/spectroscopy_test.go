@@ -307,22 +307,22 @@ func TestSpectroscopyErrors(t *testing.T) {
 		column string
 		msg    string
 	}{
-		{"no date", text("wavelength flux", "4000 1"), 0, "", "no observation time: none of DATE-OBS, MJD-OBS, DATE-BEG, MJD-BEG is given"},
+		{"no date", text("wavelength flux", "4000 1"), 0, "", "no observation time: none of DATE-OBS, MJD-OBS, DATE-BEG, MJD-BEG, UTC, MJD_OBS, OBSDATE is given"},
 		{"bad date", text("# DATE-OBS: yesterday", "wavelength flux", "4000 1"), 1, "", `DATE-OBS: "yesterday" is not a date`},
 		{"bad time of day", text("# DATE-OBS: 2024-01-01", "# UT: noon", "wavelength flux", "4000 1"), 2, "", `UT: "noon" is not a time of day`},
 		{"MJD out of range", text("# MJD-OBS: 3e7", "wavelength flux", "4000 1"), 1, "", "neither an MJD nor a JD"},
-		{"missing flux", text("# DATE-OBS: 2024-01-01", "", "wavelength fluxes", "4000 1"), 3, "flux", `missing column "flux" (the columns are "wavelength", "fluxes")`},
+		{"missing flux", text("# DATE-OBS: 2024-01-01", "", "wavelength fnu", "4000 1"), 3, "flux", `missing column "flux" (the columns are "wavelength", "fnu")`},
 		{"missing wavelength", text("# DATE-OBS: 2024-01-01", "freq,flux", "4000,1"), 2, "wavelength", `missing column "wavelength"`},
 		{"duplicate column", text("wavelength flux FLUX", "4000 1 2"), 1, "FLUX", "column appears twice"},
 		{"not a number", text("# DATE-OBS: 2024-01-01", "wavelength flux", "4000 1", "4001 abc", "4002 3"), 4, "flux", `"abc" is not a number`},
 		{"too few fields", text("# DATE-OBS: 2024-01-01", "wavelength flux error", "4000 1 2", "4001 2"), 4, "", "2 fields, the header names 3 columns"},
-		{"no header", text("# DATE-OBS: 2024-01-01", "4000 1", "4001 2"), 2, "wavelength", "no header line naming the columns"},
+		{"one column, no header", text("# DATE-OBS: 2024-01-01", "4000", "4001"), 2, "wavelength", "one column and no header line"},
 		{"empty table", text("# DATE-OBS: 2024-01-01", "wavelength flux"), 2, "", "empty table"},
 		{"only comments", text("# DATE-OBS: 2024-01-01", "#"), 2, "", "only comments and blank lines"},
 		{"empty file", nil, 0, "", "empty file"},
 		{"binary", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), 0, "", "neither a FITS file nor a text table"},
 		{"NUL after the start", append(text("# DATE-OBS: 2024-01-01", "wavelength flux", strings.Repeat("1 2\n", 200)), 0), 204, "", "binary data"},
-		{"all unknown", text("# DATE-OBS: 2024-01-01", "wavelength,flux", "4000,nan", "4001,"), 0, "", "none of the 2 points has a finite wavelength and flux"},
+		{"all unknown", text("# DATE-OBS: 2024-01-01", "wavelength,flux", "4000,nan", "4001,"), 4, "", "none of the 2 rows has a finite wavelength and flux"},
 		{"bad wavelength unit", text("# DATE-OBS: 2024-01-01", "# WAVELENGTH_UNITS: GHz", "wavelength flux", "1 2"), 2, "", `unit "GHz" is not a length`},
 		{"bad gzip", []byte{0x1f, 0x8b, 1, 2, 3}, 0, "", "gzip-compressed file"},
 	} {

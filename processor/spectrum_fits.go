@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,14 +17,14 @@ import (
 const sdssFluxUnits = "1E-17 erg/cm^2/s/Ang"
 
 // readFITS reads a FITS spectrum (see the Spectroscopy doc).
-func (p Spectroscopy) readFITS(r io.Reader) (*spectrum, error) {
+func (p Spectroscopy) readFITS(r io.Reader, rep *dataproduct.Report) (*spectrum, error) {
 	fr := fits.NewReader(r, nil)
 	prim, err := fr.Next()
 	if err != nil {
 		return nil, &dataproduct.ParseError{Err: err}
 	}
 	if hasData(prim) {
-		return imageSpectrum(prim, nil)
+		return p.imageSpectrum(prim, nil, rep)
 	}
 	var seen []string
 	for {
@@ -37,7 +38,7 @@ func (p Spectroscopy) readFITS(r io.Reader) (*spectrum, error) {
 		switch h.Type() {
 		case fits.ImageHDU:
 			if hasData(h) {
-				return imageSpectrum(h, prim.Header())
+				return p.imageSpectrum(h, prim.Header(), rep)
 			}
 		case fits.BinTableHDU:
 			sp, err := tableSpectrum(h, prim.Header())
@@ -77,7 +78,7 @@ func numpyShape(axes []int) string {
 
 // imageSpectrum reads the spectrum of a primary or IMAGE HDU; primary is
 // the primary header when h is an extension.
-func imageSpectrum(h *fits.HDU, primary *fits.Header) (*spectrum, error) {
+func (p Spectroscopy) imageSpectrum(h *fits.HDU, primary *fits.Header, rep *dataproduct.Report) (*spectrum, error) {
 	hdr := h.Header()
 	meta := &metadata{headers: []*fits.Header{hdr}}
 	if primary != nil {
@@ -88,13 +89,19 @@ func imageSpectrum(h *fits.HDU, primary *fits.Header) (*spectrum, error) {
 	ok := true
 	switch {
 	case len(axes) == 2 && axes[1] == 2:
+	case len(axes) == 3:
+		// The TOM takes [0, 0, :] of any 3-D array (IRAF multispec).
+		if axes[1]*axes[2] > 1 {
+			rep.Note(fmt.Sprintf("HDU %d: data of shape %s: the spectrum is [0, 0, :]; the other %d rows (sky, error, ...) are not read",
+				h.Index(), numpyShape(axes), axes[1]*axes[2]-1))
+		}
 	default:
 		for _, a := range axes[1:] {
 			ok = ok && a == 1
 		}
 	}
 	if !ok {
-		return nil, &dataproduct.ParseError{Err: fmt.Errorf("HDU %d: data of shape %s is not a 1-D spectrum (want (N), (1, 1, N) or (2, N))", h.Index(), numpyShape(axes))}
+		return nil, &dataproduct.ParseError{Err: fmt.Errorf("HDU %d: data of shape %s is not a 1-D spectrum (want (N), (1, N), (2, N) or a 3-D array)", h.Index(), numpyShape(axes))}
 	}
 	if n > maxPoints {
 		return nil, &dataproduct.ParseError{Err: fmt.Errorf("HDU %d: %d points, more than the %d a spectrum may have", h.Index(), n, maxPoints)}
@@ -105,11 +112,21 @@ func imageSpectrum(h *fits.HDU, primary *fits.Header) (*spectrum, error) {
 	if err != nil {
 		return nil, &dataproduct.ParseError{Err: fmt.Errorf("HDU %d: %w", h.Index(), err)}
 	}
+	if axis.unitNote != "" {
+		if axis.angular && p.Strict {
+			return nil, &dataproduct.ParseError{Err: fmt.Errorf("HDU %d: %s (a strict processor refuses the file)", h.Index(), axis.unitNote)}
+		}
+		rep.Note(fmt.Sprintf("HDU %d: %s", h.Index(), axis.unitNote))
+	}
 	data, err := h.ReadFloat64()
 	if err != nil {
 		return nil, &dataproduct.ParseError{Err: err}
 	}
-	return &spectrum{wave: axis.eval(n), flux: data[:n:n], fluxUnits: firstString("BUNIT", hdr, primary), meta: meta}, nil
+	flux := data[:n:n]
+	if len(data) > 2*n {
+		flux = slices.Clone(flux) // let the other planes go
+	}
+	return &spectrum{wave: axis.eval(n), flux: flux, fluxUnits: firstString("BUNIT", hdr, primary), meta: meta}, nil
 }
 
 // firstString returns the first non-empty string value of key in hdrs.
@@ -153,6 +170,17 @@ type axis struct {
 	kind                byte // 'l' linear, 'e' WAVE-LOG, 't' log10 (DC-FLAG, COEFF0)
 	crval, crpix, delta float64
 	factor              float64 // to Å
+	// unitNote says how a missing or angular unit was read, for the
+	// report; angular is set for the latter.
+	unitNote string
+	angular  bool
+}
+
+// angularUnits are units of angle that some pipelines write as CUNIT1 of
+// a wavelength axis (LCO FLOYDS: 'deg'); the TOM reads them as Å.
+var angularUnits = map[string]bool{
+	"deg": true, "degree": true, "degrees": true, "arcsec": true, "arcmin": true,
+	"rad": true, "radian": true, "radians": true, "mas": true,
 }
 
 // parseAxis reads the spectral WCS of axis 1 (see the Spectroscopy doc).
@@ -172,8 +200,16 @@ func parseAxis(hdr *fits.Header) (axis, error) {
 		unit = irafUnits(firstString("WAT1_001", hdr))
 	}
 	var err error
-	if a.factor, err = angstromFactor(unit); err != nil {
-		return a, fmt.Errorf("CUNIT1: %w", err)
+	switch key := strings.ToLower(strings.TrimSpace(unit)); {
+	case key == "" && !hdr.Has("COEFF0"):
+		a.factor, a.unitNote = 1, "no wavelength unit (CUNIT1): wavelengths read as Angstrom"
+	case angularUnits[key]:
+		a.factor, a.angular = 1, true
+		a.unitNote = fmt.Sprintf("CUNIT1 %q is an angle, not a wavelength unit: wavelengths read as Angstrom", unit)
+	default:
+		if a.factor, err = angstromFactor(unit); err != nil {
+			return a, fmt.Errorf("CUNIT1: %w", err)
+		}
 	}
 	if !hdr.Has("CRVAL1") {
 		if !hdr.Has("COEFF0") {

@@ -8,17 +8,19 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/tomgo/targetdata/dataproduct"
 )
 
-// Column names of text spectra (lower case), in order of preference.
+// Column names of text spectra (lower case), in order of preference: the
+// TOM's names and the aliases observatories write (SkyPortal's).
 var (
-	textWaveColumns  = []string{"wavelength", "wave", "lambda"}
-	textFluxColumns  = []string{"flux"}
-	textErrorColumns = []string{"error", "err", "flux_err", "flux_error", "sigma", "uncertainty"}
+	textWaveColumns  = []string{"wavelength", "wavelengths", "wave", "wavelen", "wav", "wl", "lambda"}
+	textFluxColumns  = []string{"flux", "fluxes", "fl"}
+	textErrorColumns = []string{"error", "err", "flux_err", "flux_error", "flux_unc", "fluxerr", "unc", "sigma", "uncertainty"}
 )
 
 // delimiters are tried in this order on the first table line, as astropy's
@@ -47,16 +49,18 @@ type textTable struct {
 	iw, iF  int // wavelength and flux column indexes
 	ie      int // error column index, or -1
 	line    int
-	comment []comment // comment lines before the first table line
+	comment []comment // comment lines before the first table line that are not keywords
 	meta    map[string]comment
+	strict  bool
+	rep     *dataproduct.Report
 }
 
 // readText reads a plain-text spectrum (see the Spectroscopy doc).
-func (p Spectroscopy) readText(ctx context.Context, r io.Reader) (*spectrum, error) {
+func (p Spectroscopy) readText(ctx context.Context, r io.Reader, rep *dataproduct.Report) (*spectrum, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	t := &textTable{ie: -1, meta: map[string]comment{}}
-	sp := &spectrum{meta: &metadata{text: t.meta}}
+	t := &textTable{ie: -1, meta: map[string]comment{}, strict: p.Strict, rep: rep}
+	sp := &spectrum{meta: &metadata{text: t.meta}, checked: true}
 	fail := func(col string, err error) error {
 		return &dataproduct.ParseError{Line: t.line, Column: col, Err: err}
 	}
@@ -76,8 +80,8 @@ func (p Spectroscopy) readText(ctx context.Context, r io.Reader) (*spectrum, err
 		if line == "" {
 			continue
 		}
-		if rest, ok := strings.CutPrefix(line, "#"); ok {
-			t.addComment(strings.TrimSpace(rest))
+		if line[0] == '#' {
+			t.addComment(strings.TrimSpace(strings.TrimLeft(line, "#")))
 			continue
 		}
 		if !header {
@@ -107,6 +111,9 @@ func (p Spectroscopy) readText(ctx context.Context, r io.Reader) (*spectrum, err
 		return nil, &dataproduct.ParseError{Line: t.line, Err: errors.New("not a FITS file, and no table in the text: only comments and blank lines")}
 	}
 	if len(sp.wave) == 0 {
+		if t.rep.Rows > 0 {
+			return nil, &dataproduct.ParseError{Line: t.line, Err: fmt.Errorf("spectrum: none of the %d rows has a finite wavelength and flux", t.rep.Rows)}
+		}
 		return nil, &dataproduct.ParseError{Line: t.line, Err: errors.New("empty table: no rows after the header")}
 	}
 	if c, ok := t.meta["WAVELENGTH_UNITS"]; ok || t.has("WAVELENGTH_UNIT") {
@@ -137,31 +144,72 @@ func (t *textTable) has(key string) bool {
 	return ok
 }
 
-// addComment records a comment line and, when it reads "KEY: value" or
-// "KEY = value", its keyword (the first occurrence of a key wins).
+// addComment records a comment line: its keyword when it reads
+// "KEY: value" or "KEY = value" (the first occurrence of a key wins), else
+// the line itself, a candidate for the column names.
 func (t *textTable) addComment(text string) {
-	if t.names == nil {
-		t.comment = append(t.comment, comment{value: text, line: t.line})
-	}
-	i := strings.IndexAny(text, ":=")
-	if i <= 0 || i > 40 {
+	key, v, ok := parseKeyword(text)
+	if !ok {
+		if t.names == nil {
+			t.comment = append(t.comment, comment{value: text, line: t.line})
+		}
 		return
 	}
-	key := strings.ToUpper(strings.TrimSpace(text[:i]))
+	if _, dup := t.meta[key]; !dup {
+		t.meta[key] = comment{value: v, line: t.line}
+	}
+}
+
+// parseKeyword reads "KEY: value" and FITS-like "KEY = value / comment"
+// comment text. A value in quotes ('...' with two quotes for one, or "...")
+// is unquoted; after "=", an unquoted number or logical loses its
+// " / comment".
+func parseKeyword(text string) (key, value string, ok bool) {
+	i := strings.IndexAny(text, ":=")
+	if i <= 0 || i > 40 {
+		return "", "", false
+	}
+	key = strings.ToUpper(strings.TrimSpace(text[:i]))
+	if key == "" {
+		return "", "", false
+	}
 	for j := 0; j < len(key); j++ {
 		c := key[j]
 		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return
+			return "", "", false
 		}
 	}
-	if _, dup := t.meta[key]; dup || key == "" {
-		return
-	}
 	v := strings.TrimSpace(text[i+1:])
-	if len(v) >= 2 && (v[0] == '\'' || v[0] == '"') && v[len(v)-1] == v[0] {
+	switch {
+	case text[i] == '=' && strings.HasPrefix(v, "'"):
+		// A FITS string: up to the closing quote; '' is a quote.
+		var b strings.Builder
+		for j := 1; j < len(v); j++ {
+			if v[j] == '\'' {
+				if j+1 < len(v) && v[j+1] == '\'' {
+					b.WriteByte('\'')
+					j++
+					continue
+				}
+				return key, strings.TrimSpace(b.String()), true
+			}
+			b.WriteByte(v[j])
+		}
+		return key, strings.TrimSpace(v[1:]), true // no closing quote
+	case len(v) >= 2 && (v[0] == '\'' || v[0] == '"') && v[len(v)-1] == v[0]:
 		v = strings.TrimSpace(v[1 : len(v)-1])
+	case text[i] == '=' && strings.HasPrefix(v, `"`):
+		if end := strings.IndexByte(v[1:], '"'); end >= 0 {
+			v = strings.TrimSpace(v[1 : end+1])
+		}
+	case text[i] == '=':
+		if j := strings.Index(v, " /"); j > 0 {
+			if head := strings.TrimSpace(v[:j]); isNumber(head) || head == "T" || head == "F" {
+				v = head
+			}
+		}
 	}
-	t.meta[key] = comment{value: v, line: t.line}
+	return key, v, true
 }
 
 // split cuts a line at the table's delimiter into t.fields, unquoting
@@ -237,10 +285,11 @@ func (t *textTable) readHeader(line string) (isHeader bool, err error) {
 		t.names = append([]string(nil), fields...)
 		return true, t.findColumns(t.line)
 	}
+	n := len(fields)
 	for i := len(t.comment) - 1; i >= 0; i-- {
 		c := t.comment[i]
 		names := append([]string(nil), t.split(c.value)...)
-		if len(names) != len(fields) {
+		if len(names) != n {
 			continue
 		}
 		t.names = names
@@ -248,9 +297,38 @@ func (t *textTable) readHeader(line string) (isHeader bool, err error) {
 			return false, nil
 		}
 	}
-	t.names = nil
-	return false, &dataproduct.ParseError{Line: t.line, Column: "wavelength",
-		Err: errors.New("no header line naming the columns: the first row holds numbers and no comment above it names wavelength and flux (write a header line such as \"wavelength flux error\")")}
+	// A comment right above the table with one name per column, none a
+	// wavelength and a flux, names the columns of some other table (an
+	// ATLAS light curve): refuse rather than guess.
+	if k := len(t.comment) - 1; k >= 0 && t.comment[k].line == t.line-1 {
+		c := t.comment[k]
+		names := append([]string(nil), t.split(c.value)...)
+		if len(names) == n && !slices.ContainsFunc(names, isNumber) {
+			t.names = names
+			if err := t.findColumns(c.line); err != nil {
+				return false, err
+			}
+		}
+	}
+	t.split(line) // t.fields again
+	if n < 2 {
+		t.names = nil
+		return false, &dataproduct.ParseError{Line: t.line, Column: "wavelength",
+			Err: errors.New("one column and no header line: a spectrum needs a wavelength and a flux column (write a header line such as \"wavelength flux error\")")}
+	}
+	// No names: SkyPortal's rule, wavelength, flux and error in this order.
+	t.names = make([]string, n)
+	for i := range t.names {
+		t.names[i] = "column " + strconv.Itoa(i+1)
+	}
+	t.iw, t.iF, t.ie = 0, 1, -1
+	what := "the first column is read as the wavelength, the second as the flux"
+	if n >= 3 {
+		t.ie = 2
+		what += ", the third as the flux error"
+	}
+	t.rep.Note("no column names: " + what)
+	return false, nil
 }
 
 // findColumns finds the wavelength, flux and error columns in t.names.
@@ -316,13 +394,27 @@ func (t *textTable) readRow(line string, sp *spectrum) error {
 	if err != nil {
 		return err
 	}
+	e := 0.0
+	if t.ie >= 0 {
+		if e, err = cell(t.ie); err != nil {
+			return err
+		}
+	}
+	t.rep.Rows++
+	// v-v is 0 for finite v and NaN for NaN and ±Inf.
+	if w-w != 0 || f-f != 0 || e-e != 0 {
+		col := t.names[t.iw]
+		switch {
+		case f-f != 0:
+			col = t.names[t.iF]
+		case e-e != 0:
+			col = t.names[t.ie]
+		}
+		return SkipRow(t.rep, t.strict, t.line, col, reasonUnknownPoint)
+	}
 	sp.wave = append(sp.wave, w)
 	sp.flux = append(sp.flux, f)
 	if t.ie >= 0 {
-		e, err := cell(t.ie)
-		if err != nil {
-			return err
-		}
 		sp.err = append(sp.err, e)
 	}
 	return nil

@@ -32,11 +32,22 @@ import (
 // Lines starting with '#' and blank lines are skipped. A row longer than
 // 1 MiB or of more than 1000 fields stops the file with a
 // *dataproduct.ParseError naming its line, before the row is held in
-// memory. The zero value is ready to use and safe for concurrent use.
+// memory. A row with neither a magnitude nor a limit (both cells empty)
+// gives no datum and is reported (ReasonNoMagnitudeOrLimit; see
+// StreamReport). The zero value is ready to use and safe for concurrent
+// use.
 type PhotometryTable struct {
 	// Source is the datums' source name; default "upload".
 	Source string
+	// Strict refuses a file with a row that has neither a magnitude nor a
+	// limit (a *dataproduct.ParseError wrapping ErrNoMeasurement) instead
+	// of skipping and reporting the row.
+	Strict bool
 }
+
+// ReasonNoMagnitudeOrLimit is the report's reason for a row of a
+// photometry table with neither a magnitude nor a limit.
+const ReasonNoMagnitudeOrLimit = "neither a magnitude nor a limit"
 
 // DataType returns dataproduct.TypePhotometry.
 func (PhotometryTable) DataType() string { return dataproduct.TypePhotometry }
@@ -48,11 +59,20 @@ func (p PhotometryTable) Process(ctx context.Context, r io.Reader) ([]dataproduc
 
 // Stream implements Streamer.
 func (p PhotometryTable) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduct.Datum, error] {
+	return p.StreamReport(ctx, r, Input{}, nil)
+}
+
+// StreamReport implements Reporter: rep counts the data rows, the datums
+// and the rows without a magnitude or a limit.
+func (p PhotometryTable) StreamReport(ctx context.Context, r io.Reader, _ Input, rep *dataproduct.Report) iter.Seq2[dataproduct.Datum, error] {
 	source := p.Source
 	if source == "" {
 		source = "upload"
 	}
 	return func(yield func(dataproduct.Datum, error) bool) {
+		if rep == nil {
+			rep = &dataproduct.Report{}
+		}
 		cr := csv.NewReader(newRowLimiter(r))
 		cr.Comment = '#'
 		cr.FieldsPerRecord = -1
@@ -113,6 +133,7 @@ func (p PhotometryTable) Stream(ctx context.Context, r io.Reader) iter.Seq2[data
 				return
 			}
 			line, _ := cr.FieldPos(0)
+			rep.Rows++
 			if n%4096 == 0 {
 				if err := ctx.Err(); err != nil {
 					yield(dataproduct.Datum{}, err)
@@ -177,8 +198,11 @@ func (p PhotometryTable) Stream(ctx context.Context, r io.Reader) iter.Seq2[data
 				ph.LimitSigma = *sigma
 			}
 			if ph.Magnitude == nil && ph.Limit == nil {
-				fail(line, "magnitude", errors.New("row has neither a magnitude nor a limit"))
-				return
+				if err := SkipRow(rep, p.Strict, line, "magnitude", ReasonNoMagnitudeOrLimit); err != nil {
+					yield(dataproduct.Datum{}, err)
+					return
+				}
+				continue
 			}
 			if ph.Magnitude == nil {
 				ph.Error = nil
@@ -213,6 +237,7 @@ func (p PhotometryTable) Stream(ctx context.Context, r io.Reader) iter.Seq2[data
 				Source:    source,
 				Value:     ph,
 			}
+			rep.Datums++
 			if !yield(d, nil) {
 				return
 			}

@@ -47,7 +47,8 @@ type JobStatus struct {
 	Progress Progress `json:"progress"`
 	// Remote is the asynchronous service's remote task, once queued.
 	Remote *RemoteTask `json:"remote,omitempty"`
-	// Products, Added and Skipped are set when the job succeeded.
+	// Products, Added, Skipped and Reports (what the processor made of
+	// each product, rows skipped included) are set when the job succeeded.
 	Products []dataproduct.Product `json:"products,omitempty"`
 	dataproduct.IngestResult
 	// Window is the window a refresh (Request.Refresh) asked for, once

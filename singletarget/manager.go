@@ -44,7 +44,9 @@ type Result struct {
 	// Added and Skipped count the datums ingested and the duplicates. When
 	// the query's file changed since the last run, the product was
 	// replaced and its datums ingested anew: Added then counts every datum
-	// of the new file that no other product holds.
+	// of the new file that no other product holds. Reports say, per
+	// product, what the processor made of the file: rows read, datums,
+	// rows that gave no datum by reason and line.
 	dataproduct.IngestResult
 	// Remote is the remote task, for asynchronous services.
 	Remote *RemoteTask `json:"remote,omitempty"`
@@ -511,6 +513,7 @@ func stageOf(t RemoteTask) string {
 
 // ProcessProducts runs each product's processor and ingests the datums,
 // product by product (each ingest is all-or-nothing and de-duplicated).
+// The result has one Report per product.
 func (m *Manager) ProcessProducts(ctx context.Context, products []dataproduct.Product) (dataproduct.IngestResult, error) {
 	var total dataproduct.IngestResult
 	for _, p := range products {
@@ -518,6 +521,7 @@ func (m *Manager) ProcessProducts(ctx context.Context, products []dataproduct.Pr
 		r, err := m.Process(ctx, p)
 		total.Added += r.Added
 		total.Skipped += r.Skipped
+		total.Reports = append(total.Reports, r.Reports...)
 		if err != nil {
 			return total, err
 		}
@@ -526,13 +530,42 @@ func (m *Manager) ProcessProducts(ctx context.Context, products []dataproduct.Pr
 }
 
 // Process runs the processor of the product's data product type over its
-// stored file and ingests the datums (all or nothing, de-duplicated).
+// stored file and ingests the datums (all or nothing, de-duplicated). The
+// result's Reports say what the processor made of the file (rows read,
+// datums, rows skipped by reason); the Manager logs it.
 func (m *Manager) Process(ctx context.Context, p dataproduct.Product) (dataproduct.IngestResult, error) {
 	proc, err := m.ProcessorFor(p.DataProductType)
 	if err != nil {
 		return dataproduct.IngestResult{}, fmt.Errorf("product %q: %w", p.Name, err)
 	}
-	return processor.Ingest(ctx, m.store, p, proc)
+	res, err := processor.Ingest(ctx, m.store, p, proc)
+	if err == nil {
+		for _, r := range res.Reports {
+			m.logger.InfoContext(ctx, "product processed", "product", p.Name, "rows", r.Rows, "datums", r.Datums,
+				"skipped_rows", r.SkippedCount(), "report", r.String())
+		}
+	}
+	return res, err
+}
+
+// UploadOption says something about an uploaded file besides its bytes.
+type UploadOption func(*dataproduct.Product)
+
+// WithObservationTime gives the observation time of an uploaded file that
+// holds none (a spectrum without DATE-OBS), as the TOM's upload form does.
+// It is recorded with the product (Extra[dataproduct.ExtraObservationTime])
+// so that re-processing gives the same datums, and used only when the
+// file gives no time. The zero time gives nothing.
+func WithObservationTime(t time.Time) UploadOption {
+	return func(p *dataproduct.Product) {
+		if t.IsZero() {
+			return
+		}
+		if p.Extra == nil {
+			p.Extra = map[string]string{}
+		}
+		p.Extra[dataproduct.ExtraObservationTime] = t.UTC().Format(time.RFC3339Nano)
+	}
 }
 
 // Upload stores a user's file as a product of the given type for target
@@ -543,12 +576,18 @@ func (m *Manager) Process(ctx context.Context, p dataproduct.Product) (dataprodu
 // same name again changes nothing (and adds no datums); other bytes or
 // another type under a name already taken are refused with an error
 // wrapping dataproduct.ErrConflict, and nothing changes (delete the old
-// upload first to replace it).
-func (m *Manager) Upload(ctx context.Context, targetID int64, productType, name string, r io.Reader) (*Result, error) {
+// upload first to replace it). The result's Reports say what the
+// processor made of the file; a file that is not the format is refused
+// with a *dataproduct.ParseError.
+func (m *Manager) Upload(ctx context.Context, targetID int64, productType, name string, r io.Reader, opts ...UploadOption) (*Result, error) {
 	if _, err := m.ProcessorFor(productType); err != nil {
 		return nil, err
 	}
-	p, err := m.store.PutProduct(ctx, dataproduct.Product{TargetID: targetID, Name: dataproduct.UploadName(name), DataProductType: productType}, r)
+	prod := dataproduct.Product{TargetID: targetID, Name: dataproduct.UploadName(name), DataProductType: productType}
+	for _, o := range opts {
+		o(&prod)
+	}
+	p, err := m.store.PutProduct(ctx, prod, r)
 	if err != nil {
 		return nil, err
 	}

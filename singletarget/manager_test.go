@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/tomgo/targetdata/dataproduct"
 	"github.com/tomgo/targetdata/internal/demo"
+	"github.com/tomgo/targetdata/processor"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -61,9 +63,11 @@ func TestManagerRun(t *testing.T) {
 	ds, err := store.ListDatums(ctx, dataproduct.DatumFilter{TargetID: 1})
 	require.NoError(t, err)
 	assert.Len(t, ds, 40)
+	report := dataproduct.Report{Product: "demo-SN_2023ixf-60080-60100.csv", Rows: 40, Datums: 40}
+	assert.Equal(t, []dataproduct.Report{report}, res.Reports, "the result says what the processor made of the file")
 	again, err := m.Run(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: window()})
 	require.NoError(t, err)
-	assert.Equal(t, dataproduct.IngestResult{Added: 0, Skipped: 40}, again.IngestResult)
+	assert.Equal(t, dataproduct.IngestResult{Added: 0, Skipped: 40, Reports: []dataproduct.Report{report}}, again.IngestResult)
 }
 
 func TestManagerRefusesBadRequests(t *testing.T) {
@@ -121,6 +125,47 @@ func TestManagerUpload(t *testing.T) {
 	assert.Len(t, ds, 1, "nothing of the broken file was ingested")
 	_, err = m.Upload(ctx, 9, "unknown_type", "x.csv", strings.NewReader(""))
 	assert.Error(t, err)
+}
+
+// An upload's rows that are no measurement are reported and logged; a
+// spectrum without a time takes the one given with it, recorded with the
+// product.
+func TestManagerUploadReportAndObservationTime(t *testing.T) {
+	var logs strings.Builder
+	store := dataproduct.NewMemoryStore(nil)
+	m := singletarget.NewManager(store, &singletarget.ManagerOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	require.NoError(t, m.AddProcessor("photometry", processor.PhotometryTable{}))
+	require.NoError(t, m.AddProcessor("spectroscopy", processor.Spectroscopy{}))
+	ctx := context.Background()
+
+	res, err := m.Upload(ctx, 9, "photometry", "mine.csv", strings.NewReader("time,filter,magnitude,limit\n60000.5,g,17,\n60001.5,g,,\n"))
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Added)
+	require.Len(t, res.Reports, 1)
+	assert.Equal(t, []dataproduct.SkippedRows{{Reason: processor.ReasonNoMagnitudeOrLimit, Count: 1, Lines: []int{3}}}, res.Reports[0].Skipped)
+	assert.Contains(t, logs.String(), `msg="product processed" product=upload-mine.csv rows=2 datums=1 skipped_rows=1`)
+
+	spectrum := "wavelength flux\n4000 1e-16\n4001 2e-16\n"
+	_, err = m.Upload(ctx, 9, "spectroscopy", "spec.txt", strings.NewReader(spectrum))
+	var pe *dataproduct.ParseError
+	require.ErrorAs(t, err, &pe, "no time in the file and none given")
+	assert.Contains(t, err.Error(), "no observation time")
+
+	at := time.Date(2024, 1, 26, 3, 14, 15, 0, time.UTC)
+	res, err = m.Upload(ctx, 9, "spectroscopy", "spec2.txt", strings.NewReader(spectrum), singletarget.WithObservationTime(at))
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Added)
+	require.Len(t, res.Products, 1)
+	assert.Equal(t, "2024-01-26T03:14:15Z", res.Products[0].Extra[dataproduct.ExtraObservationTime], "the time is kept with the product")
+	assert.Contains(t, res.Reports[0].Notes[0], "the time given with it is used")
+	ds, err := store.ListDatums(ctx, dataproduct.DatumFilter{TargetID: 9, DataType: "spectroscopy"})
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	assert.Equal(t, at, ds[0].Timestamp)
+	again, err := m.Process(ctx, res.Products[0])
+	require.NoError(t, err)
+	assert.Equal(t, 0, again.Added, "re-processing the product gives the same datum")
+	assert.Equal(t, 1, again.Skipped)
 }
 
 func TestImmediate(t *testing.T) {
@@ -292,4 +337,10 @@ func TestPoolForgetsOldFinishedJobs(t *testing.T) {
 	require.NoError(t, err)
 	_, err = p.Status(ctx, id)
 	assert.ErrorIs(t, err, singletarget.ErrNotFound, "a finished job is forgotten after KeepFinished")
+}
+
+// countsOf is r without its reports: the datum counts alone.
+func countsOf(r dataproduct.IngestResult) dataproduct.IngestResult {
+	r.Reports = nil
+	return r
 }

@@ -58,7 +58,11 @@ var CleanProcstatus = []int{0, 57, 58, 62}
 // non-zero infobitssci (poor conditions) carry it in
 // Extra["infobitssci"], so users can apply the quality cuts of spec B.8.
 // Epochs with a null (or non-positive) uncertainty, or a null flux,
-// zpdiff or jd, have no usable measurement and give no datum.
+// zpdiff or jd, have no usable measurement and give no datum. Both kinds of
+// row are counted in the dataproduct.Report with their lines, flagged
+// epochs by procstatus code (see StreamReport); Strict refuses a file with
+// an epoch without a measurement instead (dropping flagged epochs is a
+// filter, and never refuses a file).
 //
 // The zero value is ready to use; it is safe for concurrent use.
 type ForcedPhotometryProcessor struct {
@@ -71,6 +75,23 @@ type ForcedPhotometryProcessor struct {
 	// KeepFlagged keeps the epochs whose procstatus is not clean (they are
 	// flagged in Extra["procstatus"]).
 	KeepFlagged bool
+	// Strict refuses a file at its first epoch without a measurement (a
+	// *dataproduct.ParseError wrapping processor.ErrNoMeasurement) instead
+	// of skipping and reporting it.
+	Strict bool
+}
+
+// Reasons of the epochs that give no datum, as reports show them; flagged
+// epochs are reported as "flagged epoch (procstatus CODES)".
+const (
+	ReasonNullMeasurement = "no measurement (forcediffimflux, forcediffimfluxunc, zpdiff or jd null)"
+	ReasonNoUncertainty   = "flux uncertainty not positive (forcediffimfluxunc ≤ 0)"
+)
+
+// flaggedReason is the report's reason for an epoch dropped for its
+// procstatus.
+func flaggedReason(status []byte) string {
+	return "flagged epoch (procstatus " + string(status) + ")"
 }
 
 // DataType returns dataproduct.TypePhotometry.
@@ -92,6 +113,13 @@ func findFPColumns(names []string) (fpColumns, error) {
 
 // Stream implements processor.Streamer.
 func (p ForcedPhotometryProcessor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduct.Datum, error] {
+	return p.StreamReport(ctx, r, processor.Input{}, nil)
+}
+
+// StreamReport implements processor.Reporter: rep counts the epochs (data
+// rows), the datums, and the epochs that gave no datum under the Reason
+// constants or as flagged epochs by procstatus.
+func (p ForcedPhotometryProcessor) StreamReport(ctx context.Context, r io.Reader, _ processor.Input, rep *dataproduct.Report) iter.Seq2[dataproduct.Datum, error] {
 	snt, snu := p.SNT, p.SNU
 	if snt == 0 {
 		snt = DefaultSNT
@@ -104,6 +132,10 @@ func (p ForcedPhotometryProcessor) Stream(ctx context.Context, r io.Reader) iter
 		source = ForcedPhotometrySource
 	}
 	return func(yield func(dataproduct.Datum, error) bool) {
+		if rep == nil {
+			rep = &dataproduct.Report{}
+		}
+		flagged := map[string]string{} // procstatus → reason, built once per value
 		if math.IsNaN(snt) || math.IsInf(snt, 0) || !(snu > 0) || math.IsInf(snu, 0) {
 			yield(dataproduct.Datum{}, fmt.Errorf("ztf: ForcedPhotometryProcessor thresholds SNT %v, SNU %v: SNU must be positive and both finite", snt, snu))
 			return
@@ -177,12 +209,34 @@ func (p ForcedPhotometryProcessor) Stream(ctx context.Context, r io.Reader) iter
 					vals[i] = split.Field(col)
 				}
 			}
-			d, keep, err := p.row(&vals, snt, snu, source, &floats)
+			rep.Rows++
+			d, skip, err := p.row(&vals, snt, snu, source, &floats)
+			switch {
+			case err != nil:
+			case skip == reasonFlagged:
+				status := vals[5]
+				reason, ok := flagged[string(status)]
+				if !ok {
+					reason = flaggedReason(status)
+					flagged[string(status)] = reason
+				}
+				rep.Skip(lr.Line(), reason)
+				continue
+			case skip != "":
+				col := "forcediffimfluxunc"
+				if skip == ReasonNullMeasurement {
+					col = ""
+				}
+				if err = processor.SkipRow(rep, p.Strict, lr.Line(), col, skip); err == nil {
+					continue
+				}
+			}
 			if err != nil {
 				fail(err)
 				return
 			}
-			if keep && !yield(d, nil) {
+			rep.Datums++
+			if !yield(d, nil) {
 				return
 			}
 		}
@@ -234,7 +288,12 @@ func (c fpColumns) indexes() [7]int {
 
 var fpValNames = [4]string{"jd", "zpdiff", "forcediffimflux", "forcediffimfluxunc"}
 
-func (p ForcedPhotometryProcessor) row(v *fpVals, snt, snu float64, source string, fl *processor.Floats) (dataproduct.Datum, bool, error) {
+// reasonFlagged is row's answer for an epoch dropped for its procstatus.
+const reasonFlagged = "flagged"
+
+// row makes the datum of one epoch, or says why it gives none (a Reason
+// constant, or reasonFlagged).
+func (p ForcedPhotometryProcessor) row(v *fpVals, snt, snu float64, source string, fl *processor.Floats) (dataproduct.Datum, string, error) {
 	bad := func(col string, err error) error { return &dataproduct.ParseError{Column: col, Err: err} }
 	status := v[5]
 	if isNull(status) {
@@ -243,35 +302,35 @@ func (p ForcedPhotometryProcessor) row(v *fpVals, snt, snu float64, source strin
 	if len(status) > 0 {
 		clean, err := procstatusClean(status)
 		if err != nil {
-			return dataproduct.Datum{}, false, bad("procstatus", err)
+			return dataproduct.Datum{}, "", bad("procstatus", err)
 		}
 		if !clean && !p.KeepFlagged {
-			return dataproduct.Datum{}, false, nil
+			return dataproduct.Datum{}, reasonFlagged, nil
 		}
 	}
 	var nums [4]float64
 	for i := range nums {
 		b := v[i]
 		if isNull(b) {
-			return dataproduct.Datum{}, false, nil // no usable measurement
+			return dataproduct.Datum{}, ReasonNullMeasurement, nil
 		}
 		x, err := parseNum(b)
 		if err != nil {
-			return dataproduct.Datum{}, false, bad(fpValNames[i], err)
+			return dataproduct.Datum{}, "", bad(fpValNames[i], err)
 		}
 		nums[i] = x
 	}
 	jd, zp, flux, unc := nums[0], nums[1], nums[2], nums[3]
 	if !(unc > 0) {
-		return dataproduct.Datum{}, false, nil
+		return dataproduct.Datum{}, ReasonNoUncertainty, nil
 	}
 	band, ok := bandOf(v[4])
 	if !ok {
-		return dataproduct.Datum{}, false, bad("filter", fmt.Errorf("unknown filter %q (want ZTF_g, ZTF_r or ZTF_i)", string(v[4])))
+		return dataproduct.Datum{}, "", bad("filter", fmt.Errorf("unknown filter %q (want ZTF_g, ZTF_r or ZTF_i)", string(v[4])))
 	}
 	mjd := jd - processor.MJDOffset
 	if err := processor.CheckMJD(mjd); err != nil {
-		return dataproduct.Datum{}, false, bad("jd", err)
+		return dataproduct.Datum{}, "", bad("jd", err)
 	}
 	toUJy := math.Exp(0.4 * math.Ln10 * (processor.ABZeroPointMicroJansky - zp))
 	ph := dataproduct.Photometry{
@@ -294,7 +353,7 @@ func (p ForcedPhotometryProcessor) row(v *fpVals, snt, snu float64, source strin
 	if v[6] != nil && !isNull(v[6]) {
 		bits, err := parseInt(v[6])
 		if err != nil {
-			return dataproduct.Datum{}, false, bad("infobitssci", err)
+			return dataproduct.Datum{}, "", bad("infobitssci", err)
 		}
 		if bits != 0 {
 			if ph.Extra == nil {
@@ -308,5 +367,5 @@ func (p ForcedPhotometryProcessor) row(v *fpVals, snt, snu float64, source strin
 		Timestamp: processor.MJDToTime(mjd),
 		Source:    source,
 		Value:     ph,
-	}, true, nil
+	}, "", nil
 }

@@ -181,6 +181,55 @@ func TestForcedPhotometryProcessorRows(t *testing.T) {
 	assert.Nil(t, ph.Extra)
 }
 
+// TestForcedPhotometryProcessorReport: every epoch without a datum is
+// reported with its line and reason, flagged epochs by procstatus; Strict
+// refuses a file with an epoch without a measurement, not one with a
+// flagged epoch.
+func TestForcedPhotometryProcessorReport(t *testing.T) {
+	ctx := context.Background()
+	in := fpHeader +
+		" 0 ZTF_g 2459000.5 26.0 100 10 0\n" +
+		" 1 ZTF_r 2459000.6 26.0 100 0 0\n" +
+		" 2 ZTF_r 2459000.7 null 100 10 0\n" +
+		" 3 ZTF_i 2459000.8 26.0 -50 10 56,57\n" +
+		" 4 ZTF_i 2459000.9 26.0 50 10 56\n" +
+		" 5 ZTF_g 2459001.0 26.0 30 10 61\n"
+	var rep dataproduct.Report
+	ds, err := processor.Collect(processor.StreamReport(ctx, ztf.ForcedPhotometryProcessor{}, strings.NewReader(in), processor.Input{}, &rep))
+	require.NoError(t, err)
+	assert.Len(t, ds, 1)
+	assert.Equal(t, dataproduct.Report{Rows: 6, Datums: 1, Skipped: []dataproduct.SkippedRows{
+		{Reason: ztf.ReasonNoUncertainty, Count: 1, Lines: []int{5}},
+		{Reason: ztf.ReasonNullMeasurement, Count: 1, Lines: []int{6}},
+		{Reason: "flagged epoch (procstatus 56,57)", Count: 1, Lines: []int{7}},
+		{Reason: "flagged epoch (procstatus 56)", Count: 1, Lines: []int{8}},
+		{Reason: "flagged epoch (procstatus 61)", Count: 1, Lines: []int{9}},
+	}}, rep)
+
+	_, err = ztf.ForcedPhotometryProcessor{Strict: true}.Process(ctx, strings.NewReader(in))
+	var pe *dataproduct.ParseError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, 5, pe.Line)
+	assert.ErrorIs(t, err, processor.ErrNoMeasurement)
+	flaggedOnly := fpHeader + " 0 ZTF_g 2459000.5 26.0 100 10 0\n 4 ZTF_i 2459000.9 26.0 50 10 56\n"
+	ds, err = ztf.ForcedPhotometryProcessor{Strict: true}.Process(ctx, strings.NewReader(flaggedOnly))
+	require.NoError(t, err, "a flagged epoch never refuses a file")
+	assert.Len(t, ds, 1)
+
+	// The samples README's edge cases: 12 rows, 10 datums; the procstatus-56
+	// row (line 64) is flagged, the procstatus-61 row (line 67) too.
+	rep = dataproduct.Report{}
+	ds, err = processor.Collect(processor.StreamReport(ctx, ztf.ForcedPhotometryProcessor{}, bytes.NewReader(readFile(t, "ztf_fps_edgecases.txt")), processor.Input{}, &rep))
+	require.NoError(t, err)
+	assert.Equal(t, 12, rep.Rows)
+	assert.Equal(t, len(ds), rep.Datums)
+	assert.Equal(t, rep.Rows-rep.Datums, rep.SkippedCount())
+	assert.Equal(t, []dataproduct.SkippedRows{
+		{Reason: "flagged epoch (procstatus 56)", Count: 1, Lines: []int{64}},
+		{Reason: "flagged epoch (procstatus 61)", Count: 1, Lines: []int{67}},
+	}, rep.Skipped)
+}
+
 func TestForcedPhotometryProcessorErrors(t *testing.T) {
 	for name, c := range map[string]struct {
 		in   string

@@ -42,7 +42,11 @@ const Telescope = "ZTF"
 // IRSA's BAD_CATFLAGS_MASK parameter would have dropped them; rows kept
 // with other non-zero catflags carry them in Extra["catflags"], so a
 // user can still cut them. IRSA lists detections only (there are no
-// upper-limit rows); a row whose mag is empty or null has no datum.
+// upper-limit rows); a row whose mag is empty or null has no datum. Both
+// kinds of row are counted in the dataproduct.Report with their lines
+// (ReasonBadCatflags, ReasonNoMagnitude; see StreamReport); Strict refuses
+// a file with a row without a magnitude instead (the catflags mask is a
+// filter, and never refuses a file).
 //
 // The zero value is ready to use; a Processor is safe for concurrent use.
 type Processor struct {
@@ -52,7 +56,17 @@ type Processor struct {
 	// catflags & BadCatflagsMask != 0. 0 means DefaultBadCatflagsMask
 	// (32768); a negative value keeps every row.
 	BadCatflagsMask int
+	// Strict refuses a file at its first row without a magnitude (a
+	// *dataproduct.ParseError wrapping processor.ErrNoMeasurement) instead
+	// of skipping and reporting the row.
+	Strict bool
 }
+
+// Reasons of the rows that give no datum, as reports show them.
+const (
+	ReasonBadCatflags = "bad epoch (catflags & BadCatflagsMask ≠ 0)"
+	ReasonNoMagnitude = "no magnitude (mag empty or null)"
+)
 
 // DataType returns dataproduct.TypePhotometry.
 func (Processor) DataType() string { return dataproduct.TypePhotometry }
@@ -254,6 +268,12 @@ func (h *ipacHeader) null(col int, v []byte) bool {
 
 // Stream implements processor.Streamer.
 func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduct.Datum, error] {
+	return p.StreamReport(ctx, r, processor.Input{}, nil)
+}
+
+// StreamReport implements processor.Reporter: rep counts the data rows,
+// the datums, and the rows that gave no datum under the Reason constants.
+func (p Processor) StreamReport(ctx context.Context, r io.Reader, _ processor.Input, rep *dataproduct.Report) iter.Seq2[dataproduct.Datum, error] {
 	source := p.Source
 	if source == "" {
 		source = Telescope
@@ -263,6 +283,28 @@ func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduc
 		mask = DefaultBadCatflagsMask
 	}
 	return func(yield func(dataproduct.Datum, error) bool) {
+		if rep == nil {
+			rep = &dataproduct.Report{}
+		}
+		// settle handles a row that gave no datum: it records why, or
+		// yields the error that stops the stream (then it reports false).
+		settle := func(skip string, err error, line int) bool {
+			if err == nil {
+				if skip == ReasonBadCatflags {
+					rep.Skip(line, skip)
+					return true
+				}
+				if err = processor.SkipRow(rep, p.Strict, line, "mag", skip); err == nil {
+					return true
+				}
+			}
+			var pe *dataproduct.ParseError
+			if errors.As(err, &pe) && pe.Line == 0 {
+				pe.Line = line
+			}
+			yield(dataproduct.Datum{}, err)
+			return false
+		}
 		const (
 			modeUnknown = iota
 			modeCSV
@@ -349,12 +391,16 @@ func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduc
 					fail(err)
 					return
 				}
-				d, keep, err := p.row(&vals, mask, source, &floats)
-				if err != nil {
-					fail(err)
-					return
+				rep.Rows++
+				d, skip, err := p.row(&vals, mask, source, &floats)
+				if err != nil || skip != "" {
+					if !settle(skip, err, lr.Line()) {
+						return
+					}
+					continue
 				}
-				if keep && !yield(d, nil) {
+				rep.Datums++
+				if !yield(d, nil) {
 					return
 				}
 				continue
@@ -396,12 +442,16 @@ func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduc
 				haveCols = true
 			}
 			ipac.cells(&vals, line, idx)
-			d, keep, err := p.row(&vals, mask, source, &floats)
-			if err != nil {
-				fail(err)
-				return
+			rep.Rows++
+			d, skip, err := p.row(&vals, mask, source, &floats)
+			if err != nil || skip != "" {
+				if !settle(skip, err, lr.Line()) {
+					return
+				}
+				continue
 			}
-			if keep && !yield(d, nil) {
+			rep.Datums++
+			if !yield(d, nil) {
 				return
 			}
 		}
@@ -416,9 +466,9 @@ type lcVals [5][]byte
 // indexes returns the column indexes in lcVals order (catflags may be −1).
 func (c lcColumns) indexes() [5]int { return [5]int{c.mjd, c.mag, c.magerr, c.filter, c.catflags} }
 
-// row makes the datum of one light-curve row; keep is false for rows
-// without a magnitude and rows dropped by the catflags mask.
-func (p Processor) row(v *lcVals, mask int64, source string, fl *processor.Floats) (dataproduct.Datum, bool, error) {
+// row makes the datum of one light-curve row, or says why the row gives
+// none (ReasonNoMagnitude, ReasonBadCatflags).
+func (p Processor) row(v *lcVals, mask int64, source string, fl *processor.Floats) (dataproduct.Datum, string, error) {
 	bad := func(col string, err error) error {
 		return &dataproduct.ParseError{Column: col, Err: err}
 	}
@@ -426,36 +476,36 @@ func (p Processor) row(v *lcVals, mask int64, source string, fl *processor.Float
 	if v[4] != nil {
 		f, err := parseInt(v[4])
 		if err != nil {
-			return dataproduct.Datum{}, false, bad("catflags", err)
+			return dataproduct.Datum{}, "", bad("catflags", err)
 		}
 		flags = f
 		if mask > 0 && flags&mask != 0 {
-			return dataproduct.Datum{}, false, nil
+			return dataproduct.Datum{}, ReasonBadCatflags, nil
 		}
 	}
 	if v[0] == nil {
-		return dataproduct.Datum{}, false, bad("mjd", errors.New("empty time"))
+		return dataproduct.Datum{}, "", bad("mjd", errors.New("empty time"))
 	}
 	mjd, err := parseNum(v[0])
 	if err != nil {
-		return dataproduct.Datum{}, false, bad("mjd", err)
+		return dataproduct.Datum{}, "", bad("mjd", err)
 	}
 	if err := processor.CheckMJD(mjd); err != nil {
-		return dataproduct.Datum{}, false, bad("mjd", err)
+		return dataproduct.Datum{}, "", bad("mjd", err)
 	}
 	if v[1] == nil {
-		return dataproduct.Datum{}, false, nil
+		return dataproduct.Datum{}, ReasonNoMagnitude, nil
 	}
 	mag, err := parseNum(v[1])
 	if err != nil {
-		return dataproduct.Datum{}, false, bad("mag", err)
+		return dataproduct.Datum{}, "", bad("mag", err)
 	}
 	if v[3] == nil {
-		return dataproduct.Datum{}, false, bad("filtercode", errors.New("empty filter"))
+		return dataproduct.Datum{}, "", bad("filtercode", errors.New("empty filter"))
 	}
 	band, ok := bandOf(v[3])
 	if !ok {
-		return dataproduct.Datum{}, false, bad("filtercode", fmt.Errorf("unknown filter %q (want zg, zr or zi)", string(v[3])))
+		return dataproduct.Datum{}, "", bad("filtercode", fmt.Errorf("unknown filter %q (want zg, zr or zi)", string(v[3])))
 	}
 	flux := math.Exp((processor.ABZeroPointMicroJansky - mag) * (0.4 * math.Ln10))
 	ph := dataproduct.Photometry{
@@ -468,7 +518,7 @@ func (p Processor) row(v *lcVals, mask int64, source string, fl *processor.Float
 	if v[2] != nil {
 		e, err := parseNum(v[2])
 		if err != nil {
-			return dataproduct.Datum{}, false, bad("magerr", err)
+			return dataproduct.Datum{}, "", bad("magerr", err)
 		}
 		ph.Error = fl.New(e)
 		ph.FluxErrUJy = fl.New(flux * e / magErrFactor)
@@ -481,7 +531,7 @@ func (p Processor) row(v *lcVals, mask int64, source string, fl *processor.Float
 		Timestamp: processor.MJDToTime(mjd),
 		Source:    source,
 		Value:     ph,
-	}, true, nil
+	}, "", nil
 }
 
 // magErrFactor is 2.5/ln(10) ≈ 1.0857.

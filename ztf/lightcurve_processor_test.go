@@ -142,6 +142,41 @@ func TestProcessorCatflagsMask(t *testing.T) {
 
 const csvHeader = "oid,expid,hjd,mjd,mag,magerr,catflags,filtercode,ra,dec\n"
 
+// TestProcessorReport: rows dropped by the catflags mask and rows without a
+// magnitude are reported with their lines; Strict refuses only the latter.
+func TestProcessorReport(t *testing.T) {
+	ctx := context.Background()
+	in := csvHeader +
+		"1,1,0,58000.1,18.5,0.05,0,zg,1,1\n" +
+		"1,2,0,58000.2,18.6,0.05,32768,zg,1,1\n" +
+		"1,3,0,58000.3,,0.05,0,zr,1,1\n" +
+		"1,4,0,58000.4,null,0.05,0,zr,1,1\n" +
+		"1,5,0,58000.5,18.7,0.05,4,zi,1,1\n"
+	var rep dataproduct.Report
+	ds, err := processor.Collect(processor.StreamReport(ctx, ztf.Processor{}, strings.NewReader(in), processor.Input{}, &rep))
+	require.NoError(t, err)
+	assert.Len(t, ds, 2)
+	assert.Equal(t, dataproduct.Report{Rows: 5, Datums: 2, Skipped: []dataproduct.SkippedRows{
+		{Reason: ztf.ReasonBadCatflags, Count: 1, Lines: []int{3}},
+		{Reason: ztf.ReasonNoMagnitude, Count: 2, Lines: []int{4, 5}},
+	}}, rep)
+	_, err = ztf.Processor{Strict: true}.Process(ctx, strings.NewReader(in))
+	var pe *dataproduct.ParseError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, 4, pe.Line, "the catflags row is a filter, the empty mag refuses: %v", err)
+	assert.ErrorIs(t, err, processor.ErrNoMeasurement)
+
+	// The samples: every row is a datum or a reported skip.
+	for file, rows := range map[string]int{"ztf_irsa_lightcurve.csv": 88, "ztf_irsa_lightcurve.tbl": 16} {
+		var rep dataproduct.Report
+		ds, err := processor.Collect(processor.StreamReport(ctx, ztf.Processor{}, bytes.NewReader(readFile(t, file)), processor.Input{}, &rep))
+		require.NoError(t, err)
+		assert.Equal(t, rows, rep.Rows, file)
+		assert.Equal(t, len(ds), rep.Datums, file)
+		assert.Equal(t, rep.Rows-rep.Datums, rep.SkippedCount(), file)
+	}
+}
+
 func TestProcessorFormats(t *testing.T) {
 	ctx := context.Background()
 	t.Run("header only", func(t *testing.T) {

@@ -51,6 +51,7 @@ type options struct {
 	params                       paramFlag
 	db, storage                  string
 	process, file                string
+	observationTime              string
 	format                       string
 	timeout                      time.Duration
 	verbose                      bool
@@ -82,6 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.storage, "storage", "", "file storage URL for -db (default: next to the SQLite file)")
 	fs.StringVar(&o.process, "process", "", "run the processor of this data product type over -file instead of querying")
 	fs.StringVar(&o.file, "file", "", "file for -process")
+	fs.StringVar(&o.observationTime, "observation-time", "", "with -process: the observation time of a file that holds none (a spectrum without DATE-OBS), as 2024-01-26T03:14:15 (UTC) or an MJD")
 	fs.StringVar(&o.format, "format", "json", "output format: json or csv")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Hour, "give up after this long")
 	fs.BoolVar(&o.verbose, "v", false, "log requests")
@@ -129,6 +131,9 @@ func execute(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if o.format != "json" && o.format != "csv" {
 		return &usageError{fmt.Sprintf("-format %q: use json or csv", o.format)}
 	}
+	if o.observationTime != "" && o.process == "" {
+		return &usageError{"-observation-time goes with -process"}
+	}
 	env, err := newEnv(ctx, o, stderr)
 	if err != nil {
 		return err
@@ -151,6 +156,11 @@ func processFile(ctx context.Context, env *env, o *options, stdout, stderr io.Wr
 	if err != nil {
 		return &usageError{err.Error()}
 	}
+	in, err := processInput(o)
+	if err != nil {
+		return err
+	}
+	rep := &dataproduct.Report{Product: filepath.Base(o.file)}
 	f, err := os.Open(o.file)
 	if err != nil {
 		return err
@@ -178,7 +188,7 @@ func processFile(ctx context.Context, env *env, o *options, stdout, stderr io.Wr
 	defer tmp.Close()
 	out := newWriter(o.format, tmp)
 	seq := func(yield func(dataproduct.Datum, error) bool) {
-		for d, err := range processor.Stream(ctx, proc, bufio.NewReaderSize(rc, 1<<20)) {
+		for d, err := range processor.StreamReport(ctx, proc, bufio.NewReaderSize(rc, 1<<20), in, rep) {
 			if err != nil {
 				var pe *dataproduct.ParseError
 				if errors.As(err, &pe) && pe.File == "" {
@@ -210,6 +220,7 @@ func processFile(ctx context.Context, env *env, o *options, stdout, stderr io.Wr
 	if _, err := io.Copy(stdout, tmp); err != nil {
 		return err
 	}
+	printReports(stderr, *rep)
 	fmt.Fprintf(stderr, "added %d, skipped %d\n", res.Added, res.Skipped)
 	return nil
 }
@@ -253,6 +264,7 @@ func query(ctx context.Context, env *env, o *options, out *writer, stderr io.Wri
 	if err := out.flush(); err != nil {
 		return err
 	}
+	printReports(stderr, res.Reports...)
 	fmt.Fprintf(stderr, "added %d, skipped %d\n", res.Added, res.Skipped)
 	return nil
 }

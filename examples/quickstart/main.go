@@ -1,15 +1,16 @@
 // Command quickstart runs the whole single-target flow offline: it starts
-// the bundled ATLAS, PanSTARRS and ZTF simulators in this process, opens a
-// SQLite store with its files in a local folder, queries the three services
-// for SN 2023ixf through the in-process executor, processes and ingests the
-// result files, prints a per-service summary and draws lightcurve.png.
+// the bundled ATLAS, PanSTARRS, ZTF and ALeRCE simulators in this process,
+// opens a SQLite store with its files in a local folder, queries the four
+// services for SN 2023ixf through the in-process executor, processes and
+// ingests the result files, prints a per-service summary and draws
+// lightcurve.png.
 //
 //	go run ./examples/quickstart               # offline, in a temporary folder
 //	go run ./examples/quickstart -dir out      # keep the database, files and plot in ./out
 //	go run ./examples/quickstart -live         # the real services; keys from the environment
 //
-// With -live, ATLAS needs ATLAS_FORCED_PHOTOMETRY_API_KEY; PanSTARRS (MAST)
-// and ZTF light curves (IRSA) are public.
+// With -live, ATLAS needs ATLAS_FORCED_PHOTOMETRY_API_KEY; PanSTARRS (MAST),
+// ZTF light curves (IRSA) and ALeRCE are public.
 package main
 
 import (
@@ -22,6 +23,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -46,10 +48,12 @@ single_target_data_services:
     url: https://catalogs.mast.stsci.edu/api/v0.1/panstarrs
   ZTF:
     class: ztf.Service
-    url: https://irsa.ipac.caltech.edu/cgi-bin/ZTF/nph_light_curves
+    url: https://irsa.ipac.caltech.edu
+  ALERCE:
+    class: alerce.Service
 tasks:
   backend: pool
-  workers: 3
+  workers: 4
 `
 
 // target is SN 2023ixf, the nearby type II supernova in M101.
@@ -60,6 +64,7 @@ var queries = map[string]url.Values{
 	"ATLAS":     {"min_date_mjd": {"60080"}, "max_date_mjd": {"60180"}},
 	"PANSTARRS": {"catalog": {"detection"}},
 	"ZTF":       {},
+	"ALERCE":    {},
 }
 
 func main() {
@@ -81,23 +86,32 @@ func main() {
 	}
 }
 
+// config returns the quickstart's settings with its store in dir; live
+// leaves the real services' URLs (and drops ATLAS without a key).
+func config(dir string, live bool, w io.Writer) (*singletarget.Config, error) {
+	cfg, err := singletarget.ParseConfig([]byte(settings), os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Database = "sqlite://" + filepath.Join(dir, "targetdata.db")
+	cfg.Storage = "file://" + absolute(filepath.Join(dir, "files"))
+	if live && cfg.Services["ATLAS"].APIKey.IsZero() {
+		fmt.Fprintln(w, "ATLAS_FORCED_PHOTOMETRY_API_KEY is not set: skipping ATLAS")
+		delete(cfg.Services, "ATLAS")
+		cfg.ServiceOrder = slices.DeleteFunc(cfg.ServiceOrder, func(s string) bool { return s == "ATLAS" })
+	}
+	return cfg, nil
+}
+
 func run(ctx context.Context, dir string, live bool, w io.Writer) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	cfg, err := singletarget.ParseConfig([]byte(settings), os.LookupEnv)
+	cfg, err := config(dir, live, w)
 	if err != nil {
 		return err
 	}
-	cfg.Database = "sqlite://" + filepath.Join(dir, "targetdata.db")
-	cfg.Storage = "file://" + absolute(filepath.Join(dir, "files"))
-	if live {
-		if cfg.Services["ATLAS"].APIKey.IsZero() {
-			fmt.Fprintln(w, "ATLAS_FORCED_PHOTOMETRY_API_KEY is not set: skipping ATLAS")
-			delete(cfg.Services, "ATLAS")
-			cfg.ServiceOrder = cfg.ServiceOrder[1:]
-		}
-	} else {
+	if !live {
 		var stops []func()
 		defer func() {
 			for _, stop := range stops {

@@ -26,9 +26,9 @@ func TestQuickstart(t *testing.T) {
 	require.NoError(t, run(ctx, dir, false, &out), out.String())
 	text := out.String()
 	assert.Contains(t, text, "SN 2023ixf")
-	row := regexp.MustCompile(`(?m)^(ATLAS|PANSTARRS|ZTF)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\S+)\s+(\S+)$`)
+	row := regexp.MustCompile(`(?m)^(ATLAS|PANSTARRS|ZTF|ALERCE)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\S+)\s+(\S+)$`)
 	rows := row.FindAllStringSubmatch(text, -1)
-	require.Len(t, rows, 3, text)
+	require.Len(t, rows, 4, text)
 	for _, r := range rows {
 		products, _ := strconv.Atoi(r[2])
 		det, _ := strconv.Atoi(r[3])
@@ -59,5 +59,5 @@ func TestQuickstart(t *testing.T) {
 	// A second run over the same folder adds nothing new.
 	out.Reset()
 	require.NoError(t, run(ctx, dir, false, &out))
-	assert.Len(t, row.FindAllStringSubmatch(out.String(), -1), 3)
+	assert.Len(t, row.FindAllStringSubmatch(out.String(), -1), 4)
 }

@@ -388,7 +388,10 @@ type targetPage struct {
 	// UploadTypes are the data product types a file may be uploaded as.
 	UploadTypes  []singletarget.Choice
 	UploadType   string
+	UploadTime   string
 	UploadErrors []string
+	// UploadReport says what the processor made of an uploaded file.
+	UploadReport []string
 	// Notice reports an upload's outcome.
 	Notice string
 }
@@ -440,6 +443,7 @@ func (s *server) handleTarget(w http.ResponseWriter, r *http.Request) {
 	}
 	if q := r.URL.Query(); q.Has("added") {
 		p.Notice = fmt.Sprintf("Uploaded %s: %s datums added, %s duplicates skipped.", q.Get("file"), q.Get("added"), q.Get("skipped"))
+		p.UploadReport = q["report"]
 	}
 	s.render(w, r, http.StatusOK, "target", p)
 }
@@ -644,6 +648,7 @@ func (s *server) handleUpload(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.UploadType, p.UploadErrors = typ, []string{msg}
+		p.UploadTime = r.PostFormValue("observation_time")
 		s.render(w, r, http.StatusUnprocessableEntity, "target", p)
 	}
 	f, hdr, err := r.FormFile("file")
@@ -656,8 +661,17 @@ func (s *server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		refuse(fmt.Sprintf("Choose a data product type (%q has no processor).", typ))
 		return
 	}
+	var opts []singletarget.UploadOption
+	if v := strings.TrimSpace(r.PostFormValue("observation_time")); v != "" {
+		at, err := processor.ParseObservationTime(v)
+		if err != nil {
+			refuse("Observation time: " + err.Error())
+			return
+		}
+		opts = append(opts, singletarget.WithObservationTime(at))
+	}
 	name := dataproduct.SafeName(hdr.Filename)
-	res, err := s.app.Manager.Upload(r.Context(), t.ID, typ, name, f)
+	res, err := s.app.Manager.Upload(r.Context(), t.ID, typ, name, f, opts...)
 	var pe *dataproduct.ParseError
 	switch {
 	case errors.As(err, &pe):
@@ -671,6 +685,10 @@ func (s *server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := url.Values{"file": {name}, "added": {strconv.Itoa(res.Added)}, "skipped": {strconv.Itoa(res.Skipped)}}
+	for _, rep := range res.Reports {
+		rep.Product = ""
+		q.Add("report", rep.String())
+	}
 	http.Redirect(w, r, fmt.Sprintf("/targets/%d?%s", t.ID, q.Encode()), http.StatusSeeOther)
 }
 

@@ -41,8 +41,10 @@ type Photometry struct {
 // every datum is a photometry datum with a UTC timestamp that JSON and
 // stores can encode, a source, a magnitude or a limit, finite numbers, an
 // error only with a magnitude, and a value whose canonical encoding
-// decodes back to the same bytes. It returns the datums of a successful
-// run (nil after a ParseError).
+// decodes back to the same bytes. For a processor.Reporter, the report
+// counts the datums, each skipped row has a reason and a line within the
+// input, and no more rows are skipped than read. It returns the datums of
+// a successful run (nil after a ParseError).
 func Processor(t testing.TB, p processor.Processor, in []byte, want Photometry) []dataproduct.Datum {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
@@ -53,10 +55,12 @@ func Processor(t testing.TB, p processor.Processor, in []byte, want Photometry) 
 	}
 	checkErr(t, err, in)
 
-	// Stream gives the same, datum by datum.
+	// Stream gives the same, datum by datum (through StreamReport, which
+	// is Stream with a report).
 	var streamed []dataproduct.Datum
 	var serr error
-	for d, err := range processor.Stream(ctx, p, bytes.NewReader(in)) {
+	var rep dataproduct.Report
+	for d, err := range processor.StreamReport(ctx, p, bytes.NewReader(in), processor.Input{}, &rep) {
 		if err != nil {
 			serr = err
 			break
@@ -81,7 +85,31 @@ func Processor(t testing.TB, p processor.Processor, in []byte, want Photometry) 
 	for i, d := range ds {
 		checkDatum(t, i, d, want)
 	}
+	if _, ok := p.(processor.Reporter); ok {
+		checkReport(t, rep, len(ds), in)
+	}
 	return ds
+}
+
+func checkReport(t testing.TB, rep dataproduct.Report, datums int, in []byte) {
+	t.Helper()
+	if rep.Datums != datums {
+		t.Fatalf("the report counts %d datums, the stream gave %d", rep.Datums, datums)
+	}
+	if rep.SkippedCount() > rep.Rows {
+		t.Fatalf("the report skips %d rows of %d read", rep.SkippedCount(), rep.Rows)
+	}
+	lines := bytes.Count(in, []byte("\n")) + 1
+	for _, s := range rep.Skipped {
+		if s.Reason == "" || s.Count <= 0 || len(s.Lines) > min(s.Count, dataproduct.MaxReportLines) {
+			t.Fatalf("bad report entry %+v", s)
+		}
+		for _, l := range s.Lines {
+			if l < 1 || l > lines {
+				t.Fatalf("skipped line %d outside the input's %d lines", l, lines)
+			}
+		}
+	}
 }
 
 func checkErr(t testing.TB, err error, in []byte) {

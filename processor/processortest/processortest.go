@@ -12,7 +12,9 @@
 // Stream as through Process), that every datum is well formed and of the
 // processor's data type, that a bad line gives a *dataproduct.ParseError
 // with its line number and nothing is ingested, that re-processing adds no
-// datums, and that a cancelled context stops the processor.
+// datums, and that a cancelled context stops the processor. For a
+// processor.Reporter it checks that StreamReport gives the datums Process
+// gives, that its report counts them, and that Ingest returns that report.
 package processortest
 
 import (
@@ -86,6 +88,33 @@ func Run(t *testing.T, h Harness) {
 			assert.Equal(t, keys(t, first), keys(t, streamed), "Stream gives what Process gives")
 		}
 	})
+
+	if rp, ok := p.(processor.Reporter); ok {
+		t.Run("Report", func(t *testing.T) {
+			var rep dataproduct.Report
+			ds, err := processor.Collect(rp.StreamReport(ctx, bytes.NewReader(h.Input), processor.Input{}, &rep))
+			require.NoError(t, err)
+			assert.Equal(t, keys(t, first), keys(t, ds), "StreamReport gives what Process gives")
+			assert.Equal(t, len(ds), rep.Datums, "the report counts the datums")
+			assert.LessOrEqual(t, rep.SkippedCount(), rep.Rows, "no more rows skipped than read")
+			for _, s := range rep.Skipped {
+				assert.NotEmpty(t, s.Reason, "every skip has a reason")
+				assert.Positive(t, s.Count)
+				assert.LessOrEqual(t, len(s.Lines), min(s.Count, dataproduct.MaxReportLines))
+			}
+			again, err := processor.Collect(rp.StreamReport(ctx, bytes.NewReader(h.Input), processor.Input{}, nil))
+			require.NoError(t, err, "a nil report is allowed")
+			assert.Len(t, again, len(ds))
+
+			store := dataproduct.NewMemoryStore(nil)
+			prod, err := store.PutProduct(ctx, dataproduct.Product{TargetID: 1, Name: "reported", DataProductType: "test"}, bytes.NewReader(h.Input))
+			require.NoError(t, err)
+			res, err := processor.Ingest(ctx, store, prod, p)
+			require.NoError(t, err)
+			rep.Product = "reported"
+			assert.Equal(t, []dataproduct.Report{rep}, res.Reports, "Ingest returns the file's report")
+		})
+	}
 
 	t.Run("ReprocessAddsNothing", func(t *testing.T) {
 		store := dataproduct.NewMemoryStore(nil)

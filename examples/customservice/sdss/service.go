@@ -141,6 +141,12 @@ func (Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduct.
 	return spectra.Stream(ctx, r)
 }
 
+// StreamReport implements processor.Reporter: the library processor's
+// report (points left out, units assumed) reaches the ingest result.
+func (Processor) StreamReport(ctx context.Context, r io.Reader, in processor.Input, rep *dataproduct.Report) iter.Seq2[dataproduct.Datum, error] {
+	return spectra.StreamReport(ctx, r, in, rep)
+}
+
 // Step 2 of 3: register the classes, so that settings can name them.
 
 // Register adds the service class ServiceClass and the processor class

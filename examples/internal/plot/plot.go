@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -59,14 +60,26 @@ type Summary struct {
 	Filters            []string
 }
 
+// detectionGlyphs tell apart the sources that share a telescope and a
+// filter (ZTF light curves from IRSA and from ALeRCE, alert and forced
+// photometry): the first source draws circles, the next ones these.
+var detectionGlyphs = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.BoxGlyph{}, draw.TriangleGlyph{}, draw.PyramidGlyph{}, draw.RingGlyph{}}
+
 // Lightcurve draws the photometry datums of ds (other data types are
-// ignored) as a PNG of width × height into w.
+// ignored) as a PNG of width × height into w. A series is one telescope,
+// filter and source: when sources share a telescope and filter, each
+// after the first gets its own glyph and its name in the legend ("ZTF g ·
+// ALERCE").
 func Lightcurve(w io.Writer, title string, ds []dataproduct.Datum, width, height vg.Length) (Summary, error) {
 	type series struct {
 		det    errPoints
 		limits plotter.XYs
+		glyph  draw.GlyphDrawer
+		filter string
 	}
-	byFilter := map[string]*series{}
+	type seriesKey struct{ label, source string }
+	byKey := map[seriesKey]*series{}
+	sources := map[string][]string{} // label → sources, in order of appearance
 	var sum Summary
 	for _, d := range ds {
 		ph, ok := d.Value.(dataproduct.Photometry)
@@ -78,10 +91,12 @@ func Lightcurve(w io.Writer, title string, ds []dataproduct.Datum, width, height
 		if ph.Telescope != "" {
 			label = ph.Telescope + " " + ph.Filter
 		}
-		s := byFilter[label]
+		k := seriesKey{label, d.Source}
+		s := byKey[k]
 		if s == nil {
-			s = &series{}
-			byFilter[label] = s
+			s = &series{filter: ph.Filter}
+			byKey[k] = s
+			sources[label] = append(sources[label], d.Source)
 		}
 		switch {
 		case ph.Magnitude != nil:
@@ -100,6 +115,29 @@ func Lightcurve(w io.Writer, title string, ds []dataproduct.Datum, width, height
 	if sum.Detections+sum.Limits == 0 {
 		return sum, ErrNoData
 	}
+	byFilter := map[string]*series{}
+	for k, s := range byKey {
+		srcs := sources[k.label]
+		// The source named like the telescope (IRSA's ZTF, ATLAS) keeps
+		// the plain label and circles; the others follow in order.
+		slices.SortStableFunc(srcs, func(a, b string) int {
+			ta, tb := strings.HasPrefix(k.label, a+" "), strings.HasPrefix(k.label, b+" ")
+			switch {
+			case ta && !tb:
+				return -1
+			case tb && !ta:
+				return 1
+			}
+			return 0
+		})
+		i := slices.Index(srcs, k.source)
+		label := k.label
+		if i > 0 {
+			label += " · " + k.source
+		}
+		s.glyph = detectionGlyphs[i%len(detectionGlyphs)]
+		byFilter[label] = s
+	}
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "MJD"
@@ -117,7 +155,7 @@ func Lightcurve(w io.Writer, title string, ds []dataproduct.Datum, width, height
 	sort.Strings(labels)
 	for i, label := range labels {
 		s := byFilter[label]
-		col, ok := filterColors[lastWord(label)]
+		col, ok := filterColors[s.filter]
 		if !ok {
 			col = spare[i%len(spare)]
 		}
@@ -126,7 +164,7 @@ func Lightcurve(w io.Writer, title string, ds []dataproduct.Datum, width, height
 			if err != nil {
 				return sum, err
 			}
-			sc.GlyphStyle = draw.GlyphStyle{Color: col, Radius: vg.Points(2.2), Shape: draw.CircleGlyph{}}
+			sc.GlyphStyle = draw.GlyphStyle{Color: col, Radius: vg.Points(2.2), Shape: s.glyph}
 			eb, err := plotter.NewYErrorBars(s.det)
 			if err != nil {
 				return sum, err
@@ -160,15 +198,6 @@ func Lightcurve(w io.Writer, title string, ds []dataproduct.Datum, width, height
 		p.Legend.Add("upper limit", key)
 	}
 	return sum, writePNG(p, w, width, height)
-}
-
-func lastWord(s string) string {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == ' ' {
-			return s[i+1:]
-		}
-	}
-	return s
 }
 
 // invertedTicks keeps gonum's default ticks for an inverted axis.

@@ -47,3 +47,20 @@ func TestSpectrum(t *testing.T) {
 		assert.LessOrEqual(t, len(tk.Label), 8, "short labels: %q", tk.Label)
 	}
 }
+
+// Two sources with the same telescope and filter are two series: the
+// one named like the telescope keeps the plain label.
+func TestLightcurveSeriesBySource(t *testing.T) {
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	det := func(source string, mag float64) dataproduct.Datum {
+		return dataproduct.Datum{DataType: "photometry", Timestamp: t0, Source: source,
+			Value: dataproduct.Photometry{Magnitude: dataproduct.Float(mag), Error: dataproduct.Float(0.1), Filter: "g", Telescope: "ZTF"}}
+	}
+	ds := []dataproduct.Datum{det("ALERCE", 17), det("ZTF", 17.1), det("ALERCE_FP", 17.2), det("ALERCE", 17.3),
+		{DataType: "photometry", Timestamp: t0, Source: "ATLAS", Value: dataproduct.Photometry{Magnitude: dataproduct.Float(17), Filter: "o", Telescope: "ATLAS"}}}
+	var buf bytes.Buffer
+	sum, err := Lightcurve(&buf, "test", ds, 6*vg.Inch, 4*vg.Inch)
+	require.NoError(t, err)
+	assert.Equal(t, 5, sum.Detections)
+	assert.Equal(t, []string{"ATLAS o", "ZTF g", "ZTF g · ALERCE", "ZTF g · ALERCE_FP"}, sum.Filters)
+}
