@@ -213,8 +213,8 @@ func TestScheduledRefreshTwoWorkers(t *testing.T) {
 	// time, ten to twenty times faster than the real account's, a worker
 	// late by a few hundred milliseconds can still crowd a window: the
 	// server refuses that write and it goes again after the server's wait.
-	if max := 2 * n / 10; run.stats.Throttled > max {
-		t.Errorf("the server refused %d writes (more than %d of %d): the fleet went past the account's limit", run.stats.Throttled, max, 2*n)
+	if most := 2 * n / 10; run.stats.Throttled > most {
+		t.Errorf("the server refused %d writes (more than %d of %d): the fleet went past the account's limit", run.stats.Throttled, most, 2*n)
 	}
 	if run.clients != 2 {
 		t.Errorf("jobs were run by %d worker processes, want both", run.clients)
