@@ -16,6 +16,8 @@ type env struct {
 	store   dataproduct.Store
 	m       *singletarget.Manager
 	closers []func()
+	// memory is set for the in-memory store (no -db, no database).
+	memory bool
 }
 
 func (e *env) close() {
@@ -67,7 +69,9 @@ func newEnv(ctx context.Context, o *options, stderr io.Writer) (*env, error) {
 		e.close()
 		return nil, err
 	}
-	store, closeStore, err := builtin.OpenStore(ctx, cmpOr(o.db, cfg.Database), cmpOr(o.storage, cfg.Storage))
+	dbURL := cmpOr(o.db, cfg.Database)
+	e.memory = dbURL == "" || dbURL == "memory://"
+	store, closeStore, err := builtin.OpenStore(ctx, dbURL, cmpOr(o.storage, cfg.Storage))
 	if err != nil {
 		e.close()
 		return nil, err
