@@ -25,7 +25,7 @@
 //
 // # Quick start
 //
-//	cfg, err := singletarget.LoadConfig("settings.yaml") // or ParseConfig
+//	cfg, err := builtin.LoadConfig("settings.yaml") // every mistake at once, with its line
 //	if err != nil { ... }
 //	app, err := builtin.Open(ctx, cfg, nil)
 //	if err != nil { ... }

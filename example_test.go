@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/tomgo/targetdata/builtin"
+	"github.com/tomgo/targetdata/builtin/builtintest"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -29,7 +30,7 @@ database: "sqlite://:memory:"
 			stop()
 		}
 	}()
-	if err := builtin.Simulate(cfg, func(stop func()) { stops = append(stops, stop) }); err != nil {
+	if err := builtintest.Simulate(cfg, func(stop func()) { stops = append(stops, stop) }); err != nil {
 		log.Fatal(err)
 	}
 	ctx := context.Background()

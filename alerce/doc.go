@@ -98,4 +98,7 @@
 // the 31.4 zero point and TAI − 37 s. Telescope "ZTF" or "Rubin"; source
 // "ALERCE" (alerts) or "ALERCE_FP" (forced photometry), so a TOM can plot
 // them apart.
+// Rows that give no datum are counted in each ingest's dataproduct.Report
+// with their reason (the Reason constants) and line; Processor.Strict
+// refuses a file with a row that is no measurement instead.
 package alerce

@@ -24,7 +24,7 @@ func FuzzProcessor(f *testing.F) {
 		if len(in) > fuzzcheck.MaxInput {
 			return
 		}
-		for _, p := range []alerce.Processor{{}, {KeepFlagged: true, SNRDetect: 5, LimitSigma: 3}} {
+		for _, p := range []alerce.Processor{{}, {KeepFlagged: true, SNRDetect: 5, LimitSigma: 3}, {Strict: true}} {
 			for _, d := range fuzzcheck.Processor(t, p, in, fuzzcheck.Photometry{Exclusive: true}) {
 				if d.Source != alerce.AlertSource && d.Source != alerce.ForcedPhotometrySource {
 					t.Fatalf("source %q", d.Source)

@@ -74,9 +74,17 @@ var CleanProcstatus = []string{"0", "57", "58", "62"}
 //
 // A file that is not such JSON, or a row whose field has the wrong type,
 // is refused with a *dataproduct.ParseError naming the line (and the
-// field). A row that is no measurement (no time, a sentinel, an unknown
-// filter, another survey such as ATLAS) gives no datum and is counted as
-// skipped with its reason.
+// field). A row that is no measurement (no time, no filter, no magnitude,
+// error, limit or flux, a sentinel, a source Rubin withdrew) gives no
+// datum and is counted in the dataproduct.Report under its Reason
+// constant (see StreamReport); Strict refuses the file instead. Rows left
+// out by design or by the user's choice never refuse a file: rows of
+// another survey (ATLAS rows of a survey_id=all answer), duplicates,
+// detections without a corrected magnitude when apparent magnitudes are
+// asked, and forced epochs whose procstatus is not clean (reported as
+// "flagged epoch (procstatus CODE)", as ztf.ForcedPhotometryProcessor
+// does). A row's line is the line of the file on which its JSON object
+// starts (its '{'), counting from 1.
 //
 // A LightCurve's processing block (the query's choices) takes precedence
 // over the fields below. The zero value is ready to use; a Processor is
@@ -95,6 +103,13 @@ type Processor struct {
 	// KeepFlagged keeps ZTF forced-photometry epochs whose procstatus is
 	// not clean, flagged in Extra["procstatus"].
 	KeepFlagged bool
+	// Strict refuses a file with a row that is no measurement (a
+	// *dataproduct.ParseError wrapping processor.ErrNoMeasurement, naming
+	// the first such row of the file) instead of skipping and reporting
+	// the row. Rows left out by design or by choice (other surveys,
+	// duplicates, uncorrected detections, flagged epochs) never refuse a
+	// file.
+	Strict bool
 }
 
 // DataType returns dataproduct.TypePhotometry.
@@ -107,13 +122,28 @@ func (p Processor) Process(ctx context.Context, r io.Reader) ([]dataproduct.Datu
 
 // Stream implements processor.Streamer.
 func (p Processor) Stream(ctx context.Context, r io.Reader) iter.Seq2[dataproduct.Datum, error] {
+	return p.StreamReport(ctx, r, processor.Input{}, nil)
+}
+
+// StreamReport implements processor.Reporter: rep counts the rows of the
+// detections, non_detections and forced_photometry lists (or of a bare
+// list), the datums, and the rows that gave no datum under the Reason
+// constants, in the order of the file, each with the line on which its
+// object starts. The whole file is read before the first datum; a file
+// refused (malformed, or Strict and a row that is no measurement) gives
+// its error and no datum.
+func (p Processor) StreamReport(ctx context.Context, r io.Reader, _ processor.Input, rep *dataproduct.Report) iter.Seq2[dataproduct.Datum, error] {
 	return func(yield func(dataproduct.Datum, error) bool) {
-		ds, _, err := p.run(ctx, r)
+		if rep == nil {
+			rep = &dataproduct.Report{}
+		}
+		ds, err := p.run(ctx, r, rep)
 		if err != nil {
 			yield(dataproduct.Datum{}, err)
 			return
 		}
 		for _, d := range ds {
+			rep.Datums++
 			if !yield(d, nil) {
 				return
 			}
@@ -133,44 +163,42 @@ const (
 
 var kindNames = [...]string{"detection", "non_detection", "forced_photometry", "unknown"}
 
-// Reasons a row gives no datum. Each row skipped goes through
-// report.skip with one of them, so that a processor report can list
-// them (issue 15).
+// Reasons of the rows that give no datum, as reports show them. Rows that
+// are no measurement (Strict refuses the file for them):
 const (
-	skipNoMJD         = "no mjd"
-	skipSurvey        = "not a ZTF or LSST row"
-	skipFilter        = "unknown filter"
-	skipDuplicate     = "duplicate exposure"
-	skipNoMagnitude   = "no magnitude"
-	skipNoError       = "no magnitude error"
-	skipNotCorrected  = "no corrected magnitude"
-	skipNoLimit       = "no diffmaglim"
-	skipSentinel      = "sentinel magnitude (mag ≥ 99 or e_mag ≥ 100)"
-	skipProcstatus    = "procstatus not clean"
-	skipNoFlux        = "no flux or flux error"
-	skipWithdrawn     = "withdrawn by Rubin"
-	skipLSSTNonDetect = "LSST non-detection"
-	skipOutOfRange    = "a value out of range (an infinite magnitude or flux)"
+	ReasonNoTime           = "no time (mjd missing or null)"
+	ReasonNoFilter         = "no filter (fid or band missing or not in the band map)"
+	ReasonNoMagnitude      = "no magnitude (magpsf or mag missing or null)"
+	ReasonNoMagnitudeError = "magnitude error missing or not positive (sigmapsf or e_mag)"
+	ReasonNoLimit          = "no limit (diffmaglim missing or null)"
+	ReasonSentinel         = "sentinel magnitude (mag ≥ 99 or e_mag ≥ 100)"
+	ReasonNoFlux           = "no flux (psfFlux or psfFluxErr missing, or psfFluxErr ≤ 0)"
+	ReasonWithdrawn        = "withdrawn by Rubin (timeWithdrawnMjdTai set)"
+	ReasonLSSTNonDetection = "LSST non-detection (ALeRCE gives no limit for LSST)"
+	ReasonOutOfRange       = "a value out of range (an infinite magnitude or flux)"
 )
 
-// report counts the rows read and those that gave no datum, by reason,
-// with the first lines of each.
-type report struct {
-	rows    int
-	skipped map[string][]int // reason → lines (at most maxLines kept)
-	counts  map[string]int
+// Reasons of rows left out by design or by the Processor's settings;
+// they never refuse a file. Forced epochs whose procstatus is not clean
+// are reported as "flagged epoch (procstatus CODE)", as ztf reports them.
+const (
+	ReasonOtherSurvey  = "not a ZTF or LSST row (another survey, e.g. ATLAS)"
+	ReasonDuplicate    = "duplicate of another row (the same exposure or measurement_id)"
+	ReasonNotCorrected = "no corrected magnitude (apparent magnitudes asked; not corrected, dubious or magpsf_corr missing)"
+)
+
+// flaggedReason is the report's reason for a forced epoch dropped for its
+// procstatus (the text of ztf's).
+func flaggedReason(status code) string {
+	return "flagged epoch (procstatus " + string(status) + ")"
 }
 
-const maxLines = 10
-
-func (r *report) skip(line int, reason string) {
-	if r.skipped == nil {
-		r.skipped, r.counts = map[string][]int{}, map[string]int{}
-	}
-	r.counts[reason]++
-	if len(r.skipped[reason]) < maxLines {
-		r.skipped[reason] = append(r.skipped[reason], line)
-	}
+// skip is a row that gave no datum, waiting to be reported in file order.
+type skip struct {
+	line   int
+	column string // the field at fault, for Strict's error
+	reason string
+	filter bool // left out by design or choice: never refuses a file
 }
 
 // diffSign is isdiffpos: 1 or −1 (also "t"/"f", as raw alerts write it);
@@ -281,35 +309,63 @@ type parser struct {
 	b       []byte
 	lines   lines
 	entries []entry
-	rep     report
+	rep     *dataproduct.Report
+	skips   []skip
 	ctx     context.Context
 	// bandMaps caches decoded band_map objects by their text.
 	bandMaps map[string]map[string]string
 }
 
-// run reads the whole file and returns its datums, sorted, and the report.
-func (p Processor) run(ctx context.Context, r io.Reader) ([]dataproduct.Datum, *report, error) {
+// run reads the whole file and returns its datums, sorted; rep (not nil)
+// gets the rows read and the rows skipped.
+func (p Processor) run(ctx context.Context, r io.Reader, rep *dataproduct.Report) ([]dataproduct.Datum, error) {
 	raw, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
 	if err != nil {
-		return nil, nil, &dataproduct.ParseError{Err: fmt.Errorf("reading: %w", err)}
+		return nil, &dataproduct.ParseError{Err: fmt.Errorf("reading: %w", err)}
 	}
 	if len(raw) > MaxFileSize {
-		return nil, nil, &dataproduct.ParseError{Err: fmt.Errorf("the file is larger than %d bytes", MaxFileSize)}
+		return nil, &dataproduct.ParseError{Err: fmt.Errorf("the file is larger than %d bytes", MaxFileSize)}
 	}
 	b := sanitizeJSON(raw)
-	ps := &parser{p: p, b: b, lines: lines{b: b, line: 1}, ctx: ctx,
+	ps := &parser{p: p, b: b, lines: lines{b: b, line: 1}, ctx: ctx, rep: rep,
 		proc: Processing{MagnitudeKind: p.MagnitudeKind, SNRDetect: p.SNRDetect, LimitSigma: p.LimitSigma}}
 	if err := ps.parse(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := ps.proc.check(); err != nil {
-		return nil, nil, &dataproduct.ParseError{Line: 1, Column: "processing", Err: err}
+		return nil, &dataproduct.ParseError{Line: 1, Column: "processing", Err: err}
 	}
-	ds, err := ps.datums()
-	if err != nil {
-		return nil, nil, err
+	ds := ps.datums()
+	if err := ps.report(); err != nil {
+		return nil, err
 	}
-	return ds, &ps.rep, nil
+	return ds, nil
+}
+
+// skip notes a row that is no measurement; column names the field at
+// fault ("" for the row).
+func (ps *parser) skip(line int, column, reason string) {
+	ps.skips = append(ps.skips, skip{line: line, column: column, reason: reason})
+}
+
+// leaveOut notes a row left out by design or choice.
+func (ps *parser) leaveOut(line int, reason string) {
+	ps.skips = append(ps.skips, skip{line: line, reason: reason, filter: true})
+}
+
+// report records the skipped rows in file order (rows are judged in two
+// passes, and a duplicate may be found after the row it replaces); with
+// Strict, the first row of the file that is no measurement refuses it.
+func (ps *parser) report() error {
+	slices.SortStableFunc(ps.skips, func(a, b skip) int { return cmp.Compare(a.line, b.line) })
+	for _, s := range ps.skips {
+		if s.filter {
+			ps.rep.Skip(s.line, s.reason)
+		} else if err := processor.SkipRow(ps.rep, ps.p.Strict, s.line, s.column, s.reason); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fail makes a ParseError at byte offset off.
@@ -455,7 +511,7 @@ func (ps *parser) mergeProcessing(pr Processing) {
 // list reads the rows of a list (after its '[') and its closing ']'.
 func (ps *parser) list(dec *json.Decoder, kind rowKind) error {
 	for dec.More() {
-		if ps.rep.rows%1000 == 999 {
+		if ps.rep.Rows%1000 == 999 {
 			if err := ps.ctx.Err(); err != nil {
 				return err
 			}
@@ -467,7 +523,7 @@ func (ps *parser) list(dec *json.Decoder, kind rowKind) error {
 			}
 			return ps.fail(off, "", fmt.Errorf("a %s row is not a JSON object", kindNames[kind]))
 		}
-		ps.rep.rows++
+		ps.rep.Rows++
 		line := ps.lines.at(off)
 		var e entry
 		if err := dec.Decode(&e.f); err != nil {
@@ -505,7 +561,7 @@ func (ps *parser) classify(e *entry) error {
 	switch Survey(survey) {
 	case SurveyZTF, SurveyLSST:
 	default:
-		ps.rep.skip(e.line, skipSurvey)
+		ps.leaveOut(e.line, ReasonOtherSurvey)
 		return nil
 	}
 	if e.kind == kindUnknown {
@@ -521,7 +577,7 @@ func (ps *parser) classify(e *entry) error {
 		}
 	}
 	if !finite(f.MJD) {
-		ps.rep.skip(e.line, skipNoMJD)
+		ps.skip(e.line, "mjd", ReasonNoTime)
 		return nil
 	}
 	if err := processor.CheckMJD(*f.MJD); err != nil {
@@ -540,7 +596,11 @@ func (ps *parser) classify(e *entry) error {
 		}
 	}
 	if e.filter == "" {
-		ps.rep.skip(e.line, skipFilter)
+		col := "fid"
+		if Survey(survey) == SurveyLSST || f.FID == nil {
+			col = "band"
+		}
+		ps.skip(e.line, col, ReasonNoFilter)
 		return nil
 	}
 	e.survey = Survey(survey)
@@ -602,7 +662,7 @@ func (e *entry) hasRFID() bool {
 }
 
 // datums de-duplicates the rows and turns them into datums, sorted.
-func (ps *parser) datums() ([]dataproduct.Datum, error) {
+func (ps *parser) datums() []dataproduct.Datum {
 	keep := make([]bool, len(ps.entries))
 	first := map[dedupKey]int{}
 	for i := range ps.entries {
@@ -616,10 +676,10 @@ func (ps *parser) datums() ([]dataproduct.Datum, error) {
 		}
 		if e.kind == kindDetection && e.survey == SurveyZTF && e.hasRFID() && !ps.entries[j].hasRFID() {
 			keep[j], keep[i], first[k] = false, true, i
-			ps.rep.skip(ps.entries[j].line, skipDuplicate)
+			ps.leaveOut(ps.entries[j].line, ReasonDuplicate)
 			continue
 		}
-		ps.rep.skip(e.line, skipDuplicate)
+		ps.leaveOut(e.line, ReasonDuplicate)
 	}
 	th := thresholds{snrDetect: cmp.Or(ps.proc.SNRDetect, DefaultSNRDetect), limitSigma: cmp.Or(ps.proc.LimitSigma, DefaultLimitSigma)}
 	apparent := ps.proc.MagnitudeKind == MagnitudeApparent
@@ -630,12 +690,13 @@ func (ps *parser) datums() ([]dataproduct.Datum, error) {
 			continue
 		}
 		e := &ps.entries[i]
-		ph, reason := ps.photometry(&fl, e, th, apparent)
-		if reason == "" && !allFinite(ph) {
-			reason = skipOutOfRange
+		ph, s := ps.photometry(&fl, e, th, apparent)
+		if s.reason == "" && !allFinite(ph) {
+			s.reason = ReasonOutOfRange
 		}
-		if reason != "" {
-			ps.rep.skip(e.line, reason)
+		if s.reason != "" {
+			s.line = e.line
+			ps.skips = append(ps.skips, s)
 			continue
 		}
 		mjd := timeOf(e.survey, *e.f.MJD)
@@ -661,7 +722,7 @@ func (ps *parser) datums() ([]dataproduct.Datum, error) {
 			cmp.Compare(a.Source, b.Source),
 			cmp.Compare(a.Value.(dataproduct.Photometry).Filter, b.Value.(dataproduct.Photometry).Filter))
 	})
-	return out, nil
+	return out
 }
 
 // allFinite reports whether every number of ph is finite (JSON cannot
@@ -675,50 +736,56 @@ func allFinite(ph dataproduct.Photometry) bool {
 	return true
 }
 
-// photometry applies the row's rule; a non-empty reason means no datum.
-func (ps *parser) photometry(fl *processor.Floats, e *entry, th thresholds, apparent bool) (dataproduct.Photometry, string) {
+// photometry applies the row's rule; a skip with a reason means no datum.
+func (ps *parser) photometry(fl *processor.Floats, e *entry, th thresholds, apparent bool) (dataproduct.Photometry, skip) {
 	f := &e.f
+	var ph dataproduct.Photometry
+	none := func(column, reason string) (dataproduct.Photometry, skip) {
+		return ph, skip{column: column, reason: reason}
+	}
 	if e.survey == SurveyLSST {
 		if e.kind == kindNonDetection {
-			return dataproduct.Photometry{}, skipLSSTNonDetect
+			return none("", ReasonLSSTNonDetection)
 		}
 		if f.Withdrawn != nil && *f.Withdrawn > 0 && finite(f.Withdrawn) {
-			return dataproduct.Photometry{}, skipWithdrawn
+			return none("timeWithdrawnMjdTai", ReasonWithdrawn)
 		}
-		if !finite(f.PsfFlux) || !finite(f.PsfFluxErr) || *f.PsfFluxErr <= 0 {
-			return dataproduct.Photometry{}, skipNoFlux
+		if !finite(f.PsfFlux) {
+			return none("psfFlux", ReasonNoFlux)
 		}
-		ph := fluxPoint(fl, *f.PsfFlux/nJyPerUJy, *f.PsfFluxErr/nJyPerUJy, th)
+		if !finite(f.PsfFluxErr) || *f.PsfFluxErr <= 0 {
+			return none("psfFluxErr", ReasonNoFlux)
+		}
+		ph = fluxPoint(fl, *f.PsfFlux/nJyPerUJy, *f.PsfFluxErr/nJyPerUJy, th)
 		ph.Telescope = TelescopeRubin
-		return ph, ""
+		return ph, skip{}
 	}
-	var ph dataproduct.Photometry
 	switch e.kind {
 	case kindDetection:
 		if apparent {
 			if f.Corrected == nil || !*f.Corrected || (f.Dubious != nil && *f.Dubious) ||
 				!finite(f.MagPSFCorr) || !finite(f.SigmaPSFCorrExt) || *f.SigmaPSFCorrExt <= 0 {
-				return ph, skipNotCorrected
+				return ph, skip{reason: ReasonNotCorrected, filter: true}
 			}
 			ph = alertDetection(fl, *f.MagPSFCorr, f.SigmaPSFCorrExt)
 			ph.Extra = map[string]any{"magnitude_kind": string(MagnitudeApparent)}
 			break
 		}
 		if !finite(f.MagPSF) {
-			return ph, skipNoMagnitude
+			return none("magpsf", ReasonNoMagnitude)
 		}
 		if f.Sign >= 0 {
 			ph = alertDetection(fl, *f.MagPSF, f.SigmaPSF)
 			break
 		}
 		if !finite(f.SigmaPSF) || *f.SigmaPSF <= 0 {
-			return ph, skipNoError
+			return none("sigmapsf", ReasonNoMagnitudeError)
 		}
 		ph = magnitudePoint(fl, *f.MagPSF, *f.SigmaPSF, -1, th)
 		ph.Extra = map[string]any{"isdiffpos": -1}
 	case kindNonDetection:
 		if !finite(f.DiffMagLim) {
-			return ph, skipNoLimit
+			return none("diffmaglim", ReasonNoLimit)
 		}
 		ph = dataproduct.Photometry{Limit: fl.New(*f.DiffMagLim), LimitSigma: 5}
 	case kindForced:
@@ -728,16 +795,19 @@ func (ps *parser) photometry(fl *processor.Floats, e *entry, th thresholds, appa
 		}
 		flagged := status != "" && !slices.Contains(CleanProcstatus, string(status))
 		if flagged && !ps.p.KeepFlagged {
-			return ph, skipProcstatus
+			return ph, skip{reason: flaggedReason(status), filter: true}
 		}
-		if !finite(f.Mag) || !finite(f.EMag) {
-			return ph, skipNoMagnitude
-		}
-		if *f.EMag >= 100 || *f.Mag >= 99 {
-			return ph, skipSentinel
-		}
-		if *f.EMag <= 0 {
-			return ph, skipNoError
+		switch {
+		case !finite(f.Mag):
+			return none("mag", ReasonNoMagnitude)
+		case !finite(f.EMag):
+			return none("e_mag", ReasonNoMagnitudeError)
+		case *f.EMag >= 100:
+			return none("e_mag", ReasonSentinel)
+		case *f.Mag >= 99:
+			return none("mag", ReasonSentinel)
+		case *f.EMag <= 0:
+			return none("e_mag", ReasonNoMagnitudeError)
 		}
 		sign := 1
 		if f.Sign < 0 {
@@ -749,5 +819,5 @@ func (ps *parser) photometry(fl *processor.Floats, e *entry, th thresholds, appa
 		}
 	}
 	ph.Telescope = TelescopeZTF
-	return ph, ""
+	return ph, skip{}
 }

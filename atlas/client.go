@@ -283,8 +283,11 @@ func (e *ValidationError) Error() string {
 	return b.String()
 }
 
-// Is matches singletarget.ErrInvalidForm.
-func (e *ValidationError) Is(target error) bool { return target == singletarget.ErrInvalidForm }
+// Is matches singletarget.ErrInvalidForm (and so its category
+// singletarget.ErrInvalidInput).
+func (e *ValidationError) Is(target error) bool {
+	return target == singletarget.ErrInvalidForm || target == singletarget.ErrInvalidInput
+}
 
 // badRequest interprets a 400 JSON body: field errors, or the 500-task cap.
 // It returns nil for a body that is not a JSON object.
@@ -661,10 +664,11 @@ func (e *TaskError) Error() string {
 	return fmt.Sprintf("%s: task %d failed: %s", ServiceName, e.ID, e.Message)
 }
 
-// Is matches ErrNotFound for "No data returned", ErrTaskFailed otherwise.
+// Is matches ErrNotFound for "No data returned", ErrTaskFailed (and so its
+// category ErrRemote) otherwise.
 func (e *TaskError) Is(target error) bool {
 	if e.Message == NoDataMessage {
 		return target == singletarget.ErrNotFound
 	}
-	return target == singletarget.ErrTaskFailed
+	return target == singletarget.ErrTaskFailed || target == singletarget.ErrRemote
 }

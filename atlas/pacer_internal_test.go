@@ -65,8 +65,8 @@ func TestWritePacerReservations(t *testing.T) {
 	p := newWritePacer(3, 10*time.Second, clk.now)
 	p.acquire(false)
 	p.finish() // one answered at 0 s
-	if p.reserve() != 0 || p.reserve() != 0 {
-		t.Fatal("room for two reservations")
+	if d1, d2 := p.reserve(), p.reserve(); d1 != 0 || d2 != 0 {
+		t.Fatalf("room for two reservations: waits %s, %s", d1, d2)
 	}
 	if d := p.reserve(); d != 10*time.Second {
 		t.Fatalf("a third waits for the answer to leave the window: %s", d)
@@ -74,8 +74,8 @@ func TestWritePacerReservations(t *testing.T) {
 	if d := p.acquire(false); d != 10*time.Second {
 		t.Fatalf("a delete may not take a reserved place: %s", d)
 	}
-	if p.acquire(true) != 0 || p.acquire(true) != 0 {
-		t.Fatal("queries take the reserved places")
+	if d1, d2 := p.acquire(true), p.acquire(true); d1 != 0 || d2 != 0 {
+		t.Fatalf("queries take the reserved places: waits %s, %s", d1, d2)
 	}
 	p.finish()
 	p.finish()

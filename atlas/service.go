@@ -211,7 +211,7 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 	rt, err := s.c.Task(ctx, id)
 	if err != nil {
 		if errors.Is(err, singletarget.ErrNotFound) {
-			return nil, fmt.Errorf("%s: task %d is gone from the server (deleted, or purged 31 days after it finished): %w: %w",
+			return nil, fmt.Errorf("%s: task %d is gone from the server (deleted, or purged 31 days after it finished): %w: %v",
 				ServiceName, id, singletarget.ErrTaskFailed, err)
 		}
 		return nil, err

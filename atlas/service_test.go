@@ -172,7 +172,7 @@ func TestServiceQueueAndResume(t *testing.T) {
 	// Resuming a task that was deleted is a terminal error, not a crash.
 	_, err = svc.Resume(ctx, ngc1566, last, store)
 	assert.ErrorIs(t, err, singletarget.ErrTaskFailed)
-	assert.ErrorIs(t, err, singletarget.ErrNotFound)
+	assert.Equal(t, singletarget.ErrRemote, singletarget.Category(err), "a failed task, in one category: %v", err)
 	assert.False(t, singletarget.Retryable(err))
 }
 

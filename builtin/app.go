@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -37,52 +36,23 @@ func ServiceNames() []string {
 	return slices.Sorted(slices.Values(out))
 }
 
-// Simulate points every service of cfg at a freshly started bundled
-// simulator of its class (in this process, on a loopback port), for
-// offline runs. onStop receives each simulator's stop function.
-func Simulate(cfg *singletarget.Config, onStop func(func())) error {
-	for _, name := range cfg.ServiceOrder {
-		sc := cfg.Services[name]
-		var start func() (string, singletarget.Secret, map[string]string, func(), error)
-		for _, s := range services {
-			if s.class == sc.Class {
-				start = s.simulate
-			}
-		}
-		if start == nil {
-			return fmt.Errorf("%w: service %s: no bundled simulator for class %q", singletarget.ErrConfig, name, sc.Class)
-		}
-		u, key, extra, stop, err := start()
-		if err != nil {
-			return fmt.Errorf("service %s: simulator: %w", name, err)
-		}
-		onStop(stop)
-		sc.URL, sc.APIKey = u, key
-		if extra != nil {
-			sc.Extra = maps.Clone(extra)
-		}
-		cfg.Services[name] = sc
-	}
-	return nil
-}
-
 // OpenStore opens the store the settings' database and storage name: the
 // in-memory store when dbURL is empty or "memory://", otherwise a
 // dataproduct/sqlstore (sqlite://path or postgres://...) with its files
 // in storageURL (see sqlstore.Options.BlobURL for the default). It returns
 // the store and a function that closes it.
-func OpenStore(ctx context.Context, dbURL, storageURL string) (dataproduct.Store, func(), error) {
+func OpenStore(ctx context.Context, dbURL, storageURL string) (dataproduct.Store, func() error, error) {
 	if dbURL == "" || dbURL == "memory://" {
 		if storageURL != "" && storageURL != "mem://" {
 			return nil, nil, fmt.Errorf("%w: storage %q needs a database (the in-memory store keeps files in memory)", singletarget.ErrConfig, storageURL)
 		}
-		return dataproduct.NewMemoryStore(nil), func() {}, nil
+		return dataproduct.NewMemoryStore(nil), func() error { return nil }, nil
 	}
 	s, err := sqlstore.Open(ctx, dbURL, &sqlstore.Options{BlobURL: storageURL})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", singletarget.ErrConfig, err)
 	}
-	return s, func() { s.Close() }, nil
+	return s, s.Close, nil
 }
 
 // Check builds the settings' services and processors with reg (against
@@ -136,7 +106,7 @@ type App struct {
 
 	// worker is Options.Worker: a river executor runs jobs here.
 	worker  bool
-	closers []func()
+	closers []func() error
 }
 
 // JobDatabase returns the job database of the river backend:
@@ -186,7 +156,7 @@ func Open(ctx context.Context, cfg *singletarget.Config, opts *Options) (*App, e
 	a.Store = store
 	a.Manager, err = o.Registry.Load(a.Config, store, &singletarget.ManagerOptions{Logger: o.Logger, HTTPClient: o.HTTPClient})
 	if err != nil {
-		a.Close()
+		_ = a.Close() // the error that stopped Open matters more
 		return nil, err
 	}
 	switch a.Config.Tasks.Backend {
@@ -208,17 +178,17 @@ func Open(ctx context.Context, cfg *singletarget.Config, opts *Options) (*App, e
 		}
 		x, err := riverexec.Open(ctx, JobDatabase(a.Config), a.Manager, ro)
 		if err != nil {
-			a.Close()
+			_ = a.Close() // the error that stopped Open matters more
 			return nil, err
 		}
-		a.closers = append(a.closers, func() { x.Close() })
+		a.closers = append(a.closers, x.Close)
 		if err := x.Migrate(ctx); err != nil {
-			a.Close()
+			_ = a.Close() // the error that stopped Open matters more
 			return nil, err
 		}
 		a.River, a.Executor = x, x
 	default:
-		a.Close()
+		_ = a.Close()
 		return nil, fmt.Errorf("%w: tasks.backend %q", singletarget.ErrConfig, a.Config.Tasks.Backend)
 	}
 	return a, nil
@@ -253,10 +223,14 @@ func (a *App) Stop(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the store and the job database. Stop first.
-func (a *App) Close() {
+// Close releases the store and the job database, and reports what failed
+// to close (a database that could not flush, say). Stop first. Closing
+// again does nothing.
+func (a *App) Close() error {
+	var errs []error
 	for i := len(a.closers) - 1; i >= 0; i-- {
-		a.closers[i]()
+		errs = append(errs, a.closers[i]())
 	}
 	a.closers = nil
+	return errors.Join(errs...)
 }

@@ -7,25 +7,22 @@
 //
 // Nothing registers itself on import: a TOM that wants only some services
 // registers those packages' Register functions instead.
+//
+// The package links no simulator and no test code; package builtintest
+// points settings at the bundled simulators for offline runs and tests.
 package builtin
 
 import (
 	"errors"
 	"maps"
 
-	"time"
-
 	"github.com/tomgo/targetdata/alerce"
-	"github.com/tomgo/targetdata/alerce/alercetest"
 	"github.com/tomgo/targetdata/atlas"
-	"github.com/tomgo/targetdata/atlas/atlastest"
 	"github.com/tomgo/targetdata/dataproduct"
 	"github.com/tomgo/targetdata/panstarrs"
-	"github.com/tomgo/targetdata/panstarrs/panstarrstest"
 	"github.com/tomgo/targetdata/processor"
 	"github.com/tomgo/targetdata/singletarget"
 	"github.com/tomgo/targetdata/ztf"
-	"github.com/tomgo/targetdata/ztf/ztftest"
 )
 
 // Generic processor classes.
@@ -48,9 +45,6 @@ type productType struct {
 // service is a built-in service.
 type service struct {
 	name, class string
-	// simulate starts the bundled simulator; it returns the URL, the key
-	// it accepts, extra settings and a stop function.
-	simulate func() (string, singletarget.Secret, map[string]string, func(), error)
 }
 
 var (
@@ -77,39 +71,11 @@ var (
 		alerce.DataProductType:              {alerce.DataProductLabel, alerce.ProcessorClass},
 	}
 	services = []service{
-		{name: ztf.ServiceName, class: ztf.ServiceClass,
-			simulate: func() (string, singletarget.Secret, map[string]string, func(), error) {
-				s := ztftest.Start(nil)
-				return s.LightCurveURL, "", nil, s.Close, nil
-			}},
-		{name: ztf.ForcedPhotometryServiceName, class: ztf.ForcedPhotometryServiceClass,
-			simulate: func() (string, singletarget.Secret, map[string]string, func(), error) {
-				s := ztftest.Start(&ztftest.Options{QueueTime: 300 * time.Millisecond, RunTime: 500 * time.Millisecond})
-				c := s.Credentials()
-				return s.ForcedPhotometryURL, "", map[string]string{
-					"email": c.Email.Reveal(), "userpass": c.Password.Reveal(),
-					"http_user": c.HTTPUser.Reveal(), "http_password": c.HTTPPassword.Reveal(),
-					"poll_interval": "100ms", "max_poll_interval": "200ms",
-				}, s.Close, nil
-			}},
-		{name: atlas.ServiceName, class: atlas.ServiceClass,
-			simulate: func() (string, singletarget.Secret, map[string]string, func(), error) {
-				// Tasks queue for 0.3 s and run for 0.5 s: long enough to
-				// show the protocol's progress, short enough for a demo.
-				s := atlastest.Start(&atlastest.Options{QueueDelay: 300 * time.Millisecond, RunTime: 500 * time.Millisecond})
-				return s.URL, s.Token, map[string]string{"poll_queued": "100ms", "poll_running": "100ms", "poll_max": "200ms"}, s.Close, nil
-			}},
-		{name: panstarrs.ServiceName, class: panstarrs.ServiceClass,
-			simulate: func() (string, singletarget.Secret, map[string]string, func(), error) {
-				s := panstarrstest.Start(nil)
-				return s.URL, "", nil, s.Close, nil
-			}},
-		{name: alerce.ServiceName, class: alerce.ServiceClass,
-			simulate: func() (string, singletarget.Secret, map[string]string, func(), error) {
-				s := alercetest.Start(nil)
-				u := s.URLs()
-				return u.ZTF, "", map[string]string{"lightcurve_url": u.LightCurve, "multisurvey_url": u.Multisurvey}, s.Close, nil
-			}},
+		{name: ztf.ServiceName, class: ztf.ServiceClass},
+		{name: ztf.ForcedPhotometryServiceName, class: ztf.ForcedPhotometryServiceClass},
+		{name: atlas.ServiceName, class: atlas.ServiceClass},
+		{name: panstarrs.ServiceName, class: panstarrs.ServiceClass},
+		{name: alerce.ServiceName, class: alerce.ServiceClass},
 	}
 )
 
@@ -139,6 +105,19 @@ func DataProcessors() map[string]string {
 		out[typ] = v.processorClass
 	}
 	return out
+}
+
+// LoadConfig reads a settings file and, in the same pass, checks it
+// against every built-in class with the built-in defaults (WithDefaults):
+// every mistake is reported at once, each naming its key and line. A TOM
+// with classes of its own calls reg.LoadConfig(path, builtin.WithDefaults)
+// on its own registry instead.
+func LoadConfig(path string) (*singletarget.Config, error) {
+	reg := singletarget.NewRegistry()
+	if err := Register(reg); err != nil {
+		return nil, err
+	}
+	return reg.LoadConfig(path, WithDefaults)
 }
 
 // WithDefaults returns a copy of cfg in which the built-in data product

@@ -3,7 +3,9 @@ package builtin_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tomgo/targetdata/builtin"
+	"github.com/tomgo/targetdata/builtin/builtintest"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -32,6 +35,49 @@ func TestDefaults(t *testing.T) {
 		assert.Contains(t, r.Classes(), class)
 	}
 	assert.Error(t, builtin.Register(r), "registering twice is an error")
+}
+
+// The production wiring links no test code: no testing, no httptest, no
+// simulator (those are in builtintest).
+func TestNoTestCodeLinked(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	deps := strings.Fields(string(out))
+	require.Contains(t, deps, "github.com/tomgo/targetdata/singletarget/riverexec", "the list is the real dependency list")
+	for _, d := range deps {
+		assert.NotEqual(t, "testing", d)
+		assert.NotEqual(t, "net/http/httptest", d)
+		assert.False(t, strings.HasSuffix(d, "test") && strings.HasPrefix(d, "github.com/tomgo/targetdata/"), "builtin links %s", d)
+		assert.NotContains(t, d, "simfault")
+	}
+}
+
+// LoadConfig reports every mistake of a file at once, the built-in
+// classes' own included, each with its line.
+func TestLoadConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "settings.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(`single_target_data_services:
+  ATLAS:
+    class: atlas.ForcedPhotometryService
+    api_key: not-a-real-token-0123456789
+    poll_queud: 4s
+  ZTF:
+    class: ztf.Servce
+tasks:
+  workers: 0
+`), 0o600))
+	_, err := builtin.LoadConfig(path)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, singletarget.ErrConfig)
+	msg := err.Error()
+	assert.Contains(t, msg, "settings line 5: single_target_data_services.ATLAS.poll_queud: unknown key")
+	assert.Contains(t, msg, `settings line 7: single_target_data_services.ZTF.class: unknown class "ztf.Servce"`)
+	assert.Contains(t, msg, "settings line 9: tasks.workers:")
+
+	require.NoError(t, os.WriteFile(path, []byte("single_target_data_services:\n  PANSTARRS:\n    class: panstarrs.Service\n"), 0o600))
+	cfg, err := builtin.LoadConfig(path)
+	require.NoError(t, err)
+	assert.Equal(t, "panstarrs.Processor", cfg.DataProcessors["panstarrs_photometry"], "with the built-in defaults")
 }
 
 func TestJobDatabase(t *testing.T) {
@@ -60,7 +106,7 @@ func TestOpen(t *testing.T) {
 				Tasks:        singletarget.TasksConfig{Backend: backend, Workers: 2},
 			}
 			var stops []func()
-			require.NoError(t, builtin.Simulate(cfg, func(f func()) { stops = append(stops, f) }))
+			require.NoError(t, builtintest.Simulate(cfg, func(f func()) { stops = append(stops, f) }))
 			defer func() {
 				for _, f := range stops {
 					f()
@@ -70,7 +116,10 @@ func TestOpen(t *testing.T) {
 			defer cancel()
 			app, err := builtin.Open(ctx, cfg, &builtin.Options{Worker: true})
 			require.NoError(t, err)
-			defer app.Close()
+			defer func() {
+				assert.NoError(t, app.Close(), "the store and job database close cleanly")
+				assert.NoError(t, app.Close(), "closing twice does nothing")
+			}()
 			require.NoError(t, app.Start(ctx))
 			target := singletarget.Target{ID: 1, Name: "SN 2023ixf", RA: 210.910674, Dec: 54.311686}
 			var ids []singletarget.JobID
@@ -131,7 +180,7 @@ func TestOpenInsertOnly(t *testing.T) {
 		Tasks:        singletarget.TasksConfig{Backend: "river", Workers: 2},
 	}
 	var stops []func()
-	require.NoError(t, builtin.Simulate(cfg, func(f func()) { stops = append(stops, f) }))
+	require.NoError(t, builtintest.Simulate(cfg, func(f func()) { stops = append(stops, f) }))
 	defer func() {
 		for _, f := range stops {
 			f()

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tomgo/targetdata/builtin"
+	"github.com/tomgo/targetdata/builtin/builtintest"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -32,7 +33,7 @@ refresh:
 	cfg.Database = "sqlite://" + filepath.Join(dir, "td.db")
 	cfg.Storage = "file://" + filepath.Join(dir, "files")
 	var stops []func()
-	require.NoError(t, builtin.Simulate(cfg, func(f func()) { stops = append(stops, f) }))
+	require.NoError(t, builtintest.Simulate(cfg, func(f func()) { stops = append(stops, f) }))
 	defer func() {
 		for _, f := range stops {
 			f()

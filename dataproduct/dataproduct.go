@@ -18,20 +18,43 @@ const (
 	TypeSpectroscopy = "spectroscopy"
 )
 
-// ErrNotFound is returned (wrapped) by a Store when a product asked for by
-// ID does not exist.
-var ErrNotFound = errors.New("dataproduct: not found")
+// Error categories this package shares with package singletarget: they
+// are the same values (singletarget.ErrNotFound is ErrNotFound), so one
+// errors.Is works whichever package returned the error. The singletarget
+// package doc describes the whole taxonomy.
+var (
+	// ErrNotFound: what was asked for does not exist. A Store returns it
+	// (wrapped) for a product ID it does not hold; a service for an
+	// archive that has nothing for the target or window.
+	ErrNotFound = errors.New("not found")
+	// ErrInvalidInput: the input is wrong and sending it again gives the
+	// same answer: a file that is not its format (*ParseError), a datum
+	// that cannot be stored (ErrInvalidDatum), a form or the settings
+	// (see singletarget).
+	ErrInvalidInput = errors.New("invalid input")
+)
 
 // ErrConflict is returned (wrapped) by PutProduct when the target already
 // has a product of that name with other bytes or another data product
 // type, and by ReplaceProduct when the type differs: a Store never changes
 // a product's type, and replaces its file only through ReplaceProduct.
-// Nothing is stored then.
-var ErrConflict = errors.New("dataproduct: conflict")
+// Nothing is stored then. It matches ErrInvalidInput: the same put gives
+// the same answer.
+var ErrConflict error = &subError{msg: "conflict", category: ErrInvalidInput}
 
 // ErrInvalidDatum is returned (wrapped) by AddDatums when a datum lacks a
-// required part or its value cannot be encoded; nothing is stored then.
-var ErrInvalidDatum = errors.New("dataproduct: invalid datum")
+// required part or its value cannot be encoded; nothing is stored then. It
+// matches ErrInvalidInput.
+var ErrInvalidDatum error = &subError{msg: "invalid datum", category: ErrInvalidInput}
+
+// subError is a sentinel of its own that also matches its category.
+type subError struct {
+	msg      string
+	category error
+}
+
+func (e *subError) Error() string { return e.msg }
+func (e *subError) Unwrap() error { return e.category }
 
 // Product is one stored file: a service's result file or a user's upload.
 //
@@ -263,7 +286,7 @@ func Datums(ds []Datum) iter.Seq2[Datum, error] {
 
 // ParseError reports a malformed input file: the line (1-based, counting
 // every line of the file including headers and comments), the column when
-// known, and the cause.
+// known, and the cause. It matches ErrInvalidInput.
 type ParseError struct {
 	// File names the file or product, when known.
 	File string
@@ -301,3 +324,6 @@ func (e *ParseError) Error() string {
 
 // Unwrap returns the cause.
 func (e *ParseError) Unwrap() error { return e.Err }
+
+// Is matches ErrInvalidInput.
+func (e *ParseError) Is(target error) bool { return target == ErrInvalidInput }

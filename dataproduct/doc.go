@@ -36,4 +36,11 @@
 // Store.AddDatums is all-or-nothing: either every new datum of the call is
 // stored or none is, and duplicates (of stored datums or within the call)
 // are skipped and counted, so a retried ingest never duplicates anything.
+//
+// # Errors
+//
+// ErrNotFound and ErrInvalidInput are two of the seven error categories of
+// package singletarget, the same values there; *ParseError and
+// ErrInvalidDatum match ErrInvalidInput. The singletarget package doc
+// describes the whole taxonomy.
 package dataproduct

@@ -50,12 +50,13 @@ const (
 
 // ErrInvalidQuery is returned (wrapped) for a query the client refuses to
 // send: an unknown release or table, a table the release lacks, a bad
-// column name, a bad cone.
-var ErrInvalidQuery = errors.New("panstarrs: invalid query")
+// column name, a bad cone. It matches singletarget.ErrInvalidInput.
+var ErrInvalidQuery = fmt.Errorf("panstarrs: invalid query: %w", singletarget.ErrInvalidInput)
 
 // ErrTooManyRows is returned (wrapped) when a result needs more pages than
-// Options.MaxPages allows.
-var ErrTooManyRows = errors.New("panstarrs: result larger than the page cap")
+// Options.MaxPages allows. It matches singletarget.ErrInvalidInput: the
+// same query gives the same answer; narrow it.
+var ErrTooManyRows = fmt.Errorf("panstarrs: result larger than the page cap: %w", singletarget.ErrInvalidInput)
 
 // Options configure a Client or a Service. A nil *Options means the
 // defaults given on each field.

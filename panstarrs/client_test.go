@@ -340,6 +340,7 @@ func TestSearchAllPaging(t *testing.T) {
 		tbl, err := c.SearchAll(ctx, q)
 		require.NoError(t, err)
 		assert.Equal(t, 2, tbl.Len(), "the second answer is whole")
+		assert.Len(t, *seen, 2, "the broken answer, then the whole one")
 	})
 }
 
@@ -440,4 +441,12 @@ func TestTablesAndNames(t *testing.T) {
 	assert.Equal(t, "panstarrs-dr2-mean-SN_2023ixf-none-none.csv", panstarrs.ProductName("dr2", "mean", "SN 2023ixf", nil, nil))
 	assert.Equal(t, "panstarrs-dr2-detection-a_b-58000-60000.25.csv", panstarrs.ProductName("dr2", "detection", "../a/b", &lo, &hi))
 	assert.InDelta(t, 1.0, panstarrs.Separation(10, 0, 11, 0), 1e-12)
+}
+
+// The client's sentinels are in the singletarget taxonomy.
+func TestErrorCategories(t *testing.T) {
+	for _, err := range []error{panstarrs.ErrInvalidQuery, panstarrs.ErrTooManyRows} {
+		assert.Same(t, singletarget.ErrInvalidInput, singletarget.Category(err), "%v", err)
+		assert.False(t, singletarget.Retryable(err))
+	}
 }

@@ -24,10 +24,10 @@ type Form struct {
 	// MinDetections keeps objects with at least this many single-epoch
 	// detections (nDetections.min; initial 2, 0 for no cut).
 	MinDetections int `form:"min_detections" label:"Minimum detections" validate:"gte=0,lte=100000" help:"Objects seen only once are mostly artifacts; 2 removes most of them. 0: no cut."`
-	// MinMJD and MaxMJD bound the epochs: epochMean for the object
+	// MinDateMJD and MaxDateMJD bound the epochs: epochMean for the object
 	// tables, obsTime for detections. Nil means open.
-	MinMJD *float64 `form:"min_date_mjd" label:"Earliest MJD" validate:"omitempty,gte=0,lte=200000" help:"Optional: only data from this MJD on."`
-	MaxMJD *float64 `form:"max_date_mjd" label:"Latest MJD" validate:"omitempty,gte=0,lte=200000" help:"Optional: only data up to this MJD."`
+	MinDateMJD *float64 `form:"min_date_mjd" label:"Earliest MJD" validate:"omitempty,gte=0,lte=200000" help:"Optional: only data from this MJD on."`
+	MaxDateMJD *float64 `form:"max_date_mjd" label:"Latest MJD" validate:"omitempty,gte=0,lte=200000" help:"Optional: only data up to this MJD."`
 }
 
 // NewForm returns a form holding the initial values: DR2, mean, 30″,
@@ -74,7 +74,7 @@ func (f *Form) Clean(errs *singletarget.FormErrors) {
 			errs.Add("catalog", fmt.Sprintf("Data release %s has no %q catalog; choose one of %s.", f.Release, f.Catalog, strings.Join(tables, ", ")))
 		}
 	}
-	if f.MinMJD != nil && f.MaxMJD != nil && *f.MinMJD > *f.MaxMJD {
-		errs.Add("max_date_mjd", fmt.Sprintf("The latest MJD (%s) is before the earliest (%s).", formatFloat(*f.MaxMJD), formatFloat(*f.MinMJD)))
+	if f.MinDateMJD != nil && f.MaxDateMJD != nil && *f.MinDateMJD > *f.MaxDateMJD {
+		errs.Add("max_date_mjd", fmt.Sprintf("The latest MJD (%s) is before the earliest (%s).", formatFloat(*f.MaxDateMJD), formatFloat(*f.MinDateMJD)))
 	}
 }

@@ -60,8 +60,8 @@ func FuzzForm(f *testing.F) {
 		if !(p.RadiusArcsec > 0 && p.RadiusArcsec <= 1800) || p.MinDetections < 0 {
 			t.Fatalf("valid form with radius %v, min detections %d", p.RadiusArcsec, p.MinDetections)
 		}
-		if p.MinMJD != nil && p.MaxMJD != nil && *p.MinMJD > *p.MaxMJD {
-			t.Fatalf("valid form with MJD range [%v, %v]", *p.MinMJD, *p.MaxMJD)
+		if p.MinDateMJD != nil && p.MaxDateMJD != nil && *p.MinDateMJD > *p.MaxDateMJD {
+			t.Fatalf("valid form with MJD range [%v, %v]", *p.MinDateMJD, *p.MaxDateMJD)
 		}
 	})
 }

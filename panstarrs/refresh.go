@@ -30,14 +30,14 @@ func (s *Service) RefreshWindow(f singletarget.QueryForm, from time.Time) single
 	}
 	if !from.IsZero() {
 		mjd := math.Floor(processor.TimeToMJD(from)*1e6) / 1e6
-		form.MinMJD = &mjd
+		form.MinDateMJD = &mjd
 	}
 	var w singletarget.Window
-	if form.MinMJD != nil {
-		w.From = processor.MJDToTime(*form.MinMJD).UTC()
+	if form.MinDateMJD != nil {
+		w.From = processor.MJDToTime(*form.MinDateMJD).UTC()
 	}
-	if form.MaxMJD != nil {
-		w.To = processor.MJDToTime(*form.MaxMJD).UTC()
+	if form.MaxDateMJD != nil {
+		w.To = processor.MJDToTime(*form.MaxDateMJD).UTC()
 	}
 	return w
 }

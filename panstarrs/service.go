@@ -109,7 +109,7 @@ func (s *Service) Query(ctx context.Context, t singletarget.Target, f singletarg
 	}
 	p := dataproduct.Product{
 		TargetID:        t.ID,
-		Name:            ProductName(form.Release, form.Catalog, t.Name, form.MinMJD, form.MaxMJD),
+		Name:            ProductName(form.Release, form.Catalog, t.Name, form.MinDateMJD, form.MaxDateMJD),
 		DataProductType: DataProductType,
 		ContentType:     "text/csv",
 		Extra:           extra,
@@ -137,8 +137,8 @@ func (s *Service) fetch(ctx context.Context, t singletarget.Target, form *Form) 
 		"dec":            formatFloat(t.Dec),
 		"radius_arcsec":  formatFloat(form.RadiusArcsec),
 		"min_detections": strconv.Itoa(form.MinDetections),
-		"min_date_mjd":   optional(form.MinMJD),
-		"max_date_mjd":   optional(form.MaxMJD),
+		"min_date_mjd":   optional(form.MinDateMJD),
+		"max_date_mjd":   optional(form.MaxDateMJD),
 		"url":            s.client.BaseURL() + "/" + form.Release + "/" + form.Catalog + ".csv",
 	}
 	cols, avail, err := s.columns(ctx, form.Release, form.Catalog)
@@ -194,17 +194,17 @@ func (s *Service) columns(ctx context.Context, release, table string) ([]string,
 // column must exist when the metadata is known.
 func rangeWhere(form *Form, column, table string, avail map[string]bool) ([]Constraint, error) {
 	var out []Constraint
-	if form.MinMJD == nil && form.MaxMJD == nil {
+	if form.MinDateMJD == nil && form.MaxDateMJD == nil {
 		return nil, nil
 	}
 	if avail != nil && !avail[column] {
 		return nil, fmt.Errorf("%w: table %s has no column %s to apply the MJD range to", ErrInvalidQuery, table, column)
 	}
-	if form.MinMJD != nil {
-		out = append(out, Range(column, OpMin, *form.MinMJD))
+	if form.MinDateMJD != nil {
+		out = append(out, Range(column, OpMin, *form.MinDateMJD))
 	}
-	if form.MaxMJD != nil {
-		out = append(out, Range(column, OpMax, *form.MaxMJD))
+	if form.MaxDateMJD != nil {
+		out = append(out, Range(column, OpMax, *form.MaxDateMJD))
 	}
 	return out, nil
 }

@@ -443,7 +443,7 @@ func (b *Batch) Cancel(ctx context.Context) error {
 	}
 	b.mu.Unlock()
 	for _, id := range jobs {
-		if err := b.pool.Cancel(ctx, id); err != nil && !errors.Is(err, ErrJobNotFound) {
+		if err := b.pool.Cancel(ctx, id); err != nil && !errors.Is(err, ErrUnknownJob) {
 			return err
 		}
 	}

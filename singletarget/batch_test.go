@@ -321,9 +321,9 @@ func TestBatchChecksEverythingFirst(t *testing.T) {
 	require.ErrorAs(t, err, &fe)
 	assert.Contains(t, fe.Fields, "ra")
 
-	_, err = m.Batch(ctx, "DEMO", targets(2), map[string][]string{"min_mjd": {"soon"}}, nil)
+	_, err = m.Batch(ctx, "DEMO", targets(2), map[string][]string{"min_date_mjd": {"soon"}}, nil)
 	require.ErrorAs(t, err, &fe)
-	assert.Contains(t, fe.Fields, "min_mjd")
+	assert.Contains(t, fe.Fields, "min_date_mjd")
 	_, err = m.Batch(ctx, "NOPE", targets(2), nil, nil)
 	assert.ErrorIs(t, err, singletarget.ErrUnknown)
 	_, err = m.Batch(ctx, "DEMO", nil, window(), nil)

@@ -65,6 +65,27 @@ type Config struct {
 	Storage string `json:"storage,omitempty"`
 	// Refresh is the scheduled refresh (the refresh section).
 	Refresh RefreshConfig `json:"refresh"`
+
+	// lines maps each dotted key of the parsed file to its line.
+	lines map[string]int
+}
+
+// Line returns the line of a dotted key ("single_target_data_services.ATLAS.url")
+// in the file the settings were parsed from; for a key the file does not
+// have, the line of its nearest enclosing key; 0 for settings built in
+// code.
+func (c *Config) Line(key string) int {
+	for key != "" {
+		if n, ok := c.lines[key]; ok {
+			return n
+		}
+		i := strings.LastIndexByte(key, '.')
+		if i < 0 {
+			break
+		}
+		key = key[:i]
+	}
+	return 0
 }
 
 // RefreshConfig is the refresh section: a refresh of every target the TOM
@@ -137,11 +158,12 @@ func (e *ConfigError) Error() string {
 	return fmt.Sprintf("settings: %s: %s", e.Key, e.Msg)
 }
 
-// Is matches ErrConfig.
-func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
+// Is matches ErrConfig (and so its category ErrInvalidInput).
+func (e *ConfigError) Is(target error) bool { return target == ErrConfig || target == ErrInvalidInput }
 
 // LoadConfig reads a settings file (YAML or JSON) and expands ${NAME}
-// from the process environment. See ParseConfig.
+// from the process environment. See ParseConfig; Registry.LoadConfig also
+// checks the classes and their keys in the same pass.
 func LoadConfig(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -152,18 +174,31 @@ func LoadConfig(path string) (*Config, error) {
 
 // ParseConfig parses settings from YAML or JSON. lookupEnv resolves
 // ${NAME} (nil means no environment: every reference without a default is
-// an error). Every mistake found is reported, each naming its key; the
-// error joins *ConfigError values and matches ErrConfig.
+// an error). Every mistake found is reported, each naming its key and
+// line; the error joins *ConfigError values and matches ErrConfig. Which
+// classes exist, and which keys a class takes, only a Registry knows:
+// Registry.ParseConfig checks those too, in the same pass.
 func ParseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
+	cfg, errs := parseConfig(data, lookupEnv)
+	if len(errs) > 0 {
+		return nil, joinConfigErrors(errs)
+	}
+	return cfg, nil
+}
+
+// parseConfig parses what it can and returns every mistake; the Config is
+// nil only when the file is not YAML at all.
+func parseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, []error) {
 	if lookupEnv == nil {
 		lookupEnv = func(string) (string, bool) { return "", false }
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, &ConfigError{Key: "(file)", Msg: err.Error()}
+		return nil, []error{&ConfigError{Key: "(file)", Msg: err.Error()}}
 	}
-	p := &configParser{env: lookupEnv}
-	cfg := &Config{Services: map[string]ServiceConfig{}, DataProductTypes: map[string]string{}, DataProcessors: map[string]string{}}
+	p := &configParser{env: lookupEnv, lines: map[string]int{}}
+	cfg := &Config{Services: map[string]ServiceConfig{}, DataProductTypes: map[string]string{}, DataProcessors: map[string]string{},
+		lines: p.lines}
 	if len(doc.Content) == 0 {
 		return cfg, nil
 	}
@@ -175,6 +210,7 @@ func ParseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, e
 				path := key + "." + name
 				sc := ServiceConfig{}
 				rawURL := ""
+				var urlNode *yaml.Node
 				p.mapping(sv, path, func(field string, fk, fv *yaml.Node) {
 					s, ok := p.scalar(fv, path+"."+field)
 					if !ok {
@@ -184,7 +220,7 @@ func ParseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, e
 					case "class":
 						sc.Class = s
 					case "url":
-						sc.URL, rawURL = s, shown(fv.Value, s)
+						sc.URL, rawURL, urlNode = s, shown(fv.Value, s), fv
 					case "api_key":
 						sc.APIKey = Secret(s)
 					case "refresh_overlap":
@@ -201,11 +237,11 @@ func ParseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, e
 					}
 				})
 				if sc.Class == "" {
-					p.errorf(sv, path+".class", "missing: every service needs a class (e.g. atlas.ForcedPhotometryService)")
+					p.errorf(k, path+".class", msgMissingClass)
 				}
 				if sc.URL != "" {
 					if u, err := url.Parse(sc.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-						p.errorf(sv, path+".url", rawURL+" is not an absolute http(s) URL")
+						p.errorf(urlNode, path+".url", rawURL+" is not an absolute http(s) URL")
 					}
 				}
 				cfg.Services[name] = sc
@@ -261,32 +297,35 @@ func ParseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, e
 		}
 	})
 	if cfg.Refresh.Every > 0 && cfg.Tasks.Backend != "river" {
-		p.errs = append(p.errs, &ConfigError{Key: "refresh.every",
+		p.errs = append(p.errs, &ConfigError{Key: "refresh.every", Line: cfg.Line("refresh.every"),
 			Msg: "a scheduled refresh runs on the river backend: set tasks.backend: river"})
 	}
 	for _, name := range cfg.Refresh.ServiceOrder {
 		if _, ok := cfg.Services[name]; !ok {
-			p.errs = append(p.errs, &ConfigError{Key: "refresh.services." + name,
+			key := "refresh.services." + name
+			p.errs = append(p.errs, &ConfigError{Key: key, Line: cfg.Line(key),
 				Msg: fmt.Sprintf("no such service in single_target_data_services (configured: %s)", listOrNone(cfg.ServiceOrder))})
 		}
 	}
 	for typ := range cfg.DataProcessors {
 		if _, ok := cfg.DataProductTypes[typ]; !ok && len(cfg.DataProductTypes) > 0 {
-			p.errs = append(p.errs, &ConfigError{Key: "data_processors." + typ,
+			key := "data_processors." + typ
+			p.errs = append(p.errs, &ConfigError{Key: key, Line: cfg.Line(key),
 				Msg: fmt.Sprintf("data product type %q is not listed in data_product_types", typ)})
 		}
 	}
 	for typ := range cfg.DataProductTypes {
 		if _, ok := cfg.DataProcessors[typ]; !ok {
-			p.errs = append(p.errs, &ConfigError{Key: "data_product_types." + typ,
+			key := "data_product_types." + typ
+			p.errs = append(p.errs, &ConfigError{Key: key, Line: cfg.Line(key),
 				Msg: fmt.Sprintf("no processor: add data_processors.%s", typ)})
 		}
 	}
-	if err := p.err(); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return cfg, p.errs
 }
+
+// msgMissingClass is the error of a service entry without a class.
+const msgMissingClass = "missing: every service needs a class (e.g. atlas.ForcedPhotometryService)"
 
 // refresh parses the refresh section.
 func (p *configParser) refresh(n *yaml.Node, path string, rc *RefreshConfig) {
@@ -365,8 +404,9 @@ func shown(raw, expanded string) string {
 }
 
 type configParser struct {
-	env  func(string) (string, bool)
-	errs []error
+	env   func(string) (string, bool)
+	errs  []error
+	lines map[string]int
 }
 
 func (p *configParser) errorf(n *yaml.Node, key, msg string) {
@@ -377,18 +417,45 @@ func (p *configParser) errorf(n *yaml.Node, key, msg string) {
 	p.errs = append(p.errs, &ConfigError{Key: key, Line: line, Msg: msg})
 }
 
-func (p *configParser) err() error {
-	if len(p.errs) == 0 {
+// joinConfigErrors flattens joined errors, drops repeats (the same key
+// and message), orders them by line, then key, and joins them.
+func joinConfigErrors(errs []error) error {
+	var flat []error
+	seen := map[string]bool{}
+	var walk func(err error)
+	walk = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		if ce, ok := err.(*ConfigError); ok {
+			if seen[ce.Key+"\x00"+ce.Msg] {
+				return
+			}
+			seen[ce.Key+"\x00"+ce.Msg] = true
+		}
+		flat = append(flat, err)
+	}
+	for _, err := range errs {
+		walk(err)
+	}
+	if len(flat) == 0 {
 		return nil
 	}
-	sort.SliceStable(p.errs, func(i, j int) bool {
-		a, b := p.errs[i].(*ConfigError), p.errs[j].(*ConfigError)
-		if a.Line != b.Line {
+	sort.SliceStable(flat, func(i, j int) bool {
+		a, aok := flat[i].(*ConfigError)
+		b, bok := flat[j].(*ConfigError)
+		switch {
+		case !aok || !bok:
+			return aok && !bok // settings mistakes first
+		case a.Line != b.Line:
 			return a.Line < b.Line
 		}
 		return a.Key < b.Key // the checks after parsing walk maps: keep their order stable
 	})
-	return errors.Join(p.errs...)
+	return errors.Join(flat...)
 }
 
 func (p *configParser) mapping(n *yaml.Node, path string, fn func(key string, k, v *yaml.Node)) {
@@ -419,6 +486,9 @@ func (p *configParser) mapping(n *yaml.Node, path string, fn func(key string, k,
 			continue
 		}
 		seen[key] = true
+		if p.lines != nil {
+			p.lines[full] = k.Line
+		}
 		fn(key, k, v)
 	}
 }

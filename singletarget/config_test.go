@@ -177,6 +177,73 @@ func TestRegistryLoad(t *testing.T) {
 	assert.ErrorIs(t, err, singletarget.ErrConfig)
 }
 
+// With the registry, every mistake of a file is reported in one pass, the
+// ones only the registry can find included, each with its line, in line
+// order; a Load of settings parsed without the registry names lines too.
+func TestRegistryParseConfigOnePass(t *testing.T) {
+	r := singletarget.NewRegistry()
+	require.NoError(t, demo.Register(r, demo.NewArchive("k-123456", 1)))
+	const file = `single_target_data_services:
+  DEMO:
+    class: demo.Service
+    api_key: ${DEMO_KEY}
+    colour: blue
+  OTHER:
+    class: atlas.Nope
+  THIRD:
+    url: ftp://example.org
+data_product_types:
+  demo_photometry: Demo Photometry
+data_processors:
+  demo_photometry: demo.Nope
+tasks:
+  backend: threads
+`
+	_, err := r.ParseConfig([]byte(file), env(map[string]string{"DEMO_KEY": "k-123456"}), nil)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, singletarget.ErrConfig)
+	var lines []int
+	var keys []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var ce *singletarget.ConfigError
+		require.ErrorAs(t, e, &ce)
+		lines = append(lines, ce.Line)
+		keys = append(keys, ce.Key)
+	}
+	assert.Equal(t, []string{
+		"single_target_data_services.DEMO.colour", // the factory's refusal
+		"single_target_data_services.OTHER.class", // an unknown class
+		"single_target_data_services.THIRD.class", // a missing class, once
+		"single_target_data_services.THIRD.url",   // not http(s), once
+		"data_processors.demo_photometry",         // an unknown processor class
+		"tasks.backend",                           // an unknown backend
+	}, keys, "%v", err)
+	assert.Equal(t, []int{5, 7, 8, 9, 13, 15}, lines, "%v", err)
+	assert.Contains(t, err.Error(), `settings line 7: single_target_data_services.OTHER.class: unknown class "atlas.Nope" (registered: demo.Service)`)
+
+	// The same file, parsed without the registry, then loaded: the
+	// registry's mistakes carry their lines too.
+	fixed := strings.NewReplacer("url: ftp://example.org", "class: demo.Service", "backend: threads", "backend: pool").Replace(file)
+	cfg, err := singletarget.ParseConfig([]byte(fixed), env(map[string]string{"DEMO_KEY": "k-123456"}))
+	require.NoError(t, err)
+	_, err = r.Load(cfg, dataproduct.NewMemoryStore(nil), nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "settings line 5: single_target_data_services.DEMO.colour: unknown key")
+	assert.Contains(t, err.Error(), "settings line 7: single_target_data_services.OTHER.class: unknown class")
+	assert.Contains(t, err.Error(), "settings line 13: data_processors.demo_photometry:")
+	assert.Equal(t, 9, cfg.Line("single_target_data_services.THIRD.class"))
+	assert.Equal(t, 8, cfg.Line("single_target_data_services.THIRD.url"), "a key the file lacks: its enclosing key's line")
+	assert.Zero(t, (&singletarget.Config{}).Line("tasks"))
+
+	// A good file passes, and LoadConfig reads it the same way.
+	path := filepath.Join(t.TempDir(), "settings.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(settingsYAML), 0o600))
+	t.Setenv("DEMO_KEY", "k-123456")
+	cfg, err = r.LoadConfig(path, nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"DEMO"}, cfg.ServiceOrder)
+}
+
 func TestSettingsDecodeExtra(t *testing.T) {
 	var dst struct {
 		Email    string              `setting:"email" validate:"required,email"`

@@ -100,11 +100,44 @@
 //
 // # Errors
 //
-// Sentinels give the category (ErrThrottled, ErrNotFound, ErrPending,
-// ErrInvalidForm, ErrUnauthorized, ErrRemote, ErrTaskFailed, ErrDeadline,
-// ErrConfig, ErrUnknown); typed errors carry the data (*ThrottledError,
-// *RemoteError, *FormErrors, *ParseError, *ConfigError) and match their
-// category with errors.Is.
+// Every error a caller may act on matches exactly one of seven categories
+// with errors.Is (Category returns it); typed errors carry the details for
+// errors.As. The categories, what matches each, and whether Retryable says
+// trying again later can help:
+//
+//   - ErrNotFound: the archive has nothing for the target or window, a
+//     remote object is gone (a purged result file), or a Store holds no
+//     product with that ID. *RemoteError with 404 or 410; ATLAS's "No data
+//     returned" (*atlas.TaskError); ZTF's empty answers and exit code 63.
+//     Not retryable. The same value as dataproduct.ErrNotFound.
+//   - ErrUnknownJob: an executor (Immediate, Pool, riverexec) holds no job
+//     or batch with that id: never issued, or forgotten after
+//     PoolOptions.KeepFinished. Not retryable.
+//   - ErrInvalidInput: the input is wrong and the same input gives the
+//     same answer. *FormErrors and ErrInvalidForm (query parameters, field
+//     by field; *atlas.ValidationError), *ParseError (a file that is not its
+//     format, naming the line), *ConfigError and ErrConfig (the settings,
+//     naming the key and line), ErrUnknown (a service, class or processor
+//     that is not registered), dataproduct.ErrInvalidDatum. Not retryable.
+//     The same value as dataproduct.ErrInvalidInput.
+//   - ErrUnauthorized: the credentials were refused or are missing.
+//     *RemoteError with 401 or 403, a redirect to a login page, a ZFPS page
+//     refusing the account (*ztf.AnswerError). Not retryable.
+//   - ErrThrottled: the service refuses for now. *ThrottledError, with the
+//     server's wait in RetryAfter (a 429, a 503 announcing a wait where
+//     the service says so, a client-side limit). Retryable after the wait;
+//     the Manager and the executors wait it out.
+//   - ErrRemote: the service failed or answered outside its protocol. A
+//     5xx or other *RemoteError, a broken connection or body, HTML where
+//     JSON was expected (*ztf.AnswerError), an answer over the size cap
+//     (httpclient.ErrBodyTooLarge); and ErrTaskFailed, a remote task that
+//     finished with an error of its own (*atlas.TaskError, a ZFPS exit
+//     code), which is not retryable. Retryable otherwise, except a 4xx.
+//   - ErrDeadline: a remote task did not finish within the service's
+//     deadline; it may still finish later. Retryable.
+//
+// A cancelled or expired context is none of these: the error wraps
+// ctx.Err() (context.Canceled, context.DeadlineExceeded).
 //
 // # Secrets
 //

@@ -11,36 +11,77 @@ import (
 	"github.com/tomgo/targetdata/dataproduct"
 )
 
-// Error categories, for errors.Is. Typed errors below match them.
+// Error categories, for errors.Is: every error of the library that a
+// caller may act on matches exactly one of these seven (the package doc,
+// # Errors, lists which error matches which). ErrNotFound and
+// ErrInvalidInput are the same values as dataproduct's.
 var (
+	// ErrNotFound: what was asked for does not exist: the archive has
+	// nothing for this target or window (an empty result), a remote object
+	// (a task, a file) is gone, or a Store holds no product with that ID.
+	ErrNotFound = dataproduct.ErrNotFound
+	// ErrUnknownJob: an executor holds no job (or batch) with that id.
+	ErrUnknownJob = errors.New("unknown job")
+	// ErrInvalidInput: the input is wrong, and sending it again gives the
+	// same answer: a query form (*FormErrors, ErrInvalidForm), a file that
+	// is not its format (*ParseError), the settings (*ConfigError,
+	// ErrConfig), a name that is not registered (ErrUnknown).
+	ErrInvalidInput = dataproduct.ErrInvalidInput
+	// ErrUnauthorized: the credentials were refused (HTTP 401/403, or a
+	// redirect to a login page), or none were configured.
+	ErrUnauthorized = errors.New("unauthorized")
 	// ErrThrottled: the service refused the request for now; retry after
 	// the wait a *ThrottledError carries.
 	ErrThrottled = errors.New("throttled")
-	// ErrNotFound: the archive has nothing for this target or window (an
-	// empty result), or a remote object does not exist.
-	ErrNotFound = errors.New("not found")
-	// ErrPending: the remote task has not finished yet.
-	ErrPending = errors.New("pending")
-	// ErrInvalidForm: the query parameters failed validation; a
-	// *FormErrors names each field.
-	ErrInvalidForm = errors.New("invalid form")
-	// ErrUnauthorized: the credentials were refused (HTTP 401/403, or a
-	// redirect to a login page).
-	ErrUnauthorized = errors.New("unauthorized")
 	// ErrRemote: the remote service failed or answered something that is
-	// not its protocol (5xx, HTML instead of JSON, a truncated body).
+	// not its protocol (5xx, HTML instead of JSON, a truncated body), or a
+	// remote task finished with an error of its own (ErrTaskFailed).
 	ErrRemote = errors.New("remote service error")
-	// ErrTaskFailed: the remote task finished with an error of its own.
-	ErrTaskFailed = errors.New("remote task failed")
 	// ErrDeadline: the remote task did not finish within the configured
 	// time; it may still finish later.
 	ErrDeadline = errors.New("remote task deadline exceeded")
-	// ErrUnknown: a service, class, processor or job name is not
-	// registered.
-	ErrUnknown = errors.New("unknown name")
-	// ErrConfig: the settings are wrong.
-	ErrConfig = errors.New("invalid settings")
 )
+
+// Finer sentinels: each also matches its category (errors.Is(err,
+// ErrInvalidInput) is true for an error wrapping ErrInvalidForm).
+var (
+	// ErrInvalidForm: the query parameters failed validation; a
+	// *FormErrors names each field. Category ErrInvalidInput.
+	ErrInvalidForm error = &subError{msg: "invalid form", category: ErrInvalidInput}
+	// ErrConfig: the settings are wrong; a *ConfigError names the key.
+	// Category ErrInvalidInput.
+	ErrConfig error = &subError{msg: "invalid settings", category: ErrInvalidInput}
+	// ErrUnknown: a service, class or processor name is not registered.
+	// Category ErrInvalidInput.
+	ErrUnknown error = &subError{msg: "unknown name", category: ErrInvalidInput}
+	// ErrTaskFailed: the remote task finished with an error of its own;
+	// trying again gives the same answer. Category ErrRemote.
+	ErrTaskFailed error = &subError{msg: "remote task failed", category: ErrRemote}
+)
+
+// subError is a sentinel of its own that also matches its category.
+type subError struct {
+	msg      string
+	category error
+}
+
+func (e *subError) Error() string { return e.msg }
+func (e *subError) Unwrap() error { return e.category }
+
+// Category returns the category err matches (one of ErrNotFound,
+// ErrUnknownJob, ErrInvalidInput, ErrUnauthorized, ErrThrottled, ErrRemote,
+// ErrDeadline), or nil for an error of none (a cancelled context, say), to
+// map errors to, for example, HTTP statuses with one switch.
+func Category(err error) error {
+	for _, c := range categories {
+		if errors.Is(err, c) {
+			return c
+		}
+	}
+	return nil
+}
+
+var categories = []error{ErrNotFound, ErrUnknownJob, ErrInvalidInput, ErrUnauthorized, ErrThrottled, ErrRemote, ErrDeadline}
 
 // ParseError is dataproduct.ParseError: a malformed line of a file.
 type ParseError = dataproduct.ParseError
@@ -168,7 +209,7 @@ func (e *FormErrors) Err() error {
 	return e
 }
 
-// Error implements error: "invalid form: mjd_min: ...; radius: ...".
+// Error implements error: "invalid form: min_date_mjd: ...; radius: ...".
 func (e *FormErrors) Error() string {
 	names := make([]string, 0, len(e.Fields))
 	for k := range e.Fields {
@@ -192,25 +233,23 @@ func (e *FormErrors) Error() string {
 	return b.String()
 }
 
-// Is matches ErrInvalidForm.
-func (e *FormErrors) Is(target error) bool { return target == ErrInvalidForm }
+// Is matches ErrInvalidForm (and so its category ErrInvalidInput).
+func (e *FormErrors) Is(target error) bool {
+	return target == ErrInvalidForm || target == ErrInvalidInput
+}
 
 // Retryable reports whether an error is worth retrying later with the same
 // request: throttling, a remote failure (5xx, a broken connection, a
-// protocol error), a pending task, or a deadline. Invalid forms, refused
-// credentials, empty results, failed remote tasks, parse errors, other 4xx
-// answers (the request itself is wrong) and cancellations are not.
+// protocol error), or a deadline. Invalid input, refused credentials,
+// empty results, unknown jobs, failed remote tasks, other 4xx answers (the
+// request itself is wrong) and cancellations are not.
 func Retryable(err error) bool {
 	if err == nil {
 		return false
 	}
 	switch {
-	case errors.Is(err, ErrInvalidForm), errors.Is(err, ErrUnauthorized), errors.Is(err, ErrNotFound),
-		errors.Is(err, ErrTaskFailed), errors.Is(err, ErrUnknown), errors.Is(err, ErrConfig):
-		return false
-	}
-	var pe *ParseError
-	if errors.As(err, &pe) {
+	case errors.Is(err, ErrInvalidInput), errors.Is(err, ErrUnauthorized), errors.Is(err, ErrNotFound),
+		errors.Is(err, ErrUnknownJob), errors.Is(err, ErrTaskFailed):
 		return false
 	}
 	var re *RemoteError
@@ -218,5 +257,5 @@ func Retryable(err error) bool {
 		re.Status != http.StatusRequestTimeout && re.Status != http.StatusTooManyRequests {
 		return false // the request itself is wrong: sending it again gives the same answer
 	}
-	return errors.Is(err, ErrThrottled) || errors.Is(err, ErrRemote) || errors.Is(err, ErrPending) || errors.Is(err, ErrDeadline)
+	return errors.Is(err, ErrThrottled) || errors.Is(err, ErrRemote) || errors.Is(err, ErrDeadline)
 }

@@ -50,17 +50,15 @@ data_processors:
 	info, _ := m.Info("ATLAS")
 	fmt.Println(m.Services(), info.Kind, info.DataProductType, info.Async)
 
-	// Mistakes name their key, all at once.
+	// Every mistake at once, each with its key and line: the registry's
+	// ParseConfig (and LoadConfig) also checks the classes and their keys.
 	bad := strings.NewReplacer("class: atlas.", "class: atlas.Nope", "url: ${ATLAS_URL}", "url: ${NOT_SET}").Replace(settings)
-	_, err = singletarget.ParseConfig([]byte(bad), lookup)
-	fmt.Println(err)
-	cfg, _ = singletarget.ParseConfig([]byte(strings.Replace(settings, "class: atlas.", "class: atlas.Nope", 1)), lookup)
-	_, err = r.Load(cfg, dataproduct.NewMemoryStore(nil), nil)
+	_, err = r.ParseConfig([]byte(bad), lookup, nil)
 	fmt.Println(err)
 	// Output:
 	// [ATLAS] Forced Photometry atlas_photometry true
+	// settings line 4: single_target_data_services.ATLAS.class: unknown class "atlas.NopeForcedPhotometryService" (registered: atlas.ForcedPhotometryService)
 	// settings line 5: single_target_data_services.ATLAS.url: environment variable NOT_SET is not set
-	// settings: single_target_data_services.ATLAS.class: unknown class "atlas.NopeForcedPhotometryService" (registered: atlas.ForcedPhotometryService)
 }
 
 // Run a query to the end: the form values are validated, the ATLAS task is

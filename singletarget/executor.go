@@ -74,7 +74,7 @@ type JobStatus struct {
 //     no job) and returns the new job's id. Immediate runs the query to
 //     the end inside Submit; the others queue it.
 //   - Status returns the job's latest status, its Progress included. An
-//     unknown id is an error matching ErrJobNotFound.
+//     unknown id is an error matching ErrUnknownJob.
 //   - List returns one page of jobs, newest first, filtered by target,
 //     service and state (JobFilter); JobPage.Next continues the listing.
 //   - Watch follows one job's changes as they happen (see below).
@@ -88,7 +88,7 @@ type JobStatus struct {
 // the job changes (state, progress, remote task), and ends after yielding a
 // final one (State.Done). When ctx ends first it yields the latest status
 // with ctx's error and ends; an unknown id yields an error matching
-// ErrJobNotFound. A consumer slower than the job skips intermediate
+// ErrUnknownJob. A consumer slower than the job skips intermediate
 // statuses, never the latest. Break out of the loop to stop following:
 //
 //	for st, err := range x.Watch(ctx, id) {
@@ -202,10 +202,6 @@ func badCursor(after string) error {
 type Canceller interface {
 	CancelRemote(ctx context.Context, task RemoteTask) error
 }
-
-// ErrJobNotFound is returned (wrapped) for an unknown job id. It matches
-// ErrNotFound as well.
-var ErrJobNotFound = fmt.Errorf("job %w", ErrNotFound)
 
 func newJobID() JobID {
 	var b [12]byte

@@ -3,6 +3,7 @@ package singletarget
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"reflect"
 	"slices"
@@ -115,9 +116,11 @@ type Cleaner interface {
 // `kind` (one of the Kind constants; derived from the Go type when absent:
 // string text, bool checkbox, ints integer, floats number, time.Time
 // datetime, a `choices` tag choice), `choices` ("value=Label|value=Label"),
-// and `validate` (go-playground/validator rules; "required" marks the field
-// required). Cross-field rules go in a Clean method (see Cleaner). Fields
-// may be pointers, so that "not given" is nil.
+// `validate` (go-playground/validator rules; "required" marks the field
+// required), and `alias` (older names Decode accepts for the field,
+// comma-separated, e.g. `form:"min_date_mjd" alias:"mjd_min"`; a value
+// given under both names is an error). Cross-field rules go in a Clean
+// method (see Cleaner). Fields may be pointers, so that "not given" is nil.
 //
 // The common fields Service and TargetID ("service", "target_id") come
 // with the base, as in the TOM's base form; they are hidden.
@@ -182,7 +185,7 @@ func ParseFormTime(s string) (time.Time, error) {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("Enter a valid date/time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS), not %q.", s)
+	return time.Time{}, fmt.Errorf("%q is not a date/time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)", s)
 }
 
 func setup() {
@@ -265,6 +268,7 @@ func DecodeForm(f any, v url.Values) error {
 		byName[sf.name] = sf
 	}
 	var errs FormErrors
+	v = resolveAliases(fields, v, &errs)
 	known := url.Values{}
 	for k, vals := range v {
 		sf, ok := byName[k]
@@ -305,6 +309,38 @@ func DecodeForm(f any, v url.Values) error {
 	return errs.Err()
 }
 
+// resolveAliases renames the older names of fields (their `alias` tags)
+// to the fields' names. A value given under both names is an error of the
+// field.
+func resolveAliases(fields []structField, v url.Values, errs *FormErrors) url.Values {
+	var out url.Values
+	for _, sf := range fields {
+		tag := sf.sf.Tag.Get("alias")
+		if tag == "" {
+			continue
+		}
+		for alias := range strings.SplitSeq(tag, ",") {
+			vals, ok := v[alias]
+			if !ok {
+				continue
+			}
+			if out == nil {
+				out = maps.Clone(v)
+			}
+			delete(out, alias)
+			if _, both := v[sf.name]; both {
+				errs.Add(sf.name, fmt.Sprintf("Given twice: as %s and as its older name %s.", sf.name, alias))
+				continue
+			}
+			out[sf.name] = vals
+		}
+	}
+	if out == nil {
+		return v
+	}
+	return out
+}
+
 func conversionMessage(sf structField, val string, err error) string {
 	t := sf.sf.Type
 	for t.Kind() == reflect.Pointer {
@@ -313,7 +349,7 @@ func conversionMessage(sf structField, val string, err error) string {
 	switch {
 	case t == reflect.TypeOf(time.Time{}):
 		if _, perr := ParseFormTime(val); perr != nil {
-			return perr.Error()
+			return fmt.Sprintf("Enter a valid date/time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS), not %q.", val)
 		}
 	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
 		return fmt.Sprintf("Enter a whole number, not %q.", val)

@@ -16,7 +16,7 @@ type testForm struct {
 	singletarget.FormBase
 	Radius  float64    `form:"radius" label:"Radius (arcsec)" help:"Cone radius." validate:"gt=0,lte=3600"`
 	Band    string     `form:"band" choices:"g=g band|r=r band"`
-	MinMJD  *float64   `form:"min_mjd" validate:"omitempty,gte=40000"`
+	MinMJD  *float64   `form:"min_date_mjd" alias:"min_mjd,mjd_min" validate:"omitempty,gte=40000"`
 	MaxDate *time.Time `form:"max_date"`
 	Count   int        `form:"count" validate:"required"`
 	Reduced bool       `form:"reduced"`
@@ -25,7 +25,7 @@ type testForm struct {
 
 func (f *testForm) Clean(errs *singletarget.FormErrors) {
 	if f.MinMJD != nil && f.MaxDate != nil && *f.MinMJD > 60000 {
-		errs.Add(singletarget.NonFieldErrors, "min_mjd is after max_date")
+		errs.Add(singletarget.NonFieldErrors, "min_date_mjd is after max_date")
 	}
 }
 
@@ -37,7 +37,7 @@ func newTestForm() *testForm {
 
 func TestFormDecodeValidate(t *testing.T) {
 	f := newTestForm()
-	require.NoError(t, f.Decode(url.Values{"radius": {"12.5"}, "min_mjd": {"59316.5"}, "max_date": {"2024-02-01"},
+	require.NoError(t, f.Decode(url.Values{"radius": {"12.5"}, "min_date_mjd": {"59316.5"}, "max_date": {"2024-02-01"},
 		"reduced": {"true"}, "service": {"TEST"}, "target_id": {"7"}}))
 	require.NoError(t, f.Validate())
 	assert.Equal(t, 12.5, f.Radius)
@@ -48,8 +48,35 @@ func TestFormDecodeValidate(t *testing.T) {
 	assert.Equal(t, "TEST", f.Service)
 	assert.Equal(t, int64(7), f.TargetID)
 
-	require.NoError(t, f.Decode(url.Values{"min_mjd": {""}}))
+	require.NoError(t, f.Decode(url.Values{"min_date_mjd": {""}}))
 	assert.Nil(t, f.MinMJD, "an empty value clears a pointer field")
+}
+
+// A field's older names (its alias tag) are accepted; both names at once
+// are an error of the field; the field list shows only the current name.
+func TestFormAliases(t *testing.T) {
+	for _, old := range []string{"min_mjd", "mjd_min"} {
+		f := newTestForm()
+		require.NoError(t, f.Decode(url.Values{old: {"59316.5"}}))
+		require.NotNil(t, f.MinMJD, old)
+		assert.Equal(t, 59316.5, *f.MinMJD, old)
+
+		err := newTestForm().Decode(url.Values{old: {"abc"}})
+		var fe *singletarget.FormErrors
+		require.ErrorAs(t, err, &fe)
+		assert.Contains(t, fe.Fields, "min_date_mjd", "a bad value under an old name is the field's error")
+	}
+	err := newTestForm().Decode(url.Values{"min_date_mjd": {"59000"}, "mjd_min": {"59000"}})
+	var fe *singletarget.FormErrors
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, []string{"Given twice: as min_date_mjd and as its older name mjd_min."}, fe.Fields["min_date_mjd"])
+
+	names := []string{}
+	for _, fl := range newTestForm().Fields() {
+		names = append(names, fl.Name)
+	}
+	assert.Contains(t, names, "min_date_mjd")
+	assert.NotContains(t, names, "mjd_min")
 }
 
 func TestFormErrorsNameFields(t *testing.T) {
@@ -64,21 +91,21 @@ func TestFormErrorsNameFields(t *testing.T) {
 	assert.Contains(t, fe.Fields["radus"][0], "radius")
 
 	f = newTestForm()
-	require.NoError(t, f.Decode(url.Values{"radius": {"-1"}, "band": {"z"}, "min_mjd": {"10"}, "count": {""}}))
+	require.NoError(t, f.Decode(url.Values{"radius": {"-1"}, "band": {"z"}, "min_date_mjd": {"10"}, "count": {""}}))
 	err = f.Validate()
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, []string{"Ensure this value is greater than 0."}, fe.Fields["radius"])
 	assert.Contains(t, fe.Fields["band"][0], "Select a valid choice")
-	assert.Equal(t, []string{"Ensure this value is greater than or equal to 40000."}, fe.Fields["min_mjd"])
+	assert.Equal(t, []string{"Ensure this value is greater than or equal to 40000."}, fe.Fields["min_date_mjd"])
 	assert.Equal(t, []string{"This field is required."}, fe.Fields["count"])
 	assert.NotContains(t, fe.Fields, singletarget.NonFieldErrors, "Clean runs only when fields pass")
 
 	f = newTestForm()
-	require.NoError(t, f.Decode(url.Values{"min_mjd": {"60100"}, "max_date": {"2024-01-01T00:00:00Z"}}))
+	require.NoError(t, f.Decode(url.Values{"min_date_mjd": {"60100"}, "max_date": {"2024-01-01T00:00:00Z"}}))
 	err = f.Validate()
 	require.ErrorAs(t, err, &fe)
-	assert.Equal(t, []string{"min_mjd is after max_date"}, fe.Fields[singletarget.NonFieldErrors])
-	assert.Equal(t, "invalid form: min_mjd is after max_date", err.Error())
+	assert.Equal(t, []string{"min_date_mjd is after max_date"}, fe.Fields[singletarget.NonFieldErrors])
+	assert.Equal(t, "invalid form: min_date_mjd is after max_date", err.Error())
 }
 
 func TestFormFieldsAndLayout(t *testing.T) {
@@ -88,7 +115,7 @@ func TestFormFieldsAndLayout(t *testing.T) {
 	for _, fd := range fields {
 		names = append(names, fd.Name)
 	}
-	assert.Equal(t, []string{"service", "target_id", "radius", "band", "min_mjd", "max_date", "count", "reduced", "notes"}, names)
+	assert.Equal(t, []string{"service", "target_id", "radius", "band", "min_date_mjd", "max_date", "count", "reduced", "notes"}, names)
 	r, _ := singletarget.FieldByName(fields, "radius")
 	assert.Equal(t, "Radius (arcsec)", r.Label)
 	assert.Equal(t, "Cone radius.", r.Help)

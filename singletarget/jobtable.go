@@ -96,7 +96,7 @@ func (t *jobTable) get(id JobID) (JobStatus, error) {
 	defer t.mu.Unlock()
 	e, ok := t.jobs[id]
 	if !ok {
-		return JobStatus{}, fmt.Errorf("%w: %q", ErrJobNotFound, id)
+		return JobStatus{}, fmt.Errorf("%w: %q", ErrUnknownJob, id)
 	}
 	return copyOf(&e.st), nil
 }
@@ -154,7 +154,7 @@ func (t *jobTable) watch(ctx context.Context, id JobID) iter.Seq2[JobStatus, err
 			}
 			t.mu.Unlock()
 			if !ok {
-				yield(last, fmt.Errorf("%w: %q", ErrJobNotFound, id))
+				yield(last, fmt.Errorf("%w: %q", ErrUnknownJob, id))
 				return
 			}
 			if !seen || rev != lastRev {

@@ -34,7 +34,7 @@ func demoManager(t *testing.T, polls int) (*singletarget.Manager, *demo.Archive,
 	return m, a, store
 }
 
-func window() url.Values { return url.Values{"min_mjd": {"60080"}, "max_mjd": {"60100"}} }
+func window() url.Values { return url.Values{"min_date_mjd": {"60080"}, "max_date_mjd": {"60100"}} }
 
 func TestManagerRun(t *testing.T) {
 	m, a, store := demoManager(t, 3)
@@ -80,9 +80,9 @@ func TestManagerRefusesBadRequests(t *testing.T) {
 	require.ErrorAs(t, err, &fe)
 	assert.Contains(t, fe.Fields, "ra")
 	assert.Contains(t, fe.Fields, "dec")
-	_, err = m.Run(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: url.Values{"min_mjd": {"soon"}}})
+	_, err = m.Run(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: url.Values{"min_date_mjd": {"soon"}}})
 	require.ErrorAs(t, err, &fe)
-	assert.Contains(t, fe.Fields, "min_mjd")
+	assert.Contains(t, fe.Fields, "min_date_mjd")
 	assert.Equal(t, 0, a.Submitted, "nothing reached the archive")
 }
 
@@ -181,10 +181,11 @@ func TestImmediate(t *testing.T) {
 	assert.Len(t, st.Products, 1)
 	require.NotNil(t, st.Remote)
 
-	_, err = ex.Submit(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: url.Values{"max_mjd": {"1"}}})
+	_, err = ex.Submit(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: url.Values{"max_date_mjd": {"1"}}})
 	assert.ErrorIs(t, err, singletarget.ErrInvalidForm, "bad params come back from Submit")
 	_, err = ex.Status(ctx, "nope")
-	assert.ErrorIs(t, err, singletarget.ErrNotFound)
+	assert.ErrorIs(t, err, singletarget.ErrUnknownJob)
+	assert.NotErrorIs(t, err, singletarget.ErrNotFound, "an unknown job is not an archive with nothing")
 }
 
 // flaky is a synchronous service that fails with a remote error n times.
@@ -285,6 +286,12 @@ func TestPoolFailuresAndCancel(t *testing.T) {
 	assert.True(t, errors.Is(st.Err, singletarget.ErrNotFound), "not retried: %v", st.Err)
 	assert.Equal(t, 1, st.Attempts)
 
+	// An id the pool never issued: ErrUnknownJob, not ErrNotFound.
+	_, err = p.Status(ctx, "nope")
+	assert.ErrorIs(t, err, singletarget.ErrUnknownJob)
+	assert.NotErrorIs(t, err, singletarget.ErrNotFound)
+	assert.ErrorIs(t, p.Cancel(ctx, "nope"), singletarget.ErrUnknownJob)
+
 	// A parked job (remote task pending) is cancelled and its remote task withdrawn.
 	id, err = p.Submit(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: window()})
 	require.NoError(t, err)
@@ -336,7 +343,7 @@ func TestPoolForgetsOldFinishedJobs(t *testing.T) {
 	_, err = p.Submit(ctx, singletarget.Request{Service: "DEMO", Target: sn2023ixf, Params: window()})
 	require.NoError(t, err)
 	_, err = p.Status(ctx, id)
-	assert.ErrorIs(t, err, singletarget.ErrNotFound, "a finished job is forgotten after KeepFinished")
+	assert.ErrorIs(t, err, singletarget.ErrUnknownJob, "a finished job is forgotten after KeepFinished")
 }
 
 // countsOf is r without its reports: the datum counts alone.

@@ -7,8 +7,8 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -226,7 +226,10 @@ func (r *Registry) New(s Settings) (Service, error) {
 	f, ok := r.services[s.Class]
 	classes := slices.Sorted(maps.Keys(r.services))
 	r.mu.RUnlock()
-	if !ok {
+	switch {
+	case s.Class == "":
+		return nil, &ConfigError{Key: s.key("class"), Msg: msgMissingClass}
+	case !ok:
 		return nil, &ConfigError{Key: s.key("class"), Msg: fmt.Sprintf("unknown class %q (registered: %s)", s.Class, listOrNone(classes))}
 	}
 	if s.Logger == nil {
@@ -257,10 +260,11 @@ func listOrNone(names []string) string {
 // Load builds a Manager from settings: every service of
 // single_target_data_services from its class, every processor of
 // data_processors, with store as the place for products and datums. Every
-// mistake is reported at once (the errors are joined, each naming its key):
-// an unknown class, a factory's refusal (missing url or key, unknown extra
-// keys), a processor class not registered, or a service whose data product
-// type has no processor.
+// mistake is reported at once (the errors are joined, each naming its key,
+// and its line when cfg was parsed from a file): an unknown class, a
+// factory's refusal (missing url or key, unknown extra keys), a processor
+// class not registered, or a service whose data product type has no
+// processor.
 func (r *Registry) Load(cfg *Config, store dataproduct.Store, opts *ManagerOptions) (*Manager, error) {
 	if cfg == nil {
 		return nil, &ConfigError{Key: "(settings)", Msg: "no settings"}
@@ -268,6 +272,15 @@ func (r *Registry) Load(cfg *Config, store dataproduct.Store, opts *ManagerOptio
 	if store == nil {
 		return nil, errors.New("singletarget: Load needs a store")
 	}
+	m, errs := r.build(cfg, store, opts)
+	if len(errs) > 0 {
+		return nil, joinConfigErrors(errs)
+	}
+	return m, nil
+}
+
+// build builds the Manager and returns every mistake, with lines.
+func (r *Registry) build(cfg *Config, store dataproduct.Store, opts *ManagerOptions) (*Manager, []error) {
 	m := NewManager(store, opts)
 	var errs []error
 	types := slices.Sorted(maps.Keys(cfg.DataProcessors))
@@ -312,9 +325,81 @@ func (r *Registry) Load(cfg *Config, store dataproduct.Store, opts *ManagerOptio
 			errs = append(errs, &ConfigError{Key: "refresh.services." + name, Msg: "the form refuses these values: " + err.Error()})
 		}
 	}
-	if len(errs) > 0 {
-		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
-		return nil, errors.Join(errs...)
+	withLines(cfg, errs)
+	return m, errs
+}
+
+// withLines sets the line of every *ConfigError in errs (joined ones
+// included) that has none, from the settings file.
+func withLines(cfg *Config, errs []error) {
+	for _, err := range errs {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			withLines(cfg, j.Unwrap())
+			continue
+		}
+		var ce *ConfigError
+		if errors.As(err, &ce) && ce.Line == 0 {
+			ce.Line = cfg.Line(ce.Key)
+		}
 	}
-	return m, nil
+}
+
+// LoadConfig reads a settings file as singletarget.LoadConfig does and,
+// in the same pass, checks what only the registry knows: that every
+// service and processor class is registered and that each service's
+// factory accepts its keys. Every mistake is reported at once, each naming
+// its key and line, ordered by line. defaults, when not nil, completes the
+// parsed settings before they are checked and returned (for instance
+// builtin.WithDefaults, which adds the built-in product types).
+func (r *Registry) LoadConfig(path string, defaults func(*Config) *Config) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	return r.ParseConfig(data, os.LookupEnv, defaults)
+}
+
+// ParseConfig parses settings as singletarget.ParseConfig does and checks
+// them against the registry in the same pass (see LoadConfig). The
+// services are built once to be checked, then dropped.
+func (r *Registry) ParseConfig(data []byte, lookupEnv func(string) (string, bool), defaults func(*Config) *Config) (*Config, error) {
+	cfg, errs := parseConfig(data, lookupEnv)
+	if cfg == nil {
+		return nil, joinConfigErrors(errs)
+	}
+	if defaults != nil {
+		cfg = defaults(cfg)
+	}
+	bad := map[string]bool{} // keys the file already has a mistake at
+	for _, err := range errs {
+		var ce *ConfigError
+		if errors.As(err, &ce) {
+			bad[ce.Key] = true
+		}
+	}
+	_, more := r.build(cfg, dataproduct.NewMemoryStore(nil), nil)
+	for _, err := range flatten(more) {
+		var ce *ConfigError
+		if errors.As(err, &ce) && strings.HasPrefix(ce.Key, "single_target_data_services.") && bad[ce.Key] {
+			continue // the same key's mistake, as the factory sees it
+		}
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, joinConfigErrors(errs)
+	}
+	return cfg, nil
+}
+
+// flatten expands joined errors.
+func flatten(errs []error) []error {
+	var out []error
+	for _, err := range errs {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			out = append(out, flatten(j.Unwrap())...)
+			continue
+		}
+		out = append(out, err)
+	}
+	return out
 }

@@ -46,6 +46,13 @@
 // Unknown keys are errors; api_key is refused by both classes (neither
 // service has one). The service's name is its settings key.
 //
+// # Forms
+//
+// Both forms take the time window as min_date_mjd and max_date_mjd (MJD),
+// the names every service of the library uses. The older names stay
+// accepted: mjd_min and mjd_max for the light curves, jd_start and jd_end
+// (Julian Dates, converted) for forced photometry.
+//
 // # Protocol
 //
 // Light curves (shared/services/ztf.md §A): GET

@@ -46,7 +46,7 @@ func Example_forcedPhotometry() {
 
 	target := singletarget.Target{ID: 1, Name: "SN 2024abc", RA: 230.7155157, Dec: 41.0502799}
 	id, err := pool.Submit(ctx, singletarget.Request{Service: "ZTF_FP", Target: target,
-		Params: url.Values{"jd_start": {"2459300.5"}, "jd_end": {"2459500.5"}}})
+		Params: url.Values{"min_date_mjd": {"59300"}, "max_date_mjd": {"59500"}}})
 	if err != nil {
 		log.Fatal(err)
 	}

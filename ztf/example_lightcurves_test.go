@@ -36,7 +36,7 @@ func Example_lightCurves() {
 	target := singletarget.Target{ID: 1, Name: "SN 2024abc", RA: 230.7155157, Dec: 41.0502799}
 	res, err := m.Run(context.Background(), singletarget.Request{
 		Service: "ZTF", Target: target,
-		Params: url.Values{"bands": {"g,r"}, "mjd_min": {"59000"}, "radius": {"3"}},
+		Params: url.Values{"bands": {"g,r"}, "min_date_mjd": {"59000"}, "radius": {"3"}},
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -99,11 +99,11 @@ func (s *ForcedPhotometryService) Query(ctx context.Context, t singletarget.Targ
 	}
 	now := s.c.opts.Now()
 	req := ForcedPhotometryRequest{RA: round7(t.RA), Dec: round7(t.Dec), JDStart: SurveyStartJD, JDEnd: endOfDayJD(now)}
-	if form.JDStart != nil {
-		req.JDStart = *form.JDStart
+	if form.MinDateMJD != nil {
+		req.JDStart = *form.MinDateMJD + mjdToJD
 	}
-	if form.JDEnd != nil {
-		req.JDEnd = *form.JDEnd
+	if form.MaxDateMJD != nil {
+		req.JDEnd = *form.MaxDateMJD + mjdToJD
 	}
 	if err := req.check(); err != nil {
 		return nil, err

@@ -62,7 +62,7 @@ func fpForm(t *testing.T, svc singletarget.Service, params url.Values) singletar
 	return f
 }
 
-var window = url.Values{"jd_start": {"2459300.5"}, "jd_end": {"2459500.5"}}
+var window = url.Values{"min_date_mjd": {"59300"}, "max_date_mjd": {"59500"}}
 
 func TestForcedPhotometryLifecycle(t *testing.T) {
 	svc, sim, clk := clocked(t, ztftest.Options{StatusLag: 10 * time.Minute}, ztf.ForcedPhotometryOptions{})
@@ -95,24 +95,24 @@ func TestForcedPhotometryLifecycle(t *testing.T) {
 		return out
 	}
 	// Not listed yet (the status page lags).
-	out = step(time.Minute)
+	require.NotNil(t, step(time.Minute).Pending, "still pending")
 	assert.Equal(t, "submitted", task.State)
 	assert.Empty(t, task.ID)
 	assert.Equal(t, 1, task.Polls)
 	assert.Equal(t, clk.Now().Add(time.Minute), task.NotBefore)
 	// Listed, queued.
-	out = step(15 * time.Minute)
+	require.NotNil(t, step(15*time.Minute).Pending, "still pending")
 	assert.Equal(t, "queued", task.State)
 	assert.Equal(t, "69601", task.ID)
 	assert.Equal(t, clk.Now().Add(2*time.Minute), task.NotBefore, "the wait doubles")
-	out = step(time.Minute)
+	require.NotNil(t, step(time.Minute).Pending, "still pending")
 	assert.Equal(t, clk.Now().Add(4*time.Minute), task.NotBefore)
-	out = step(time.Minute)
+	require.NotNil(t, step(time.Minute).Pending, "still pending")
 	assert.Equal(t, clk.Now().Add(8*time.Minute), task.NotBefore)
-	out = step(time.Minute)
+	require.NotNil(t, step(time.Minute).Pending, "still pending")
 	assert.Equal(t, clk.Now().Add(10*time.Minute), task.NotBefore, "up to MaxPollInterval")
 	// Running.
-	out = step(50 * time.Minute)
+	require.NotNil(t, step(50*time.Minute).Pending, "still pending")
 	assert.Equal(t, "running", task.State)
 	// Done.
 	out = step(time.Hour)
@@ -176,7 +176,7 @@ func TestForcedPhotometryJobFailures(t *testing.T) {
 	}
 	t.Run("window before the survey has no epochs", func(t *testing.T) {
 		svc, _, clk := clocked(t, ztftest.Options{}, ztf.ForcedPhotometryOptions{})
-		f := fpForm(t, svc, url.Values{"jd_start": {"2461500.5"}, "jd_end": {"2461600.5"}})
+		f := fpForm(t, svc, url.Values{"min_date_mjd": {"61500"}, "max_date_mjd": {"61600"}})
 		out, err := svc.Query(context.Background(), target, f, dataproduct.NewMemoryStore(nil))
 		require.NoError(t, err)
 		clk.Add(3 * time.Hour)
@@ -405,8 +405,8 @@ func TestPoolForcedPhotometry(t *testing.T) {
 	assert.Len(t, ds, st.Added)
 
 	// A bad form is refused at Submit.
-	_, err = pool.Submit(ctx, singletarget.Request{Service: "ZTF_FP", Target: target, Params: url.Values{"jd_end": {"60000"}}})
+	_, err = pool.Submit(ctx, singletarget.Request{Service: "ZTF_FP", Target: target, Params: url.Values{"max_date_mjd": {"2460000"}}})
 	var fe *singletarget.FormErrors
 	require.ErrorAs(t, err, &fe)
-	assert.NotEmpty(t, fe.Fields["jd_end"])
+	assert.NotEmpty(t, fe.Fields["max_date_mjd"])
 }

@@ -57,8 +57,8 @@ func FuzzForcedPhotometryProcessor(f *testing.F) {
 // radius in (0, 600] and an MJD range in order.
 func FuzzForm(f *testing.F) {
 	for _, q := range []string{
-		"", "radius=5&bands=g,r&mjd_min=58200&mjd_max=60000&format=ipac_table", "mjd_min=60000&mjd_max=59000",
-		"mjd_max=2460000.5", "object_ids=717213200011874,1", "object_ids=-1", "object_ids=1&bands=g", "collection=ztf_dr23",
+		"", "radius=5&bands=g,r&min_date_mjd=58200&max_date_mjd=60000&format=ipac_table", "min_date_mjd=60000&max_date_mjd=59000",
+		"max_date_mjd=2460000.5", "object_ids=717213200011874,1", "object_ids=-1", "object_ids=1&bands=g", "collection=ztf_dr23",
 		"collection=../etc", "radius=0", "radius=NaN", "bad_catflags_mask=70000", "format=votable", "bands=z",
 	} {
 		f.Add(q)
@@ -79,19 +79,20 @@ func FuzzForm(f *testing.F) {
 		if !(p.Radius > 0 && p.Radius <= 600) || p.BadCatflagsMask < 0 {
 			t.Fatalf("valid form with radius %v, mask %d", p.Radius, p.BadCatflagsMask)
 		}
-		if p.MJDMin != nil && p.MJDMax != nil && !(*p.MJDMin < *p.MJDMax) {
-			t.Fatalf("valid form with MJD range [%v, %v]", *p.MJDMin, *p.MJDMax)
+		if p.MinDateMJD != nil && p.MaxDateMJD != nil && !(*p.MinDateMJD < *p.MaxDateMJD) {
+			t.Fatalf("valid form with MJD range [%v, %v]", *p.MinDateMJD, *p.MaxDateMJD)
 		}
 	})
 }
 
 // FuzzForcedPhotometryForm decodes and validates arbitrary values for the
-// forced-photometry form: a *FormErrors naming fields, or a JD window in
-// [2400000, 2500000] and in order.
+// forced-photometry form: a *FormErrors naming fields, or an MJD window in
+// [10000, 100000] and in order.
 func FuzzForcedPhotometryForm(f *testing.F) {
 	for _, q := range []string{
-		"", "jd_start=2458194.5&jd_end=2460000.5", "jd_start=60000", "jd_start=2460000.5&jd_end=2459000.5", "jd_end=2450000",
-		"jd_start=NaN", "jd_start=1e308&jd_end=-1e308", "jd_start=", "email=x@example.org",
+		"", "min_date_mjd=58194&max_date_mjd=60000", "min_date_mjd=2460000.5", "min_date_mjd=60000&max_date_mjd=59000", "max_date_mjd=50000",
+		"min_date_mjd=NaN", "min_date_mjd=1e308&max_date_mjd=-1e308", "min_date_mjd=", "email=x@example.org",
+		"jd_start=2458194.5&jd_end=2460000.5", "jd_start=60000", "jd_start=NaN", "jd_start=1e308&jd_end=-1e308", "jd_start=",
 	} {
 		f.Add(q)
 	}
@@ -108,13 +109,13 @@ func FuzzForcedPhotometryForm(f *testing.F) {
 			return
 		}
 		p := form.(*ztf.ForcedPhotometryForm)
-		for _, v := range []*float64{p.JDStart, p.JDEnd} {
-			if v != nil && !(*v >= 2400000 && *v <= 2500000) {
-				t.Fatalf("valid form with JD %v", *v)
+		for _, v := range []*float64{p.MinDateMJD, p.MaxDateMJD} {
+			if v != nil && !(*v >= 10000 && *v <= 100000) {
+				t.Fatalf("valid form with MJD %v", *v)
 			}
 		}
-		if p.JDStart != nil && p.JDEnd != nil && !(*p.JDStart < *p.JDEnd) {
-			t.Fatalf("valid form with JD window [%v, %v]", *p.JDStart, *p.JDEnd)
+		if p.MinDateMJD != nil && p.MaxDateMJD != nil && !(*p.MinDateMJD < *p.MaxDateMJD) {
+			t.Fatalf("valid form with MJD window [%v, %v]", *p.MinDateMJD, *p.MaxDateMJD)
 		}
 	})
 }

@@ -116,16 +116,16 @@ func (s *Service) Query(ctx context.Context, t singletarget.Target, f singletarg
 
 // query turns the form into a LightCurveQuery for target t.
 func (f *Form) query(t singletarget.Target) (LightCurveQuery, error) {
-	ids, err := f.ids()
-	if err != nil {
-		return LightCurveQuery{}, &singletarget.FormErrors{Fields: map[string][]string{"object_ids": {err.Error()}}}
+	ids, problem := f.ids()
+	if problem != "" {
+		return LightCurveQuery{}, &singletarget.FormErrors{Fields: map[string][]string{"object_ids": {problem}}}
 	}
 	return LightCurveQuery{
 		RA: t.RA, Dec: t.Dec, Radius: f.Radius / 3600,
 		IDs:             ids,
 		Bands:           f.bands(),
-		MJDMin:          f.MJDMin,
-		MJDMax:          f.MJDMax,
+		MJDMin:          f.MinDateMJD,
+		MJDMax:          f.MaxDateMJD,
 		BadCatflagsMask: f.BadCatflagsMask,
 		Collection:      f.Collection,
 		Format:          Format(f.Format),
@@ -164,7 +164,7 @@ func (f *Form) productName(t singletarget.Target) string {
 		}
 		parts = append(parts, fmt.Sprintf("ids%d-%08x", len(ids), h.Sum32()))
 	}
-	parts = append(parts, num(f.MJDMin, "start"), num(f.MJDMax, "end"))
+	parts = append(parts, num(f.MinDateMJD, "start"), num(f.MaxDateMJD, "end"))
 	if len(ids) == 0 && f.Radius != DefaultRadiusArcsec {
 		parts = append(parts, "r"+strconv.FormatFloat(f.Radius, 'f', -1, 64))
 	}

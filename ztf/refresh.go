@@ -34,14 +34,14 @@ func (s *Service) RefreshWindow(f singletarget.QueryForm, from time.Time) single
 	}
 	if !from.IsZero() {
 		mjd := math.Floor(processor.TimeToMJD(from)*1e6) / 1e6
-		form.MJDMin = &mjd
+		form.MinDateMJD = &mjd
 	}
 	var w singletarget.Window
-	if form.MJDMin != nil {
-		w.From = processor.MJDToTime(*form.MJDMin).UTC()
+	if form.MinDateMJD != nil {
+		w.From = processor.MJDToTime(*form.MinDateMJD).UTC()
 	}
-	if form.MJDMax != nil {
-		w.To = processor.MJDToTime(*form.MJDMax).UTC()
+	if form.MaxDateMJD != nil {
+		w.To = processor.MJDToTime(*form.MaxDateMJD).UTC()
 	}
 	return w
 }
@@ -49,24 +49,24 @@ func (s *Service) RefreshWindow(f singletarget.QueryForm, from time.Time) single
 // RefreshOverlap implements singletarget.Refresher: DefaultRefreshOverlap.
 func (s *Service) RefreshOverlap() time.Duration { return DefaultRefreshOverlap }
 
-// RefreshWindow implements singletarget.Refresher: ZFPS's jdstart is
-// from (to 1e-5 day, rounded down); the end stays (open: the end of the
-// current UTC day).
+// RefreshWindow implements singletarget.Refresher: the window's start
+// (min_date_mjd, ZFPS's jdstart) is from, to 1e-5 day, rounded down; the
+// end stays (open: the end of the current UTC day).
 func (s *ForcedPhotometryService) RefreshWindow(f singletarget.QueryForm, from time.Time) singletarget.Window {
 	form, ok := f.(*ForcedPhotometryForm)
 	if !ok {
 		return singletarget.Window{All: true}
 	}
 	if !from.IsZero() {
-		jd := math.Floor((processor.TimeToMJD(from)+2400000.5)*1e5) / 1e5
-		form.JDStart = &jd
+		mjd := math.Floor(processor.TimeToMJD(from)*1e5) / 1e5
+		form.MinDateMJD = &mjd
 	}
 	var w singletarget.Window
-	if form.JDStart != nil {
-		w.From = processor.MJDToTime(*form.JDStart - 2400000.5).UTC()
+	if form.MinDateMJD != nil {
+		w.From = processor.MJDToTime(*form.MinDateMJD).UTC()
 	}
-	if form.JDEnd != nil {
-		w.To = processor.MJDToTime(*form.JDEnd - 2400000.5).UTC()
+	if form.MaxDateMJD != nil {
+		w.To = processor.MJDToTime(*form.MaxDateMJD).UTC()
 	}
 	return w
 }

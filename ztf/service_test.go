@@ -59,7 +59,7 @@ func TestServiceConformance(t *testing.T) {
 			return servicetest.Instance{Service: svc, Throttle: sim.ThrottleNext}
 		},
 		Target:       target,
-		Valid:        url.Values{"bands": {"g,r"}, "mjd_min": {"58300"}},
+		Valid:        url.Values{"bands": {"g,r"}, "min_date_mjd": {"58300"}},
 		Invalid:      url.Values{"radius": {"900"}},
 		InvalidField: "radius",
 		Processor:    ztf.Processor{},
@@ -75,9 +75,9 @@ func TestForcedPhotometryServiceConformance(t *testing.T) {
 				Secrets: []singletarget.Secret{c.Email, c.Password, c.HTTPUser, c.HTTPPassword}}
 		},
 		Target:       target,
-		Valid:        url.Values{"jd_start": {"2459000.5"}, "jd_end": {"2459400.5"}},
-		Invalid:      url.Values{"jd_start": {"59000.5"}},
-		InvalidField: "jd_start",
+		Valid:        url.Values{"min_date_mjd": {"59000"}, "max_date_mjd": {"59400"}},
+		Invalid:      url.Values{"min_date_mjd": {"2459000.5"}},
+		InvalidField: "min_date_mjd",
 		Processor:    ztf.ForcedPhotometryProcessor{},
 		Timeout:      20 * time.Second,
 	})
@@ -94,10 +94,10 @@ func TestFormValidation(t *testing.T) {
 		"radius text":     {url.Values{"radius": {"wide"}}, "radius"},
 		"band":            {url.Values{"bands": {"z"}}, "bands"},
 		"format":          {url.Values{"format": {"votable"}}, "format"},
-		"jd not mjd":      {url.Values{"mjd_min": {"2459000.5"}}, "mjd_min"},
-		"window order":    {url.Values{"mjd_min": {"59000"}, "mjd_max": {"58500"}}, "mjd_max"},
-		"before survey":   {url.Values{"mjd_max": {"58000"}}, "mjd_max"},
-		"negative":        {url.Values{"mjd_min": {"-5"}}, "mjd_min"},
+		"jd not mjd":      {url.Values{"min_date_mjd": {"2459000.5"}}, "min_date_mjd"},
+		"window order":    {url.Values{"min_date_mjd": {"59000"}, "max_date_mjd": {"58500"}}, "max_date_mjd"},
+		"before survey":   {url.Values{"max_date_mjd": {"58000"}}, "max_date_mjd"},
+		"negative":        {url.Values{"min_date_mjd": {"-5"}}, "min_date_mjd"},
 		"mask":            {url.Values{"bad_catflags_mask": {"70000"}}, "bad_catflags_mask"},
 		"collection":      {url.Values{"collection": {"DR23"}}, "collection"},
 		"object ids":      {url.Values{"object_ids": {"717213200011874, abc"}}, "object_ids"},
@@ -133,12 +133,16 @@ func TestFormValidation(t *testing.T) {
 		params url.Values
 		field  string
 	}{
-		"start as mjd":  {url.Values{"jd_start": {"59000.5"}}, "jd_start"},
-		"end as mjd":    {url.Values{"jd_end": {"60000"}}, "jd_end"},
-		"out of range":  {url.Values{"jd_end": {"3000000"}}, "jd_end"},
-		"order":         {url.Values{"jd_start": {"2459500.5"}, "jd_end": {"2459400.5"}}, "jd_end"},
-		"before survey": {url.Values{"jd_start": {"2458000.5"}, "jd_end": {"2458100.5"}}, "jd_end"},
-		"text":          {url.Values{"jd_end": {"today"}}, "jd_end"},
+		"start as jd":              {url.Values{"min_date_mjd": {"2459000.5"}}, "min_date_mjd"},
+		"end as jd":                {url.Values{"max_date_mjd": {"2460000"}}, "max_date_mjd"},
+		"out of range":             {url.Values{"max_date_mjd": {"300000"}}, "max_date_mjd"},
+		"order":                    {url.Values{"min_date_mjd": {"59500"}, "max_date_mjd": {"59400"}}, "max_date_mjd"},
+		"before survey":            {url.Values{"min_date_mjd": {"58000"}, "max_date_mjd": {"58100"}}, "max_date_mjd"},
+		"text":                     {url.Values{"max_date_mjd": {"today"}}, "max_date_mjd"},
+		"old name, an MJD":         {url.Values{"jd_start": {"59000.5"}}, "min_date_mjd"},
+		"old name, text":           {url.Values{"jd_end": {"today"}}, "max_date_mjd"},
+		"old name, order":          {url.Values{"jd_start": {"2459500.5"}, "jd_end": {"2459400.5"}}, "max_date_mjd"},
+		"old and new name at once": {url.Values{"jd_start": {"2459500.5"}, "min_date_mjd": {"59000"}}, "min_date_mjd"},
 	} {
 		t.Run("fp "+name, func(t *testing.T) {
 			f := fp.NewForm()
@@ -153,9 +157,26 @@ func TestFormValidation(t *testing.T) {
 	}
 	ff := fp.NewForm()
 	require.NoError(t, ff.Validate())
-	start, _ := singletarget.FieldByName(ff.Fields(), "jd_start")
-	assert.Equal(t, "2458194.5", start.Initial)
-	assert.Equal(t, [][]string{{"jd_start", "jd_end"}}, ff.Layout().Rows)
+	start, _ := singletarget.FieldByName(ff.Fields(), "min_date_mjd")
+	assert.Equal(t, "58194", start.Initial)
+	assert.Equal(t, [][]string{{"min_date_mjd", "max_date_mjd"}}, ff.Layout().Rows)
+
+	// The older JD names are accepted and converted.
+	old := fp.NewForm()
+	params := url.Values{"jd_start": {"2459300.5"}, "jd_end": {"2459500.5"}}
+	require.NoError(t, old.Decode(params))
+	require.NoError(t, old.Validate())
+	p := old.(*ztf.ForcedPhotometryForm)
+	assert.Equal(t, 59300.0, *p.MinDateMJD)
+	assert.Equal(t, 59500.0, *p.MaxDateMJD)
+	assert.Equal(t, url.Values{"jd_start": {"2459300.5"}, "jd_end": {"2459500.5"}}, params, "the caller's values are left alone")
+
+	// And the light-curve form's older names mjd_min and mjd_max.
+	lc := svc.NewForm()
+	require.NoError(t, lc.Decode(url.Values{"mjd_min": {"59000"}, "mjd_max": {"59100"}}))
+	require.NoError(t, lc.Validate())
+	assert.Equal(t, 59000.0, *lc.(*ztf.Form).MinDateMJD)
+	assert.Equal(t, 59100.0, *lc.(*ztf.Form).MaxDateMJD)
 }
 
 func TestServiceProductNames(t *testing.T) {
@@ -169,7 +190,7 @@ func TestServiceProductNames(t *testing.T) {
 		name   string
 	}{
 		{url.Values{}, "ztf-SN_2024abc-all-start-end.csv"},
-		{url.Values{"bands": {"g,r"}, "mjd_min": {"58300.5"}, "mjd_max": {"60000"}}, "ztf-SN_2024abc-gr-58300.5-60000.csv"},
+		{url.Values{"bands": {"g,r"}, "min_date_mjd": {"58300.5"}, "max_date_mjd": {"60000"}}, "ztf-SN_2024abc-gr-58300.5-60000.csv"},
 		{url.Values{"radius": {"5"}, "bad_catflags_mask": {"0"}, "collection": {"ztf_dr22"}, "format": {"ipac_table"}}, "ztf-SN_2024abc-all-start-end-r5-m0-ztf_dr22.tbl"},
 		{url.Values{"object_ids": {idStr(ids[0])}}, "ztf-SN_2024abc-id" + idStr(ids[0]) + "-start-end.csv"},
 	} {
@@ -219,7 +240,7 @@ func TestServiceEmptyAndErrors(t *testing.T) {
 	assert.Empty(t, ps, "nothing stored for an empty answer")
 
 	f := svc.NewForm()
-	require.NoError(t, f.Decode(url.Values{"mjd_min": {"60599"}, "mjd_max": {"60600"}, "collection": {"ztf_dr22"}}))
+	require.NoError(t, f.Decode(url.Values{"min_date_mjd": {"60599"}, "max_date_mjd": {"60600"}, "collection": {"ztf_dr22"}}))
 	_, err = svc.Query(ctx, target, f, store)
 	assert.ErrorIs(t, err, singletarget.ErrNotFound, "an older release ends earlier")
 

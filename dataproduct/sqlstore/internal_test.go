@@ -65,7 +65,7 @@ func TestRebind(t *testing.T) {
 func TestSpectrumCodec(t *testing.T) {
 	for _, s := range []dataproduct.Spectrum{
 		{Wavelength: []float64{1}, Flux: []float64{2}},
-		{Wavelength: []float64{1, 2, 3}, Flux: []float64{math.SmallestNonzeroFloat64, -0.0, math.MaxFloat64},
+		{Wavelength: []float64{1, 2, 3}, Flux: []float64{math.SmallestNonzeroFloat64, math.Copysign(0, -1), math.MaxFloat64},
 			Error: []float64{0.1, 0.2, 0.3}, FluxUnits: "erg / (Angstrom s cm2)", WavelengthUnits: "Ångström"},
 	} {
 		b := appendSpectrum(nil, &s)

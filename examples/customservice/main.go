@@ -86,18 +86,19 @@ func query(ctx context.Context, live bool, config string, t singletarget.Target,
 		fmt.Fprintln(stderr, "offline: SDSS simulator at", sim.URL)
 	}
 
-	// Step 3: the settings name the classes (and the data product type's processor).
-	cfg, err := singletarget.ParseConfig(settings, lookup)
-	if err != nil {
-		return err
-	}
 	// Step 2: register the classes, the built-in ones and our own.
 	reg := singletarget.NewRegistry()
 	if err := errors.Join(builtin.Register(reg), sdss.Register(reg)); err != nil {
 		return err
 	}
+	// Step 3: the settings name the classes (and the data product type's
+	// processor); every mistake is reported at once, with its line.
+	cfg, err := reg.ParseConfig(settings, lookup, builtin.WithDefaults)
+	if err != nil {
+		return err
+	}
 	store := dataproduct.NewMemoryStore(nil)
-	m, err := reg.Load(builtin.WithDefaults(cfg), store, opts)
+	m, err := reg.Load(cfg, store, opts)
 	if err != nil {
 		return err
 	}

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 
 	"github.com/tomgo/targetdata/builtin"
+	"github.com/tomgo/targetdata/builtin/builtintest"
 	"github.com/tomgo/targetdata/dataproduct"
 	"github.com/tomgo/targetdata/singletarget"
 )
@@ -15,15 +17,19 @@ import (
 type env struct {
 	store   dataproduct.Store
 	m       *singletarget.Manager
-	closers []func()
+	closers []func() error
 	// memory is set for the in-memory store (no -db, no database).
 	memory bool
 }
 
-func (e *env) close() {
+// close closes what newEnv opened, last first, and reports what failed.
+func (e *env) close() error {
+	var errs []error
 	for i := len(e.closers) - 1; i >= 0; i-- {
-		e.closers[i]()
+		errs = append(errs, e.closers[i]())
 	}
+	e.closers = nil
+	return errors.Join(errs...)
 }
 
 func newEnv(ctx context.Context, o *options, stderr io.Writer) (*env, error) {
@@ -33,7 +39,11 @@ func newEnv(ctx context.Context, o *options, stderr io.Writer) (*env, error) {
 		if o.url != "" || o.apiKey != "" {
 			return nil, &usageError{"-url and -api-key go without -config (set them in the settings file)"}
 		}
-		c, err := singletarget.LoadConfig(o.config)
+		load := builtin.LoadConfig // every mistake at once, with its line
+		if o.simulate {
+			load = singletarget.LoadConfig // the simulators supply the URLs and keys
+		}
+		c, err := load(o.config)
 		if err != nil {
 			return nil, err
 		}
@@ -56,31 +66,31 @@ func newEnv(ctx context.Context, o *options, stderr io.Writer) (*env, error) {
 		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	if o.simulate {
-		if err := builtin.Simulate(cfg, func(f func()) { e.closers = append(e.closers, f) }); err != nil {
+		if err := builtintest.Simulate(cfg, func(stop func()) { e.closers = append(e.closers, func() error { stop(); return nil }) }); err != nil {
 			return nil, err
 		}
 	}
 	reg := singletarget.NewRegistry()
 	if err := builtin.Register(reg); err != nil {
-		e.close()
+		_ = e.close() // the error that stopped newEnv matters more
 		return nil, err
 	}
 	if err := builtin.Check(cfg, reg); err != nil { // before anything is created on disk
-		e.close()
+		_ = e.close() // the error that stopped newEnv matters more
 		return nil, err
 	}
 	dbURL := cmpOr(o.db, cfg.Database)
 	e.memory = dbURL == "" || dbURL == "memory://"
 	store, closeStore, err := builtin.OpenStore(ctx, dbURL, cmpOr(o.storage, cfg.Storage))
 	if err != nil {
-		e.close()
+		_ = e.close() // the error that stopped newEnv matters more
 		return nil, err
 	}
 	e.closers = append(e.closers, closeStore)
 	e.store = store
 	m, err := reg.Load(cfg, store, &singletarget.ManagerOptions{Logger: logger})
 	if err != nil {
-		e.close()
+		_ = e.close() // the error that stopped newEnv matters more
 		return nil, err
 	}
 	e.m = m

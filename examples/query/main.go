@@ -4,7 +4,7 @@
 // Query a service:
 //
 //	query -config settings.yaml -service ATLAS -name "SN 2023ixf" -ra 210.910674 -dec 54.311686 \
-//	      -param min_mjd=60080 -param max_mjd=60110
+//	      -param min_date_mjd=60080 -param max_date_mjd=60110
 //	query -service ATLAS -url https://fallingstar-data.com/forcedphot -api-key "$KEY" -name ... -ra ... -dec ...
 //	query -simulate -service ZTF -name ... -ra ... -dec ...   # against the bundled simulator, offline
 //

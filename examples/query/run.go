@@ -129,7 +129,7 @@ func oneLine(err error) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
 }
 
-func execute(ctx context.Context, o *options, stdout, stderr io.Writer) error {
+func execute(ctx context.Context, o *options, stdout, stderr io.Writer) (err error) {
 	if o.format != "json" && o.format != "csv" {
 		return &usageError{fmt.Sprintf("-format %q: use json or csv", o.format)}
 	}
@@ -140,7 +140,11 @@ func execute(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer env.close()
+	defer func() {
+		if cerr := env.close(); err == nil {
+			err = cerr
+		}
+	}()
 	if o.process != "" {
 		return processFile(ctx, env, o, stdout, stderr)
 	}

@@ -5,7 +5,7 @@
 // ingests the result files, prints a per-service summary and draws
 // lightcurve.png.
 //
-//	go run ./examples/quickstart               # offline, in a temporary folder
+//	go run ./examples/quickstart               # offline, in a temporary folder removed at the end
 //	go run ./examples/quickstart -dir out      # keep the database, files and plot in ./out
 //	go run ./examples/quickstart -live         # the real services; keys from the environment
 //
@@ -30,6 +30,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/tomgo/targetdata/builtin"
+	"github.com/tomgo/targetdata/builtin/builtintest"
 	"github.com/tomgo/targetdata/dataproduct"
 	"github.com/tomgo/targetdata/examples/internal/plot"
 	"github.com/tomgo/targetdata/singletarget"
@@ -72,18 +73,31 @@ func main() {
 	live := flag.Bool("live", false, "query the real services (needs the network and, for ATLAS, ATLAS_FORCED_PHOTOMETRY_API_KEY)")
 	timeout := flag.Duration("timeout", 2*time.Minute, "give up after this long (live ATLAS tasks can take much longer)")
 	flag.Parse()
-	if *dir == "" {
-		d, err := os.MkdirTemp("", "targetdata-quickstart-")
-		if err != nil {
-			log.Fatal(err)
-		}
-		*dir = d
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-	defer cancel()
-	if err := run(ctx, *dir, *live, os.Stdout); err != nil {
+	err := quickstart(ctx, *dir, *live, os.Stdout)
+	cancel()
+	if err != nil {
 		log.Fatal(err)
 	}
+}
+
+// quickstart runs in dir, or, when dir is "", in a temporary folder that
+// it removes at the end, whatever happened.
+func quickstart(ctx context.Context, dir string, live bool, w io.Writer) (err error) {
+	if dir != "" {
+		return run(ctx, dir, live, w)
+	}
+	tmp, err := os.MkdirTemp("", "targetdata-quickstart-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if rerr := os.RemoveAll(tmp); err == nil {
+			err = rerr
+		}
+		fmt.Fprintf(w, "\nremoved %s (-dir DIR keeps the database, the files and the plot)\n", tmp)
+	}()
+	return run(ctx, tmp, live, w)
 }
 
 // config returns the quickstart's settings with its store in dir; live
@@ -103,7 +117,7 @@ func config(dir string, live bool, w io.Writer) (*singletarget.Config, error) {
 	return cfg, nil
 }
 
-func run(ctx context.Context, dir string, live bool, w io.Writer) error {
+func run(ctx context.Context, dir string, live bool, w io.Writer) (err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -118,7 +132,7 @@ func run(ctx context.Context, dir string, live bool, w io.Writer) error {
 				stop()
 			}
 		}()
-		if err := builtin.Simulate(cfg, func(f func()) { stops = append(stops, f) }); err != nil {
+		if err := builtintest.Simulate(cfg, func(f func()) { stops = append(stops, f) }); err != nil {
 			return err
 		}
 	}
@@ -126,7 +140,11 @@ func run(ctx context.Context, dir string, live bool, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer func() {
+		if cerr := app.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	if err := app.Start(ctx); err != nil {
 		return err
 	}

@@ -61,3 +61,22 @@ func TestQuickstart(t *testing.T) {
 	require.NoError(t, run(ctx, dir, false, &out))
 	assert.Len(t, row.FindAllStringSubmatch(out.String(), -1), 4)
 }
+
+// Without -dir the quickstart works in a temporary folder and removes it.
+func TestQuickstartRemovesItsTemporaryFolder(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	require.NoError(t, quickstart(ctx, "", false, &out), out.String())
+	m := regexp.MustCompile(`data in (\S+)\n`).FindStringSubmatch(out.String())
+	require.NotNil(t, m, out.String())
+	dir := m[1]
+	assert.True(t, strings.HasPrefix(filepath.Base(dir), "targetdata-quickstart-"), dir)
+	_, err := os.Stat(dir)
+	assert.True(t, os.IsNotExist(err), "%s is removed: %v", dir, err)
+	assert.Contains(t, out.String(), "removed "+dir)
+
+	kept := t.TempDir()
+	require.NoError(t, quickstart(ctx, kept, false, &out))
+	assert.FileExists(t, filepath.Join(kept, "lightcurve.png"), "-dir keeps the plot")
+}

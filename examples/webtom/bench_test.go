@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tomgo/targetdata/builtin"
+	"github.com/tomgo/targetdata/builtin/builtintest"
 	"github.com/tomgo/targetdata/dataproduct"
 	"github.com/tomgo/targetdata/singletarget"
 )
@@ -46,7 +47,7 @@ func BenchmarkTargetPage1M(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := builtin.Simulate(cfg, func(f func()) { b.Cleanup(f) }); err != nil {
+	if err := builtintest.Simulate(cfg, func(f func()) { b.Cleanup(f) }); err != nil {
 		b.Fatal(err)
 	}
 	dir := b.TempDir()
@@ -57,7 +58,11 @@ func BenchmarkTargetPage1M(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(app.Close)
+	b.Cleanup(func() {
+		if err := app.Close(); err != nil {
+			b.Error(err)
+		}
+	})
 	const chunk = 50_000
 	for i := 0; i < n; i += chunk {
 		if _, err := app.Store.AddDatums(ctx, dataproduct.Datums(manyDatums(i, min(chunk, n-i)))); err != nil {

@@ -121,7 +121,7 @@ type jobEvent struct {
 func (s *server) handleJobEvents(w http.ResponseWriter, r *http.Request) {
 	id := singletarget.JobID(r.PathValue("id"))
 	if _, err := s.app.Executor.Status(r.Context(), id); err != nil {
-		if errors.Is(err, singletarget.ErrNotFound) {
+		if errors.Is(err, singletarget.ErrUnknownJob) {
 			http.Error(w, "no such job", http.StatusNotFound)
 			return
 		}

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tomgo/targetdata/builtin"
+	"github.com/tomgo/targetdata/builtin/builtintest"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -23,7 +23,7 @@ func TestJobListSurvivesRestart(t *testing.T) {
 	cfg := func() *singletarget.Config {
 		c, err := singletarget.ParseConfig([]byte(defaultSettings), func(string) (string, bool) { return "", false })
 		require.NoError(t, err)
-		require.NoError(t, builtin.Simulate(c, func(f func()) { t.Cleanup(f) }))
+		require.NoError(t, builtintest.Simulate(c, func(f func()) { t.Cleanup(f) }))
 		return c
 	}
 	dir := t.TempDir()

@@ -14,11 +14,11 @@
 //	go run ./examples/webtom -config settings.yaml -live
 //
 // Then open http://127.0.0.1:8080. Without -config the services are ATLAS,
-// PANSTARRS, ZTF and ZTF_FP on the pool executor; without -live they run
-// against the bundled simulators in this process. With -live, ATLAS needs
-// ATLAS_FORCED_PHOTOMETRY_API_KEY and ZTF_FP needs ZTF_FPS_EMAIL and
-// ZTF_FPS_USERPASS (services without their keys are left out); PanSTARRS
-// and ZTF light curves are public.
+// PANSTARRS, ZTF, ZTF_FP and ALERCE on the pool executor; without -live
+// they run against the bundled simulators in this process. With -live,
+// ATLAS needs ATLAS_FORCED_PHOTOMETRY_API_KEY and ZTF_FP needs
+// ZTF_FPS_EMAIL and ZTF_FPS_USERPASS (services without their keys are left
+// out); PanSTARRS, ZTF light curves and ALeRCE are public.
 //
 // # No login by default
 //
@@ -61,6 +61,7 @@ import (
 	"time"
 
 	"github.com/tomgo/targetdata/builtin"
+	"github.com/tomgo/targetdata/builtin/builtintest"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -83,6 +84,8 @@ single_target_data_services:
     url: https://ztfweb.ipac.caltech.edu
     email: ${ZTF_FPS_EMAIL:-}
     userpass: ${ZTF_FPS_USERPASS:-}
+  ALERCE:
+    class: alerce.Service
 tasks:
   backend: pool
   workers: 4
@@ -141,7 +144,7 @@ func newHTTPServer(h http.Handler, t httpTimeouts, logger *slog.Logger) *http.Se
 
 func main() {
 	var o options
-	flag.StringVar(&o.config, "config", "", "settings file (YAML or JSON); default: ATLAS, PANSTARRS, ZTF and ZTF_FP")
+	flag.StringVar(&o.config, "config", "", "settings file (YAML or JSON); default: ATLAS, PANSTARRS, ZTF, ZTF_FP and ALERCE")
 	flag.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	flag.BoolVar(&o.live, "live", false, "query the real services (default: the bundled simulators, offline)")
 	flag.StringVar(&o.dir, "dir", "", "folder for targets.json and, unless the settings name them, the SQLite database and files (default: a new temporary folder, removed at exit)")
@@ -171,7 +174,7 @@ func main() {
 
 // run serves until ctx is done, then shuts down within o.grace. ready, if
 // not nil, receives the server's URL once it listens.
-func run(ctx context.Context, o options, logger *slog.Logger, ready func(url string)) error {
+func run(ctx context.Context, o options, logger *slog.Logger, ready func(url string)) (err error) {
 	cfg, err := settings(o, logger)
 	if err != nil {
 		return err
@@ -218,7 +221,7 @@ func run(ctx context.Context, o options, logger *slog.Logger, ready func(url str
 				f()
 			}
 		}()
-		if err := builtin.Simulate(cfg, func(f func()) { stops = append(stops, f) }); err != nil {
+		if err := builtintest.Simulate(cfg, func(f func()) { stops = append(stops, f) }); err != nil {
 			return err
 		}
 	}
@@ -226,7 +229,11 @@ func run(ctx context.Context, o options, logger *slog.Logger, ready func(url str
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer func() {
+		if cerr := app.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	srv, err := newServer(app, &serverOptions{Logger: logger, TargetsFile: filepath.Join(dir, "targets.json"), Auth: o.auth,
 		LoopbackHosts: o.auth == nil && !o.allowAnonymous})
 	if err != nil {
@@ -274,7 +281,11 @@ func run(ctx context.Context, o options, logger *slog.Logger, ready func(url str
 // whose keys are not in the environment are left out, with a warning.
 func settings(o options, logger *slog.Logger) (*singletarget.Config, error) {
 	if o.config != "" {
-		cfg, err := singletarget.LoadConfig(o.config)
+		load := singletarget.LoadConfig // the simulators supply the URLs and keys
+		if o.live {
+			load = builtin.LoadConfig // every mistake at once, with its line
+		}
+		cfg, err := load(o.config)
 		if err != nil {
 			return nil, err
 		}

@@ -76,7 +76,7 @@ func TestRun(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatal("the server did not stop")
 		}
-		assert.Contains(t, logs.String(), `services="[ATLAS PANSTARRS ZTF ZTF_FP]"`)
+		assert.Contains(t, logs.String(), `services="[ATLAS PANSTARRS ZTF ZTF_FP ALERCE]"`)
 		assert.Contains(t, logs.String(), `mode="simulated services"`)
 		assert.Contains(t, logs.String(), "webtom stopped")
 		_, err = http.Get(base + "/targets")
@@ -107,7 +107,7 @@ func TestSettings(t *testing.T) {
 	}
 	cfg, err := settings(options{live: true}, logger)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"PANSTARRS", "ZTF"}, cfg.ServiceOrder)
+	assert.Equal(t, []string{"PANSTARRS", "ZTF", "ALERCE"}, cfg.ServiceOrder)
 	assert.NotContains(t, cfg.Services, "ATLAS")
 	assert.Contains(t, logs.String(), "environment=ATLAS_FORCED_PHOTOMETRY_API_KEY")
 
@@ -116,7 +116,7 @@ func TestSettings(t *testing.T) {
 	t.Setenv("ZTF_FPS_USERPASS", "pw")
 	cfg, err = settings(options{live: true}, logger)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"ATLAS", "PANSTARRS", "ZTF", "ZTF_FP"}, cfg.ServiceOrder)
+	assert.Equal(t, []string{"ATLAS", "PANSTARRS", "ZTF", "ZTF_FP", "ALERCE"}, cfg.ServiceOrder)
 	assert.Equal(t, "k3y", cfg.Services["ATLAS"].APIKey.Reveal())
 	assert.Equal(t, "pool", cfg.Tasks.Backend)
 	assert.NotEmpty(t, cfg.DataProcessors["atlas_photometry"], "the built-in processors are there")

@@ -708,7 +708,7 @@ type jobPage struct {
 func (s *server) handleJob(w http.ResponseWriter, r *http.Request) {
 	id := singletarget.JobID(r.PathValue("id"))
 	st, err := s.app.Executor.Status(r.Context(), id)
-	if errors.Is(err, singletarget.ErrNotFound) {
+	if errors.Is(err, singletarget.ErrUnknownJob) {
 		s.fail(w, r, http.StatusNotFound, fmt.Sprintf("There is no job %q.", id))
 		return
 	}
@@ -743,7 +743,7 @@ func (s *server) handleCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := s.app.Executor.Cancel(r.Context(), id)
-	if errors.Is(err, singletarget.ErrNotFound) {
+	if errors.Is(err, singletarget.ErrUnknownJob) {
 		s.fail(w, r, http.StatusNotFound, fmt.Sprintf("There is no job %q.", id))
 		return
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/tomgo/targetdata/atlas/atlastest"
 	"github.com/tomgo/targetdata/builtin"
+	"github.com/tomgo/targetdata/builtin/builtintest"
 	"github.com/tomgo/targetdata/dataproduct"
 	"github.com/tomgo/targetdata/singletarget"
 )
@@ -47,7 +48,7 @@ func newTOM(t *testing.T, backend string) *tom {
 	t.Helper()
 	cfg, err := singletarget.ParseConfig([]byte(defaultSettings), func(string) (string, bool) { return "", false })
 	require.NoError(t, err)
-	require.NoError(t, builtin.Simulate(cfg, func(f func()) { t.Cleanup(f) }))
+	require.NoError(t, builtintest.Simulate(cfg, func(f func()) { t.Cleanup(f) }))
 	return newTOMWith(t, cfg, backend)
 }
 
@@ -77,7 +78,7 @@ func newTOMIn(t *testing.T, cfg *singletarget.Config, backend, dir string) *tom 
 			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			assert.NoError(t, app.Stop(sctx))
-			app.Close()
+			assert.NoError(t, app.Close())
 		})
 	}
 	t.Cleanup(stop)
@@ -238,7 +239,7 @@ func TestTargetPage(t *testing.T) {
 	assert.Contains(t, body, "<h1>SN 2023ixf</h1>")
 	assert.Contains(t, body, `id="no-photometry"`, "no light curve before data")
 	assert.NotContains(t, body, `id="lightcurve"`)
-	require.Equal(t, []string{"ATLAS", "PANSTARRS", "ZTF", "ZTF_FP"}, m.app.Manager.Services())
+	require.Equal(t, []string{"ATLAS", "PANSTARRS", "ZTF", "ZTF_FP", "ALERCE"}, m.app.Manager.Services())
 	for _, name := range m.app.Manager.Services() {
 		info, err := m.app.Manager.Info(name)
 		require.NoError(t, err)

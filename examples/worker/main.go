@@ -45,11 +45,11 @@ func main() {
 }
 
 // run works jobs until ctx is done, then stops within grace.
-func run(ctx context.Context, config string, grace time.Duration, logger *slog.Logger) error {
+func run(ctx context.Context, config string, grace time.Duration, logger *slog.Logger) (err error) {
 	if config == "" {
 		return errors.New("-config is required")
 	}
-	cfg, err := singletarget.LoadConfig(config)
+	cfg, err := builtin.LoadConfig(config) // every mistake, with its line, before anything starts
 	if err != nil {
 		return err
 	}
@@ -60,7 +60,11 @@ func run(ctx context.Context, config string, grace time.Duration, logger *slog.L
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer func() {
+		if cerr := app.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	if err := app.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}

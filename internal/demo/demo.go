@@ -80,21 +80,21 @@ func (a *Archive) check(ctx context.Context, key singletarget.Secret) error {
 // Form is the demo query form.
 type Form struct {
 	singletarget.FormBase
-	MinMJD float64 `form:"min_mjd" label:"Min MJD" help:"Start of the window (MJD)." validate:"gte=40000,lte=100000"`
-	MaxMJD float64 `form:"max_mjd" label:"Max MJD" help:"End of the window (MJD)." validate:"gte=40000,lte=100000"`
+	MinMJD float64 `form:"min_date_mjd" label:"Min MJD" help:"Start of the window (MJD)." validate:"gte=40000,lte=100000"`
+	MaxMJD float64 `form:"max_date_mjd" label:"Max MJD" help:"End of the window (MJD)." validate:"gte=40000,lte=100000"`
 	Band   string  `form:"band" label:"Band" choices:"g=g|r=r|both=g and r"`
 }
 
 // Clean implements singletarget.Cleaner.
 func (f *Form) Clean(errs *singletarget.FormErrors) {
 	if f.MaxMJD <= f.MinMJD {
-		errs.Add("max_mjd", "Must be after min_mjd.")
+		errs.Add("max_date_mjd", "Must be after min_date_mjd.")
 	}
 }
 
 // Layout implements singletarget.QueryForm: the window on one row.
 func (f *Form) Layout() singletarget.Layout {
-	return singletarget.Layout{Rows: [][]string{{"min_mjd", "max_mjd"}, {"band"}}}
+	return singletarget.Layout{Rows: [][]string{{"min_date_mjd", "max_date_mjd"}, {"band"}}}
 }
 
 // Service is the demo service.

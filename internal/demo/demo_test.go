@@ -22,9 +22,9 @@ func TestDemoConformance(t *testing.T) {
 			}
 		},
 		Target:       singletarget.Target{ID: 1, Name: "SN 2023ixf", RA: 210.910674, Dec: 54.311686},
-		Valid:        url.Values{"min_mjd": {"60080"}, "max_mjd": {"60110"}},
-		Invalid:      url.Values{"min_mjd": {"60100"}, "max_mjd": {"60090"}},
-		InvalidField: "max_mjd",
+		Valid:        url.Values{"min_date_mjd": {"60080"}, "max_date_mjd": {"60110"}},
+		Invalid:      url.Values{"min_date_mjd": {"60100"}, "max_date_mjd": {"60090"}},
+		InvalidField: "max_date_mjd",
 		Processor:    demo.Processor(),
 	})
 }

@@ -26,9 +26,6 @@ type fault struct {
 	want   error
 }
 
-// succeed marks a fault the query must get through.
-var succeed error
-
 var atlasFaults = []fault{
 	{name: "5xx burst on polls", inject: func(r *rig) { r.atlas.Inject(atlastest.Fault{Endpoint: atlastest.EndpointTask, Times: 3, Status: 503}) }},
 	{name: "5xx burst on the download", inject: func(r *rig) {

@@ -65,15 +65,16 @@ var hostileParams = map[string][]struct {
 		{"unknown field", url.Values{"columns": {"objID;DROP TABLE"}}, "columns"},
 	},
 	"ZTF": {
-		{"reversed MJD range", url.Values{"mjd_min": {"60000"}, "mjd_max": {"59000"}}, "mjd_max"},
-		{"absurd MJD", url.Values{"mjd_max": {"1e12"}}, "mjd_max"},
+		{"reversed MJD range", url.Values{"min_date_mjd": {"60000"}, "max_date_mjd": {"59000"}}, "max_date_mjd"},
+		{"reversed MJD range (older names)", url.Values{"mjd_min": {"60000"}, "mjd_max": {"59000"}}, "max_date_mjd"},
+		{"absurd MJD", url.Values{"max_date_mjd": {"1e12"}}, "max_date_mjd"},
 		{"collection with a path", url.Values{"collection": {"../../etc"}}, "collection"},
 		{"unknown field", url.Values{"POS": {"CIRCLE 0 0 10"}}, "POS"},
 	},
 	"ZTF_FP": {
-		{"reversed JD range", url.Values{"jd_start": {"2460000.5"}, "jd_end": {"2459000.5"}}, "jd_end"},
-		{"absurd JD", url.Values{"jd_start": {"1e15"}}, "jd_start"},
-		{"MJD where a JD goes", url.Values{"jd_start": {"59000"}}, "jd_start"},
+		{"reversed MJD range", url.Values{"min_date_mjd": {"60000"}, "max_date_mjd": {"59000"}}, "max_date_mjd"},
+		{"absurd MJD", url.Values{"min_date_mjd": {"1e15"}}, "min_date_mjd"},
+		{"MJD where a JD goes (older name)", url.Values{"jd_start": {"59000"}}, "min_date_mjd"},
 		{"unknown field", url.Values{"email": {"someone@example.org"}}, "email"},
 	},
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -312,6 +311,6 @@ func testWorkerKilled(t *testing.T, whileRunning bool) {
 	if len(ds) != len(want) || len(ds) == 0 {
 		t.Fatalf("%d datums stored, the product holds %d", len(ds), len(want))
 	}
-	t.Log(fmt.Sprintf("killed in River state %q; job finished %s after the kill, attempts %d, remote task %s, %d datums",
-		stateAtKill, time.Since(killed).Round(time.Second), st.Attempts, st.Remote.ID, len(ds)))
+	t.Logf("killed in River state %q; job finished %s after the kill, attempts %d, remote task %s, %d datums",
+		stateAtKill, time.Since(killed).Round(time.Second), st.Attempts, st.Remote.ID, len(ds))
 }

@@ -207,7 +207,7 @@ func newZTFFP(t testing.TB, o rigOptions) *rig {
 	must(t, m.AddProcessor(ztf.ForcedPhotometryDataProductType, ztf.ForcedPhotometryProcessor{}))
 	must(t, m.AddService(svc))
 	return &rig{name: "ZTF_FP", m: m, store: store, ztf: sim,
-		req:      singletarget.Request{Service: ztf.ForcedPhotometryServiceName, Target: target, Params: url.Values{"jd_start": {"2459000.5"}, "jd_end": {"2459100.5"}}},
+		req:      singletarget.Request{Service: ztf.ForcedPhotometryServiceName, Target: target, Params: url.Values{"min_date_mjd": {"59000"}, "max_date_mjd": {"59100"}}},
 		remote:   func() int { return sim.Submissions(ztfEmail) },
 		requests: func() int { return sim.Requests(ztftest.EndpointAny) },
 		closeSim: sim.Close, client: sim.Client()}

@@ -1,7 +1,8 @@
 // Package simfault plays the transport faults of the built-in simulators
-// (atlastest, panstarrstest, ztftest): each keeps its own exported Fault
-// type, with the fields and documentation a user reads, and converts it to
-// this package's Fault to queue and serve it, so the three behave the same.
+// (atlastest, panstarrstest, ztftest, alercetest): each keeps its own
+// exported Fault type, with the fields and documentation a user reads, and
+// converts it to this package's Fault to queue and serve it, so they all
+// behave the same.
 package simfault
 
 import (

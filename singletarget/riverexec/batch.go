@@ -119,7 +119,7 @@ func (x *Executor) SubmitBatch(ctx context.Context, service string, targets []si
 
 func parseBatchID(id BatchID) error {
 	if !batchIDPattern.MatchString(string(id)) {
-		return fmt.Errorf("%w: batch %q", singletarget.ErrJobNotFound, id)
+		return fmt.Errorf("%w: batch %q", singletarget.ErrUnknownJob, id)
 	}
 	return nil
 }
@@ -147,7 +147,7 @@ func (x *Executor) batchJobs(ctx context.Context, id BatchID) ([]*rivertype.JobR
 		cursor = next
 	}
 	if len(all) == 0 {
-		return nil, fmt.Errorf("%w: batch %q", singletarget.ErrJobNotFound, id)
+		return nil, fmt.Errorf("%w: batch %q", singletarget.ErrUnknownJob, id)
 	}
 	slices.SortFunc(all, func(a, b *rivertype.JobRow) int { return cmp.Compare(a.ID, b.ID) })
 	return all, nil
@@ -155,7 +155,7 @@ func (x *Executor) batchJobs(ctx context.Context, id BatchID) ([]*rivertype.JobR
 
 // BatchStatuses returns the status of every job of the batch, in the order
 // of its targets. An unknown batch is an error matching
-// singletarget.ErrJobNotFound.
+// singletarget.ErrUnknownJob.
 func (x *Executor) BatchStatuses(ctx context.Context, id BatchID) ([]singletarget.JobStatus, error) {
 	jobs, err := x.batchJobs(ctx, id)
 	if err != nil {

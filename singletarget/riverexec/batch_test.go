@@ -44,7 +44,7 @@ func TestBatch(t *testing.T) {
 		worker := open(t, newManager(t, archive, store), testOptions())
 		ctx := context.Background()
 
-		_, err := web.SubmitBatch(ctx, "DEMO", batchTargets(3), vals(map[string]string{"min_mjd": "soon"}))
+		_, err := web.SubmitBatch(ctx, "DEMO", batchTargets(3), vals(map[string]string{"min_date_mjd": "soon"}))
 		var fe *singletarget.FormErrors
 		require.ErrorAs(t, err, &fe)
 		bad := batchTargets(2)
@@ -72,9 +72,9 @@ func TestBatch(t *testing.T) {
 		assert.Equal(t, 6, archive.Submitted)
 
 		_, err = web.BatchProgress(ctx, "0123456789abcdef0123")
-		assert.ErrorIs(t, err, singletarget.ErrNotFound)
+		assert.ErrorIs(t, err, singletarget.ErrUnknownJob)
 		_, err = web.BatchProgress(ctx, "../x")
-		assert.ErrorIs(t, err, singletarget.ErrNotFound)
+		assert.ErrorIs(t, err, singletarget.ErrUnknownJob)
 	})
 }
 

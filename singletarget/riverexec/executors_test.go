@@ -77,10 +77,10 @@ func TestEveryExecutor(t *testing.T) {
 			assert.Regexp(t, `^[0-9]+$`, row)
 			assert.Regexp(t, `^[0-9a-f]{24}$`, key)
 			_, err = x.Status(context.Background(), singletarget.JobID(row))
-			assert.ErrorIs(t, err, singletarget.ErrJobNotFound, "a sequential id is not enough")
+			assert.ErrorIs(t, err, singletarget.ErrUnknownJob, "a sequential id is not enough")
 			n, _ := strconv.Atoi(row)
 			_, err = x.Status(context.Background(), singletarget.JobID(strconv.Itoa(n-1)+"-"+key))
-			assert.ErrorIs(t, err, singletarget.ErrJobNotFound, "another row with this key")
+			assert.ErrorIs(t, err, singletarget.ErrUnknownJob, "another row with this key")
 		})
 	})
 }
@@ -120,10 +120,10 @@ func exerciseExecutor(t *testing.T, x singletarget.Executor, archive *demo.Archi
 	}
 	wrong := ids[0][:len(ids[0])-1] + "x"
 	_, err = x.Status(ctx, wrong)
-	assert.ErrorIs(t, err, singletarget.ErrJobNotFound)
+	assert.ErrorIs(t, err, singletarget.ErrUnknownJob)
 	_, err = x.Wait(ctx, wrong)
-	assert.ErrorIs(t, err, singletarget.ErrJobNotFound)
-	assert.ErrorIs(t, x.Cancel(ctx, wrong), singletarget.ErrJobNotFound)
+	assert.ErrorIs(t, err, singletarget.ErrUnknownJob)
+	assert.ErrorIs(t, x.Cancel(ctx, wrong), singletarget.ErrUnknownJob)
 	assert.NoError(t, x.Cancel(ctx, ids[0]), "cancelling a finished job does nothing")
 	st, err := x.Status(ctx, ids[0])
 	require.NoError(t, err)

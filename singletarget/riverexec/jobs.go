@@ -49,13 +49,13 @@ func parseID(id singletarget.JobID) (int64, string, error) {
 	num, key, _ := strings.Cut(string(id), "-")
 	n, err := strconv.ParseInt(num, 10, 64)
 	if err != nil || n <= 0 {
-		return 0, "", fmt.Errorf("%w: %q", singletarget.ErrJobNotFound, id)
+		return 0, "", fmt.Errorf("%w: %q", singletarget.ErrUnknownJob, id)
 	}
 	return n, key, nil
 }
 
 // row returns the job row a public id names: a query job whose key is the
-// id's. Anything else is singletarget.ErrJobNotFound.
+// id's. Anything else is singletarget.ErrUnknownJob.
 func (x *Executor) row(ctx context.Context, id singletarget.JobID) (*rivertype.JobRow, error) {
 	n, key, err := parseID(id)
 	if err != nil {
@@ -63,7 +63,7 @@ func (x *Executor) row(ctx context.Context, id singletarget.JobID) (*rivertype.J
 	}
 	job, err := x.eng.get(ctx, n)
 	if errors.Is(err, rivertype.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %q", singletarget.ErrJobNotFound, id)
+		return nil, fmt.Errorf("%w: %q", singletarget.ErrUnknownJob, id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("riverexec: job %s: %w", id, err)
@@ -71,7 +71,7 @@ func (x *Executor) row(ctx context.Context, id singletarget.JobID) (*rivertype.J
 	var args Args
 	_ = json.Unmarshal(job.EncodedArgs, &args)
 	if job.Kind != Kind || subtle.ConstantTimeCompare([]byte(args.Key), []byte(key)) != 1 {
-		return nil, fmt.Errorf("%w: %q", singletarget.ErrJobNotFound, id)
+		return nil, fmt.Errorf("%w: %q", singletarget.ErrUnknownJob, id)
 	}
 	return job, nil
 }

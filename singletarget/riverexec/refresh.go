@@ -434,7 +434,7 @@ func (x *Executor) insertCycleJobs(ctx context.Context, id CycleID, start time.T
 				have[a.Request.Target.ID] = true
 			}
 		}
-	} else if !errors.Is(err, singletarget.ErrJobNotFound) {
+	} else if !errors.Is(err, singletarget.ErrUnknownJob) {
 		return err
 	}
 	interval := time.Duration(float64(cs.Pace.Interval()) / share)

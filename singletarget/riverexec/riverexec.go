@@ -558,7 +558,7 @@ func (x *Executor) cancelRow(ctx context.Context, n int64, id singletarget.JobID
 	defer x.note.notify()
 	job, err := x.eng.cancel(ctx, n)
 	if errors.Is(err, rivertype.ErrNotFound) {
-		return fmt.Errorf("%w: %q", singletarget.ErrJobNotFound, id)
+		return fmt.Errorf("%w: %q", singletarget.ErrUnknownJob, id)
 	}
 	if err != nil {
 		return fmt.Errorf("riverexec: cancel job %s: %w", id, err)

@@ -25,7 +25,7 @@ import (
 
 var target = singletarget.Target{ID: 1, Name: "SN 2023ixf", RA: 210.910674, Dec: 54.311686}
 
-func window() url.Values { return url.Values{"min_mjd": {"60080"}, "max_mjd": {"60100"}} }
+func window() url.Values { return url.Values{"min_date_mjd": {"60080"}, "max_date_mjd": {"60100"}} }
 
 // newManager builds what a worker process builds from its settings: a
 // Manager over a store, with the demo service talking to archive.
@@ -137,12 +137,14 @@ func TestRunsJobs(t *testing.T) {
 		}
 		assert.Equal(t, 3, archive.Submitted)
 
-		_, err := x.Submit(ctx, singletarget.Request{Service: "DEMO", Target: target, Params: url.Values{"max_mjd": {"1"}}})
+		_, err := x.Submit(ctx, singletarget.Request{Service: "DEMO", Target: target, Params: url.Values{"max_date_mjd": {"1"}}})
 		assert.ErrorIs(t, err, singletarget.ErrInvalidForm)
 		_, err = x.Status(ctx, "999999")
-		assert.ErrorIs(t, err, singletarget.ErrNotFound)
+		assert.ErrorIs(t, err, singletarget.ErrUnknownJob)
+		assert.NotErrorIs(t, err, singletarget.ErrNotFound)
 		_, err = x.Status(ctx, "not-a-number")
-		assert.ErrorIs(t, err, singletarget.ErrNotFound)
+		assert.ErrorIs(t, err, singletarget.ErrUnknownJob)
+		assert.ErrorIs(t, x.Cancel(ctx, "999999"), singletarget.ErrUnknownJob)
 	})
 }
 

@@ -10,8 +10,8 @@
 //				return servicetest.Instance{Service: svc, Throttle: sim.ThrottleNext, Secrets: ...}
 //			},
 //			Target:       singletarget.Target{ID: 1, Name: "SN 2024abc", RA: 65.00165, Dec: -54.93795},
-//			Invalid:      url.Values{"min_mjd": {"abc"}},
-//			InvalidField: "min_mjd",
+//			Invalid:      url.Values{"min_date_mjd": {"abc"}},
+//			InvalidField: "min_date_mjd",
 //			Processor:    atlas.Processor{},
 //		})
 //	}
