@@ -1,11 +1,13 @@
 package atlas
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tomgo/targetdata/httpclient"
+	"github.com/tomgo/targetdata/internal/redact"
 	"github.com/tomgo/targetdata/internal/textscan"
 	"github.com/tomgo/targetdata/singletarget"
 )
@@ -82,7 +85,7 @@ func New(baseURL string, token singletarget.Secret, opts *Options) (*Client, err
 	base := strings.TrimRight(strings.TrimSpace(baseURL), "/")
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("atlas: base URL %q must be an absolute http(s) URL without credentials, query or fragment", singletarget.Redact(baseURL, token))
+		return nil, fmt.Errorf("atlas: base URL %q must be an absolute http(s) URL without credentials, query or fragment", redact.BaseURL(singletarget.Redact(baseURL, token)))
 	}
 	if strings.ContainsAny(token.Reveal(), " \t\r\n") {
 		return nil, errors.New("atlas: the API token contains white space")
@@ -194,7 +197,7 @@ func (c *Client) headers(target string, accept string) http.Header {
 
 func (c *Client) sameOrigin(target string) bool {
 	u, err := url.Parse(target)
-	return err == nil && strings.EqualFold(u.Scheme, c.origin.Scheme) && strings.EqualFold(u.Host, c.origin.Host)
+	return err == nil && httpclient.SameOrigin(u, c.origin)
 }
 
 func (c *Client) needToken(op string) error {
@@ -216,21 +219,31 @@ func (c *Client) send(ctx context.Context, hc *httpclient.Client, req *httpclien
 		}
 		return nil, err
 	}
+	if err := c.answerError(hc, req, resp, want...); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// answerError maps an answer that is not one of the success statuses in
+// want to a typed error: a redirect to the login page (refused token),
+// another redirect, another status.
+func (c *Client) answerError(hc *httpclient.Client, req *httpclient.Request, resp *httpclient.Response, want ...int) error {
 	if resp.Status >= 300 && resp.Status < 400 {
 		loc := resp.Header.Get("Location")
 		if strings.Contains(loc, "/api-auth/login/") || strings.Contains(loc, "/accounts/login") {
-			return nil, fmt.Errorf("%s: %s %s: %w: the server redirected to its login page (HTTP %d): the token was refused",
+			return fmt.Errorf("%s: %s %s: %w: the server redirected to its login page (HTTP %d): the token was refused",
 				ServiceName, req.Method, hc.RedactURL(req.URL), singletarget.ErrUnauthorized, resp.Status)
 		}
-		return nil, fmt.Errorf("%s: %s %s: %w: unexpected redirect (HTTP %d) to %q",
+		return fmt.Errorf("%s: %s %s: %w: unexpected redirect (HTTP %d) to %q",
 			ServiceName, req.Method, hc.RedactURL(req.URL), singletarget.ErrRemote, resp.Status, hc.RedactURL(loc))
 	}
 	for _, w := range want {
 		if resp.Status == w {
-			return resp, nil
+			return nil
 		}
 	}
-	return nil, fmt.Errorf("%s: %s %s: %w: unexpected HTTP %d %s", ServiceName, req.Method, hc.RedactURL(req.URL),
+	return fmt.Errorf("%s: %s %s: %w: unexpected HTTP %d %s", ServiceName, req.Method, hc.RedactURL(req.URL),
 		singletarget.ErrRemote, resp.Status, http.StatusText(resp.Status))
 }
 
@@ -302,12 +315,16 @@ func (c *Client) badRequest(req *httpclient.Request, resp *httpclient.Response) 
 		var one string
 		switch {
 		case json.Unmarshal(v, &list) == nil:
-			fields[k] = list
 		case json.Unmarshal(v, &one) == nil:
-			fields[k] = []string{one}
+			list = []string{one}
 		default:
-			fields[k] = []string{string(v)}
+			list = []string{string(v)}
 		}
+		// The server may quote what it was sent: keep no credential.
+		for i := range list {
+			list[i] = c.read.Redact(list[i])
+		}
+		fields[c.read.Redact(k)] = list
 	}
 	for _, msg := range fields["non_field_errors"] {
 		if strings.Contains(msg, "too many queued tasks") {
@@ -469,7 +486,9 @@ func (c *Client) Queue(ctx context.Context, q QueueRequest) (*Task, error) {
 		return nil, err
 	}
 	var t Task
-	if err := c.decodeJSON(req, resp, &t); err != nil || t.ID <= 0 {
+	err = c.decodeJSON(req, resp, &t)
+	c.redactTask(&t)
+	if err != nil || t.ID <= 0 {
 		// The task exists: fall back on the Location header.
 		if id, ok := taskIDFromURL(resp.Header.Get("Location")); ok {
 			c.opts.Logger.WarnContext(ctx, "ATLAS queue answer unreadable; using its Location header", "task", id, "error", err)
@@ -484,6 +503,14 @@ func (c *Client) Queue(ctx context.Context, q QueueRequest) (*Task, error) {
 		t.URL = c.TaskURL(t.ID)
 	}
 	return &t, nil
+}
+
+// redactTask removes the client's credentials from the texts of a task the
+// server described (its error message and comment may quote them). The
+// result URL is left as it is: it is fetched, and httpx redacts the URLs
+// it logs or reports.
+func (c *Client) redactTask(t *Task) {
+	t.ErrorMsg, t.Comment, t.URL = c.read.Redact(t.ErrorMsg), c.read.Redact(t.Comment), c.read.Redact(t.URL)
 }
 
 // taskIDFromURL reads the id of ".../queue/<id>/".
@@ -517,6 +544,7 @@ func (c *Client) Task(ctx context.Context, id int64) (*Task, error) {
 	if err := c.decodeJSON(req, resp, &t); err != nil {
 		return nil, err
 	}
+	c.redactTask(&t)
 	if t.ID != id {
 		return nil, fmt.Errorf("%s: GET %s: %w: the answer describes task %d", ServiceName, target, singletarget.ErrRemote, t.ID)
 	}
@@ -581,50 +609,135 @@ func (c *Client) Tasks(ctx context.Context, stop func(Task) bool) ([]Task, error
 }
 
 // Download fetches a finished task's result file (GET result_url, spec §5)
-// and checks that it is one: an HTML page, an empty body, a body without
-// the ###MJD header line, or one that does not end with a newline (cut
-// short) is an error matching singletarget.ErrRemote, never data. A file
-// with a header and no rows matches singletarget.ErrNotFound. The token is
-// sent only if resultURL is on the configured host (the file is public).
+// into memory and checks that it is one, as DownloadTo does. Prefer
+// DownloadTo for anything but small files: Download holds the whole file.
 func (c *Client) Download(ctx context.Context, resultURL string) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("%s: download: %w", ServiceName, err)
-	}
-	u, err := url.Parse(resultURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%s: download: %w: result URL %q is not an absolute http(s) URL", ServiceName, singletarget.ErrRemote, c.read.RedactURL(resultURL))
-	}
-	req := &httpclient.Request{Method: http.MethodGet, URL: resultURL, Header: c.headers(resultURL, "text/plain, */*;q=0.1")}
-	resp, err := c.send(ctx, c.read, req, http.StatusOK)
+	var buf bytes.Buffer
+	err := c.DownloadTo(ctx, resultURL, func(r io.Reader) error {
+		buf.Reset() // a body that broke off is fetched again
+		_, err := buf.ReadFrom(r)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := checkResult(resp); err != nil {
-		return nil, fmt.Errorf("%s: GET %s: %w", ServiceName, c.read.RedactURL(resultURL), err)
-	}
-	return resp.Body, nil
+	return buf.Bytes(), nil
 }
 
-// checkResult refuses anything that is not an ATLAS result file.
-func checkResult(resp *httpclient.Response) error {
-	body := resp.Body
-	trimmed := bytes.TrimSpace(body)
-	switch {
-	case len(trimmed) == 0:
-		return fmt.Errorf("%w: the result file is empty", singletarget.ErrRemote)
-	case resp.IsHTML() || trimmed[0] == '<':
-		return fmt.Errorf("%w: an HTML page instead of a result file", singletarget.ErrRemote)
-	case body[len(body)-1] != '\n':
-		return fmt.Errorf("%w: the result file does not end with a newline: cut short (%d bytes)", singletarget.ErrRemote, len(body))
+// DownloadTo streams a finished task's result file (GET result_url, spec
+// §5) to consume (typically a ProductSink's PutProduct), checking it as it
+// flows, so that a file of any size costs the same small memory. The
+// reader consume gets fails, and DownloadTo returns an error saying why,
+// when the file is not an ATLAS result file: an HTML page, an empty body
+// or a first line that is not the ###MJD header (on the first Read),
+// or a body that does not end with a newline (cut short; at the end), all
+// matching singletarget.ErrRemote; a header without rows matches
+// singletarget.ErrNotFound. A body over Options.MaxResultSize fails at
+// the cap (singletarget.ErrRemote and httpx's ErrBodyTooLarge). A body that
+// breaks off is fetched again and consume called afresh (PutProduct stores
+// nothing from a reader that fails). The token is sent only if resultURL
+// is on the configured host (the file is public).
+func (c *Client) DownloadTo(ctx context.Context, resultURL string, consume func(io.Reader) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: download: %w", ServiceName, err)
 	}
-	first, rest, _ := bytes.Cut(trimmed, []byte("\n"))
+	u, err := url.Parse(resultURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s: download: %w: result URL %q is not an absolute http(s) URL", ServiceName, singletarget.ErrRemote, c.read.RedactURL(resultURL))
+	}
+	req := &httpclient.Request{Method: http.MethodGet, URL: resultURL, Header: c.headers(resultURL, "text/plain, */*;q=0.1")}
+	return c.read.Fetch(ctx, req, func(resp *httpclient.Response, body io.Reader) error {
+		if err := c.answerError(c.read, req, resp, http.StatusOK); err != nil {
+			return err
+		}
+		chk := &resultCheck{r: bufio.NewReaderSize(body, 64<<10), html: resp.IsHTML()}
+		err := consume(chk)
+		if chk.err != nil {
+			return fmt.Errorf("%s: GET %s: %w", ServiceName, c.read.RedactURL(resultURL), chk.err)
+		}
+		return err
+	})
+}
+
+// resultCheck passes a result file through, failing its Read when the
+// file is not one (see DownloadTo). It scans the bytes once: the leading
+// white space and the header line, then until the first byte of a row.
+type resultCheck struct {
+	r     *bufio.Reader
+	html  bool // the answer says it is HTML
+	begun bool
+	phase int  // 0: white space before the header, 1: the header line, 2: after it
+	rows  bool // a non-space byte after the header line
+	last  byte
+	size  int64
+	err   error
+}
+
+func (c *resultCheck) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	if !c.begun {
+		c.begun = true
+		if err := c.checkStart(); err != nil {
+			c.err = err
+			return 0, err
+		}
+	}
+	n, err := c.r.Read(p)
+	if n > 0 {
+		c.size += int64(n)
+		c.last = p[n-1]
+		c.scan(p[:n])
+	}
+	if err == io.EOF {
+		switch {
+		case c.last != '\n':
+			c.err = fmt.Errorf("%w: the result file does not end with a newline: cut short (%d bytes)", singletarget.ErrRemote, c.size)
+		case !c.rows:
+			c.err = fmt.Errorf("%w: the result file has a header and no rows", singletarget.ErrNotFound)
+		}
+		if c.err != nil {
+			return n, c.err
+		}
+	}
+	return n, err
+}
+
+// checkStart looks at the start of the file: not empty, not HTML, the
+// ###MJD header first.
+func (c *resultCheck) checkStart() error {
+	head, err := c.r.Peek(c.r.Size())
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return err // a broken body: the caller asks again
+	}
+	trimmed := bytes.TrimLeft(head, " \t\r\n\v\f")
+	switch {
+	case len(trimmed) == 0 && err == io.EOF:
+		return fmt.Errorf("%w: the result file is empty", singletarget.ErrRemote)
+	case c.html || (len(trimmed) > 0 && trimmed[0] == '<'):
+		return fmt.Errorf("%w: an HTML page instead of a result file", singletarget.ErrRemote)
+	}
+	first, _, _ := bytes.Cut(trimmed, []byte("\n"))
 	if !isHeader(textscan.TrimSpace(first)) {
 		return fmt.Errorf("%w: not an ATLAS result file (the first line is not the ###MJD header)", singletarget.ErrRemote)
 	}
-	if len(bytes.TrimSpace(rest)) == 0 {
-		return fmt.Errorf("%w: the result file has a header and no rows", singletarget.ErrNotFound)
-	}
 	return nil
+}
+
+// scan follows the phases over the next bytes of the file.
+func (c *resultCheck) scan(b []byte) {
+	for i := 0; i < len(b) && !c.rows; i++ {
+		space := textscan.IsSpace(b[i]) || b[i] == '\n' || b[i] == '\r'
+		switch {
+		case c.phase == 0 && !space:
+			c.phase = 1
+		case c.phase == 1 && b[i] == '\n':
+			c.phase = 2
+		case c.phase == 2 && !space:
+			c.rows = true
+		}
+	}
 }
 
 // Delete deletes task id (DELETE {base}/queue/{id}/, spec §5): a finished

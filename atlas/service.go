@@ -1,10 +1,10 @@
 package atlas
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"sync"
@@ -83,6 +83,9 @@ func NewService(baseURL string, token singletarget.Secret, opts *Options) (*Serv
 	}
 	return &Service{c: c, opts: c.opts}, nil
 }
+
+// Redact implements singletarget.Redactor: text without the API token.
+func (s *Service) Redact(text string) string { return s.c.read.Redact(text) }
 
 // Client returns the service's client.
 func (s *Service) Client() *Client { return s.c }
@@ -179,7 +182,7 @@ func (s *Service) query(ctx context.Context, t singletarget.Target, f singletarg
 	return &singletarget.Outcome{Pending: &singletarget.RemoteTask{
 		Service:   ServiceName,
 		ID:        strconv.FormatInt(task.ID, 10),
-		URL:       task.URL,
+		URL:       s.c.TaskURL(task.ID),
 		State:     state,
 		Submitted: now,
 		NotBefore: now.Add(s.opts.pollDelay(state, 0)),
@@ -247,29 +250,35 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 		return nil, fmt.Errorf("%s: task %d finished with neither a result nor an error message: %w", ServiceName, id, singletarget.ErrRemote)
 	}
 	singletarget.ReportProgress(ctx, singletarget.Progress{Service: ServiceName, Stage: singletarget.StageFetching, Message: describe(rt)})
-	body, err := s.c.Download(ctx, rt.ResultURL)
+	name, err := taskProductName(task, rt)
+	if err != nil {
+		return nil, err
+	}
+	extra := map[string]string{"task_id": task.ID, "task_url": s.c.TaskURL(id), "mjd_min": task.Data[dataMJDMin],
+		"use_reduced": strconv.FormatBool(rt.UseReduced), "finished": rt.FinishTimestamp.Format(time.RFC3339)}
+	if v := task.Data[dataMJDMax]; v != "" {
+		extra["mjd_max"] = v
+	}
+	// The file streams from the server into the sink, checked on the way:
+	// a file that is not one (or over the cap) stores nothing.
+	var p dataproduct.Product
+	err = s.c.DownloadTo(ctx, rt.ResultURL, func(r io.Reader) error {
+		var perr error
+		p, perr = out.PutProduct(ctx, dataproduct.Product{
+			TargetID: t.ID, Name: name, DataProductType: DataProductType, ContentType: "text/plain", Extra: extra,
+		}, r)
+		if perr != nil {
+			return fmt.Errorf("%s: task %d: storing %s: %w", ServiceName, id, name, perr)
+		}
+		return nil
+	})
 	if err != nil {
 		if errors.Is(err, singletarget.ErrNotFound) {
 			s.delete(ctx, id)
 		}
 		return nil, err
 	}
-	name, err := taskProductName(task, rt)
-	if err != nil {
-		return nil, err
-	}
-	extra := map[string]string{"task_id": task.ID, "task_url": rt.URL, "mjd_min": task.Data[dataMJDMin],
-		"use_reduced": strconv.FormatBool(rt.UseReduced), "finished": rt.FinishTimestamp.Format(time.RFC3339)}
-	if v := task.Data[dataMJDMax]; v != "" {
-		extra["mjd_max"] = v
-	}
-	p, err := out.PutProduct(ctx, dataproduct.Product{
-		TargetID: t.ID, Name: name, DataProductType: DataProductType, ContentType: "text/plain", Extra: extra,
-	}, bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("%s: task %d: storing %s: %w", ServiceName, id, name, err)
-	}
-	s.opts.Logger.InfoContext(ctx, "ATLAS result stored", "task", id, "product", name, "bytes", len(body))
+	s.opts.Logger.InfoContext(ctx, "ATLAS result stored", "task", id, "product", name, "bytes", p.Size)
 	s.flushCleanup(ctx, cleanupPerCall)
 	return &singletarget.Outcome{Products: []dataproduct.Product{p}}, nil
 }

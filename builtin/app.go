@@ -129,8 +129,18 @@ func JobDatabase(cfg *singletarget.Config) string {
 // Open builds the application the settings describe: the store (database
 // and storage), the services and processors (through the registry), and
 // the executor (tasks.backend: immediate by default, pool or river). For
-// river it migrates the job tables. Close releases everything.
+// river it migrates the job tables. Close releases everything. An error
+// never shows a value the settings read from the environment, only its
+// ${NAME} (singletarget.Config.RedactEnv).
 func Open(ctx context.Context, cfg *singletarget.Config, opts *Options) (*App, error) {
+	a, err := open(ctx, cfg, opts)
+	if err != nil {
+		return nil, cfg.RedactEnv(err)
+	}
+	return a, nil
+}
+
+func open(ctx context.Context, cfg *singletarget.Config, opts *Options) (*App, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -150,7 +160,7 @@ func Open(ctx context.Context, cfg *singletarget.Config, opts *Options) (*App, e
 	}
 	store, closeStore, err := OpenStore(ctx, a.Config.Database, a.Config.Storage)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w%s", err, fromEnv(a.Config, "database", "storage"))
 	}
 	a.closers = append(a.closers, closeStore)
 	a.Store = store
@@ -179,7 +189,7 @@ func Open(ctx context.Context, cfg *singletarget.Config, opts *Options) (*App, e
 		x, err := riverexec.Open(ctx, JobDatabase(a.Config), a.Manager, ro)
 		if err != nil {
 			_ = a.Close() // the error that stopped Open matters more
-			return nil, err
+			return nil, fmt.Errorf("%w%s", err, fromEnv(a.Config, "tasks.database", "database"))
 		}
 		a.closers = append(a.closers, x.Close)
 		if err := x.Migrate(ctx); err != nil {
@@ -192,6 +202,21 @@ func Open(ctx context.Context, cfg *singletarget.Config, opts *Options) (*App, e
 		return nil, fmt.Errorf("%w: tasks.backend %q", singletarget.ErrConfig, a.Config.Tasks.Backend)
 	}
 	return a, nil
+}
+
+// fromEnv names the settings among keys that read the environment, e.g.
+// " (database is ${DATABASE_URL})", for an error that cannot quote them.
+func fromEnv(cfg *singletarget.Config, keys ...string) string {
+	var parts []string
+	for _, k := range keys {
+		if w, ok := cfg.Written(k); ok {
+			parts = append(parts, k+" is "+w)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, "; ") + ")"
 }
 
 // Start starts the executor's workers (pool, or river in a worker

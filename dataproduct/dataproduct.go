@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Data types of the two built-in datum kinds, as the TOM Toolkit names them.
@@ -151,7 +153,11 @@ func NormalizeTime(t time.Time) time.Time {
 }
 
 // Check reports whether the datum can be stored: a positive target, a data
-// type, a timestamp and an encodable value. The error wraps ErrInvalidDatum.
+// type, a timestamp and a value, and no control character (NUL, escape,
+// DEL, ...) in its text: data_type, source, a photometry value's filter,
+// telescope and extra keys and string values, a spectrum's units. (A NUL
+// does not survive PostgreSQL, and an escape sequence rewrites the
+// terminal that shows it.) The error wraps ErrInvalidDatum.
 func (d Datum) Check() error {
 	switch {
 	case d.TargetID <= 0:
@@ -163,8 +169,51 @@ func (d Datum) Check() error {
 	case d.Value == nil:
 		return fmt.Errorf("%w: value is missing", ErrInvalidDatum)
 	}
+	var filter, telescope, fluxUnits, waveUnits string
+	var extra map[string]any
+	switch v := d.Value.(type) {
+	case *Photometry:
+		if v != nil {
+			filter, telescope, extra = v.Filter, v.Telescope, v.Extra
+		}
+	case Photometry:
+		filter, telescope, extra = v.Filter, v.Telescope, v.Extra
+	case *Spectrum:
+		if v != nil {
+			fluxUnits, waveUnits = v.FluxUnits, v.WavelengthUnits
+		}
+	case Spectrum:
+		fluxUnits, waveUnits = v.FluxUnits, v.WavelengthUnits
+	}
+	if err := errors.Join(checkText("data_type", d.DataType), checkText("source", d.Source), checkText("filter", filter),
+		checkText("telescope", telescope), checkText("flux_units", fluxUnits), checkText("wavelength_units", waveUnits)); err != nil {
+		return err
+	}
+	for k, v := range extra {
+		if err := checkText("an extra key", k); err != nil {
+			return err
+		}
+		if s, ok := v.(string); ok {
+			if err := checkText(strconv.Quote(k), s); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
+
+// checkText refuses a control character in a datum's text.
+func checkText(name, s string) error {
+	if i := strings.IndexFunc(s, isControl); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		return fmt.Errorf("%w: %s holds a control character (%U at byte %d)", ErrInvalidDatum, name, r, i)
+	}
+	return nil
+}
+
+// isControl reports a C0 control character or DEL. Tabs are allowed (a
+// free-text extra column may hold one); line breaks are not.
+func isControl(r rune) bool { return (r < 0x20 && r != '\t') || r == 0x7f }
 
 // IngestResult counts what AddDatums did and, from processor.Ingest, says
 // what the processor made of each file.

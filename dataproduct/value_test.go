@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -130,5 +131,37 @@ func TestCanonicalInvalidUTF8(t *testing.T) {
 	p.Extra = map[string]any{"a\xff": 1.0}
 	if _, err := dataproduct.CanonicalValue(p); err == nil {
 		t.Fatal("an extra key that is not UTF-8 encoded")
+	}
+}
+
+// Text fields of a datum hold no NUL or other control character: a NUL
+// reads back differently (or not at all, on PostgreSQL) and control
+// characters can rewrite a terminal (issue 20 item 14).
+func TestDatumCheckRefusesControlCharacters(t *testing.T) {
+	ok := dataproduct.Datum{TargetID: 1, DataType: dataproduct.TypePhotometry, Timestamp: time.Unix(1e9, 0), Source: "upload",
+		Value: dataproduct.Photometry{Magnitude: dataproduct.Float(17), Filter: "g", Telescope: "ZTF 1.2 m", Extra: map[string]any{"note": "a\tb"}}}
+	require.NoError(t, ok.Check())
+	for name, mutate := range map[string]func(*dataproduct.Datum){
+		"NUL in filter":       func(d *dataproduct.Datum) { d.Value = dataproduct.Photometry{Filter: "g\x00"} },
+		"NUL in *filter":      func(d *dataproduct.Datum) { d.Value = &dataproduct.Photometry{Filter: "\x00g"} },
+		"escape in telescope": func(d *dataproduct.Datum) { d.Value = dataproduct.Photometry{Filter: "g", Telescope: "\x1b[2J"} },
+		"DEL in filter":       func(d *dataproduct.Datum) { d.Value = dataproduct.Photometry{Filter: "g\x7f"} },
+		"NUL in extra": func(d *dataproduct.Datum) {
+			d.Value = dataproduct.Photometry{Filter: "g", Extra: map[string]any{"x": "\x00"}}
+		},
+		"NUL in extra key": func(d *dataproduct.Datum) {
+			d.Value = dataproduct.Photometry{Filter: "g", Extra: map[string]any{"x\x00": 1.0}}
+		},
+		"NUL in source": func(d *dataproduct.Datum) { d.Source = "up\x00load" },
+		"NUL in units": func(d *dataproduct.Datum) {
+			d.DataType = dataproduct.TypeSpectroscopy
+			d.Value = dataproduct.Spectrum{Wavelength: []float64{1}, Flux: []float64{1}, FluxUnits: "erg\x00"}
+		},
+	} {
+		d := ok
+		mutate(&d)
+		err := d.Check()
+		assert.ErrorIs(t, err, dataproduct.ErrInvalidDatum, name)
+		assert.ErrorContains(t, err, "control character", name)
 	}
 }

@@ -29,7 +29,15 @@
 //     error wrapping ctx.Err().
 //   - Size caps: Do reads at most Options.MaxBodySize bytes and Stream's
 //     body fails past it (ErrBodyTooLarge, matching ErrRemote) instead of
-//     being cut short silently.
+//     being cut short silently. Fetch hands a body to a consumer (a
+//     ProductSink's PutProduct) as a stream, capped while it flows, and
+//     asks again when it breaks off: a result file of any size is never
+//     held in memory.
+//   - Redirects are followed only within the origin of the request (the
+//     same scheme, host and port): one to another origin fails with
+//     ErrRedirect and sends nothing there, so no credential crosses it
+//     (Options.NoRedirects hands redirects back instead; SameOrigin is
+//     the test).
 //   - Redaction: Options.Secrets, the userinfo of URLs and the values of
 //     credential parameters (Options.RedactParams) never appear in logs
 //     or errors; Redact and RedactURL do the same for the caller's own
@@ -63,6 +71,7 @@ import (
 	"golang.org/x/time/rate"
 
 	targetdata "github.com/tomgo/targetdata"
+	"github.com/tomgo/targetdata/internal/redact"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -74,9 +83,47 @@ var UserAgent = "targetdata/" + targetdata.Version + " (+https://github.com/tomg
 // values never appear in logs or errors (compared without regard to case).
 // Options.RedactParams replaces the list: to extend it, append to a copy
 // (slices.Clone).
-var DefaultRedactParams = []string{
-	"password", "pass", "passwd", "pwd", "token", "key", "api_key", "apikey", "secret",
-	"email", "user", "username", "auth", "session", "sig", "signature",
+var DefaultRedactParams = redact.SecretParams()
+
+// ErrRedirect is matched (with singletarget.ErrRemote) by the error of a
+// request the server redirected to another origin, or around in circles
+// (see Options.NoRedirects).
+var ErrRedirect = errors.New("redirect not followed")
+
+// maxRedirects is how many redirects in a row are followed.
+const maxRedirects = 10
+
+// sameOriginRedirects is the http.Client CheckRedirect policy: follow
+// a redirect only to the origin of the first request.
+func sameOriginRedirects(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("%w: stopped after %d redirects", ErrRedirect, maxRedirects)
+	}
+	from := via[0].URL
+	if !SameOrigin(req.URL, from) {
+		return fmt.Errorf("%w: the server redirected to another origin (%s://%s); credentials are never sent there",
+			ErrRedirect, req.URL.Scheme, req.URL.Host)
+	}
+	return nil
+}
+
+// SameOrigin reports whether a and b have the same scheme, host and port
+// (an absent port is the scheme's default): where a service's credentials
+// may go.
+func SameOrigin(a, b *url.URL) bool {
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		switch strings.ToLower(u.Scheme) {
+		case "http":
+			return "80"
+		case "https":
+			return "443"
+		}
+		return ""
+	}
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
 }
 
 // ErrBodyTooLarge is returned (wrapped, with singletarget.ErrRemote) when
@@ -110,6 +157,13 @@ type Options struct {
 	UserAgent string
 	// NoRedirects makes redirects come back as responses instead of being
 	// followed (ATLAS's legacy login redirect must be seen, not followed).
+	// Otherwise a redirect is followed only within the origin of the
+	// request (the same scheme, host and port; at most 10 in a row), so
+	// that the request's credentials (an Authorization header, a cookie, a
+	// password in the query string) are never sent anywhere else: one to
+	// another origin (http instead of https, another port, another host or
+	// subdomain) fails the request with an error matching
+	// singletarget.ErrRemote and ErrRedirect, sending nothing there.
 	NoRedirects bool
 	// Logger receives debug logs of requests and retries. Default: discard.
 	Logger *slog.Logger
@@ -199,6 +253,8 @@ func New(opts Options) *Client {
 	base.Timeout = opts.Timeout
 	if opts.NoRedirects {
 		base.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	} else {
+		base.CheckRedirect = sameOriginRedirects
 	}
 	c := &Client{opts: opts}
 	rc := retryablehttp.NewClient()
@@ -321,6 +377,88 @@ func (c *Client) Stream(ctx context.Context, req *Request) (*http.Response, erro
 	return resp, nil
 }
 
+// Fetch sends the request and hands the response's body to consume as a
+// stream, so that a large result file goes where it belongs (a
+// ProductSink) without being held in memory. The cap (MaxBodySize) is
+// checked while the body flows: past it, a Read fails with an error
+// matching ErrBodyTooLarge, and Fetch returns one that also matches
+// singletarget.ErrRemote. The Response given to consume has no Body. A
+// status of 400 or more gives a typed error as Do does, and consume is not
+// called. When the body breaks off while consume reads it (a reset
+// connection, an answer shorter than its Content-Length), an idempotent
+// request is sent again, after the backoff, up to RetryMax times, and
+// consume is called afresh with the new body: it must not keep anything
+// from a failed call (PutProduct stores nothing from a reader that
+// fails). Any other error of consume is returned as it is.
+func (c *Client) Fetch(ctx context.Context, req *Request, consume func(resp *Response, body io.Reader) error) error {
+	for attempt := 0; ; attempt++ {
+		resp, err := c.send(ctx, req)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode >= 400 {
+			body, _ := readCapped(resp.Body, 64<<10)
+			resp.Body.Close()
+			return c.statusError(req, &Response{Status: resp.StatusCode, Header: resp.Header, Body: body})
+		}
+		final := req.URL
+		if resp.Request != nil && resp.Request.URL != nil {
+			final = resp.Request.URL.String()
+		}
+		tb := &trackedBody{r: resp.Body, left: c.opts.MaxBodySize}
+		err = consume(&Response{Status: resp.StatusCode, Header: resp.Header, URL: c.RedactURL(final)}, tb)
+		resp.Body.Close()
+		switch {
+		case err == nil:
+			return nil
+		case tb.tooLarge:
+			return c.wrapReadErr(ctx, req, ErrBodyTooLarge)
+		case tb.err == nil:
+			return err // the consumer's own
+		case ctx.Err() != nil || !req.idempotent() || attempt >= c.opts.RetryMax:
+			return c.wrapReadErr(ctx, req, tb.err)
+		}
+		wait := c.backoff(c.opts.RetryWaitMin, c.opts.RetryWaitMax, attempt, nil)
+		c.opts.Logger.DebugContext(ctx, "body broke off, asking again", "service", c.opts.Service,
+			"url", c.RedactURL(req.URL), "error", c.Redact(tb.err.Error()), "wait", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return c.wrapReadErr(ctx, req, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// trackedBody caps a body and remembers why it failed: over the cap, or
+// broken off (any read error but io.EOF).
+type trackedBody struct {
+	r        io.Reader
+	left     int64
+	tooLarge bool
+	err      error
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	if b.tooLarge {
+		return 0, fmt.Errorf("%w: %w", singletarget.ErrRemote, ErrBodyTooLarge)
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		b.tooLarge = true
+		return n - 1, fmt.Errorf("%w: %w", singletarget.ErrRemote, ErrBodyTooLarge)
+	}
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
+
 func (c *Client) send(ctx context.Context, req *Request) (*http.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -357,6 +495,9 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, error)
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, fmt.Errorf("%s: %s %s: %w", c.opts.Service, req.Method, c.RedactURL(req.URL), ctxErr)
+		}
+		if ue := (*url.Error)(nil); errors.As(err, &ue) && errors.Is(ue.Err, ErrRedirect) {
+			return nil, fmt.Errorf("%s: %s %s: %w: %w", c.opts.Service, req.Method, c.RedactURL(req.URL), singletarget.ErrRemote, ue.Err)
 		}
 		return nil, fmt.Errorf("%s: %s %s: %w: %s", c.opts.Service, req.Method, c.RedactURL(req.URL),
 			singletarget.ErrRemote, c.Redact(c.cleanErr(err).Error()))
@@ -475,6 +616,9 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 	}
 	if noRetry, _ := ctx.Value(keyNoRetry).(bool); noRetry {
 		return false, nil
+	}
+	if errors.Is(err, ErrRedirect) {
+		return false, nil // the same request gets the same redirect
 	}
 	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
 		// Keep the body readable for the caller and for the backoff.

@@ -1,11 +1,13 @@
 package panstarrs
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -19,6 +21,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tomgo/targetdata/httpclient"
+	"github.com/tomgo/targetdata/internal/redact"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -192,9 +195,9 @@ func New(baseURL string, token singletarget.Secret, opts *Options) (*Client, err
 	}
 	u, perr := url.Parse(baseURL)
 	if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		err = errors.Join(err, fmt.Errorf("panstarrs: baseURL %q is not an absolute http(s) URL", baseURL))
-	} else if u.RawQuery != "" || u.Fragment != "" {
-		err = errors.Join(err, fmt.Errorf("panstarrs: baseURL %q must not have a query or fragment", baseURL))
+		err = errors.Join(err, fmt.Errorf("panstarrs: baseURL %q is not an absolute http(s) URL", redact.BaseURL(baseURL)))
+	} else if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		err = errors.Join(err, fmt.Errorf("panstarrs: baseURL %q must not have credentials, a query or a fragment", redact.BaseURL(baseURL)))
 	}
 	for _, b := range []byte(token.Reveal()) {
 		if b <= 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' || b == ',' {
@@ -526,24 +529,32 @@ func (t *Table) Len() int { return len(t.Rows) }
 // Bytes returns the table as a CSV file: the header line, then each row,
 // each ending in "\n".
 func (t *Table) Bytes() []byte {
-	n := 0
-	for _, r := range t.Rows {
-		n += len(r) + 1
-	}
 	var b bytes.Buffer
-	b.Grow(n + 64*len(t.Header))
+	_, _ = t.WriteTo(&b)
+	return b.Bytes()
+}
+
+// WriteTo writes the table as Bytes gives it, row by row, without a
+// second copy of the table in memory.
+func (t *Table) WriteTo(w io.Writer) (int64, error) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var n int64
 	for i, h := range t.Header {
 		if i > 0 {
-			b.WriteByte(',')
+			bw.WriteByte(',')
+			n++
 		}
-		b.WriteString(quoteCSV(h))
+		m, _ := bw.WriteString(quoteCSV(h))
+		n += int64(m)
 	}
-	b.WriteByte('\n')
+	bw.WriteByte('\n')
+	n++
 	for _, r := range t.Rows {
-		b.WriteString(r)
-		b.WriteByte('\n')
+		m, _ := bw.WriteString(r)
+		bw.WriteByte('\n')
+		n += int64(m) + 1
 	}
-	return b.Bytes()
+	return n, bw.Flush()
 }
 
 // parseCSVPage checks a CSV page (header, then rows with as many fields

@@ -1,10 +1,10 @@
 package panstarrs
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"slices"
@@ -51,6 +51,9 @@ func NewService(baseURL string, token singletarget.Secret, opts *Options) (*Serv
 
 // Client returns the service's Client.
 func (s *Service) Client() *Client { return s.client }
+
+// Redact implements singletarget.Redactor: text without the MAST token.
+func (s *Service) Redact(text string) string { return s.client.http.Redact(text) }
 
 // Name implements singletarget.Service: "PANSTARRS".
 func (s *Service) Name() string { return ServiceName }
@@ -114,7 +117,12 @@ func (s *Service) Query(ctx context.Context, t singletarget.Target, f singletarg
 		ContentType:     "text/csv",
 		Extra:           extra,
 	}
-	stored, err := out.PutProduct(ctx, p, bytes.NewReader(tbl.Bytes()))
+	// The rows were assembled from MAST's pages (each capped by
+	// MaxBodySize); they go to the sink without a second copy.
+	pr, pw := io.Pipe()
+	go func() { _, err := tbl.WriteTo(pw); pw.CloseWithError(err) }()
+	stored, err := out.PutProduct(ctx, p, pr)
+	pr.CloseWithError(errors.New("the product was not read to the end")) // ends the writer if PutProduct stopped early
 	if err != nil {
 		return nil, fmt.Errorf("%s: storing %s: %w", ServiceName, p.Name, err)
 	}

@@ -58,8 +58,11 @@ type Streamer interface {
 }
 
 // Stream returns p's datums as a sequence, streaming when p is a Streamer
-// and otherwise calling Process once.
+// and otherwise calling Process once. A UTF-8 byte order mark at the start
+// of r is skipped (SkipBOM), so every processor reached through Stream or
+// Ingest reads a text file saved by Excel as it reads any other.
 func Stream(ctx context.Context, p Processor, r io.Reader) iter.Seq2[dataproduct.Datum, error] {
+	r = SkipBOM(r)
 	if s, ok := p.(Streamer); ok {
 		return s.Stream(ctx, r)
 	}
@@ -75,6 +78,52 @@ func Stream(ctx context.Context, p Processor, r io.Reader) iter.Seq2[dataproduct
 			}
 		}
 	}
+}
+
+// bom is the UTF-8 encoding of U+FEFF, the byte order mark.
+const bom = "\xef\xbb\xbf"
+
+// SkipBOM returns a reader of r without the UTF-8 byte order mark that
+// Excel and some Windows editors put at the start of a text file (CSV
+// "UTF-8" in Excel); r is returned as is when it does not start with one.
+// Only one mark, at the very start, is skipped. Text processors call it
+// first; Stream and Ingest call it for every processor.
+func SkipBOM(r io.Reader) io.Reader {
+	if b, ok := r.(*bomSkipper); ok {
+		return b // already skipping
+	}
+	return &bomSkipper{r: r}
+}
+
+// bomSkipper drops a leading byte order mark on the first reads.
+type bomSkipper struct {
+	r    io.Reader
+	head []byte // bytes read while looking for the mark, not yet returned
+	done bool
+}
+
+func (b *bomSkipper) Read(p []byte) (int, error) {
+	if !b.done {
+		b.done = true
+		var buf [len(bom)]byte
+		n, err := io.ReadFull(b.r, buf[:])
+		if n == len(bom) && string(buf[:]) == bom {
+			n = 0
+		}
+		b.head = buf[:n]
+		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+			return 0, err
+		}
+		if err != nil && len(b.head) == 0 {
+			return 0, io.EOF
+		}
+	}
+	if len(b.head) > 0 {
+		n := copy(p, b.head)
+		b.head = b.head[n:]
+		return n, nil
+	}
+	return b.r.Read(p)
 }
 
 // Input is what a caller knows about a file besides its bytes.
@@ -105,6 +154,7 @@ type Reporter interface {
 // otherwise through Stream, counting the datums only (Rows stays 0, and
 // in is not used).
 func StreamReport(ctx context.Context, p Processor, r io.Reader, in Input, rep *dataproduct.Report) iter.Seq2[dataproduct.Datum, error] {
+	r = SkipBOM(r)
 	if rp, ok := p.(Reporter); ok {
 		return rp.StreamReport(ctx, r, in, rep)
 	}

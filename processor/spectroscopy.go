@@ -285,6 +285,9 @@ func (p Spectroscopy) read(ctx context.Context, r io.Reader, in Input, rep *data
 	case bytes.HasPrefix(head, []byte("SIMPLE  =")):
 		sp, err = p.readFITS(br, rep)
 	default:
+		if bytes.HasPrefix(head, []byte(bom)) {
+			_, _ = br.Discard(len(bom)) // a text file saved by Excel or a Windows editor
+		}
 		if head, _ := br.Peek(512); looksBinary(head) {
 			return dataproduct.Datum{}, &dataproduct.ParseError{Err: errBinary}
 		}

@@ -73,7 +73,7 @@ func (p PhotometryTable) StreamReport(ctx context.Context, r io.Reader, _ Input,
 		if rep == nil {
 			rep = &dataproduct.Report{}
 		}
-		cr := csv.NewReader(newRowLimiter(r))
+		cr := csv.NewReader(newRowLimiter(SkipBOM(r)))
 		cr.Comment = '#'
 		cr.FieldsPerRecord = -1
 		cr.TrimLeadingSpace = true

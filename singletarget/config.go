@@ -3,6 +3,7 @@ package singletarget
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tomgo/targetdata/internal/redact"
 )
 
 // Config is the TOM-style settings file, in YAML or JSON:
@@ -66,6 +69,10 @@ type Config struct {
 	// Refresh is the scheduled refresh (the refresh section).
 	Refresh RefreshConfig `json:"refresh"`
 
+	// env holds the values ParseConfig read from the environment, by
+	// variable name, for RedactEnv; written holds, by dotted key, the text
+	// of each setting that read the environment, as the file writes it.
+	env, written map[string]string
 	// lines maps each dotted key of the parsed file to its line.
 	lines map[string]int
 }
@@ -181,7 +188,7 @@ func LoadConfig(path string) (*Config, error) {
 func ParseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
 	cfg, errs := parseConfig(data, lookupEnv)
 	if len(errs) > 0 {
-		return nil, joinConfigErrors(errs)
+		return nil, cfg.RedactEnv(joinConfigErrors(errs))
 	}
 	return cfg, nil
 }
@@ -196,9 +203,15 @@ func parseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, [
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, []error{&ConfigError{Key: "(file)", Msg: err.Error()}}
 	}
-	p := &configParser{env: lookupEnv, lines: map[string]int{}}
 	cfg := &Config{Services: map[string]ServiceConfig{}, DataProductTypes: map[string]string{}, DataProcessors: map[string]string{},
-		lines: p.lines}
+		lines: map[string]int{}, env: map[string]string{}, written: map[string]string{}}
+	p := &configParser{env: func(name string) (string, bool) {
+		v, ok := lookupEnv(name)
+		if ok && v != "" {
+			cfg.env[name] = v
+		}
+		return v, ok
+	}, written: cfg.written, lines: cfg.lines}
 	if len(doc.Content) == 0 {
 		return cfg, nil
 	}
@@ -220,7 +233,7 @@ func parseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, [
 					case "class":
 						sc.Class = s
 					case "url":
-						sc.URL, rawURL, urlNode = s, shown(fv.Value, s), fv
+						sc.URL, rawURL, urlNode = s, shown(redact.BaseURL(fv.Value), redact.BaseURL(s)), fv
 					case "api_key":
 						sc.APIKey = Secret(s)
 					case "refresh_overlap":
@@ -393,6 +406,110 @@ func parseDays(s string) (time.Duration, error) {
 	return time.ParseDuration(s)
 }
 
+// RedactEnv returns err with every value the settings read from the
+// environment replaced, in its text, by the ${NAME} that read it (also in
+// its URL-escaped and Go-quoted forms), so that an error about a setting
+// never shows a value that may be a secret: a password inside a database
+// URL, a token, a key=value connection string. Values shorter than 4
+// bytes are replaced only where quoted whole ("5" → "${NAME}"). The
+// *ConfigError values inside err are rewritten in place; the result still
+// matches what err matched (errors.Is, errors.As). Registry.Load and
+// builtin.Open apply it to the errors they return; call it on any other
+// error that may quote a setting.
+func (c *Config) RedactEnv(err error) error {
+	if err == nil || c == nil || len(c.env) == 0 {
+		return err
+	}
+	rewriteConfigErrors(err, c.redactEnvText, c.envNote)
+	msg := c.redactEnvText(err.Error())
+	if msg == err.Error() {
+		return err
+	}
+	return &redactedError{msg: msg, err: err}
+}
+
+// redactEnvText is RedactEnv on a text.
+func (c *Config) redactEnvText(text string) string {
+	names := slices.Sorted(maps.Keys(c.env))
+	// Longest values first, so that a value holding another is replaced whole.
+	slices.SortStableFunc(names, func(a, b string) int { return len(c.env[b]) - len(c.env[a]) })
+	for _, name := range names {
+		v, ref := c.env[name], "${"+name+"}"
+		text = strings.ReplaceAll(text, strconv.Quote(v), strconv.Quote(ref))
+		if len(v) < 4 {
+			continue
+		}
+		quoted := strconv.Quote(v)
+		for _, form := range []string{v, quoted[1 : len(quoted)-1], url.QueryEscape(v), url.PathEscape(v)} {
+			text = strings.ReplaceAll(text, form, ref)
+		}
+	}
+	return text
+}
+
+// Written returns the text of the setting at key (a dotted path such as
+// "database" or "single_target_data_services.ATLAS.url") as the file
+// writes it, when it read the environment (e.g. "${DATABASE_URL}"); ok is
+// false for a value written out in the file, or one not set.
+func (c *Config) Written(key string) (text string, ok bool) {
+	if c == nil {
+		return "", false
+	}
+	text, ok = c.written[key]
+	return text, ok
+}
+
+// envNote says which settings under key read the environment, e.g.
+// " (url is ${ATLAS_URL})", or "" when none did or the message names them.
+func (c *Config) envNote(key, msg string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(c.written)) {
+		w := c.written[k]
+		if strings.Contains(msg, w) {
+			continue
+		}
+		switch {
+		case k == key:
+			parts = append(parts, "read from "+w)
+		case strings.HasPrefix(k, key+"."):
+			parts = append(parts, strings.TrimPrefix(k, key+".")+" is "+w)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, "; ") + ")"
+}
+
+// rewriteConfigErrors applies fn to the message of every *ConfigError in
+// err's tree, and appends note(key, message).
+func rewriteConfigErrors(err error, fn func(string) string, note func(key, msg string) string) {
+	if ce, ok := err.(*ConfigError); ok {
+		ce.Msg = fn(ce.Msg)
+		ce.Msg += note(ce.Key, ce.Msg)
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			rewriteConfigErrors(e, fn, note)
+		}
+	case interface{ Unwrap() error }:
+		if e := u.Unwrap(); e != nil {
+			rewriteConfigErrors(e, fn, note)
+		}
+	}
+}
+
+// redactedError is an error whose text was scrubbed; it unwraps to the
+// original.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
 // shown is how an error quotes a value: the value itself when it is
 // written in the file, else (it came from the environment, and may be a
 // secret) only the reference, e.g. "the value of ${ATLAS_URL}".
@@ -404,9 +521,10 @@ func shown(raw, expanded string) string {
 }
 
 type configParser struct {
-	env   func(string) (string, bool)
-	errs  []error
-	lines map[string]int
+	env     func(string) (string, bool)
+	written map[string]string
+	errs    []error
+	lines   map[string]int
 }
 
 func (p *configParser) errorf(n *yaml.Node, key, msg string) {
@@ -526,6 +644,9 @@ func (p *configParser) scalar(n *yaml.Node, path string) (string, bool) {
 	if err != nil {
 		p.errorf(n, path, err.Error())
 		return "", false
+	}
+	if s != n.Value && strings.Contains(n.Value, "${") {
+		p.written[path] = n.Value
 	}
 	return s, true
 }

@@ -86,6 +86,13 @@ type ManagerOptions struct {
 	// query's remote task (Finisher); past it the task is left to the
 	// archive's retention. Default 15 minutes.
 	MaxFinishWait time.Duration
+	// KeepFailedUploads makes Upload keep the stored file of an upload
+	// whose processing fails (a file that is not the format, a bad row, a
+	// cancelled request), for someone to look at. By default such a file is
+	// removed, so that refused uploads cannot fill the disk. Products a
+	// service query stored are never removed this way: they are the only
+	// copy of the archive's answer (see ProcessProducts).
+	KeepFailedUploads bool
 }
 
 func (o *ManagerOptions) withDefaults() ManagerOptions {
@@ -286,7 +293,12 @@ func (m *Manager) Check(req Request) error {
 // Checkpoint for the next Step, whatever the error (after a failed
 // processing it still lists the stored products, and the next Step
 // processes them again, which is safe).
-func (m *Manager) Step(ctx context.Context, req Request, cp Checkpoint, save SaveFunc) (*StepResult, error) {
+//
+// Credentials a server echoed back are redacted from the errors, progress
+// reports and remote tasks (see Redactor).
+func (m *Manager) Step(ctx context.Context, req Request, cp Checkpoint, save SaveFunc) (res *StepResult, err error) {
+	ctx = m.redactingProgress(ctx)
+	defer func() { m.redactStep(res, &err) }()
 	svc, err := m.Service(req.Service)
 	if err != nil {
 		return nil, err
@@ -373,6 +385,7 @@ func (m *Manager) Step(ctx context.Context, req Request, cp Checkpoint, save Sav
 		}
 		p := *out.Pending
 		p.Service = req.Service
+		m.redactTask(&p) // before it is saved: a job row must hold no echoed credential
 		next := st.res.Checkpoint
 		next.Remote = &p
 		st.res.Pending, st.res.Remote = &p, &p
@@ -514,7 +527,12 @@ func stageOf(t RemoteTask) string {
 // ProcessProducts runs each product's processor and ingests the datums,
 // product by product (each ingest is all-or-nothing and de-duplicated).
 // The result has one Report per product.
-func (m *Manager) ProcessProducts(ctx context.Context, products []dataproduct.Product) (dataproduct.IngestResult, error) {
+// A product that fails to process stays stored: a service's product is the
+// archive's answer, and often its only copy (ATLAS deletes its task once
+// the file is stored), so it is kept to be processed again later (after a
+// fix of the processor), unlike a refused Upload.
+func (m *Manager) ProcessProducts(ctx context.Context, products []dataproduct.Product) (_ dataproduct.IngestResult, err error) {
+	defer func() { err = m.redactErr(err) }()
 	var total dataproduct.IngestResult
 	for _, p := range products {
 		ReportProgress(ctx, Progress{Stage: StageProcessing, Message: p.Name})
@@ -533,7 +551,8 @@ func (m *Manager) ProcessProducts(ctx context.Context, products []dataproduct.Pr
 // stored file and ingests the datums (all or nothing, de-duplicated). The
 // result's Reports say what the processor made of the file (rows read,
 // datums, rows skipped by reason); the Manager logs it.
-func (m *Manager) Process(ctx context.Context, p dataproduct.Product) (dataproduct.IngestResult, error) {
+func (m *Manager) Process(ctx context.Context, p dataproduct.Product) (_ dataproduct.IngestResult, err error) {
+	defer func() { err = m.redactErr(err) }()
 	proc, err := m.ProcessorFor(p.DataProductType)
 	if err != nil {
 		return dataproduct.IngestResult{}, fmt.Errorf("product %q: %w", p.Name, err)
@@ -578,12 +597,25 @@ func WithObservationTime(t time.Time) UploadOption {
 // wrapping dataproduct.ErrConflict, and nothing changes (delete the old
 // upload first to replace it). The result's Reports say what the
 // processor made of the file; a file that is not the format is refused
-// with a *dataproduct.ParseError.
+// with a *dataproduct.ParseError. A file that does not arrive whole stores
+// nothing. When processing fails (the file is not the format, a row is
+// bad, ctx is cancelled), the product is removed again and the error
+// returned with a Result that lists no product, unless
+// ManagerOptions.KeepFailedUploads; a product that was stored before this
+// upload is never removed.
 func (m *Manager) Upload(ctx context.Context, targetID int64, productType, name string, r io.Reader, opts ...UploadOption) (*Result, error) {
 	if _, err := m.ProcessorFor(productType); err != nil {
 		return nil, err
 	}
 	prod := dataproduct.Product{TargetID: targetID, Name: dataproduct.UploadName(name), DataProductType: productType}
+	existed := false
+	if !m.opts.KeepFailedUploads {
+		old, err := m.store.ListProducts(ctx, dataproduct.ProductFilter{TargetID: targetID, Name: prod.Name})
+		if err != nil {
+			return nil, err
+		}
+		existed = len(old) > 0
+	}
 	for _, o := range opts {
 		o(&prod)
 	}
@@ -596,7 +628,24 @@ func (m *Manager) Upload(ctx context.Context, targetID int64, productType, name 
 	if errors.As(err, &pe) && pe.File == p.Name {
 		pe.File = name // the user knows the file by the name they gave
 	}
+	if err != nil && !m.opts.KeepFailedUploads && !existed {
+		return &Result{IngestResult: ing}, m.removeFailedUpload(ctx, p, err)
+	}
 	return &Result{Products: []dataproduct.Product{p}, IngestResult: ing}, err
+}
+
+// removeFailedUpload deletes the product of an upload whose processing
+// failed with err, even when ctx is done, and returns err (joined with
+// the deletion's error, if any).
+func (m *Manager) removeFailedUpload(ctx context.Context, p dataproduct.Product, err error) error {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if derr := m.store.DeleteProduct(dctx, p.ID); derr != nil && !errors.Is(derr, dataproduct.ErrNotFound) {
+		m.logger.WarnContext(ctx, "removing a refused upload failed", "product", p.Name, "error", derr)
+		return errors.Join(err, fmt.Errorf("removing the refused upload %q: %w", p.Name, derr))
+	}
+	m.logger.InfoContext(ctx, "refused upload removed", "product", p.Name, "error", err)
+	return err
 }
 
 // Run runs a query to the end: it validates the request, queries, waits

@@ -274,7 +274,7 @@ func (r *Registry) Load(cfg *Config, store dataproduct.Store, opts *ManagerOptio
 	}
 	m, errs := r.build(cfg, store, opts)
 	if len(errs) > 0 {
-		return nil, joinConfigErrors(errs)
+		return nil, cfg.RedactEnv(joinConfigErrors(errs))
 	}
 	return m, nil
 }
@@ -365,7 +365,7 @@ func (r *Registry) LoadConfig(path string, defaults func(*Config) *Config) (*Con
 func (r *Registry) ParseConfig(data []byte, lookupEnv func(string) (string, bool), defaults func(*Config) *Config) (*Config, error) {
 	cfg, errs := parseConfig(data, lookupEnv)
 	if cfg == nil {
-		return nil, joinConfigErrors(errs)
+		return nil, cfg.RedactEnv(joinConfigErrors(errs))
 	}
 	if defaults != nil {
 		cfg = defaults(cfg)
@@ -386,7 +386,7 @@ func (r *Registry) ParseConfig(data []byte, lookupEnv func(string) (string, bool
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
-		return nil, joinConfigErrors(errs)
+		return nil, cfg.RedactEnv(joinConfigErrors(errs))
 	}
 	return cfg, nil
 }

@@ -1,8 +1,14 @@
 package singletarget
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"html"
 	"log/slog"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -60,13 +66,47 @@ func (s *Secret) UnmarshalText(b []byte) error {
 }
 
 // Redact replaces every occurrence of each non-empty secret in text with
-// "[REDACTED]". Secrets shorter than 4 bytes are ignored, so that a
-// one-letter password does not shred a message.
+// "[REDACTED]": as is, and in the forms a server that echoes it back may
+// use: URL-escaped (query and path), Go- and JSON-quoted, and
+// HTML-escaped. Secrets shorter than 4 bytes are ignored, so that a
+// one-letter password does not shred a message. (A secret a service sends
+// inside HTTP Basic credentials is redacted by also listing the base64 of
+// "user:password" as a secret; see BasicSecret.)
 func Redact(text string, secrets ...Secret) string {
 	for _, s := range secrets {
-		if len(s) >= 4 {
-			text = strings.ReplaceAll(text, string(s), Redacted)
+		if len(s) < 4 {
+			continue
+		}
+		for _, form := range secretForms(string(s)) {
+			if strings.Contains(text, form) {
+				text = strings.ReplaceAll(text, form, Redacted)
+			}
 		}
 	}
 	return text
+}
+
+// secretForms returns s and its escaped forms, each once.
+func secretForms(s string) []string {
+	quoted := strconv.Quote(s)
+	js, _ := json.Marshal(s)
+	forms := []string{s, url.QueryEscape(s), url.PathEscape(s), quoted[1 : len(quoted)-1],
+		string(js[1 : len(js)-1]), html.EscapeString(s)}
+	out := forms[:1]
+	for _, f := range forms[1:] {
+		if len(f) >= 4 && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// BasicSecret returns the base64 credentials of an HTTP Basic
+// Authorization header for user and password, as a Secret, so that a
+// service can list it with its other secrets for Redact.
+func BasicSecret(user, password Secret) Secret {
+	if user.IsZero() && password.IsZero() {
+		return ""
+	}
+	return Secret(base64.StdEncoding.EncodeToString([]byte(user.Reveal() + ":" + password.Reveal())))
 }

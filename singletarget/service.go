@@ -30,10 +30,15 @@ type Target struct {
 const MaxTargetNameLength = 256
 
 // Validate reports a target a query cannot use: a non-positive ID, a name
-// that is empty, too long, not UTF-8, holds control characters or a ".."
-// path segment ("../x", "a/../b"), RA outside
-// [0, 360) or Dec outside [−90, 90]. The error is a *FormErrors naming
-// the field (target_id, name, ra, dec).
+// that is empty, too long, not UTF-8, holds control characters, invisible
+// or formatting characters (zero-width spaces, bidirectional overrides
+// such as U+202E, a byte order mark), spaces other than the plain one (a
+// no-break space), is not in Unicode normalization form C, or holds a ".."
+// path segment ("../x", "a/../b"), RA outside [0, 360) or Dec outside
+// [−90, 90]. The error is a *FormErrors naming the field (target_id,
+// name, ra, dec). A TOM passes what a user typed through
+// NormalizeTargetName first, and warns of a name that looks like another
+// (LookAlike).
 func (t Target) Validate() error {
 	var errs FormErrors
 	if t.ID <= 0 {
@@ -48,6 +53,10 @@ func (t Target) Validate() error {
 		errs.Add("name", "Must not contain control characters.")
 	case !utf8.ValidString(t.Name):
 		errs.Add("name", "Must be valid UTF-8.")
+	case checkTargetName(t.Name) != "":
+		// Invisible characters, odd spaces, a name not in NFC: see
+		// NormalizeTargetName and LookAlike.
+		errs.Add("name", checkTargetName(t.Name))
 	case slices.ContainsFunc(strings.FieldsFunc(t.Name, func(r rune) bool { return r == '/' || r == '\\' }),
 		func(seg string) bool { return strings.TrimSpace(seg) == ".." }):
 		// A "/" alone is allowed (comets: "C/2023 A3"); product names

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -193,7 +194,8 @@ func NewForcedPhotometryClient(baseURL string, creds Credentials, opts *ForcedPh
 		return nil, err
 	}
 	o.Logger, o.Timeout, o.RetryMax, o.RetryWaitMin, o.RetryWaitMax, o.Now = t.Logger, t.Timeout, t.RetryMax, t.RetryWaitMin, t.RetryWaitMax, t.Now
-	secrets := []singletarget.Secret{creds.Email, creds.Password, creds.HTTPUser, creds.HTTPPassword}
+	secrets := []singletarget.Secret{creds.Email, creds.Password, creds.HTTPUser, creds.HTTPPassword,
+		singletarget.BasicSecret(creds.HTTPUser, creds.HTTPPassword)}
 	redact := append(slices.Clone(httpclient.DefaultRedactParams), "userpass")
 	h := t.httpOptions(o.Name, secrets, redact, true)
 	h.MaxBodySize = o.MaxBodySize
@@ -524,38 +526,127 @@ func (c *ForcedPhotometryClient) Jobs(ctx context.Context, filter JobFilter) ([]
 }
 
 // Download fetches a job's result file by its server path (Job.LightCurve;
-// spec B.4) from the site's host, with the site-wide Basic auth. A file
-// without the END trailer of spec B.5 (cut short) gives an error matching
-// singletarget.ErrRemote.
+// spec B.4) into memory, checked as DownloadTo checks it. Prefer
+// DownloadTo for anything but small files.
 func (c *ForcedPhotometryClient) Download(ctx context.Context, lightCurve string) ([]byte, error) {
-	if !strings.HasPrefix(lightCurve, "/") || strings.HasPrefix(lightCurve, "//") || strings.ContainsAny(lightCurve, "?#\\") ||
-		slices.Contains(strings.Split(lightCurve, "/"), "..") {
-		return nil, fmt.Errorf("%s: %w: result path %q is not a path on the site", c.name, singletarget.ErrRemote, c.http.Redact(lightCurve))
-	}
-	u := *c.base
-	u.Path, u.RawPath, u.RawQuery = lightCurve, "", ""
-	resp, err := c.http.Do(ctx, &httpclient.Request{Method: http.MethodGet, URL: u.String(), Header: c.header()})
+	var buf bytes.Buffer
+	err := c.DownloadTo(ctx, lightCurve, func(r io.Reader) error {
+		buf.Reset() // a body that broke off is fetched again
+		_, err := buf.ReadFrom(r)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := checkResultFile(resp.Body); err != nil {
-		return nil, fmt.Errorf("%s: GET %s: %w: %v", c.name, c.http.RedactURL(u.String()), singletarget.ErrRemote, err)
-	}
-	return resp.Body, nil
+	return buf.Bytes(), nil
 }
 
-// checkResultFile checks the layout of a result file (spec B.5): a column
-// line naming forcediffimflux, and the END trailer last.
-func checkResultFile(b []byte) error {
-	if !bytes.Contains(b, []byte("forcediffimflux")) {
-		return fmt.Errorf("not a forced-photometry result file: %s", snippet(b))
+// DownloadTo streams a job's result file, fetched by its server path
+// (Job.LightCurve; spec B.4) from the site's host with the site-wide Basic
+// auth, to consume (typically a ProductSink's PutProduct), so that a file
+// of any size costs the same small memory. The reader consume gets fails
+// at its end, and DownloadTo returns an error matching
+// singletarget.ErrRemote, for a file without the forcediffimflux column
+// line or without the END trailer of spec B.5 (cut short); over
+// MaxBodySize it fails at the cap. A body that breaks off is fetched again
+// and consume called afresh (PutProduct stores nothing from a reader that
+// fails).
+func (c *ForcedPhotometryClient) DownloadTo(ctx context.Context, lightCurve string, consume func(io.Reader) error) error {
+	if !strings.HasPrefix(lightCurve, "/") || strings.HasPrefix(lightCurve, "//") || strings.ContainsAny(lightCurve, "?#\\") ||
+		slices.Contains(strings.Split(lightCurve, "/"), "..") {
+		return fmt.Errorf("%s: %w: result path %q is not a path on the site", c.name, singletarget.ErrRemote, c.http.Redact(lightCurve))
 	}
-	t := bytes.TrimRight(b, " \t\r\n")
-	last := t[bytes.LastIndexByte(t, '\n')+1:]
-	if !bytes.HasPrefix(last, []byte("#")) || !bytes.Contains(last, []byte("END")) {
-		return errors.New("the result file is cut short (no END line)")
+	u := *c.base
+	u.Path, u.RawPath, u.RawQuery = lightCurve, "", ""
+	return c.http.Fetch(ctx, &httpclient.Request{Method: http.MethodGet, URL: u.String(), Header: c.header()}, func(_ *httpclient.Response, body io.Reader) error {
+		chk := &resultFileCheck{r: body}
+		err := consume(chk)
+		if chk.err != nil {
+			return fmt.Errorf("%s: GET %s: %w: %s", c.name, c.http.RedactURL(u.String()), singletarget.ErrRemote, c.http.Redact(chk.err.Error()))
+		}
+		return err
+	})
+}
+
+// resultFileCheck passes a result file through and, at its end, fails
+// unless the file is one (spec B.5): a column line naming
+// forcediffimflux, and the END trailer as the last line that is not
+// blank.
+type resultFileCheck struct {
+	r        io.Reader
+	head     []byte // the first 4 KiB, for the error's snippet
+	tail     []byte // the last bytes read, to find the column name across reads
+	found    bool   // forcediffimflux seen
+	line     []byte // the start of the current line (at most maxTrailer bytes)
+	lastLine []byte // the last line that is not blank, as line keeps it
+	err      error
+}
+
+const (
+	fluxColumn = "forcediffimflux"
+	// maxTrailer is the most of a line resultFileCheck keeps.
+	maxTrailer = 256
+)
+
+func (c *resultFileCheck) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
 	}
-	return nil
+	n, err := c.r.Read(p)
+	b := p[:n]
+	if len(c.head) < 4096 {
+		c.head = append(c.head, b[:min(len(b), 4096-len(c.head))]...)
+	}
+	if !c.found {
+		// The name may straddle two reads: look at the end of the last one
+		// joined to the start of this one, then at this one.
+		keep := len(fluxColumn) - 1
+		joined := append(c.tail, b[:min(len(b), keep)]...)
+		c.found = bytes.Contains(joined, []byte(fluxColumn)) || bytes.Contains(b, []byte(fluxColumn))
+		if len(joined) > keep {
+			joined = joined[len(joined)-keep:]
+		}
+		if len(b) >= keep {
+			joined = b[len(b)-keep:]
+		}
+		c.tail = append(c.tail[:0:0], joined...)
+	}
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			c.addToLine(b)
+			break
+		}
+		c.addToLine(b[:i])
+		c.endLine()
+		b = b[i+1:]
+	}
+	if err == io.EOF {
+		c.endLine()
+		switch {
+		case !c.found:
+			c.err = fmt.Errorf("not a forced-photometry result file: %s", snippet(c.head))
+		case !bytes.HasPrefix(c.lastLine, []byte("#")) || !bytes.Contains(c.lastLine, []byte("END")):
+			c.err = errors.New("the result file is cut short (no END line)")
+		}
+		if c.err != nil {
+			return n, c.err
+		}
+	}
+	return n, err
+}
+
+func (c *resultFileCheck) addToLine(b []byte) {
+	if room := maxTrailer - len(c.line); room > 0 {
+		c.line = append(c.line, b[:min(len(b), room)]...)
+	}
+}
+
+func (c *resultFileCheck) endLine() {
+	if l := bytes.TrimRight(c.line, " \t\r\v\f"); len(l) > 0 {
+		c.lastLine = append(c.lastLine[:0], l...)
+	}
+	c.line = c.line[:0]
 }
 
 // fileName returns the base name of a result path.

@@ -1,10 +1,10 @@
 package ztf
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -49,6 +49,10 @@ func NewForcedPhotometryService(baseURL string, creds Credentials, opts *ForcedP
 
 // Client returns the service's client.
 func (s *ForcedPhotometryService) Client() *ForcedPhotometryClient { return s.c }
+
+// Redact implements singletarget.Redactor: text without the account's
+// email and userpass or the site's HTTP Basic credentials.
+func (s *ForcedPhotometryService) Redact(text string) string { return s.c.http.Redact(text) }
 
 // Name implements singletarget.Service: ForcedPhotometryOptions.Name,
 // default "ZTF_FP".
@@ -240,10 +244,6 @@ func (s *ForcedPhotometryService) finish(ctx context.Context, t singletarget.Tar
 		return nil, fmt.Errorf("%s: job %d failed with exit code %d, %s%s: %w", s.c.name, job.ReqID, code, ExitCodeMeaning(code), hint, singletarget.ErrTaskFailed)
 	}
 	singletarget.ReportProgress(ctx, singletarget.Progress{Service: s.c.name, Stage: singletarget.StageFetching, Message: fileName(job.LightCurve)})
-	body, err := s.c.Download(ctx, job.LightCurve)
-	if err != nil {
-		return nil, err
-	}
 	name := fmt.Sprintf("ztf_fp-%s-%s-%s.txt", dataproduct.SafeName(t.Name), task.Data[dataJDStart], task.Data[dataJDEnd])
 	p := dataproduct.Product{
 		TargetID:        t.ID,
@@ -262,9 +262,18 @@ func (s *ForcedPhotometryService) finish(ctx context.Context, t singletarget.Tar
 	if code >= 0 {
 		p.Extra["exitcode"] = strconv.Itoa(code)
 	}
-	stored, err := out.PutProduct(ctx, p, bytes.NewReader(body))
+	// The file streams from the server into the sink, checked on the way:
+	// a file that is not one (or over the cap) stores nothing.
+	var stored dataproduct.Product
+	err := s.c.DownloadTo(ctx, job.LightCurve, func(r io.Reader) error {
+		var perr error
+		if stored, perr = out.PutProduct(ctx, p, r); perr != nil {
+			return fmt.Errorf("%s: storing %s: %w", s.c.name, name, perr)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("%s: storing %s: %w", s.c.name, name, err)
+		return nil, err
 	}
 	return &singletarget.Outcome{Products: []dataproduct.Product{stored}}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -141,7 +142,7 @@ func New(baseURL string, opts *Options) (*Client, error) {
 		return nil, err
 	}
 	o.Logger, o.Timeout, o.RetryMax, o.RetryWaitMin, o.RetryWaitMax, o.Now = t.Logger, t.Timeout, t.RetryMax, t.RetryWaitMin, t.RetryWaitMax, t.Now
-	h := t.httpOptions(o.Name, []singletarget.Secret{o.Username, o.Password}, httpclient.DefaultRedactParams, true)
+	h := t.httpOptions(o.Name, []singletarget.Secret{o.Username, o.Password, singletarget.BasicSecret(o.Username, o.Password)}, httpclient.DefaultRedactParams, true)
 	h.MaxBodySize = o.MaxBodySize
 	if o.RequestInterval > 0 {
 		h.Limiter = rate.NewLimiter(rate.Every(o.RequestInterval), 1)
@@ -308,6 +309,48 @@ type LightCurves struct {
 // *singletarget.RemoteError, a 429 with a long wait as
 // *singletarget.ThrottledError.
 func (c *Client) LightCurves(ctx context.Context, q LightCurveQuery) (*LightCurves, error) {
+	req, err := c.request(q)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	lc, err := c.lightCurvesTo(ctx, req, q.Format, func() (io.Writer, error) { buf.Reset(); return &buf, nil })
+	if err != nil {
+		return nil, err
+	}
+	lc.Body = buf.Bytes()
+	return lc, nil
+}
+
+// lightCurvesTo sends the request and streams the answer into the writer
+// sink gives (called afresh if the answer breaks off and is asked for
+// again), checking it on the way. The LightCurves it returns has no Body.
+func (c *Client) lightCurvesTo(ctx context.Context, req *httpclient.Request, format Format, sink func() (io.Writer, error)) (*LightCurves, error) {
+	if format == "" {
+		format = FormatCSV
+	}
+	var chk *tableCheck
+	err := c.http.Fetch(ctx, req, func(_ *httpclient.Response, body io.Reader) error {
+		w, err := sink()
+		if err != nil {
+			return err
+		}
+		chk = &tableCheck{format: format}
+		_, err = io.Copy(io.MultiWriter(w, chk), body)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows, err := chk.finish()
+	if err != nil {
+		return nil, &AnswerError{Service: c.name, URL: c.http.RedactURL(req.URL), Message: c.http.Redact(err.Error())}
+	}
+	return &LightCurves{Format: format, Rows: rows, URL: c.http.RedactURL(req.URL)}, nil
+}
+
+// request builds the request of q.
+func (c *Client) request(q LightCurveQuery) (*httpclient.Request, error) {
 	params, err := q.Params()
 	if err != nil {
 		return nil, err
@@ -317,19 +360,7 @@ func (c *Client) LightCurves(ctx context.Context, q LightCurveQuery) (*LightCurv
 	if c.auth != "" {
 		req.Header.Set("Authorization", c.auth)
 	}
-	resp, err := c.http.Do(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	format := q.Format
-	if format == "" {
-		format = FormatCSV
-	}
-	rows, err := inspectTable(resp.Body, format)
-	if err != nil {
-		return nil, &AnswerError{Service: c.name, URL: c.http.RedactURL(u), Message: c.http.Redact(err.Error())}
-	}
-	return &LightCurves{Body: resp.Body, Format: format, Rows: rows, URL: c.http.RedactURL(u)}, nil
+	return req, nil
 }
 
 // encodeParams encodes parameters with %20 for spaces (IRSA's own
@@ -341,64 +372,118 @@ func encodeParams(v url.Values) string {
 // inspectTable checks that body is a light-curve table in format and
 // counts its data rows.
 func inspectTable(body []byte, format Format) (int, error) {
-	lines := bytes.Split(body, []byte("\n"))
-	var header, last []byte
-	rows := 0
-	var ipac ipacHeader
-	for _, l := range lines {
-		l = bytes.TrimRight(l, "\r")
-		if len(textscan.TrimSpace(l)) == 0 {
-			continue
+	chk := &tableCheck{format: format}
+	_, _ = chk.Write(body)
+	return chk.finish()
+}
+
+// tableCheck reads a light-curve answer line by line as it is written to
+// it, keeping only the header, the last row and the first 4 KiB: finish
+// then says whether it was a light-curve table in format (an oid column,
+// a whole last row) and how many data rows it had.
+type tableCheck struct {
+	format Format
+	head   []byte // the first 4 KiB, for the error's snippet
+	cur    []byte // the line being written
+	header []byte // CSV: the header line
+	last   []byte // the last data row
+	rows   int
+	ipac   ipacHeader
+	done   bool // IPAC: data before any '|' line ended the scan
+	err    error
+}
+
+// Write implements io.Writer; it never fails (finish reports).
+func (c *tableCheck) Write(p []byte) (int, error) {
+	if len(c.head) < 4096 {
+		c.head = append(c.head, p[:min(len(p), 4096-len(c.head))]...)
+	}
+	b := p
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			c.cur = append(c.cur, b...)
+			break
 		}
-		if format == FormatIPAC {
-			switch {
-			case l[0] == '\\':
-				continue
-			case l[0] == '|':
-				if rows > 0 {
-					return 0, errors.New("a '|' header line after data rows")
-				}
-				_ = ipac.add(l)
-				continue
+		if len(c.cur) > 0 {
+			c.cur = append(c.cur, b[:i]...)
+			c.line(c.cur)
+			c.cur = c.cur[:0]
+		} else {
+			c.line(b[:i])
+		}
+		b = b[i+1:]
+	}
+	return len(p), nil
+}
+
+// line takes one line, without its newline.
+func (c *tableCheck) line(l []byte) {
+	if c.done || c.err != nil {
+		return
+	}
+	l = bytes.TrimRight(l, "\r")
+	if len(textscan.TrimSpace(l)) == 0 {
+		return
+	}
+	if c.format == FormatIPAC {
+		switch {
+		case l[0] == '\\':
+			return
+		case l[0] == '|':
+			if c.rows > 0 {
+				c.err = errors.New("a '|' header line after data rows")
+				return
 			}
-			if ipac.lines == 0 {
-				break
-			}
-			rows++
-			last = l
-			continue
+			_ = c.ipac.add(l)
+			return
 		}
-		if header == nil {
-			header = l
-			continue
+		if c.ipac.lines == 0 {
+			c.done = true
+			return
 		}
-		rows++
-		last = l
+	} else if c.header == nil {
+		c.header = append([]byte{}, l...)
+		return
+	}
+	c.rows++
+	c.last = append(c.last[:0], l...)
+}
+
+// finish ends the answer and returns its data rows, or why it is not a
+// light-curve table.
+func (c *tableCheck) finish() (int, error) {
+	if len(c.cur) > 0 {
+		c.line(c.cur)
+		c.cur = c.cur[:0]
+	}
+	if c.err != nil {
+		return 0, c.err
 	}
 	var names []string
-	if format == FormatIPAC {
-		names = ipac.names
-	} else if header != nil {
-		names = strings.Split(string(header), ",")
+	if c.format == FormatIPAC {
+		names = c.ipac.names
+	} else if c.header != nil {
+		names = strings.Split(string(c.header), ",")
 	}
 	hasOID := slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(strings.TrimSpace(n), "oid") })
 	if !hasOID {
-		return 0, fmt.Errorf("the answer is not a light-curve table (no oid column): %s", snippet(body))
+		return 0, fmt.Errorf("the answer is not a light-curve table (no oid column): %s", snippet(c.head))
 	}
-	if rows > 0 {
-		switch format {
+	if c.rows > 0 {
+		switch c.format {
 		case FormatIPAC:
 			// A complete row has a value under the last column.
-			if n := len(ipac.pipes); n >= 2 && len(bytes.TrimRight(last, " ")) <= ipac.pipes[n-2] {
-				return 0, fmt.Errorf("the table is cut short (last row %q)", short(last))
+			if n := len(c.ipac.pipes); n >= 2 && len(bytes.TrimRight(c.last, " ")) <= c.ipac.pipes[n-2] {
+				return 0, fmt.Errorf("the table is cut short (last row %q)", short(c.last))
 			}
 		default:
-			if got, want := bytes.Count(last, []byte(",")), len(names)-1; got != want {
+			if got, want := bytes.Count(c.last, []byte(",")), len(names)-1; got != want {
 				return 0, fmt.Errorf("the table is cut short (last row has %d fields, the header %d)", got+1, want+1)
 			}
 		}
 	}
-	return rows, nil
+	return c.rows, nil
 }
 
 func short(b []byte) string {

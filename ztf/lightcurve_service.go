@@ -1,11 +1,12 @@
 package ztf
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,6 +42,10 @@ func NewService(baseURL string, opts *Options) (*Service, error) {
 
 // Client returns the service's client.
 func (s *Service) Client() *Client { return s.c }
+
+// Redact implements singletarget.Redactor: text without the optional
+// HTTP Basic credentials.
+func (s *Service) Redact(text string) string { return s.c.http.Redact(text) }
 
 // Name implements singletarget.Service: Options.Name, default "ZTF".
 func (s *Service) Name() string { return s.c.name }
@@ -79,9 +84,31 @@ func (s *Service) Query(ctx context.Context, t singletarget.Target, f singletarg
 	if err != nil {
 		return nil, err
 	}
-	lc, err := s.c.LightCurves(ctx, q)
+	// The answer streams into a temporary file, checked and counted on
+	// the way (the product's Extra holds the row count, known only at the
+	// end), then from the file into the sink: memory stays small whatever
+	// its size.
+	req, err := s.c.request(q)
 	if err != nil {
 		return nil, err
+	}
+	spool, err := os.CreateTemp("", "targetdata-ztf-*.part")
+	if err != nil {
+		return nil, fmt.Errorf("%s: a temporary file for the answer: %w", s.c.name, err)
+	}
+	defer func() { spool.Close(); os.Remove(spool.Name()) }()
+	lc, err := s.c.lightCurvesTo(ctx, req, q.Format, func() (io.Writer, error) {
+		if err := spool.Truncate(0); err != nil {
+			return nil, err
+		}
+		_, err := spool.Seek(0, io.SeekStart)
+		return spool, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("%s: reading back the answer: %w", s.c.name, err)
 	}
 	if lc.Rows == 0 {
 		where := fmt.Sprintf("within %v arcsec of %s (RA %v, Dec %v)", form.Radius, t.Name, t.RA, t.Dec)
@@ -107,7 +134,7 @@ func (s *Service) Query(ctx context.Context, t singletarget.Target, f singletarg
 	if form.Collection != "" {
 		p.Extra["collection"] = form.Collection
 	}
-	stored, err := out.PutProduct(ctx, p, bytes.NewReader(lc.Body))
+	stored, err := out.PutProduct(ctx, p, spool)
 	if err != nil {
 		return nil, fmt.Errorf("%s: storing %s: %w", s.c.name, p.Name, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tomgo/targetdata/httpclient"
+	"github.com/tomgo/targetdata/internal/redact"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -91,10 +92,10 @@ func (o *transport) httpOptions(service string, secrets []singletarget.Secret, r
 func checkBaseURL(field, raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("ztf: %s %q is not an absolute http(s) URL", field, raw)
+		return "", fmt.Errorf("ztf: %s %q is not an absolute http(s) URL", field, redact.BaseURL(raw))
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("ztf: %s %q must not have a query or fragment", field, raw)
+		return "", fmt.Errorf("ztf: %s %q must not have a query or fragment", field, redact.BaseURL(raw))
 	}
 	if u.User != nil {
 		return "", fmt.Errorf("ztf: %s must not carry credentials (use the credential settings)", field)

@@ -43,6 +43,7 @@
 package atlastest
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
@@ -116,6 +117,11 @@ type Options struct {
 	// sample); otherwise GenerateResult makes one from the coordinates and
 	// the window.
 	Fixture []byte
+	// FixtureReader, when set, gives the result file of every task, read
+	// afresh from a new reader at each download and streamed without a
+	// Content-Length: a file of any size (hundreds of MB, or endless), never
+	// held in memory. It wins over Fixture.
+	FixtureReader func() io.Reader
 	// Legacy reproduces the server of 2022 to 2026-07: HTML unless the
 	// request sends "Accept: application/json", every 401 and 403 answered
 	// by a 302 to {BasePath}/api-auth/login/?next=<path>, and the older
@@ -202,6 +208,7 @@ type Server struct {
 	clock    time.Time // time of the last simulated event
 	rrLast   int       // id of the user the runner served last
 	faults   simfault.Queue
+	echoes   int
 	stuck    int
 	failMsgs []string
 	stats    Stats
@@ -515,6 +522,8 @@ func (s *Server) finishLocked(t *task, at time.Time) {
 		t.errorMsg = t.failMsg
 	case t.ra != nil && s.opts.Empty(*t.ra, *t.dec):
 		t.errorMsg = NoDataMessage
+	case s.opts.FixtureReader != nil:
+		t.result = []byte{} // streamed at download
 	default:
 		var body []byte
 		if s.opts.Fixture != nil {
@@ -530,7 +539,7 @@ func (s *Server) finishLocked(t *task, at time.Time) {
 			}
 			body = GenerateResult(*t.ra, *t.dec, lo, hi)
 		}
-		if strings.Count(strings.TrimSpace(string(body)), "\n") == 0 {
+		if bytes.Count(bytes.TrimSpace(body), []byte("\n")) == 0 {
 			t.errorMsg = NoDataMessage // the server never hands out a header-only file
 		} else {
 			t.result = body
@@ -623,6 +632,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.notFoundHTML(w)
+		return
+	}
+	if s.takeEcho() {
+		s.echoCredentials(w, r, ep)
 		return
 	}
 	f, faulty := s.takeFault(ep, r.Method)
@@ -1248,6 +1261,10 @@ func (s *Server) handleResult(w http.ResponseWriter, r *http.Request, id int64) 
 	s.stats.Downloads++
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "text/plain")
+	if s.opts.FixtureReader != nil {
+		_, _ = io.Copy(w, s.opts.FixtureReader())
+		return
+	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.Write(body)
 }

@@ -126,6 +126,13 @@
 //   - A process that dies between writing a file and committing its record
 //     leaves an unreferenced file: garbage, never a broken product.
 //     Failures to delete obsolete files are logged, not returned.
+//   - A process killed while writing a file to a local folder (kill -9, a
+//     power cut) leaves the driver's temporary "<key>.<hex>.tmp". Open
+//     removes such files once nothing has written to them for an hour (a
+//     younger one may be another process's write in progress), in the
+//     folders it opens itself (file:// and the default folder; not a
+//     bucket passed in Options.Bucket, nor a file:// URL with a metadata
+//     parameter).
 //
 // OpenProduct streams the file from the bucket.
 //

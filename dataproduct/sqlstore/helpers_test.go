@@ -9,6 +9,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/tomgo/targetdata/internal/redact"
 )
 
 // PostgresEnv is the variable naming the PostgreSQL server the tests use.
@@ -43,13 +45,13 @@ func PostgresURLForTest(tb testing.TB) string {
 	schema := "td_test_" + hex.EncodeToString(r[:])
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
-		tb.Fatalf("open %s: %v", redactURL(base), err)
+		tb.Fatalf("open %s: %v", redact.URL(base), err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
 		admin.Close()
-		tb.Fatalf("create schema %s on %s: %v", schema, redactURL(base), err)
+		tb.Fatalf("create schema %s on %s: %v", schema, redact.URL(base), err)
 	}
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +22,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/internal/redact"
 )
 
 // Options configures Open. A nil *Options means all defaults.
@@ -76,6 +79,7 @@ type Store struct {
 
 	bucket    *blob.Bucket
 	ownBucket bool
+	fileDir   string // the folder of a file bucket the store opened, for removeStaleTempFiles
 
 	closeOnce sync.Once
 	closeErr  error
@@ -121,7 +125,7 @@ func Open(ctx context.Context, dbURL string, opts *Options) (*Store, error) {
 	}
 	fail := func(err error) (*Store, error) {
 		s.closeDBs()
-		return nil, fmt.Errorf("sqlstore: open %s: %w", cfg.redacted, redactErr(err, cfg.secrets))
+		return nil, fmt.Errorf("sqlstore: open %s: %w", cfg.redacted, redact.Error(err, cfg.secrets))
 	}
 	switch cfg.kind {
 	case kindSQLite:
@@ -150,7 +154,64 @@ func Open(ctx context.Context, dbURL string, opts *Options) (*Store, error) {
 	if err := s.openBucket(ctx, &o, cfg); err != nil {
 		return fail(err)
 	}
+	s.removeStaleTempFiles(ctx)
 	return s, nil
+}
+
+// staleTempAge is how long a temporary file of a file bucket may go
+// unwritten before Open takes it for the remains of a killed write.
+const staleTempAge = time.Hour
+
+// tempFileKey matches the temporary files gocloud.dev's fileblob writes
+// next to the final file: "<key>.<creation time in hex nanoseconds>.tmp".
+var tempFileKey = regexp.MustCompile(`\.[0-9a-f]{8,16}\.tmp$`)
+
+// removeStaleTempFiles deletes, in a files folder the store opened itself
+// (file:// or the default next to a SQLite file), the temporary files that
+// a process killed during PutProduct (kill -9, a power cut) left behind:
+// fileblob commits a file by renaming its temporary file
+// "<key>.<hex>.tmp" and then writing its "<key>.attrs" sidecar, so a
+// write that never finished leaves a *.tmp without a sidecar. Only files
+// nothing has written to for staleTempAge are removed (another process may
+// be writing one now). Other buckets (S3, GCS, Azure, memory) commit
+// atomically and leave nothing; a bucket passed in Options.Bucket is the
+// caller's. Failures are logged, never fatal.
+func (s *Store) removeStaleTempFiles(ctx context.Context) {
+	if s.fileDir == "" {
+		return
+	}
+	cutoff := s.now().Add(-staleTempAge)
+	removed := 0
+	err := filepath.WalkDir(s.fileDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // unreadable: skip it
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if d.IsDir() || !tempFileKey.MatchString(d.Name()) {
+			return nil
+		}
+		if _, err := os.Lstat(path + ".attrs"); err == nil {
+			return nil // a committed file (a product may be called "x.0123abcd.tmp")
+		}
+		fi, err := d.Info()
+		if err != nil || fi.ModTime().After(cutoff) {
+			return nil
+		}
+		if err := os.Remove(path); err != nil {
+			s.log.WarnContext(ctx, "sqlstore: removing a stale temporary file failed", "file", path, "error", err)
+			return nil
+		}
+		removed++
+		return nil
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "sqlstore: looking for stale temporary files failed", "error", err)
+	}
+	if removed > 0 {
+		s.log.InfoContext(ctx, "sqlstore: removed the temporary files of writes that never finished", "files", removed)
+	}
 }
 
 // validate checks the options against the database kind and fills in
@@ -255,14 +316,14 @@ func (s *Store) openBucket(ctx context.Context, o *Options, cfg dbConfig) error 
 		if err != nil {
 			return fmt.Errorf("open the files folder %s: %w", dir, err)
 		}
-		s.bucket = b
+		s.bucket, s.fileDir = b, dir
 		return nil
 	}
-	b, err := openBlobURL(ctx, o.BlobURL)
+	b, dir, err := openBlobURL(ctx, o.BlobURL)
 	if err != nil {
 		return err
 	}
-	s.bucket = b
+	s.bucket, s.fileDir = b, dir
 	return nil
 }
 
@@ -275,37 +336,46 @@ func fileblobOptions() *fileblob.Options {
 
 // openBlobURL opens a bucket by URL. file:// and mem:// are handled here;
 // other schemes go to gocloud.dev's default URL mux, which knows the
-// drivers the program imports.
-func openBlobURL(ctx context.Context, raw string) (*blob.Bucket, error) {
+// drivers the program imports. dir is the folder of a file:// bucket that
+// keeps fileblob's sidecar files (the default), else "".
+func openBlobURL(ctx context.Context, raw string) (b *blob.Bucket, dir string, err error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("Options.BlobURL %s is not a valid URL", redactURL(raw))
+		return nil, "", fmt.Errorf("Options.BlobURL %s is not a valid URL", redact.URL(raw))
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "file":
 		if u.Host != "" && u.Host != "." && u.Host != "localhost" {
-			return nil, fmt.Errorf("Options.BlobURL %q: a file URL is file:///absolute/dir or file://./relative/dir, not a host %q", raw, u.Host)
+			return nil, "", fmt.Errorf("Options.BlobURL %q: a file URL is file:///absolute/dir or file://./relative/dir, not a host %q", raw, u.Host)
 		}
 		if u.Path == "" || u.Path == "/" && u.Host == "." {
-			return nil, fmt.Errorf("Options.BlobURL %q names no folder", raw)
+			return nil, "", fmt.Errorf("Options.BlobURL %q names no folder", raw)
 		}
 		opener := &fileblob.URLOpener{Options: *fileblobOptions()}
 		b, err := opener.OpenBucketURL(ctx, u)
 		if err != nil {
-			return nil, fmt.Errorf("open the files folder of %q: %w", raw, err)
+			return nil, "", fmt.Errorf("open the files folder of %q: %w", raw, err)
 		}
-		return b, nil
+		if !u.Query().Has("metadata") {
+			// The folder fileblob's URL opener uses.
+			path := u.Path
+			if u.Host == "." || os.PathSeparator != '/' {
+				path = strings.TrimPrefix(path, "/")
+			}
+			dir = filepath.FromSlash(path)
+		}
+		return b, dir, nil
 	case "mem":
-		return memblob.OpenBucket(nil), nil
+		return memblob.OpenBucket(nil), "", nil
 	case "":
-		return nil, fmt.Errorf("Options.BlobURL %q has no scheme (want file:///abs/dir, file://./rel/dir, mem://, s3://..., gs://...)", redactURL(raw))
+		return nil, "", fmt.Errorf("Options.BlobURL %q has no scheme (want file:///abs/dir, file://./rel/dir, mem://, s3://..., gs://...)", redact.URL(raw))
 	}
-	b, err := blob.OpenBucket(ctx, raw)
+	b, err = blob.OpenBucket(ctx, raw)
 	if err != nil {
-		return nil, fmt.Errorf("open bucket %s (for s3://, gs:// or azblob://, blank-import gocloud.dev/blob/s3blob, gcsblob or azureblob in your program, or pass Options.Bucket): %w",
-			redactURL(raw), redactErr(err, urlSecrets(raw)))
+		return nil, "", fmt.Errorf("open bucket %s (for s3://, gs:// or azblob://, blank-import gocloud.dev/blob/s3blob, gcsblob or azureblob in your program, or pass Options.Bucket): %w",
+			redact.URL(raw), redact.Error(err, redact.Passwords(raw)))
 	}
-	return b, nil
+	return b, "", nil
 }
 
 // DB returns the database handle the store writes through, for

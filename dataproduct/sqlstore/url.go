@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+
+	"github.com/tomgo/targetdata/internal/redact"
 )
 
 // Database kinds, as Open tells them apart by URL scheme.
@@ -36,13 +38,16 @@ type dbConfig struct {
 func parseDBURL(raw string) (dbConfig, error) {
 	scheme, rest, ok := strings.Cut(raw, ":")
 	if !ok || scheme == "" || strings.ContainsAny(scheme, "/\\ ") {
-		return dbConfig{}, fmt.Errorf("sqlstore: database URL %q has no scheme (supported: %s)", redactURL(raw), supportedSchemes)
+		if strings.Contains(raw, "=") {
+			return dbConfig{}, fmt.Errorf("sqlstore: the database setting is a key=value connection string (not shown: it may hold a password); give a URL instead (supported: %s)", supportedSchemes)
+		}
+		return dbConfig{}, fmt.Errorf("sqlstore: database URL %q has no scheme (supported: %s)", redact.URL(raw), supportedSchemes)
 	}
 	switch strings.ToLower(scheme) {
 	case "sqlite", "sqlite3":
 		return parseSQLiteURL(raw, rest)
 	case "postgres", "postgresql":
-		cfg := dbConfig{kind: kindPostgres, dsn: raw, redacted: redactURL(raw), secrets: urlSecrets(raw)}
+		cfg := dbConfig{kind: kindPostgres, dsn: raw, redacted: redact.URL(raw), secrets: redact.Passwords(raw)}
 		if _, err := url.Parse(raw); err != nil {
 			// url.Error repeats the URL; say only what is wrong.
 			return dbConfig{}, fmt.Errorf("sqlstore: database URL %s is not a valid URL", cfg.redacted)
@@ -73,77 +78,4 @@ func parseSQLiteURL(raw, rest string) (dbConfig, error) {
 	}
 	cfg.path = filepath.Clean(filepath.FromSlash(unescaped))
 	return cfg, nil
-}
-
-// redactURL returns raw with the password of its user info and any
-// "password" query parameter replaced by "xxxxx". A string that does not
-// parse as a URL is reduced to its scheme.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		if scheme, _, ok := strings.Cut(raw, "://"); ok {
-			return scheme + "://<unparsable URL>"
-		}
-		return "<unparsable URL>"
-	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.Redacted()
-}
-
-// urlSecrets returns the passwords a URL carries, raw and unescaped, so
-// that error messages can be scrubbed of them.
-func urlSecrets(raw string) []string {
-	var out []string
-	add := func(s string) {
-		if s != "" {
-			out = append(out, s)
-			if u, err := url.PathUnescape(s); err == nil && u != s {
-				out = append(out, u)
-			}
-		}
-	}
-	if _, rest, ok := strings.Cut(raw, "://"); ok {
-		if userinfo, _, ok := strings.Cut(rest, "@"); ok {
-			if _, pw, ok := strings.Cut(userinfo, ":"); ok {
-				add(pw)
-			}
-		}
-	}
-	if u, err := url.Parse(raw); err == nil {
-		if pw, ok := u.User.Password(); ok {
-			add(pw)
-		}
-		for _, pw := range u.Query()["password"] {
-			add(pw)
-		}
-	}
-	return out
-}
-
-// redactedError hides secrets in the text of an error that may quote a
-// connection string (driver errors sometimes do).
-type redactedError struct {
-	err     error
-	secrets []string
-}
-
-func (e *redactedError) Error() string {
-	msg := e.err.Error()
-	for _, s := range e.secrets {
-		msg = strings.ReplaceAll(msg, s, "xxxxx")
-	}
-	return msg
-}
-
-func (e *redactedError) Unwrap() error { return e.err }
-
-// redactErr wraps err so its message cannot show any of secrets.
-func redactErr(err error, secrets []string) error {
-	if err == nil || len(secrets) == 0 {
-		return err
-	}
-	return &redactedError{err: err, secrets: secrets}
 }

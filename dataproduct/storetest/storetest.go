@@ -551,6 +551,18 @@ func testIngestAllOrNothing(t *testing.T, s dataproduct.Store) {
 	assert.Error(t, err, "a NaN magnitude cannot be stored")
 	assert.Equal(t, 0, countDatums(t, s, 1))
 
+	for _, v := range []dataproduct.Photometry{
+		{Magnitude: dataproduct.Float(17), Filter: "g\x00r"},
+		{Magnitude: dataproduct.Float(17), Filter: "g", Telescope: "ATLAS\x1b[31m"},
+		{Magnitude: dataproduct.Float(17), Filter: "g", Extra: map[string]any{"note": "a\x00b"}},
+	} {
+		bad = append([]dataproduct.Datum(nil), ds...)
+		bad[42].Value = v
+		_, err = s.AddDatums(ctx, dataproduct.Datums(bad))
+		assert.ErrorIs(t, err, dataproduct.ErrInvalidDatum, "a control character (NUL) in %#v", v)
+		assert.Equal(t, 0, countDatums(t, s, 1))
+	}
+
 	bad = append([]dataproduct.Datum(nil), ds...)
 	bad[10].ProductID = 987654
 	_, err = s.AddDatums(ctx, dataproduct.Datums(bad))

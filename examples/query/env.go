@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strings"
 
 	"github.com/tomgo/targetdata/builtin"
 	"github.com/tomgo/targetdata/builtin/builtintest"
@@ -36,8 +38,8 @@ func newEnv(ctx context.Context, o *options, stderr io.Writer) (*env, error) {
 	var cfg *singletarget.Config
 	switch {
 	case o.config != "":
-		if o.url != "" || o.apiKey != "" {
-			return nil, &usageError{"-url and -api-key go without -config (set them in the settings file)"}
+		if o.url != "" || o.apiKey != "" || o.apiKeyFile != "" {
+			return nil, &usageError{"-url, -api-key and -api-key-file go without -config (set them in the settings file)"}
 		}
 		load := builtin.LoadConfig // every mistake at once, with its line
 		if o.simulate {
@@ -53,8 +55,12 @@ func newEnv(ctx context.Context, o *options, stderr io.Writer) (*env, error) {
 		if !ok {
 			return nil, &usageError{fmt.Sprintf("-service %q: not a built-in service (%v); use -config for others", o.service, builtin.ServiceNames())}
 		}
+		key, err := apiKey(o, stderr)
+		if err != nil {
+			return nil, err
+		}
 		cfg = &singletarget.Config{Services: map[string]singletarget.ServiceConfig{
-			o.service: {Class: class, URL: o.url, APIKey: singletarget.Secret(o.apiKey)},
+			o.service: {Class: class, URL: o.url, APIKey: key},
 		}, ServiceOrder: []string{o.service}}
 	default:
 		cfg = &singletarget.Config{}
@@ -84,7 +90,7 @@ func newEnv(ctx context.Context, o *options, stderr io.Writer) (*env, error) {
 	store, closeStore, err := builtin.OpenStore(ctx, dbURL, cmpOr(o.storage, cfg.Storage))
 	if err != nil {
 		_ = e.close() // the error that stopped newEnv matters more
-		return nil, err
+		return nil, cfg.RedactEnv(err)
 	}
 	e.closers = append(e.closers, closeStore)
 	e.store = store
@@ -95,6 +101,46 @@ func newEnv(ctx context.Context, o *options, stderr io.Writer) (*env, error) {
 	}
 	e.m = m
 	return e, nil
+}
+
+// keyEnvGeneric is the environment variable holding the API key of the
+// -service named, when no service-specific variable (keyEnv) is set.
+const keyEnvGeneric = "TARGETDATA_API_KEY"
+
+// keyEnv are the services' own environment variables for their keys (the
+// TOM Toolkit's names where it has one).
+var keyEnv = map[string]string{
+	"ATLAS":     "ATLAS_FORCED_PHOTOMETRY_API_KEY",
+	"PANSTARRS": "MAST_API_TOKEN",
+}
+
+// apiKey finds the key of -service: -api-key-file, else -api-key (which
+// every user of the machine can read in ps or /proc, hence the warning),
+// else the service's environment variable, else TARGETDATA_API_KEY.
+func apiKey(o *options, stderr io.Writer) (singletarget.Secret, error) {
+	switch {
+	case o.apiKeyFile != "" && o.apiKey != "":
+		return "", &usageError{"give the key once: -api-key-file or -api-key, not both"}
+	case o.apiKeyFile != "":
+		b, err := os.ReadFile(o.apiKeyFile)
+		if err != nil {
+			return "", &usageError{fmt.Sprintf("-api-key-file: %v", err)}
+		}
+		key := strings.TrimSpace(string(b))
+		if key == "" {
+			return "", &usageError{fmt.Sprintf("-api-key-file %s is empty", o.apiKeyFile)}
+		}
+		return singletarget.Secret(key), nil
+	case o.apiKey != "":
+		fmt.Fprintf(stderr, "query: warning: -api-key shows the key to every user of this machine (ps, /proc) for the whole run; use -api-key-file or $%s instead\n", cmpOr(keyEnv[o.service], keyEnvGeneric))
+		return singletarget.Secret(o.apiKey), nil
+	}
+	if name := keyEnv[o.service]; name != "" {
+		if v := strings.TrimSpace(os.Getenv(name)); v != "" {
+			return singletarget.Secret(v), nil
+		}
+	}
+	return singletarget.Secret(strings.TrimSpace(os.Getenv(keyEnvGeneric))), nil
 }
 
 func cmpOr(a, b string) string {

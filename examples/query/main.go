@@ -5,8 +5,15 @@
 //
 //	query -config settings.yaml -service ATLAS -name "SN 2023ixf" -ra 210.910674 -dec 54.311686 \
 //	      -param min_date_mjd=60080 -param max_date_mjd=60110
-//	query -service ATLAS -url https://fallingstar-data.com/forcedphot -api-key "$KEY" -name ... -ra ... -dec ...
+//	query -service ATLAS -api-key-file ~/.atlas-token -name ... -ra ... -dec ...
+//	ATLAS_FORCED_PHOTOMETRY_API_KEY=... query -service ATLAS -name ... -ra ... -dec ...
 //	query -simulate -service ZTF -name ... -ra ... -dec ...   # against the bundled simulator, offline
+//
+// Without -config, the key of -service comes from -api-key-file (a file
+// holding it), else $ATLAS_FORCED_PHOTOMETRY_API_KEY (ATLAS) or
+// $MAST_API_TOKEN (PANSTARRS), else $TARGETDATA_API_KEY. -api-key still
+// works but warns: a command-line argument is visible to every user of
+// the machine (ps, /proc/PID/cmdline) for the whole run.
 //
 // Query many targets as one batch, keeping the service exactly as busy as
 // the account allows (ATLAS: its write rate and queue cap; MAST and IRSA:
@@ -46,6 +53,9 @@
 // is refused with its line and column. -observation-time gives the time of
 // a file that holds none (a spectrum without DATE-OBS), as an ISO date and
 // time (UTC) or an MJD.
+//
+// A file the processor refuses is not kept in the store (-db); -keep-failed
+// keeps it.
 //
 // Output: one JSON object per datum per line on stdout
 // ({"timestamp", "mjd", "source", "data_type", "value"}), or CSV with

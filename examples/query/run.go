@@ -44,6 +44,7 @@ func (p *paramFlag) Set(s string) error {
 
 type options struct {
 	config, service, url, apiKey string
+	apiKeyFile                   string
 	simulate                     bool
 	name                         string
 	ra, dec                      float64
@@ -51,6 +52,7 @@ type options struct {
 	params                       paramFlag
 	db, storage                  string
 	process, file                string
+	keepFailed                   bool
 	observationTime              string
 	format                       string
 	timeout                      time.Duration
@@ -73,7 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.config, "config", "", "settings file (YAML or JSON) naming the services")
 	fs.StringVar(&o.service, "service", "", "service name (e.g. ATLAS, PANSTARRS, ZTF, ZTF_FP)")
 	fs.StringVar(&o.url, "url", "", "base URL of the service (without -config)")
-	fs.StringVar(&o.apiKey, "api-key", "", "API key of the service (without -config)")
+	fs.StringVar(&o.apiKey, "api-key", "", "API key of the service (without -config); shows in ps: prefer -api-key-file or the environment")
+	fs.StringVar(&o.apiKeyFile, "api-key-file", "", "file holding the API key of the service (without -config; default: $"+keyEnvGeneric+" or the service's variable)")
 	fs.BoolVar(&o.simulate, "simulate", false, "query the bundled simulator of the service instead of the real one")
 	fs.StringVar(&o.name, "name", "", "target name")
 	fs.Float64Var(&o.ra, "ra", -1, "target right ascension, degrees")
@@ -84,6 +87,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.storage, "storage", "", "file storage URL for -db (default: next to the SQLite file)")
 	fs.StringVar(&o.process, "process", "", "run the processor of this data product type over -file instead of querying")
 	fs.StringVar(&o.file, "file", "", "file for -process")
+	fs.BoolVar(&o.keepFailed, "keep-failed", false, "with -process: keep the file in the store even when processing refuses it")
 	fs.StringVar(&o.observationTime, "observation-time", "", "with -process: the observation time of a file that holds none (a spectrum without DATE-OBS), as 2024-01-26T03:14:15 (UTC) or an MJD")
 	fs.StringVar(&o.format, "format", "json", "output format: json or csv")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Hour, "give up after this long")
@@ -177,10 +181,25 @@ func processFile(ctx context.Context, env *env, o *options, stdout, stderr io.Wr
 	defer f.Close()
 	name := dataproduct.SafeName(filepath.Base(o.file))
 	// A user's file: in the uploads' name space, never replacing a service's product.
-	prod, err := env.store.PutProduct(ctx, dataproduct.Product{TargetID: o.targetID, Name: dataproduct.UploadName(name), DataProductType: o.process}, f)
+	stored := dataproduct.UploadName(name)
+	old, err := env.store.ListProducts(ctx, dataproduct.ProductFilter{TargetID: o.targetID, Name: stored})
 	if err != nil {
 		return err
 	}
+	prod, err := env.store.PutProduct(ctx, dataproduct.Product{TargetID: o.targetID, Name: stored, DataProductType: o.process}, f)
+	if err != nil {
+		return err
+	}
+	// A file the processor refuses is not kept (unless -keep-failed, or it
+	// replaced a product that was there before).
+	ingested := false
+	defer func() {
+		if !ingested && !o.keepFailed && len(old) == 0 {
+			if err := env.store.DeleteProduct(context.WithoutCancel(ctx), prod.ID); err != nil {
+				fmt.Fprintf(stderr, "query: removing the refused file from the store: %v\n", err)
+			}
+		}
+	}()
 	rc, err := env.store.OpenProduct(ctx, prod.ID)
 	if err != nil {
 		return err
@@ -220,6 +239,7 @@ func processFile(ctx context.Context, env *env, o *options, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	ingested = true
 	if err := out.flush(); err != nil {
 		return err
 	}
@@ -245,7 +265,7 @@ func query(ctx context.Context, env *env, o *options, out *writer, stderr io.Wri
 	if o.name == "" {
 		return &usageError{"-name is required (the target's name)"}
 	}
-	t := singletarget.Target{ID: o.targetID, Name: o.name, RA: o.ra, Dec: o.dec}
+	t := singletarget.Target{ID: o.targetID, Name: singletarget.NormalizeTargetName(o.name), RA: o.ra, Dec: o.dec}
 	start := time.Now()
 	ctx = singletarget.WithProgress(ctx, func(p singletarget.Progress) {
 		msg := p.Stage

@@ -89,7 +89,7 @@ func readTargets(path string, r io.Reader, firstID int64) ([]singletarget.Target
 			return nil, bad(n, "target %q is already on line %d", name, first)
 		}
 		seen[name] = n
-		t := singletarget.Target{ID: firstID + int64(len(out)), Name: name, RA: ra, Dec: dec}
+		t := singletarget.Target{ID: firstID + int64(len(out)), Name: singletarget.NormalizeTargetName(name), RA: ra, Dec: dec}
 		if err := t.Validate(); err != nil {
 			var fe *singletarget.FormErrors
 			if errors.As(err, &fe) {

@@ -73,7 +73,7 @@ func BenchmarkTargetPage1M(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := srv.targets.add(targetInput{Name: "SN 2023ixf", RA: "210.910674", Dec: "54.311686"}); err != nil {
+	if _, _, err := srv.targets.add(targetInput{Name: "SN 2023ixf", RA: "210.910674", Dec: "54.311686"}); err != nil {
 		b.Fatal(err)
 	}
 	db, err := sql.Open("sqlite", dbFile)

@@ -336,7 +336,7 @@ func (s *server) handleCreateTarget(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := targetInput{Name: r.PostFormValue("name"), RA: r.PostFormValue("ra"), Dec: r.PostFormValue("dec")}
-	t, err := s.targets.add(in)
+	t, lookAlike, err := s.targets.add(in)
 	var fe *singletarget.FormErrors
 	switch {
 	case errors.As(err, &fe):
@@ -349,6 +349,12 @@ func (s *server) handleCreateTarget(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("target created", "id", t.ID, "name", t.Name)
+	if lookAlike != "" {
+		// Warn: the name looks like another target's (another script's
+		// letters, 0 for O, ...).
+		http.Redirect(w, r, fmt.Sprintf("/targets/%d?%s", t.ID, url.Values{"looks_like": {lookAlike}}.Encode()), http.StatusSeeOther)
+		return
+	}
 	http.Redirect(w, r, fmt.Sprintf("/targets/%d", t.ID), http.StatusSeeOther)
 }
 
@@ -444,6 +450,8 @@ func (s *server) handleTarget(w http.ResponseWriter, r *http.Request) {
 	if q := r.URL.Query(); q.Has("added") {
 		p.Notice = fmt.Sprintf("Uploaded %s: %s datums added, %s duplicates skipped.", q.Get("file"), q.Get("added"), q.Get("skipped"))
 		p.UploadReport = q["report"]
+	} else if other := q.Get("looks_like"); other != "" {
+		p.Notice = fmt.Sprintf("Warning: the name %q looks like that of the target %q (letters of another script, 0 for O, ...): check that they are not the same object.", t.Name, other)
 	}
 	s.render(w, r, http.StatusOK, "target", p)
 }

@@ -70,10 +70,12 @@ type targetInput struct {
 }
 
 // add validates the input and adds the target, giving it the next id. A
-// bad input gives a *singletarget.FormErrors naming the field.
-func (l *targetList) add(in targetInput) (singletarget.Target, error) {
+// bad input gives a *singletarget.FormErrors naming the field. The name is
+// normalised (singletarget.NormalizeTargetName); lookAlike is the name of
+// an existing target it looks like (singletarget.LookAlike), if any.
+func (l *targetList) add(in targetInput) (t singletarget.Target, lookAlike string, err error) {
 	var errs singletarget.FormErrors
-	t := singletarget.Target{Name: strings.TrimSpace(in.Name)}
+	t = singletarget.Target{Name: singletarget.NormalizeTargetName(in.Name)}
 	parse := func(field, s string, into *float64) {
 		s = strings.TrimSpace(s)
 		if s == "" {
@@ -113,14 +115,19 @@ func (l *targetList) add(in targetInput) (singletarget.Target, error) {
 		}
 	}
 	if err := errs.Err(); err != nil {
-		return singletarget.Target{}, err
+		return singletarget.Target{}, "", err
 	}
+	names := make([]string, len(l.targets))
+	for i, o := range l.targets {
+		names[i] = o.Name
+	}
+	lookAlike, _ = singletarget.LookAlike(t.Name, names)
 	l.targets = append(l.targets, t)
 	if err := l.saveLocked(); err != nil {
 		l.targets = l.targets[:len(l.targets)-1]
-		return singletarget.Target{}, err
+		return singletarget.Target{}, "", err
 	}
-	return t, nil
+	return t, lookAlike, nil
 }
 
 // saveLocked writes the list to its file atomically.

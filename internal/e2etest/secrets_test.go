@@ -68,7 +68,8 @@ func (e *evidence) Write(p []byte) (int, error) {
 // secretForms returns the ways a secret could show: as is, URL-escaped,
 // and inside HTTP Basic credentials.
 func secretForms() map[string]string {
-	plain := []string{atlasPassword, panstarrsToken, ztfEmail, ztfUserpass, ztfHTTPUser, ztfHTTPPass, atlasBadToken, ztfBadUserpass}
+	plain := []string{atlasPassword, panstarrsToken, ztfEmail, ztfUserpass, ztfHTTPUser, ztfHTTPPass, atlasBadToken, ztfBadUserpass,
+		atlasToken().Reveal()}
 	out := map[string]string{}
 	for _, s := range plain {
 		out[s] = s
@@ -80,9 +81,36 @@ func secretForms() map[string]string {
 	return out
 }
 
+// atlasToken is the API token the ATLAS rigs' simulator gives atlasUser.
+func atlasToken() singletarget.Secret {
+	s := atlastest.Start(&atlastest.Options{Username: atlasUser, Password: atlasPassword})
+	defer s.Close()
+	return s.Token
+}
+
+// echo makes the rig's server repeat the credentials of its next n
+// requests in its error answers.
+func echo(r *rig, n int) {
+	switch {
+	case r.atlas != nil:
+		r.atlas.EchoCredentialsNext(n)
+	case r.ps != nil:
+		r.ps.EchoCredentialsNext(n)
+	default:
+		r.ztf.EchoCredentialsNext(n)
+	}
+}
+
+// echoTask makes the rig's next ATLAS task fail with an error_msg that
+// quotes the account's token.
+func echoTask(r *rig) {
+	r.atlas.FailNextTask("Invalid token " + r.atlasToken.Reveal() + " for this request (Authorization: Token " + r.atlasToken.Reveal() + ")")
+}
+
 // TestNoSecretsAnywhere runs every service with distinctive credentials,
 // logging at DEBUG, through successful and failing queries (refused
-// credentials, 5xx, 429, timeouts, dropped connections) on the Pool, and
+// credentials, 5xx, 429, timeouts, dropped connections, a server that
+// echoes the credentials back in its error answers) on the Pool, and
 // through the River executor with a SQLite store and job database; then
 // it scans every log line, error text (%v, %+v, %#v), job status, product
 // record (Extra included), stored file, River job row (args, metadata,
@@ -108,9 +136,13 @@ func TestNoSecretsAnywhere(t *testing.T) {
 			{name: "429", inject: func(r *rig) { throttle(r) }},
 			{name: "timeout", opts: rigOptions{timeout: quick}, inject: func(r *rig) { slow(r, 50) }},
 			{name: "dropped connections", inject: func(r *rig) { drop(r, 50) }},
+			{name: "echoing server", inject: func(r *rig) { echo(r, 50) }},
 		}
 		if rg.async {
 			scenarios = append(scenarios, scenario{name: "refused credentials", opts: rigOptions{badCreds: true}})
+		}
+		if rg.name == "ATLAS" {
+			scenarios = append(scenarios, scenario{name: "echoing task", inject: echoTask})
 		}
 		for _, sc := range scenarios {
 			sc.opts.logger = log
@@ -135,7 +167,10 @@ func TestNoSecretsAnywhere(t *testing.T) {
 			}
 			ev.addJSON(what+" job status", st)
 			ev.addErr(what+" job error", st.Err)
-			if sc.name == "5xx" || sc.name == "refused credentials" {
+			if sc.name == "echoing task" {
+				echoTask(r)
+			}
+			if sc.name == "5xx" || sc.name == "refused credentials" || strings.HasPrefix(sc.name, "echoing") {
 				_, err = r.m.Run(ctx, r.req) // the Manager's own error path too
 				ev.addErr(what+" Run error", err)
 			}
@@ -166,6 +201,10 @@ func TestNoSecretsAnywhere(t *testing.T) {
 			r.ztf.Inject(ztftest.Fault{Endpoint: ztftest.EndpointStatus, Status: 503, Times: 100})
 		}},
 		{"PANSTARRS 5xx", newPanSTARRS, rigOptions{}, func(r *rig) { r.ps.Inject(panstarrstest.Fault{Times: 100, Status: 503}) }},
+		{"ATLAS echoing server", newATLAS, rigOptions{}, func(r *rig) { echo(r, 100) }},
+		{"ATLAS echoing task", newATLAS, rigOptions{}, echoTask},
+		{"ZTF_FP echoing server", newZTFFP, rigOptions{}, func(r *rig) { echo(r, 100) }},
+		{"PANSTARRS echoing server", newPanSTARRS, rigOptions{}, func(r *rig) { echo(r, 100) }},
 	} {
 		rc.opts.logger, rc.opts.store = log, store
 		r := rc.make(t, rc.opts)

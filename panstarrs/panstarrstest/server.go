@@ -140,6 +140,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	faults   simfault.Queue
+	echoes   int
 	hits     map[string]int
 	requests []Request
 	empty    bool
@@ -326,6 +327,10 @@ func detail(status int, msg string) *httpError {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if s.takeEcho() {
+		echoCredentials(w, r)
+		return
+	}
 	rec := Request{Method: r.Method}
 	if c, err := r.Cookie("mast_token"); err == nil {
 		rec.Token = c.Value

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 
+	"github.com/tomgo/targetdata/internal/redact"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -354,11 +354,11 @@ func Open(ctx context.Context, dbURL string, m *singletarget.Manager, opts *Opti
 	case "postgres", "postgresql":
 		pool, err := pgxpool.New(ctx, dbURL)
 		if err != nil {
-			return nil, fmt.Errorf("riverexec: %s: %w", redactURL(dbURL), redactErr(err, dbURL))
+			return nil, fmt.Errorf("%w: riverexec: job database %s: %w", singletarget.ErrConfig, redact.URL(dbURL), redact.Error(err, redact.Passwords(dbURL)))
 		}
 		if err := pool.Ping(ctx); err != nil {
 			pool.Close()
-			return nil, fmt.Errorf("riverexec: cannot reach %s: %w", redactURL(dbURL), redactErr(err, dbURL))
+			return nil, fmt.Errorf("riverexec: cannot reach %s: %w", redact.URL(dbURL), redact.Error(err, redact.Passwords(dbURL)))
 		}
 		x, err := NewPostgres(pool, m, opts)
 		if err != nil {
@@ -368,40 +368,8 @@ func Open(ctx context.Context, dbURL string, m *singletarget.Manager, opts *Opti
 		x.closer = func() error { pool.Close(); return nil }
 		return x, nil
 	}
-	return nil, fmt.Errorf("%w: job database %q: unknown scheme %q (use sqlite://path or postgres://...)", singletarget.ErrConfig, redactURL(dbURL), scheme)
+	return nil, fmt.Errorf("%w: job database %q: unknown scheme %q (use sqlite://path or postgres://...)", singletarget.ErrConfig, redact.URL(dbURL), scheme)
 }
-
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
-}
-
-// redactErr removes the URL's password from an error's text.
-func redactErr(err error, dbURL string) error {
-	u, perr := url.Parse(dbURL)
-	if perr != nil || u.User == nil {
-		return err
-	}
-	pw, has := u.User.Password()
-	if !has || pw == "" {
-		return err
-	}
-	return redactedError{msg: strings.ReplaceAll(err.Error(), pw, "xxxxx"), err: err}
-}
-
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e redactedError) Error() string { return e.msg }
-func (e redactedError) Unwrap() error { return e.err }
 
 // Migrate creates or upgrades River's tables.
 func (x *Executor) Migrate(ctx context.Context) error {

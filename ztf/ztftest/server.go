@@ -163,6 +163,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	faults    simfault.Queue
+	echoes    int
 	requests  map[Endpoint]int
 	submitted map[string]int
 	nextExit  []int
@@ -328,6 +329,10 @@ func (s *Server) wrap(ep Endpoint, h http.Handler) http.Handler {
 		s.mu.Lock()
 		s.requests[ep]++
 		s.mu.Unlock()
+		if s.takeEcho() {
+			echoCredentials(w, r)
+			return
+		}
 		f, ok := s.faults.Take(func(e string) bool { return e == "" || Endpoint(e) == ep })
 		if !ok {
 			h.ServeHTTP(w, r)
