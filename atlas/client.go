@@ -67,9 +67,12 @@ type Client struct {
 	origin *url.URL // scheme and host of base
 	token  singletarget.Secret
 	opts   Options
-	read   *httpclient.Client
+	read   *httpclient.Client // task details, list pages, queue positions
+	files  *httpclient.Client // result files (static files, not throttled)
 	write  *httpclient.Client
-	pace   *writePacer // nil when Options.WriteRate is -1
+	pace   *pacer // writes; nil when Options.WriteRate is -1
+	rpace  *pacer // reads; nil when Options.ReadRate is -1
+	etags  *etagCache
 }
 
 // New returns a client for the server at baseURL (e.g. DefaultURL; a
@@ -91,10 +94,18 @@ func New(baseURL string, token singletarget.Secret, opts *Options) (*Client, err
 		return nil, errors.New("atlas: the API token contains white space")
 	}
 	c := &Client{base: base, origin: &url.URL{Scheme: u.Scheme, Host: u.Host}, token: token, opts: o}
-	c.read = c.httpClient(nil)
-	c.write = c.httpClient(nil)
-	c.pace = newWritePacer(o.WriteRate, o.WriteWindow, o.Now)
+	c.init()
 	return c, nil
+}
+
+// init makes the client's HTTP clients, pacing and cache.
+func (c *Client) init() {
+	c.read = c.httpClient(nil)
+	c.files = c.httpClient(nil)
+	c.write = c.httpClient(nil)
+	c.pace = newWritePacer(c.opts.WriteRate, c.opts.WriteWindow, c.opts.Now)
+	c.rpace = newReadPacer(c.opts.ReadRate, c.opts.ReadWindow, c.opts.Now)
+	c.etags = newETagCache()
 }
 
 func (c *Client) httpClient(extra []singletarget.Secret) *httpclient.Client {
@@ -122,9 +133,7 @@ func (c *Client) httpClient(extra []singletarget.Secret) *httpclient.Client {
 // instance one from ObtainToken). It shares nothing mutable with c.
 func (c *Client) WithToken(token singletarget.Secret) *Client {
 	n := &Client{base: c.base, origin: c.origin, token: token, opts: c.opts}
-	n.read = n.httpClient(nil)
-	n.write = n.httpClient(nil)
-	n.pace = newWritePacer(c.opts.WriteRate, c.opts.WriteWindow, c.opts.Now)
+	n.init()
 	return n
 }
 
@@ -144,6 +153,54 @@ func (c *Client) PollDelay(state string, n int) time.Duration { return c.opts.po
 // fast because of an earlier 429 or the client-side pacing
 // (Options.WriteRate); 0 when one would be sent now.
 func (c *Client) WriteBlockedFor() time.Duration { return max(c.write.BlockedFor(), c.pace.delay()) }
+
+// ReadBlockedFor reports how long reads (Task, Tasks, QueuePositions)
+// will still fail fast because of an earlier 429 or the client-side pacing
+// (Options.ReadRate); 0 when one would be sent now.
+func (c *Client) ReadBlockedFor() time.Duration { return max(c.read.BlockedFor(), c.rpace.delay()) }
+
+// sendRead sends a read through the account's read pacing: a read the
+// pacing holds back fails fast with a *singletarget.ThrottledError.
+func (c *Client) sendRead(ctx context.Context, req *httpclient.Request, want ...int) (*httpclient.Response, error) {
+	if c.rpace != nil && c.read.BlockedFor() <= 0 {
+		if wait := c.rpace.acquire(false); wait > 0 {
+			return nil, c.rpace.throttled(wait)
+		}
+		defer c.rpace.finish()
+	}
+	return c.send(ctx, c.read, req, want...)
+}
+
+// getJSON reads a JSON answer with a conditional GET: it sends the ETag of
+// the last answer for this URL (If-None-Match) and, on 304, decodes that
+// answer again. It reports whether the answer was a 304.
+func (c *Client) getJSON(ctx context.Context, target string, into any) (bool, error) {
+	h := c.headers(target, "application/json")
+	cached, hasCached := c.etags.get(target)
+	if hasCached {
+		h.Set("If-None-Match", cached.etag)
+	}
+	req := &httpclient.Request{Method: http.MethodGet, URL: target, Header: h}
+	resp, err := c.sendRead(ctx, req, http.StatusOK, http.StatusNotModified)
+	if err != nil {
+		return false, err
+	}
+	if resp.Status == http.StatusNotModified {
+		if !hasCached {
+			return false, fmt.Errorf("%s: GET %s: %w: 304 Not Modified without a conditional request", ServiceName, c.read.RedactURL(target), singletarget.ErrRemote)
+		}
+		return true, c.decodeJSON(req, &httpclient.Response{Status: http.StatusOK, Header: cached.header, Body: cached.body}, into)
+	}
+	if err := c.decodeJSON(req, resp, into); err != nil {
+		return false, err
+	}
+	if etag := resp.Header.Get("ETag"); etag != "" {
+		c.etags.put(target, etagEntry{etag: etag, header: resp.Header, body: resp.Body})
+	} else if hasCached {
+		c.etags.drop(target)
+	}
+	return false, nil
+}
 
 // sendWrite sends a write through the account's pacing: a write the
 // pacing holds back fails fast with a *singletarget.ThrottledError. It
@@ -229,6 +286,11 @@ func (c *Client) send(ctx context.Context, hc *httpclient.Client, req *httpclien
 // want to a typed error: a redirect to the login page (refused token),
 // another redirect, another status.
 func (c *Client) answerError(hc *httpclient.Client, req *httpclient.Request, resp *httpclient.Response, want ...int) error {
+	for _, w := range want {
+		if resp.Status == w { // 304 Not Modified included, when asked for
+			return nil
+		}
+	}
 	if resp.Status >= 300 && resp.Status < 400 {
 		loc := resp.Header.Get("Location")
 		if strings.Contains(loc, "/api-auth/login/") || strings.Contains(loc, "/accounts/login") {
@@ -237,11 +299,6 @@ func (c *Client) answerError(hc *httpclient.Client, req *httpclient.Request, res
 		}
 		return fmt.Errorf("%s: %s %s: %w: unexpected redirect (HTTP %d) to %q",
 			ServiceName, req.Method, hc.RedactURL(req.URL), singletarget.ErrRemote, resp.Status, hc.RedactURL(loc))
-	}
-	for _, w := range want {
-		if resp.Status == w {
-			return nil
-		}
 	}
 	return fmt.Errorf("%s: %s %s: %w: unexpected HTTP %d %s", ServiceName, req.Method, hc.RedactURL(req.URL),
 		singletarget.ErrRemote, resp.Status, http.StatusText(resp.Status))
@@ -391,6 +448,10 @@ type QueueRequest struct {
 	PropermotionRA, PropermotionDec *float64
 	// Comment is a free text (at most 300 characters).
 	Comment string
+	// CallbackURL, when set, is the https URL the server POSTs to once
+	// when the task finishes (2026 server, spec §3; see
+	// Options.CallbackURL).
+	CallbackURL string
 }
 
 // Validate checks the request before it is sent; the *FormErrors names
@@ -423,6 +484,11 @@ func (q QueueRequest) Validate() error {
 	if len(q.Comment) > 300 {
 		errs.Add("comment", "must be at most 300 characters")
 	}
+	if q.CallbackURL != "" {
+		if err := checkCallbackURL(q.CallbackURL); err != nil {
+			errs.Add("callback_url", err.Error())
+		}
+	}
 	return errs.Err()
 }
 
@@ -452,6 +518,9 @@ func (q QueueRequest) form() url.Values {
 	}
 	if q.Comment != "" {
 		v.Set("comment", q.Comment)
+	}
+	if q.CallbackURL != "" {
+		v.Set("callback_url", q.CallbackURL)
 	}
 	return v
 }
@@ -527,21 +596,22 @@ func taskIDFromURL(u string) (int64, bool) {
 	return id, err == nil && id > 0
 }
 
-// Task reads task id (GET {base}/queue/{id}/, spec §4). A task that no
-// longer exists (deleted, or purged 31 days after finishing) gives a
-// *singletarget.RemoteError matching singletarget.ErrNotFound.
+// Task reads task id (GET {base}/queue/{id}/, spec §4). It sends the
+// ETag of the last answer about the task (If-None-Match): a 304 (no
+// change, 2026 server) returns that answer again. A task that no longer
+// exists (deleted, or purged 31 days after finishing) gives a
+// *singletarget.RemoteError matching singletarget.ErrNotFound. Reads are
+// paced (Options.ReadRate).
 func (c *Client) Task(ctx context.Context, id int64) (*Task, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%s: task %d: %w", ServiceName, id, err)
 	}
 	target := c.TaskURL(id)
-	req := &httpclient.Request{Method: http.MethodGet, URL: target, Header: c.headers(target, "application/json")}
-	resp, err := c.send(ctx, c.read, req, http.StatusOK)
-	if err != nil {
-		return nil, err
-	}
 	var t Task
-	if err := c.decodeJSON(req, resp, &t); err != nil {
+	if _, err := c.getJSON(ctx, target, &t); err != nil {
+		if errors.Is(err, singletarget.ErrNotFound) {
+			c.etags.drop(target)
+		}
 		return nil, err
 	}
 	c.redactTask(&t)
@@ -554,18 +624,23 @@ func (c *Client) Task(ctx context.Context, id int64) (*Task, error) {
 // maxListPages bounds the pages Tasks reads.
 const maxListPages = 50
 
-// Tasks lists the account's tasks (GET {base}/queue/, spec §2): every task
-// not deleted, in the server's order (newest first on the current
-// server), following the pagination's "next" links on the same host, at
-// most 50 pages. stop, when not nil, is called on each task in turn and
-// ends the listing early when it returns true (the tasks seen so far,
-// that one included, are returned). The answer may be a paginated object
-// ({"count", "next", "results"}) or a plain JSON list.
+// ListPageSize is the page size Tasks asks for (?pagesize=, the server's
+// most).
+const ListPageSize = 100
+
+// Tasks lists the account's tasks (GET {base}/queue/?pagesize=100, spec
+// §2): every task not deleted, in the server's order (newest first),
+// following the pagination's "next" links on the same host, at most 50
+// pages. Each page is a paced read sent with the ETag of its last answer
+// (a 304 reuses that answer). stop, when not nil, is called on each task
+// in turn and ends the listing early when it returns true (the tasks seen
+// so far, that one included, are returned). The answer may be a paginated
+// object ({"next", "results", ...}) or a plain JSON list.
 func (c *Client) Tasks(ctx context.Context, stop func(Task) bool) ([]Task, error) {
 	if err := c.needToken("list tasks"); err != nil {
 		return nil, err
 	}
-	target := c.base + "/queue/"
+	target := c.base + "/queue/?pagesize=" + strconv.Itoa(ListPageSize)
 	var out []Task
 	for page := 0; target != ""; page++ {
 		if err := ctx.Err(); err != nil {
@@ -574,24 +649,12 @@ func (c *Client) Tasks(ctx context.Context, stop func(Task) bool) ([]Task, error
 		if page == maxListPages {
 			return out, fmt.Errorf("%s: list tasks: %w: more than %d pages", ServiceName, singletarget.ErrRemote, maxListPages)
 		}
-		req := &httpclient.Request{Method: http.MethodGet, URL: target, Header: c.headers(target, "application/json")}
-		resp, err := c.send(ctx, c.read, req, http.StatusOK)
-		if err != nil {
-			return nil, err
-		}
-		var paged struct {
-			Next    *string `json:"next"`
-			Results []Task  `json:"results"`
-		}
-		if body := bytes.TrimSpace(resp.Body); len(body) > 0 && body[0] == '[' {
-			err = c.decodeJSON(req, resp, &paged.Results)
-		} else {
-			err = c.decodeJSON(req, resp, &paged)
-		}
-		if err != nil {
+		var paged listPage
+		if _, err := c.getJSON(ctx, target, &paged); err != nil {
 			return nil, err
 		}
 		for _, t := range paged.Results {
+			c.redactTask(&t)
 			out = append(out, t)
 			if stop != nil && stop(t) {
 				return out, nil
@@ -606,6 +669,55 @@ func (c *Client) Tasks(ctx context.Context, stop func(Task) bool) ([]Task, error
 		}
 	}
 	return out, nil
+}
+
+// listPage is one page of the task list: a paginated object, or a plain
+// list.
+type listPage struct {
+	Next    *string `json:"next"`
+	Results []Task  `json:"results"`
+}
+
+// UnmarshalJSON accepts both forms.
+func (p *listPage) UnmarshalJSON(b []byte) error {
+	if b = bytes.TrimSpace(b); len(b) > 0 && b[0] == '[' {
+		return json.Unmarshal(b, &p.Results)
+	}
+	type plain listPage
+	return json.Unmarshal(b, (*plain)(p))
+}
+
+// QueuePositions reads GET {base}/queuepositions.json (2026 server, spec
+// §2): the position in the global queue (0 = next) of each of the
+// account's unfinished tasks, by task id. A server without the endpoint
+// answers 404 (an error matching singletarget.ErrNotFound). It is a paced
+// read.
+func (c *Client) QueuePositions(ctx context.Context) (map[int64]int, error) {
+	if err := c.needToken("queue positions"); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s: queue positions: %w", ServiceName, err)
+	}
+	target := c.base + "/queuepositions.json"
+	req := &httpclient.Request{Method: http.MethodGet, URL: target, Header: c.headers(target, "application/json")}
+	resp, err := c.sendRead(ctx, req, http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		Positions map[string]int `json:"queuepositions"`
+	}
+	if err := c.decodeJSON(req, resp, &out); err != nil {
+		return nil, err
+	}
+	pos := make(map[int64]int, len(out.Positions))
+	for k, v := range out.Positions {
+		if id, err := strconv.ParseInt(k, 10, 64); err == nil && id > 0 {
+			pos[id] = v
+		}
+	}
+	return pos, nil
 }
 
 // Download fetches a finished task's result file (GET result_url, spec §5)
@@ -646,8 +758,8 @@ func (c *Client) DownloadTo(ctx context.Context, resultURL string, consume func(
 		return fmt.Errorf("%s: download: %w: result URL %q is not an absolute http(s) URL", ServiceName, singletarget.ErrRemote, c.read.RedactURL(resultURL))
 	}
 	req := &httpclient.Request{Method: http.MethodGet, URL: resultURL, Header: c.headers(resultURL, "text/plain, */*;q=0.1")}
-	return c.read.Fetch(ctx, req, func(resp *httpclient.Response, body io.Reader) error {
-		if err := c.answerError(c.read, req, resp, http.StatusOK); err != nil {
+	return c.files.Fetch(ctx, req, func(resp *httpclient.Response, body io.Reader) error {
+		if err := c.answerError(c.files, req, resp, http.StatusOK); err != nil {
 			return err
 		}
 		chk := &resultCheck{r: bufio.NewReaderSize(body, 64<<10), html: resp.IsHTML()}
@@ -755,6 +867,9 @@ func (c *Client) Delete(ctx context.Context, id int64) error {
 	target := c.TaskURL(id)
 	req := &httpclient.Request{Method: http.MethodDelete, URL: target, Header: c.headers(target, "application/json")}
 	_, _, err := c.sendWrite(ctx, req, http.StatusNoContent, http.StatusOK, http.StatusAccepted)
+	if err == nil || errors.Is(err, singletarget.ErrNotFound) {
+		c.etags.drop(target)
+	}
 	return err
 }
 

@@ -638,3 +638,107 @@ func TestPollDelay(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 10*time.Second, fixed.PollDelay(atlas.StateQueued, 30))
 }
+
+func TestConditionalReads(t *testing.T) {
+	env := newMock(t, nil)
+	var inm []string
+	env.tr.RegisterResponder("GET", mockBase+"/queue/1851119/", func(r *http.Request) (*http.Response, error) {
+		inm = append(inm, r.Header.Get("If-None-Match"))
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			resp := httpmock.NewStringResponse(304, "")
+			resp.Header.Set("ETag", `"v1"`)
+			return resp, nil
+		}
+		resp, _ := jsonResponse(200, finishedJSON)(r)
+		resp.Header.Set("ETag", `"v1"`)
+		return resp, nil
+	})
+	first, err := env.client.Task(ctx, 1851119)
+	require.NoError(t, err)
+	second, err := env.client.Task(ctx, 1851119)
+	require.NoError(t, err)
+	assert.Equal(t, first, second, "a 304 gives the last answer again")
+	assert.Equal(t, []string{"", `"v1"`}, inm)
+
+	// A 304 the client did not ask for is an error, not an empty task.
+	env.tr.RegisterResponder("GET", mockBase+"/queue/7/", httpmock.NewStringResponder(304, ""))
+	_, err = env.client.Task(ctx, 7)
+	assert.ErrorIs(t, err, singletarget.ErrRemote)
+
+	// The list asks for full pages and sends each page's ETag.
+	var listINM []string
+	env.tr.RegisterResponder("GET", mockBase+"/queue/?pagesize=100", func(r *http.Request) (*http.Response, error) {
+		listINM = append(listINM, r.Header.Get("If-None-Match"))
+		if r.Header.Get("If-None-Match") == `"L"` {
+			return httpmock.NewStringResponse(304, ""), nil
+		}
+		resp, _ := jsonResponse(200, `{"next": null, "previous": null, "taskcount": 1, "results": [`+finishedJSON+`]}`)(r)
+		resp.Header.Set("ETag", `"L"`)
+		return resp, nil
+	})
+	for range 2 {
+		tasks, err := env.client.Tasks(ctx, nil)
+		require.NoError(t, err)
+		require.Len(t, tasks, 1)
+		assert.Equal(t, int64(1851119), tasks[0].ID)
+	}
+	assert.Equal(t, []string{"", `"L"`}, listINM)
+}
+
+func TestReadPacing(t *testing.T) {
+	env := newMock(t, func(o *atlas.Options) { o.ReadRate, o.ReadWindow = 2, time.Minute })
+	env.tr.RegisterResponder("GET", mockBase+"/queue/1851119/", jsonResponse(200, finishedJSON))
+	for range 2 {
+		_, err := env.client.Task(ctx, 1851119)
+		require.NoError(t, err)
+	}
+	_, err := env.client.Task(ctx, 1851119)
+	var te *singletarget.ThrottledError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, time.Minute, te.RetryAfter)
+	assert.Contains(t, te.Detail, "reads are kept to 2 reads per 1m0s")
+	assert.Equal(t, 2, env.tr.GetTotalCallCount(), "the third read was not sent")
+	assert.Equal(t, time.Minute, env.client.ReadBlockedFor())
+	assert.Zero(t, env.client.WriteBlockedFor(), "writes have their own pacing")
+	env.clock.Add(time.Minute)
+	_, err = env.client.Task(ctx, 1851119)
+	require.NoError(t, err)
+
+	// Result files are static files: not paced.
+	env.tr.RegisterResponder("GET", mockBase+"/static/results/job1851119.txt", httpmock.NewStringResponder(200, resultFile))
+	for range 3 {
+		_, err := env.client.Download(ctx, mockBase+"/static/results/job1851119.txt")
+		require.NoError(t, err)
+	}
+}
+
+func TestQueuePositionsRead(t *testing.T) {
+	env := newMock(t, nil)
+	env.tr.RegisterResponder("GET", mockBase+"/queuepositions.json",
+		jsonResponse(200, `{"queuepositions": {"11": 0, "12": 7, "x": 3}, "queuedtypes": {"11": "FP", "12": "FP"}, "queueoffset": 2}`))
+	pos, err := env.client.QueuePositions(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, map[int64]int{11: 0, 12: 7}, pos)
+
+	old := newMock(t, nil)
+	old.tr.RegisterResponder("GET", mockBase+"/queuepositions.json", httpmock.NewStringResponder(404, "<h1>Not Found</h1>"))
+	_, err = old.client.QueuePositions(ctx)
+	assert.ErrorIs(t, err, singletarget.ErrNotFound, "a server without the endpoint")
+}
+
+func TestQueueSendsTheCallbackURL(t *testing.T) {
+	env := newMock(t, nil)
+	var form url.Values
+	env.tr.RegisterResponder("POST", mockBase+"/queue/", func(r *http.Request) (*http.Response, error) {
+		require.NoError(t, r.ParseForm())
+		form = r.PostForm
+		return jsonResponse(201, finishedJSON)(r)
+	})
+	_, err := env.client.Queue(ctx, atlas.QueueRequest{RA: 1, Dec: 2, CallbackURL: "https://tom.example.org/cb"})
+	require.NoError(t, err)
+	assert.Equal(t, "https://tom.example.org/cb", form.Get("callback_url"))
+	_, err = env.client.Queue(ctx, atlas.QueueRequest{RA: 1, Dec: 2, CallbackURL: "http://tom.example.org/cb"})
+	var fe *singletarget.FormErrors
+	require.ErrorAs(t, err, &fe)
+	assert.Contains(t, err.Error(), "callback_url")
+}

@@ -32,6 +32,15 @@
 //     learn_active_limit: true learns it from 429 answers to queue requests
 //     (default false); max_queued_tasks: the cap on tasks not yet started
 //     that batches keep below (default 500, the server's; -1 for none)
+//   - read_rate, read_window: the client-side pacing of the account's
+//     reads (defaults 600 and 1m, the 2026 server's read throttle;
+//     read_rate -1 turns it off)
+//   - list_max_age: how old a read of the account's task list may be to
+//     answer the polls of its pending tasks (default: poll_running, 2s);
+//     queue_positions_max_age: how often /queuepositions.json is read
+//     while tasks are queued (default 30s; "never")
+//   - callback_url: the public https URL of the TOM's completion callback
+//     endpoint (see Service.CallbackHandler); default none
 //
 // Unknown keys are refused at load time. Register adds both classes to a
 // singletarget.Registry.
@@ -45,10 +54,10 @@
 // with the job's key in its comment ("targetdata:<key>"); a retried
 // submission first looks for that task in the account's list (GET
 // {url}/queue/), so a worker killed just after the server accepted the
-// POST leaves no second task. Resume reads {url}/queue/{id}/ once: a
-// task is queued, running, finished with a result_url, or finished with
-// an error_msg and no result (terminal: the TOM Toolkit loops on it
-// forever). Polls back off from 4 s while queued and 2 s while running,
+// POST leaves no second task. Resume looks at the task once (see
+// Polling): a task is queued, running, finished with a result_url, or
+// finished with an error_msg and no result (terminal: the TOM Toolkit
+// loops on it forever). Polls back off from 4 s while queued and 2 s while running,
 // growing by 1.25 per look up to a minute, and stop with ErrDeadline after
 // six hours. A finished task's file is downloaded, checked (HTML, empty or
 // cut-short bodies are never stored as data) and stored as the product
@@ -58,10 +67,49 @@
 // recorded in the job and its datums are committed, so a crash before
 // that finds the task still there (singletarget.Finisher), and a
 // throttled delete waits without failing the job. CancelRemote deletes a
-// task. Tokens
-// are only sent to the configured host, and redirects are never followed:
+// task. Tokens are only sent to the configured host, and redirects are never followed:
 // servers of 2022 to 2026-07 answered a refused token with a 302 to their
 // login page, which the client reports as ErrUnauthorized.
+//
+// # Polling
+//
+// A Service coordinates the polls of the account's pending tasks in the
+// process. With one task pending, Resume reads that task
+// ({url}/queue/{id}/); with two or more, it reads the account's task list
+// instead ({url}/queue/?pagesize=100, newest first, following the cursor
+// pagination only as far as the oldest pending task) and answers every
+// task's poll from that one read for Options.ListMaxAge (default
+// poll_running, 2 s). Every read sends the ETag of its last answer
+// (If-None-Match): a 304 means no change and costs no body. While tasks
+// are queued, {url}/queuepositions.json is read at most every
+// Options.QueuePositionsMaxAge (30 s) and each task's place in the queue
+// is shown in its progress ("ATLAS task 1851119 queued (position 12)")
+// and kept in RemoteTask.Data["queue_position"]. So 200 pending tasks
+// cost two list pages a poll round (three with the queue positions), not
+// 200 reads. Reads are paced like writes (Options.ReadRate: the 2026
+// server's 600 a minute): a read beyond the pace fails fast with a
+// *singletarget.ThrottledError. Result files are static files, neither
+// paced nor throttled.
+//
+// # Completion callbacks
+//
+// The 2026 server can POST {"task_id": ..., "success": ...} once to a
+// task's callback_url when it finishes, and never retries. With
+// Options.CallbackURL (the setting callback_url: the public https URL of
+// the TOM's endpoint) every task is submitted with it, and
+// Service.CallbackHandler is that endpoint: it takes only the task id
+// from the body, and only to wake the job waiting on that task
+// (singletarget.RemoteWaker: a Pool parks it, riverexec makes its snoozed
+// job available now). The woken job reads the task from the server, as
+// its next poll would have: a forged callback can make a job look early,
+// never fake a result (reads for woken jobs are at most one per
+// ListMaxAge, 2 s at most, and the endpoint takes at most CallbackRate
+// callbacks a second). Polling stays the fallback for callbacks lost or
+// never sent. A server that refuses the URL (it must be https and resolve
+// to a public address) gets tasks without it from then on; servers
+// before 2026 ignore the field. builtin.App.CallbackHandlers gives a TOM
+// the endpoints to serve (webtom does; so does examples/worker
+// -callback-addr); see SECURITY.md.
 //
 // # Throttling
 //
@@ -90,7 +138,13 @@
 // An account with 500 tasks not yet started gets a 400 instead, returned
 // as a ThrottledError (RetryAfter = Options.QueueFullWait) that also
 // matches ErrQueueFull. A DELETE that is throttled after a result was
-// stored does not hold the result back: it is remembered and retried on
+// stored does not hold the result back: the job waits for it (up to
+// singletarget.ManagerOptions.MaxFinishWait, 15 minutes), then hands it
+// to the executor's clean-up queue (singletarget.DeferCleanup), which
+// riverexec keeps in its job database: a clean-up job that outlives the
+// worker process and deletes the task once the account's writes allow.
+// The deletes of tasks that finished without data go there too; without
+// an executor's queue they are remembered in the Service and retried on
 // later calls (Service.Cleanup retries them all).
 //
 // # Errors

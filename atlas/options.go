@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -91,22 +94,61 @@ type Options struct {
 	// started (spec §6: 500), which batches keep below. Default 500; -1
 	// for none.
 	MaxQueuedTasks int
+
+	// ReadRate is how many reads (task details, task list pages, queue
+	// positions; not result files) the client lets through per ReadWindow
+	// for the account: the 2026 server's read throttle (spec §6: 600 a
+	// minute). A read beyond it fails fast with a
+	// *singletarget.ThrottledError, as writes do. Default 600; -1
+	// disables the pacing.
+	ReadRate int
+	// ReadWindow is the read pacing's sliding window. Default 1 minute.
+	ReadWindow time.Duration
+	// ListMaxAge is how old a read of the account's task list may be for
+	// a Service to answer the poll of any of its pending tasks from it:
+	// with two or more tasks pending in the process, Resume reads the
+	// list (GET /queue/, up to 100 tasks a page, with If-None-Match) at
+	// most this often and shares it among them, instead of reading each
+	// task. Default PollRunning (2 s): sharing delays no look beyond the
+	// poll policy's shortest wait. Looks of jobs woken by completion
+	// callbacks want news from after the wake; the reads made for them
+	// are at least ListMaxAge apart (at most 2 s), whatever the number of
+	// callbacks.
+	ListMaxAge time.Duration
+	// QueuePositionsMaxAge is how often, at most, a Service reads
+	// /queuepositions.json while tasks of the account are queued, to show
+	// each task's place in the queue as progress. Default 30 s; -1 never
+	// reads it (the tasks' own queuepos is shown then).
+	QueuePositionsMaxAge time.Duration
+	// CallbackURL, when set, is sent as every task's callback_url: the
+	// public https URL of the TOM's endpoint that the server POSTs to
+	// once when the task finishes (2026 server; see
+	// Service.CallbackHandler). Polling stays the fallback: the server
+	// sends a callback once and never retries it. A server that refuses
+	// the field (400) gets tasks without it from then on. It must be an
+	// absolute https URL without credentials, at most 500 characters;
+	// http is accepted only for a loopback host (tests). Default "": no
+	// callbacks.
+	CallbackURL string
 }
 
 // Defaults of Options.
 const (
-	DefaultTimeout       = 2 * time.Minute
-	DefaultRetryMax      = 3
-	DefaultMaxResultSize = 256 << 20
-	DefaultPollQueued    = 4 * time.Second
-	DefaultPollRunning   = 2 * time.Second
-	DefaultPollGrowth    = 1.25
-	DefaultPollMax       = time.Minute
-	DefaultDeadline      = 6 * time.Hour
-	DefaultQueueFullWait = time.Minute
-	DefaultWriteRate     = 60
-	DefaultWriteWindow   = time.Minute
-	DefaultMaxQueued     = 500
+	DefaultTimeout              = 2 * time.Minute
+	DefaultRetryMax             = 3
+	DefaultMaxResultSize        = 256 << 20
+	DefaultPollQueued           = 4 * time.Second
+	DefaultPollRunning          = 2 * time.Second
+	DefaultPollGrowth           = 1.25
+	DefaultPollMax              = time.Minute
+	DefaultDeadline             = 6 * time.Hour
+	DefaultQueueFullWait        = time.Minute
+	DefaultWriteRate            = 60
+	DefaultWriteWindow          = time.Minute
+	DefaultMaxQueued            = 500
+	DefaultReadRate             = 600
+	DefaultReadWindow           = time.Minute
+	DefaultQueuePositionsMaxAge = 30 * time.Second
 )
 
 // withDefaults returns a copy with every default applied, or an error
@@ -131,6 +173,8 @@ func (o *Options) withDefaults() (Options, error) {
 		{"Deadline", &out.Deadline, DefaultDeadline},
 		{"QueueFullWait", &out.QueueFullWait, DefaultQueueFullWait},
 		{"WriteWindow", &out.WriteWindow, DefaultWriteWindow},
+		{"ReadWindow", &out.ReadWindow, DefaultReadWindow},
+		{"ListMaxAge", &out.ListMaxAge, 0},
 	} {
 		switch {
 		case *d.v < 0:
@@ -149,12 +193,24 @@ func (o *Options) withDefaults() (Options, error) {
 		name string
 		v    *int
 		def  int
-	}{{"WriteRate", &out.WriteRate, DefaultWriteRate}, {"MaxQueuedTasks", &out.MaxQueuedTasks, DefaultMaxQueued}} {
+	}{{"WriteRate", &out.WriteRate, DefaultWriteRate}, {"MaxQueuedTasks", &out.MaxQueuedTasks, DefaultMaxQueued},
+		{"ReadRate", &out.ReadRate, DefaultReadRate}} {
 		switch {
 		case *n.v == 0:
 			*n.v = n.def
 		case *n.v < -1:
 			errs = append(errs, fmt.Errorf("atlas: Options.%s must be -1 (none) or positive, not %d", n.name, *n.v))
+		}
+	}
+	switch {
+	case out.QueuePositionsMaxAge == 0:
+		out.QueuePositionsMaxAge = DefaultQueuePositionsMaxAge
+	case out.QueuePositionsMaxAge < 0 && out.QueuePositionsMaxAge != -1:
+		errs = append(errs, fmt.Errorf("atlas: Options.QueuePositionsMaxAge must be -1 (never) or positive, not %s", out.QueuePositionsMaxAge))
+	}
+	if out.CallbackURL != "" {
+		if err := checkCallbackURL(out.CallbackURL); err != nil {
+			errs = append(errs, fmt.Errorf("atlas: Options.CallbackURL: %w", err))
 		}
 	}
 	if out.MaxActiveTasks < 0 {
@@ -180,6 +236,9 @@ func (o *Options) withDefaults() (Options, error) {
 				out.PollMax, out.PollQueued, out.PollRunning))
 		}
 	}
+	if out.ListMaxAge == 0 {
+		out.ListMaxAge = out.PollRunning
+	}
 	if out.Logger == nil {
 		out.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -200,4 +259,43 @@ func (o *Options) pollDelay(state string, n int) time.Duration {
 		return o.PollMax
 	}
 	return time.Duration(d)
+}
+
+// maxCallbackURL is the longest callback_url the server accepts.
+const maxCallbackURL = 500
+
+// checkCallbackURL checks a callback URL before any task carries it:
+// absolute https without credentials, query-safe, at most 500 characters
+// (the server's rules, spec §3); plain http only to a loopback host, for
+// tests against the simulator. Whether the name resolves to a public
+// address only the server can tell.
+func checkCallbackURL(raw string) error {
+	if len(raw) > maxCallbackURL {
+		return fmt.Errorf("%d characters; the server takes at most %d", len(raw), maxCallbackURL)
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%q is not a URL", raw)
+	case u.User != nil:
+		return errors.New("must not contain credentials")
+	case u.Hostname() == "":
+		return fmt.Errorf("%q has no host", raw)
+	case u.Fragment != "":
+		return fmt.Errorf("%q has a fragment", raw)
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopbackName(u.Hostname()):
+		return nil
+	}
+	return fmt.Errorf("%q must be an https URL (the server refuses others; http only to a loopback host, for tests)", raw)
+}
+
+// isLoopbackName reports whether host is localhost or a loopback address.
+func isLoopbackName(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

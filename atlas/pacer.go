@@ -10,19 +10,21 @@ import (
 )
 
 // reservationTTL is how long a place reserved for a queue request (see
-// writePacer.reserve) is kept if no request comes to use it.
+// pacer.reserve) is kept if no request comes to use it.
 const reservationTTL = time.Minute
 
-// writePacer keeps an account's writes (queue POSTs and DELETEs) within
-// the server's throttle, a sliding window of rate requests per window
+// pacer keeps an account's writes (queue POSTs and DELETEs), or its reads
+// (task details, list pages, queue positions), within the server's
+// throttle of that kind, a sliding window of rate requests per window
 // (Django REST framework's SimpleRateThrottle, spec §6): a write may go
 // when fewer than rate writes were answered in the last window, counting
 // the ones still unanswered and the places reserved for queue requests.
 // Times are taken when the answer arrives, which is never before the
 // server saw the request, so the client's window always covers the
-// server's. It is safe for concurrent use; the nil *writePacer paces
+// server's. It is safe for concurrent use; the nil *pacer paces
 // nothing.
-type writePacer struct {
+type pacer struct {
+	noun   string // "write" or "read", for messages
 	rate   int
 	window time.Duration
 	now    func() time.Time
@@ -33,16 +35,24 @@ type writePacer struct {
 	reserved []time.Time // when each reservation lapses, oldest first
 }
 
-func newWritePacer(rate int, window time.Duration, now func() time.Time) *writePacer {
+func newWritePacer(rate int, window time.Duration, now func() time.Time) *pacer {
+	return newPacer("write", rate, window, now)
+}
+
+func newReadPacer(rate int, window time.Duration, now func() time.Time) *pacer {
+	return newPacer("read", rate, window, now)
+}
+
+func newPacer(noun string, rate int, window time.Duration, now func() time.Time) *pacer {
 	if rate <= 0 {
 		return nil
 	}
-	return &writePacer{rate: rate, window: window, now: now}
+	return &pacer{noun: noun, rate: rate, window: window, now: now}
 }
 
 // delayLocked is how long until one more write may go (0: now), after
 // dropping answers older than the window and lapsed reservations.
-func (p *writePacer) delayLocked(now time.Time) time.Duration {
+func (p *pacer) delayLocked(now time.Time) time.Duration {
 	cut := now.Add(-p.window)
 	i := 0
 	for i < len(p.done) && !p.done[i].After(cut) {
@@ -69,7 +79,7 @@ func (p *writePacer) delayLocked(now time.Time) time.Duration {
 }
 
 // delay reports how long until a write may go.
-func (p *writePacer) delay() time.Duration {
+func (p *pacer) delay() time.Duration {
 	if p == nil {
 		return 0
 	}
@@ -81,7 +91,7 @@ func (p *writePacer) delay() time.Duration {
 // reserve keeps a place for a coming queue request (a batch admitted it),
 // so that deletes do not take it first, and returns 0; or returns how long
 // until there is a place, reserving nothing.
-func (p *writePacer) reserve() time.Duration {
+func (p *pacer) reserve() time.Duration {
 	if p == nil {
 		return 0
 	}
@@ -97,7 +107,7 @@ func (p *writePacer) reserve() time.Duration {
 
 // acquire takes a place for a write, or returns the wait. A queue request
 // takes a reserved place if there is one.
-func (p *writePacer) acquire(query bool) time.Duration {
+func (p *pacer) acquire(query bool) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	d := p.delayLocked(p.now())
@@ -112,7 +122,7 @@ func (p *writePacer) acquire(query bool) time.Duration {
 }
 
 // finish records the answer to a write acquire let through.
-func (p *writePacer) finish() {
+func (p *pacer) finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.open--
@@ -121,10 +131,10 @@ func (p *writePacer) finish() {
 	p.done = slices.Insert(p.done, i, t)
 }
 
-// throttled is the error of a write the pacing holds back.
-func (p *writePacer) throttled(wait time.Duration) error {
+// throttled is the error of a request the pacing holds back.
+func (p *pacer) throttled(wait time.Duration) error {
 	return &singletarget.ThrottledError{Service: ServiceName, RetryAfter: wait,
-		Detail: "client-side pacing: the account's writes are kept to " + plural(p.rate, "write") + " per " + p.window.String()}
+		Detail: "client-side pacing: the account's " + p.noun + "s are kept to " + plural(p.rate, p.noun) + " per " + p.window.String()}
 }
 
 func plural(n int, word string) string {

@@ -54,7 +54,7 @@ func TestWritePacerAllOpen(t *testing.T) {
 	if newWritePacer(-1, time.Second, clk.now) != nil {
 		t.Fatal("rate -1: no pacing")
 	}
-	var none *writePacer
+	var none *pacer
 	if none.delay() != 0 {
 		t.Fatal("a nil pacer never waits")
 	}
@@ -95,5 +95,35 @@ func TestWritePacerReservations(t *testing.T) {
 	clk.t = clk.t.Add(reservationTTL)
 	if d := p.acquire(false); d != 0 {
 		t.Fatalf("the reservation lapsed, the window emptied: %s", d)
+	}
+}
+
+func TestETagCacheBounds(t *testing.T) {
+	c := newETagCache()
+	big := make([]byte, maxETagBytes/8)
+	for i := range 20 {
+		c.put(string(rune('a'+i)), etagEntry{etag: "x", body: big})
+		if c.bytes > maxETagBytes {
+			t.Fatalf("%d bytes kept, cap %d", c.bytes, maxETagBytes)
+		}
+	}
+	if len(c.m) != 8 {
+		t.Fatalf("%d entries of an eighth of the cap", len(c.m))
+	}
+	c.put("huge", etagEntry{body: make([]byte, maxETagBytes)})
+	if _, ok := c.get("huge"); ok {
+		t.Fatal("an answer over a quarter of the cap is not kept")
+	}
+	for i := range maxETags + 10 {
+		c.put(string(rune(0x1000+i)), etagEntry{etag: "y", body: []byte("b")})
+	}
+	if len(c.m) > maxETags {
+		t.Fatalf("%d entries, cap %d", len(c.m), maxETags)
+	}
+	n := len(c.m)
+	c.put(string(rune(0x1000)), etagEntry{etag: "z"}) // replacing keeps the count
+	c.drop("nothing")
+	if len(c.m) > n {
+		t.Fatalf("replacing an entry grew the cache")
 	}
 }

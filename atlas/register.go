@@ -43,6 +43,11 @@ type settingsExtra struct {
 	MaxActive   int    `setting:"max_active_tasks" validate:"gte=0"`
 	LearnActive bool   `setting:"learn_active_limit"`
 	MaxQueued   int    `setting:"max_queued_tasks" validate:"gte=-1"`
+	ReadRate    int    `setting:"read_rate" validate:"gte=-1"`
+	ReadWindow  string `setting:"read_window"`
+	ListMaxAge  string `setting:"list_max_age"`
+	Positions   string `setting:"queue_positions_max_age"`
+	CallbackURL string `setting:"callback_url"`
 }
 
 // Factory builds the service from its settings: url (default DefaultURL),
@@ -60,7 +65,8 @@ func Factory(s singletarget.Settings) (singletarget.Service, error) {
 			Msg: "missing: the ATLAS account's API token (see https://fallingstar-data.com/forcedphot/apiguide/)"})
 	}
 	opts := Options{HTTPClient: s.HTTPClient, Logger: s.Logger, KeepRemote: extra.KeepRemote,
-		WriteRate: extra.WriteRate, MaxActiveTasks: extra.MaxActive, LearnActiveLimit: extra.LearnActive, MaxQueuedTasks: extra.MaxQueued}
+		WriteRate: extra.WriteRate, MaxActiveTasks: extra.MaxActive, LearnActiveLimit: extra.LearnActive, MaxQueuedTasks: extra.MaxQueued,
+		ReadRate: extra.ReadRate, CallbackURL: extra.CallbackURL}
 	for _, d := range []struct {
 		k   string
 		v   string
@@ -72,8 +78,15 @@ func Factory(s singletarget.Settings) (singletarget.Service, error) {
 		{"deadline", extra.Deadline, &opts.Deadline},
 		{"timeout", extra.Timeout, &opts.Timeout},
 		{"write_window", extra.WriteWindow, &opts.WriteWindow},
+		{"read_window", extra.ReadWindow, &opts.ReadWindow},
+		{"list_max_age", extra.ListMaxAge, &opts.ListMaxAge},
+		{"queue_positions_max_age", extra.Positions, &opts.QueuePositionsMaxAge},
 	} {
 		if d.v == "" {
+			continue
+		}
+		if d.k == "queue_positions_max_age" && d.v == "never" {
+			*d.dst = -1
 			continue
 		}
 		v, err := time.ParseDuration(d.v)
@@ -89,6 +102,11 @@ func Factory(s singletarget.Settings) (singletarget.Service, error) {
 			errs = append(errs, &singletarget.ConfigError{Key: key("poll_growth"), Msg: fmt.Sprintf("%q is not a number of at least 1", extra.PollGrowth)})
 		}
 		opts.PollGrowth = g
+	}
+	if extra.CallbackURL != "" {
+		if err := checkCallbackURL(extra.CallbackURL); err != nil {
+			errs = append(errs, &singletarget.ConfigError{Key: key("callback_url"), Msg: err.Error()})
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

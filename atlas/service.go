@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tomgo/targetdata/dataproduct"
@@ -33,10 +36,16 @@ const (
 
 // Keys of RemoteTask.Data.
 const (
-	dataMJDMin      = "mjd_min"
-	dataMJDMax      = "mjd_max"
-	dataUseReduced  = "use_reduced"
-	dataStatePolls  = "state_polls" // RemoteTask.Polls when the current state was first seen
+	dataMJDMin     = "mjd_min"
+	dataMJDMax     = "mjd_max"
+	dataUseReduced = "use_reduced"
+	dataStatePolls = "state_polls" // RemoteTask.Polls when the current state was first seen
+	// dataQueuePosition is a queued task's place in the server's queue (0
+	// = next), as last seen.
+	dataQueuePosition = "queue_position"
+	// dataWoken is when a woken job's look was put off (it wants news
+	// from after then).
+	dataWoken       = "woken"
 	maxCleanupQueue = 1000
 	// cleanupPerCall is how many remembered deletes a call retries while
 	// the account's writes allow.
@@ -59,16 +68,21 @@ const (
 type Service struct {
 	c    *Client
 	opts Options
+	poll *poller
+
+	// noCallback is set once the server refused the callback URL.
+	noCallback atomic.Bool
 
 	mu      sync.Mutex
 	cleanup []int64 // finished tasks whose DELETE was throttled
 }
 
 var (
-	_ singletarget.Resumer      = (*Service)(nil)
-	_ singletarget.Finisher     = (*Service)(nil)
-	_ singletarget.KeyedQuerier = (*Service)(nil)
-	_ singletarget.Canceller    = (*Service)(nil)
+	_ singletarget.Resumer          = (*Service)(nil)
+	_ singletarget.Finisher         = (*Service)(nil)
+	_ singletarget.KeyedQuerier     = (*Service)(nil)
+	_ singletarget.Canceller        = (*Service)(nil)
+	_ singletarget.CallbackReceiver = (*Service)(nil)
 )
 
 // NewService returns the service for the server at baseURL (DefaultURL for
@@ -81,7 +95,9 @@ func NewService(baseURL string, token singletarget.Secret, opts *Options) (*Serv
 	if token.IsZero() {
 		return nil, errors.New("atlas: the service needs an API token")
 	}
-	return &Service{c: c, opts: c.opts}, nil
+	svc := &Service{c: c, opts: c.opts}
+	svc.poll = newPoller(c, &svc.opts)
+	return svc, nil
 }
 
 // Redact implements singletarget.Redactor: text without the API token.
@@ -159,16 +175,28 @@ func (s *Service) query(ctx context.Context, t singletarget.Target, f singletarg
 		}
 	}
 	if task == nil {
-		req := QueueRequest{RA: t.RA, Dec: t.Dec, MJDMin: &lo, MJDMax: hi, UseReduced: form.UseReducedData}
+		req := QueueRequest{RA: t.RA, Dec: t.Dec, MJDMin: &lo, MJDMax: hi, UseReduced: form.UseReducedData, CallbackURL: s.CallbackURL()}
 		if key != "" {
 			req.Comment = keyComment(key)
 		}
 		var err error
-		if task, err = s.c.Queue(ctx, req); err != nil {
+		task, err = s.c.Queue(ctx, req)
+		var ve *ValidationError
+		if errors.As(err, &ve) && req.CallbackURL != "" && len(ve.Fields["callback_url"]) > 0 {
+			// No task was made. The server refuses the URL (it must be
+			// https and resolve to a public address): poll without it.
+			s.noCallback.Store(true)
+			s.opts.Logger.WarnContext(ctx, "ATLAS refused the callback URL; tasks are sent without it and polled",
+				"callback_url", req.CallbackURL, "error", strings.Join(ve.Fields["callback_url"], " "))
+			req.CallbackURL = ""
+			task, err = s.c.Queue(ctx, req)
+		}
+		if err != nil {
 			return nil, err
 		}
 		s.opts.Logger.InfoContext(ctx, "ATLAS task queued", "task", task.ID, "target", t.Name)
 	}
+	s.poll.track(task.ID)
 	now := s.opts.Now()
 	state := task.State()
 	if state != StateRunning {
@@ -190,9 +218,17 @@ func (s *Service) query(ctx context.Context, t singletarget.Target, f singletarg
 	}}, nil
 }
 
-// Resume implements singletarget.Resumer: it reads the task once. Queued or
-// running: the task comes back pending with NotBefore from the poll policy
-// (Client.PollDelay), or an error matching singletarget.ErrDeadline once
+// Resume implements singletarget.Resumer: it looks at the task once.
+// With two or more tasks of the account pending in the process, the look
+// comes from the account's task list, read at most every
+// Options.ListMaxAge and shared by all of them; with one, from the task
+// itself (both conditional GETs: a 304 costs no body). A job woken before
+// its NotBefore (a completion callback, singletarget.RemoteWaker) gets
+// news read after the wake: at most one read per ListMaxAge (2 s at most)
+// whatever the number of wakes. Queued or running: the task comes back pending
+// with NotBefore from the poll policy (Client.PollDelay), its queue
+// position (from /queuepositions.json) in the progress message and in
+// Data["queue_position"], or an error matching singletarget.ErrDeadline once
 // Options.Deadline has passed since Submitted (the remote task is left in
 // place). Finished: the result file is downloaded and checked, stored as
 // the product ProductName(window, use_reduced) (replacing the earlier
@@ -211,15 +247,35 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 	if err != nil || id <= 0 {
 		return nil, fmt.Errorf("%s: remote task id %q is not an ATLAS task id", ServiceName, task.ID)
 	}
-	rt, err := s.c.Task(ctx, id)
+	now := s.opts.Now()
+	var want time.Time // news must come from a read begun at or after this
+	if !task.NotBefore.IsZero() && now.Before(task.NotBefore.Add(-time.Second)) {
+		want = now // woken before its time
+	}
+	if w, err := time.Parse(time.RFC3339Nano, task.Data[dataWoken]); err == nil && w.After(want) {
+		want = w
+	}
+	rt, again, err := s.poll.look(ctx, id, want)
+	if err == nil && rt == nil {
+		// Woken, but read moments ago: look again when the next read may
+		// go, still wanting news from after the wake.
+		next := task
+		next.Data = maps.Clone(task.Data)
+		if next.Data == nil {
+			next.Data = map[string]string{}
+		}
+		next.Data[dataWoken] = want.UTC().Format(time.RFC3339Nano)
+		next.NotBefore = again
+		return &singletarget.Outcome{Pending: &next}, nil
+	}
 	if err != nil {
 		if errors.Is(err, singletarget.ErrNotFound) {
+			s.poll.forget(id)
 			return nil, fmt.Errorf("%s: task %d is gone from the server (deleted, or purged 31 days after it finished): %w: %v",
 				ServiceName, id, singletarget.ErrTaskFailed, err)
 		}
 		return nil, err
 	}
-	now := s.opts.Now()
 	switch state := rt.State(); state {
 	case StateQueued, StateRunning:
 		next := task
@@ -234,6 +290,11 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 			next.Data[dataStatePolls] = strconv.Itoa(since)
 		}
 		next.State = state
+		delete(next.Data, dataWoken)
+		delete(next.Data, dataQueuePosition)
+		if state == StateQueued && rt.QueuePos != nil {
+			next.Data[dataQueuePosition] = strconv.Itoa(*rt.QueuePos)
+		}
 		singletarget.ReportProgress(ctx, singletarget.Progress{Service: ServiceName, Stage: state, Message: describe(rt), Remote: &next})
 		if !task.Submitted.IsZero() && now.Sub(task.Submitted) > s.opts.Deadline {
 			return nil, fmt.Errorf("%s: task %d still %s %s after it was queued: %w (it may still finish; the task is left on the server)",
@@ -243,9 +304,11 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 		s.flushCleanup(ctx, cleanupPerCall)
 		return &singletarget.Outcome{Pending: &next}, nil
 	case StateFailed:
-		s.delete(ctx, id)
+		s.poll.forget(id)
+		s.delete(ctx, task)
 		return nil, rt.Err()
 	}
+	s.poll.forget(id)
 	if rt.ResultURL == "" {
 		return nil, fmt.Errorf("%s: task %d finished with neither a result nor an error message: %w", ServiceName, id, singletarget.ErrRemote)
 	}
@@ -274,7 +337,7 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 	})
 	if err != nil {
 		if errors.Is(err, singletarget.ErrNotFound) {
-			s.delete(ctx, id)
+			s.delete(ctx, task)
 		}
 		return nil, err
 	}
@@ -297,6 +360,7 @@ func (s *Service) FinishRemote(ctx context.Context, task singletarget.RemoteTask
 	if err != nil || id <= 0 {
 		return fmt.Errorf("%s: remote task id %q is not an ATLAS task id", ServiceName, task.ID)
 	}
+	s.poll.forget(id)
 	if err := s.c.Delete(ctx, id); err != nil && !errors.Is(err, singletarget.ErrNotFound) {
 		return err
 	}
@@ -364,6 +428,7 @@ func (s *Service) CancelRemote(ctx context.Context, task singletarget.RemoteTask
 	if err != nil || id <= 0 {
 		return fmt.Errorf("%s: remote task id %q is not an ATLAS task id", ServiceName, task.ID)
 	}
+	s.poll.forget(id)
 	if err := s.c.Delete(ctx, id); err != nil && !errors.Is(err, singletarget.ErrNotFound) {
 		return err
 	}
@@ -373,18 +438,28 @@ func (s *Service) CancelRemote(ctx context.Context, task singletarget.RemoteTask
 
 // delete removes a task that finished without data (an error message, a
 // purged result), unless Options.KeepRemote. It never fails the query: a
-// throttled delete is remembered and retried on later calls (see
-// Cleanup), other failures are logged. A task with data is deleted by
+// throttled delete goes to the executor's clean-up queue
+// (singletarget.DeferCleanup: riverexec keeps it in its job database), or
+// without one is remembered here and retried on later calls (see
+// Cleanup); other failures are logged. A task with data is deleted by
 // FinishRemote instead, after its datums are committed.
-func (s *Service) delete(ctx context.Context, id int64) {
-	if s.opts.KeepRemote {
+func (s *Service) delete(ctx context.Context, task singletarget.RemoteTask) {
+	id, err := strconv.ParseInt(task.ID, 10, 64)
+	if s.opts.KeepRemote || err != nil {
 		return
 	}
+	s.deleteID(ctx, id)
+}
+
+// deleteID deletes task id (see delete).
+func (s *Service) deleteID(ctx context.Context, id int64) {
 	err := s.c.Delete(ctx, id)
 	var te *singletarget.ThrottledError
 	switch {
 	case err == nil || errors.Is(err, singletarget.ErrNotFound):
 		return
+	case errors.As(err, &te) && singletarget.DeferCleanup(ctx, singletarget.RemoteTask{Service: ServiceName, ID: strconv.FormatInt(id, 10), URL: s.c.TaskURL(id)}, false):
+		s.opts.Logger.InfoContext(ctx, "ATLAS delete throttled; handed to the executor's clean-up queue", "task", id, "wait", te.RetryAfter)
 	case errors.As(err, &te):
 		s.mu.Lock()
 		if len(s.cleanup) < maxCleanupQueue {
@@ -412,7 +487,7 @@ func (s *Service) flushCleanup(ctx context.Context, n int) {
 		id := s.cleanup[0]
 		s.cleanup = s.cleanup[1:]
 		s.mu.Unlock()
-		s.delete(ctx, id)
+		s.deleteID(ctx, id)
 	}
 }
 

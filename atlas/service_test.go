@@ -269,6 +269,7 @@ func TestServicePollBackoff(t *testing.T) {
 	task := *out.Pending
 	var waits []time.Duration
 	for range 7 {
+		clock.Add(task.NotBefore.Sub(clock.Now())) // a look at its time (an early one is a wake-up)
 		o, err := svc.Resume(ctx, ngc1566, task, nil)
 		require.NoError(t, err)
 		task = *o.Pending
@@ -563,21 +564,28 @@ data_processors:
 		return m, store, err
 	}
 
-	m, store, err := load("    poll_queued: 3ms\n    poll_running: 3ms\n    poll_max: 10ms\n    poll_growth: \"1.5\"\n    deadline: 1h\n    timeout: 30s\n    keep_remote: \"false\"")
+	m, store, err := load("    poll_queued: 3ms\n    poll_running: 3ms\n    poll_max: 10ms\n    poll_growth: \"1.5\"\n    deadline: 1h\n    timeout: 30s\n    keep_remote: \"false\"\n" +
+		"    read_rate: 100\n    read_window: 10s\n    list_max_age: 5ms\n    queue_positions_max_age: never\n    callback_url: https://192.0.2.10/cb")
 	require.NoError(t, err)
 	res, err := m.Run(ctx, singletarget.Request{Service: "ATLAS", Target: ngc1566, Params: window})
 	require.NoError(t, err)
 	require.Len(t, res.Products, 1)
+	atlasSvc, err := m.Service("ATLAS")
+	require.NoError(t, err)
+	assert.Equal(t, "", atlasSvc.(*atlas.Service).CallbackURL(), "the simulator refused the callback URL (not a public address): polled instead")
 	ds, err := store.ListDatums(ctx, dataproduct.DatumFilter{TargetID: ngc1566.ID})
 	require.NoError(t, err)
 	assert.Len(t, ds, res.Added)
 	assert.Equal(t, map[string]string{"atlas_photometry": "ATLAS Photometry"}, m.DataProductTypes())
 
 	for extra, key := range map[string]string{
-		"    poll_every: 3s":     "single_target_data_services.ATLAS.poll_every",
-		"    poll_queued: soon":  "single_target_data_services.ATLAS.poll_queued",
-		"    deadline: -1h":      "single_target_data_services.ATLAS.deadline",
-		"    poll_growth: \"0\"": "single_target_data_services.ATLAS.poll_growth",
+		"    poll_every: 3s":                          "single_target_data_services.ATLAS.poll_every",
+		"    poll_queued: soon":                       "single_target_data_services.ATLAS.poll_queued",
+		"    deadline: -1h":                           "single_target_data_services.ATLAS.deadline",
+		"    poll_growth: \"0\"":                      "single_target_data_services.ATLAS.poll_growth",
+		"    callback_url: http://tom.example.org/cb": "single_target_data_services.ATLAS.callback_url",
+		"    read_rate: -5":                           "single_target_data_services.ATLAS.read_rate",
+		"    list_max_age: often":                     "single_target_data_services.ATLAS.list_max_age",
 	} {
 		_, _, err := load(extra)
 		require.Error(t, err, extra)

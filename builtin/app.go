@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -202,6 +203,47 @@ func open(ctx context.Context, cfg *singletarget.Config, opts *Options) (*App, e
 		return nil, fmt.Errorf("%w: tasks.backend %q", singletarget.ErrConfig, a.Config.Tasks.Backend)
 	}
 	return a, nil
+}
+
+// CallbackHandlers returns the completion-callback endpoints of the
+// configured services that send one (singletarget.CallbackReceiver with a
+// CallbackURL, e.g. ATLAS with callback_url), by the path of that URL,
+// each waking the jobs of the app's executor. There are none for the
+// immediate backend (it waits in the caller). A web process (webtom) or a
+// worker (examples/worker -callback-addr) serves them at those paths
+// without its login, since the archive cannot log in: each endpoint only
+// wakes the job waiting on the task a notice names, and that job then
+// asks the archive itself (see atlas.Service.CallbackHandler and
+// SECURITY.md). Two services with the same path are an error.
+func (a *App) CallbackHandlers() (map[string]http.Handler, error) {
+	waker, ok := a.Executor.(singletarget.RemoteWaker)
+	if !ok {
+		return nil, nil
+	}
+	out := map[string]http.Handler{}
+	for _, name := range a.Manager.Services() {
+		svc, err := a.Manager.Service(name)
+		if err != nil {
+			return nil, err
+		}
+		cr, ok := svc.(singletarget.CallbackReceiver)
+		if !ok || cr.CallbackURL() == "" {
+			continue
+		}
+		u, err := url.Parse(cr.CallbackURL())
+		if err != nil {
+			return nil, fmt.Errorf("%w: service %s: callback URL %q: %w", singletarget.ErrConfig, name, cr.CallbackURL(), err)
+		}
+		path := u.EscapedPath()
+		if path == "" {
+			path = "/"
+		}
+		if _, dup := out[path]; dup {
+			return nil, fmt.Errorf("%w: service %s: callback path %q is another service's too", singletarget.ErrConfig, name, path)
+		}
+		out[path] = cr.CallbackHandler(waker)
+	}
+	return out, nil
 }
 
 // fromEnv names the settings among keys that read the environment, e.g.

@@ -2,6 +2,7 @@ package dataproduct_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -64,4 +65,66 @@ func BenchmarkIngestAt1M(b *testing.B) {
 			}
 		}
 	})
+}
+
+// atlasLike makes n photometry datums as the ATLAS processor gives them
+// (magnitude or limit, error, flux, flux error, MJD, filter, telescope),
+// epochs start .. start+n-1.
+func atlasLike(start, n int) []dataproduct.Datum {
+	ds := make([]dataproduct.Datum, n)
+	t0 := time.Date(2015, 6, 1, 0, 0, 0, 0, time.UTC)
+	for k := range ds {
+		i := start + k
+		ts := t0.Add(time.Duration(i) * 864 * time.Second)
+		p := dataproduct.Photometry{Filter: "o", Telescope: "ATLAS", FluxUJy: dataproduct.Float(float64(300 + i%200)),
+			FluxErrUJy: dataproduct.Float(float64(20 + i%30)), MJD: dataproduct.Float(57174 + float64(i)*0.01)}
+		if i%4 == 0 {
+			p.Limit, p.LimitSigma = dataproduct.Float(19.4+float64(i%50)/100), 3
+		} else {
+			p.Magnitude, p.Error = dataproduct.Float(17+float64(i%1000)/1000), dataproduct.Float(0.05+float64(i%7)/100)
+		}
+		if i%3 == 0 {
+			p.Filter = "c"
+		}
+		ds[k] = dataproduct.Datum{TargetID: 1 + int64(i%10), ProductID: 0, DataType: dataproduct.TypePhotometry,
+			Timestamp: ts, Source: "ATLAS", Value: p}
+	}
+	return ds
+}
+
+// liveHeap is the heap in use after a full collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// BenchmarkMemoryStoreFootprint stores 1,000,000 ATLAS-like photometry
+// datums (20,000 with -short) in a MemoryStore, in 10,000-datum ingests,
+// and reports the live heap the store holds per datum after a full
+// collection (heap-B/datum; the goal is at most 200) and its ratio to that
+// goal (of-goal, ≤ 1 meets it).
+func BenchmarkMemoryStoreFootprint(b *testing.B) {
+	n := 1_000_000
+	if testing.Short() {
+		n = 20_000
+	}
+	const goal = 200
+	ctx := context.Background()
+	for b.Loop() {
+		before := liveHeap()
+		store := dataproduct.NewMemoryStore(nil)
+		for start := 0; start < n; start += 10_000 {
+			res, err := store.AddDatums(ctx, dataproduct.Datums(atlasLike(start, min(10_000, n-start))))
+			if err != nil || res.Added != min(10_000, n-start) {
+				b.Fatalf("added %+v, %v", res, err)
+			}
+		}
+		per := float64(liveHeap()-before) / float64(n)
+		runtime.KeepAlive(store)
+		b.ReportMetric(per, "heap-B/datum")
+		b.ReportMetric(per/goal, "of-goal")
+	}
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"iter"
 	"maps"
 	"slices"
 	"sync"
@@ -26,10 +25,7 @@ type MemoryStore struct {
 	nextDatum int64
 	products  map[int64]*memProduct
 	byName    map[targetName]int64
-	datums    map[int64]Datum // by ID
-	byTarget  map[int64][]int64
-	keys      map[Key]int64 // de-duplication key -> datum ID
-	datumKeys map[int64]Key
+	datums    memDatums
 }
 
 type memProduct struct {
@@ -51,13 +47,10 @@ type MemoryOptions struct {
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore(opts *MemoryOptions) *MemoryStore {
 	s := &MemoryStore{
-		now:       time.Now,
-		products:  make(map[int64]*memProduct),
-		byName:    make(map[targetName]int64),
-		datums:    make(map[int64]Datum),
-		byTarget:  make(map[int64][]int64),
-		keys:      make(map[Key]int64),
-		datumKeys: make(map[int64]Key),
+		now:      time.Now,
+		products: make(map[int64]*memProduct),
+		byName:   make(map[targetName]int64),
+		datums:   newMemDatums(),
 	}
 	if opts != nil && opts.Now != nil {
 		s.now = opts.Now
@@ -121,7 +114,7 @@ func (s *MemoryStore) put(ctx context.Context, p Product, r io.Reader, replace b
 			p.ContentType = old.p.ContentType
 		}
 		s.products[id] = &memProduct{p: p, data: data}
-		s.removeDatumsLocked(old.p.TargetID, id)
+		s.datums.deleteProduct(id)
 		return cloneProduct(p), nil
 	}
 	s.nextProd++
@@ -237,131 +230,6 @@ func (s *MemoryStore) DeleteProduct(ctx context.Context, id int64) error {
 	}
 	delete(s.products, id)
 	delete(s.byName, targetName{mp.p.TargetID, mp.p.Name})
-	s.removeDatumsLocked(mp.p.TargetID, id)
+	s.datums.deleteProduct(id)
 	return nil
-}
-
-// removeDatumsLocked removes the datums of product id of target.
-func (s *MemoryStore) removeDatumsLocked(target, id int64) {
-	ids := s.byTarget[target]
-	kept := ids[:0]
-	for _, did := range ids {
-		if s.datums[did].ProductID == id {
-			delete(s.keys, s.datumKeys[did])
-			delete(s.datumKeys, did)
-			delete(s.datums, did)
-			continue
-		}
-		kept = append(kept, did)
-	}
-	s.byTarget[target] = kept
-}
-
-// AddDatums implements Store. The sequence is consumed before the store is
-// locked, so a slow processor never blocks readers.
-func (s *MemoryStore) AddDatums(ctx context.Context, ds iter.Seq2[Datum, error]) (IngestResult, error) {
-	type pending struct {
-		d   Datum
-		key Key
-	}
-	var batch []pending
-	i := 0
-	for d, err := range ds {
-		if err != nil {
-			return IngestResult{}, err
-		}
-		if i%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return IngestResult{}, err
-			}
-		}
-		if err := d.Check(); err != nil {
-			return IngestResult{}, fmt.Errorf("datum %d: %w", i, err)
-		}
-		d.Timestamp = NormalizeTime(d.Timestamp)
-		k, err := d.Key()
-		if err != nil {
-			return IngestResult{}, fmt.Errorf("datum %d: %w", i, err)
-		}
-		batch = append(batch, pending{d, k})
-		i++
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return IngestResult{}, err
-	}
-	for _, p := range batch {
-		if _, ok := s.products[p.d.ProductID]; p.d.ProductID != 0 && !ok {
-			return IngestResult{}, fmt.Errorf("datum for product %d: %w", p.d.ProductID, ErrNotFound)
-		}
-	}
-	var res IngestResult
-	for _, p := range batch {
-		if _, dup := s.keys[p.key]; dup {
-			res.Skipped++
-			continue
-		}
-		s.nextDatum++
-		p.d.ID = s.nextDatum
-		s.datums[p.d.ID] = p.d
-		s.keys[p.key] = p.d.ID
-		s.datumKeys[p.d.ID] = p.key
-		s.byTarget[p.d.TargetID] = append(s.byTarget[p.d.TargetID], p.d.ID)
-		res.Added++
-	}
-	return res, nil
-}
-
-// ListDatums implements Store.
-func (s *MemoryStore) ListDatums(ctx context.Context, f DatumFilter) ([]Datum, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.RLock()
-	var out []Datum
-	if f.TargetID != 0 {
-		for _, id := range s.byTarget[f.TargetID] {
-			if d := s.datums[id]; f.Match(d) {
-				out = append(out, d)
-			}
-		}
-	} else {
-		for _, d := range s.datums {
-			if f.Match(d) {
-				out = append(out, d)
-			}
-		}
-	}
-	s.mu.RUnlock()
-	slices.SortFunc(out, func(a, b Datum) int {
-		if c := a.Timestamp.Compare(b.Timestamp); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
-	return page(out, f), nil
-}
-
-// page applies f's Offset, Limit and Newest to sorted datums.
-func page(ds []Datum, f DatumFilter) []Datum {
-	if f.Newest {
-		ds = ds[:len(ds)-min(max(f.Offset, 0), len(ds))]
-		if f.Limit > 0 && len(ds) > f.Limit {
-			ds = ds[len(ds)-f.Limit:]
-		}
-		return ds
-	}
-	ds = ds[min(max(f.Offset, 0), len(ds)):]
-	if f.Limit > 0 && len(ds) > f.Limit {
-		ds = ds[:f.Limit]
-	}
-	return ds
-}
-
-// CountDatums implements Store. It costs what ListDatums costs.
-func (s *MemoryStore) CountDatums(ctx context.Context, f DatumFilter) (int, error) {
-	f.Limit, f.Offset, f.Newest = 0, 0, false
-	ds, err := s.ListDatums(ctx, f)
-	return len(ds), err
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/tomgo/targetdata/internal/floatfmt"
 )
 
 // Photometry is the value of a photometry datum. Its JSON keys match the
@@ -71,7 +73,7 @@ func (p Photometry) MarshalJSON() ([]byte, error) {
 func (p Photometry) AppendJSON(b []byte) ([]byte, error) {
 	type field struct {
 		key  string
-		f    *float64
+		f    float64
 		s    string
 		any  any
 		kind byte // 'f' float, 's' string, 'a' any
@@ -80,7 +82,7 @@ func (p Photometry) AppendJSON(b []byte) ([]byte, error) {
 	n := 0
 	addF := func(k string, v *float64) {
 		if v != nil {
-			fs[n] = field{key: k, f: v, kind: 'f'}
+			fs[n] = field{key: k, f: *v, kind: 'f'}
 			n++
 		}
 	}
@@ -97,8 +99,8 @@ func (p Photometry) AppendJSON(b []byte) ([]byte, error) {
 	addF("flux_ujy", p.FluxUJy)
 	addF("limit", p.Limit)
 	if p.LimitSigma != 0 {
-		ls := p.LimitSigma
-		addF("limit_sigma", &ls)
+		fs[n] = field{key: "limit_sigma", f: p.LimitSigma, kind: 'f'}
+		n++
 	}
 	addF("magnitude", p.Magnitude)
 	addF("mjd", p.MJD)
@@ -128,7 +130,7 @@ func (p Photometry) AppendJSON(b []byte) ([]byte, error) {
 		switch f.kind {
 		case 'f':
 			var err error
-			if b, err = AppendJSONFloat(b, *f.f); err != nil {
+			if b, err = AppendJSONFloat(b, f.f); err != nil {
 				return nil, fmt.Errorf("photometry %s: %w", f.key, err)
 			}
 		case 's':
@@ -445,19 +447,15 @@ func AppendJSONFloat(b []byte, v float64) ([]byte, error) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return b, fmt.Errorf("unsupported number %v", v)
 	}
-	abs := math.Abs(v)
-	format := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
+	if abs := math.Abs(v); abs == 0 || abs >= 1e-6 && abs < 1e21 {
+		return floatfmt.AppendShortest(b, v), nil
 	}
-	b = strconv.AppendFloat(b, v, format, -1, 64)
-	if format == 'e' {
-		// Clean up e-09 to e-9, as encoding/json does.
-		n := len(b)
-		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
+	b = strconv.AppendFloat(b, v, 'e', -1, 64)
+	// Clean up e-09 to e-9, as encoding/json does.
+	n := len(b)
+	if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+		b[n-2] = b[n-1]
+		b = b[:n-1]
 	}
 	return b, nil
 }

@@ -3,6 +3,7 @@ package dataproduct_test
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -163,5 +164,32 @@ func TestDatumCheckRefusesControlCharacters(t *testing.T) {
 		err := d.Check()
 		assert.ErrorIs(t, err, dataproduct.ErrInvalidDatum, name)
 		assert.ErrorContains(t, err, "control character", name)
+	}
+}
+
+// AppendJSONFloat must give encoding/json's bytes for every float64: they
+// are part of every de-duplication key already stored.
+func TestAppendJSONFloatMatchesEncodingJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	vs := []float64{0, math.Copysign(0, -1), 1e-6, 9.99999e-7, 1e21, 999999999999999999999, 17.578, -0.104, 57201.169085}
+	for range 100_000 {
+		switch r.IntN(3) {
+		case 0:
+			vs = append(vs, float64(r.Int64N(1e12)-5e11)/math.Pow(10, float64(r.IntN(10))))
+		case 1:
+			vs = append(vs, math.Float64frombits(r.Uint64()))
+		default:
+			vs = append(vs, 23.9-2.5*math.Log10(r.Float64()*1000))
+		}
+	}
+	for _, v := range vs {
+		want, err := json.Marshal(v)
+		got, gotErr := dataproduct.AppendJSONFloat(nil, v)
+		if err != nil {
+			require.Error(t, gotErr, "%v", v)
+			continue
+		}
+		require.NoError(t, gotErr)
+		require.Equal(t, string(want), string(got), "bits %#x", math.Float64bits(v))
 	}
 }

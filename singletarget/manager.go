@@ -83,8 +83,10 @@ type ManagerOptions struct {
 	// (services have their own deadlines too). Default 6 hours.
 	MaxRunTime time.Duration
 	// MaxFinishWait caps the total wait on a throttled clean-up of one
-	// query's remote task (Finisher); past it the task is left to the
-	// archive's retention. Default 15 minutes.
+	// query's remote task (Finisher); past it the task goes to the
+	// executor's clean-up queue (DeferCleanup: a job of its own in
+	// riverexec's database), or, without one, is left to the archive's
+	// retention. Default 15 minutes.
 	MaxFinishWait time.Duration
 	// KeepFailedUploads makes Upload keep the stored file of an upload
 	// whose processing fails (a file that is not the format, a bad row, a
@@ -481,6 +483,11 @@ func (st *stepper) finish(ctx context.Context) (*StepResult, error) {
 				Message: fmt.Sprintf("data stored; cleaning up remote task %s throttled for %d s", p.ID, int(wait.Round(time.Second)/time.Second))})
 			st.log.InfoContext(ctx, "clean-up of the remote task throttled", "task", p.ID, "wait", wait)
 			return st.res, nil
+		case (errors.As(err, &te) || Retryable(err)) && DeferCleanup(ctx, *cp.Remote, false):
+			// Past MaxFinishWait, or the archive failing for now: the
+			// executor's clean-up queue (the job database for riverexec)
+			// does it later.
+			st.log.InfoContext(ctx, "clean-up of the remote task handed to the executor's clean-up queue", "task", cp.Remote.ID, "error", err)
 		default:
 			st.log.WarnContext(ctx, "cleaning up the remote task failed; the data are stored and the archive's retention removes it",
 				"task", cp.Remote.ID, "error", err)

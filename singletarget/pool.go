@@ -114,6 +114,18 @@ type poolJob struct {
 	cancelled bool
 	hooks     jobHooks     // a Batch following the job (batch.go), or nil
 	progress  ProgressFunc // the WithProgress callback of Submit's context, or nil
+	// remoteWait is set while the job is parked until its remote task's
+	// NotBefore (WakeRemote may wake it).
+	remoteWait bool
+	// cleanup, when set, makes this a clean-up (QueueCleanup), not a query
+	// job: it has no status and no place in byID.
+	cleanup *poolCleanup
+}
+
+// poolCleanup is a remote task whose clean-up waits (QueueCleanup).
+type poolCleanup struct {
+	task   RemoteTask
+	cancel bool
 }
 
 // NewPool returns a Pool running m's queries.
@@ -327,7 +339,7 @@ func (p *Pool) forget(j *poolJob) {
 }
 
 func (p *Pool) cancelRemote(ctx context.Context, j *poolJob) {
-	withdraw(ctx, p.m, p.opts.Logger, j.req, j.cp.Remote)
+	withdraw(WithCleanupQueue(ctx, p), p.m, p.opts.Logger, j.req, j.cp.Remote)
 }
 
 // report records a progress report of j in its status and passes it to
@@ -414,12 +426,20 @@ func (p *Pool) park(j *poolJob, due time.Time) {
 }
 
 func (p *Pool) run(j *poolJob) {
+	if j.cleanup != nil {
+		p.runCleanup(j)
+		return
+	}
+	p.mu.Lock()
+	j.remoteWait = false
+	p.mu.Unlock()
 	log := p.opts.Logger.With("job", j.id, "service", j.req.Service, "target", j.req.Target.Name)
 	p.jobs.update(j.id, func(s *JobStatus) {
 		s.State = JobRunning
 		s.Attempts = j.failures + 1
 	})
 	ctx := WithProgress(withProgressService(j.ctx, j.req.Service), func(pr Progress) { p.report(j, pr) })
+	ctx = WithCleanupQueue(ctx, p)
 	prev := j.cp.Remote
 	res, err := p.m.Step(ctx, j.req, j.cp, nil)
 	if res != nil {
@@ -452,6 +472,9 @@ func (p *Pool) run(j *poolJob) {
 	switch {
 	case err == nil && res.Pending != nil:
 		p.jobs.update(j.id, func(s *JobStatus) { r := *res.Pending; s.Remote = &r })
+		p.mu.Lock()
+		j.remoteWait = res.Pending.State != RemoteFinishing
+		p.mu.Unlock()
 		p.park(j, res.Pending.NotBefore)
 		return
 	case err == nil:
@@ -490,6 +513,83 @@ func (p *Pool) run(j *poolJob) {
 	p.jobs.update(j.id, func(s *JobStatus) { finish(s, result, err) })
 	log.Warn("job failed", "error", err)
 	p.forget(j)
+}
+
+// WakeRemote implements RemoteWaker: the job parked until the next look
+// at the remote task (service, taskID) is made due now. A job running a
+// step, parked for throttling or a retry, or waiting on its clean-up is
+// not woken (an error matching ErrUnknownJob, as for an unknown task).
+func (p *Pool) WakeRemote(_ context.Context, service, taskID string) (JobID, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, j := range p.waiting {
+		if r := j.cp.Remote; j.remoteWait && r != nil && r.Service == service && r.ID == taskID {
+			j.due = time.Now()
+			heap.Fix(&p.waiting, j.index)
+			p.notifyLocked()
+			return j.id, nil
+		}
+	}
+	return "", fmt.Errorf("%w: no job waits on %s task %q", ErrUnknownJob, service, taskID)
+}
+
+// maxCleanupFailures is how many failures (other than throttling) a
+// clean-up the Pool keeps gets before it is logged and dropped.
+const maxCleanupFailures = 10
+
+// QueueCleanup implements CleanupQueue: the Pool keeps the task in memory
+// and runs its clean-up (Finisher.FinishRemote, or Canceller.CancelRemote
+// when cancel is set) on its workers, waiting out throttling and retrying
+// failures with its back-off (up to 10 times). It does not outlive the
+// process: for that, use riverexec.
+func (p *Pool) QueueCleanup(_ context.Context, task RemoteTask, cancel bool) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopping || p.baseCtx == nil {
+		return ErrPoolStopped
+	}
+	j := &poolJob{id: JobID("cleanup-" + task.Service + "-" + task.ID), index: -1, cleanup: &poolCleanup{task: task, cancel: cancel}}
+	p.bindLocked(j)
+	j.due = time.Now()
+	heap.Push(&p.waiting, j)
+	p.notifyLocked()
+	return nil
+}
+
+// runCleanup runs a clean-up the Pool keeps.
+func (p *Pool) runCleanup(j *poolJob) {
+	c := j.cleanup
+	log := p.opts.Logger.With("service", c.task.Service, "task", c.task.ID)
+	svc, err := p.m.Service(c.task.Service)
+	if err == nil {
+		if c.cancel {
+			if cr, ok := svc.(Canceller); ok {
+				err = cr.CancelRemote(j.ctx, c.task)
+			}
+		} else if f, ok := svc.(Finisher); ok {
+			err = f.FinishRemote(j.ctx, c.task)
+		}
+	}
+	var te *ThrottledError
+	switch {
+	case err == nil:
+		log.Info("remote task cleaned up")
+		j.cancel()
+		return
+	case j.ctx.Err() != nil:
+		return // the pool is stopping
+	case errors.As(err, &te):
+		p.park(j, time.Now().Add(max(te.RetryAfter, time.Second)))
+		return
+	case Retryable(err):
+		j.failures++
+		if j.failures < maxCleanupFailures {
+			p.park(j, time.Now().Add(p.opts.RetryBackoff(j.failures)))
+			return
+		}
+	}
+	log.Warn("cleaning up the remote task failed; the archive's retention removes it", "error", err)
+	j.cancel()
 }
 
 // jobHooks let a Batch follow the Pool jobs it submitted.

@@ -144,9 +144,12 @@ type Resumer interface {
 // a crash it may be called again. A *ThrottledError means "not now": the
 // Manager returns the task pending until RetryAfter (the job does not
 // fail and holds no worker) and calls again, up to
-// ManagerOptions.MaxFinishWait in all. Any other error, or running out of
-// that time, is logged and the query still succeeds: its data are stored,
-// and the archive's own retention removes the task. A query whose
+// ManagerOptions.MaxFinishWait in all. Past that time, or after a
+// retryable error (Retryable), the task goes to the executor's clean-up
+// queue (DeferCleanup), which calls FinishRemote again later (riverexec
+// keeps it in its job database); without one, and after any other error,
+// it is logged. The query succeeds in every case: its data are stored,
+// and at worst the archive's own retention removes the task. A query whose
 // processing fails for good (a file that does not parse) never reaches
 // FinishRemote: its remote task is left to the archive's retention, and
 // the stored product keeps the file.

@@ -75,11 +75,14 @@
 // request. The submission's answer names no job id, so Resume finds the
 // job in the job list by its position and window, then follows it by id;
 // when the lightcurve column shows the result path, Resume downloads it
-// (GET <host><path>, Basic auth) and checks its END trailer. If an
-// unfinished job of the same request is already listed, Query follows it
-// instead of submitting a duplicate (ForcedPhotometryOptions.NoAdopt turns
-// this off). ZFPS cannot withdraw a job, so the service is not a
-// singletarget.Canceller.
+// (GET <host><path>, Basic auth) and checks its END trailer. If a job of
+// the same request is already listed, Query uses it instead of submitting
+// a duplicate (ForcedPhotometryOptions.NoAdopt turns this off): it follows
+// an unfinished one, and downloads a finished, successful one's file at
+// once when the window ends by the end of the current UTC day; failed jobs
+// (exit codes 64, 65, 255) are submitted again, and exit code 63 (no
+// epochs) is the answer. ZFPS cannot withdraw a job, so the service is not
+// a singletarget.Canceller.
 //
 // # Throttling
 //

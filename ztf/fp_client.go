@@ -75,9 +75,11 @@ type ForcedPhotometryOptions struct {
 	// may still finish on the server). Default 24 hours.
 	Deadline time.Duration
 	// NoAdopt makes Query always submit a new job. By default, when the
-	// account already has an unfinished job for the same position and JD
-	// window (a query repeated after a crash, say), Query follows that job
-	// instead of queueing a duplicate.
+	// account's job list already has a job for the same position and JD
+	// window (a query repeated after a crash, or simply repeated), Query
+	// follows it if unfinished, or uses a finished, successful one's file
+	// at once (see ForcedPhotometryService.Query), instead of queueing a
+	// duplicate.
 	NoAdopt bool
 	// MaxBodySize caps an answer or result file, in bytes. Default 256 MiB.
 	MaxBodySize int64

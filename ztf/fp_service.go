@@ -20,7 +20,15 @@ import (
 // ZTF Forced Photometry Service. Query submits a job and returns
 // Outcome.Pending; Resume looks at the account's job list once per call
 // and, when the job is done, downloads the result file and stores it as a
-// "ztf_forced_photometry" product. Build it with
+// "ztf_forced_photometry" product. A query whose request (position and JD
+// window) is already in the job list reuses that job instead of queueing
+// another: an unfinished one is followed, and a finished, successful one
+// (ZFPS lists jobs for 30 days) gives its file at once, provided the window
+// ends by the end of the current UTC day. So the same query twice makes
+// one job and stores the same bytes (ZFPS writes the time a job ended into
+// its file, so a second job's file would differ and be ingested again),
+// while a query on a later day, whose default window ends later, makes a
+// new job. See Query for the rules. Build it with
 // NewForcedPhotometryService or from settings through Register. It is safe
 // for concurrent use.
 //
@@ -86,14 +94,27 @@ const (
 )
 
 // Query implements singletarget.Service. It first lists the account's
-// jobs (which checks the credentials before anything is queued). If an
-// unfinished job for the same position and window is there, it follows
-// that job (unless ForcedPhotometryOptions.NoAdopt); otherwise it submits
-// one request, never retried, and remembers the ids of older jobs of the
-// same request so that Resume recognises the new one. The returned task
-// holds the request (no credentials: they come from the service's
-// settings on every call). Nothing is stored yet.
-func (s *ForcedPhotometryService) Query(ctx context.Context, t singletarget.Target, f singletarget.QueryForm, _ singletarget.ProductSink) (*singletarget.Outcome, error) {
+// jobs (which checks the credentials before anything is queued). Unless
+// ForcedPhotometryOptions.NoAdopt, a job listed for the same position and
+// window is reused instead of queueing a duplicate (the newest such job
+// that qualifies):
+//
+//   - an unfinished job is followed: Query returns it as the pending task;
+//   - a finished job with a result file is used at once: Query downloads
+//     the file and stores the product as Resume would, so the same query
+//     twice makes one job and stores the same bytes;
+//   - a finished job with exit code 63 (no epochs) gives the same error as
+//     Resume would, an error matching singletarget.ErrNotFound.
+//
+// A finished job is reused only when the window ends by the end of the
+// current UTC day (the default window does): a window reaching into the
+// future still gains epochs, so it is always submitted again. A failed job
+// (exit codes 64, 65, 255) is never reused, nor one whose file is gone.
+// Otherwise Query submits one request, never retried, and remembers the
+// ids of older jobs of the same request so that Resume recognises the new
+// one; the returned task holds the request (no credentials: they come
+// from the service's settings on every call), and nothing is stored yet.
+func (s *ForcedPhotometryService) Query(ctx context.Context, t singletarget.Target, f singletarget.QueryForm, out singletarget.ProductSink) (*singletarget.Outcome, error) {
 	form, ok := f.(*ForcedPhotometryForm)
 	if !ok {
 		return nil, fmt.Errorf("%s: Query needs the service's own *ztf.ForcedPhotometryForm, got %T", s.c.name, f)
@@ -123,7 +144,7 @@ func (s *ForcedPhotometryService) Query(ctx context.Context, t singletarget.Targ
 			continue
 		}
 		known = append(known, strconv.FormatInt(j.ReqID, 10))
-		if !j.Done() && !s.c.opts.NoAdopt && (adopt == nil || j.ReqID > adopt.ReqID) {
+		if !s.c.opts.NoAdopt && reusable(j, req, now) && (adopt == nil || j.ReqID > adopt.ReqID) {
 			adopt = &jobs[i]
 		}
 	}
@@ -137,6 +158,16 @@ func (s *ForcedPhotometryService) Query(ctx context.Context, t singletarget.Targ
 			dataRA: fmtNum(req.RA), dataDec: fmtNum(req.Dec),
 			dataJDStart: fmtNum(req.JDStart), dataJDEnd: fmtNum(req.JDEnd),
 		},
+	}
+	if adopt != nil && adopt.Done() {
+		s.c.opts.Logger.InfoContext(ctx, "using the finished job of the same request", "service", s.c.name, "reqid", adopt.ReqID)
+		res, err := s.finish(ctx, t, *task, req, *adopt, out)
+		if err == nil || adopt.LightCurve == "" || !errors.Is(err, singletarget.ErrNotFound) {
+			return res, err
+		}
+		// The listed file is gone: submit the request again.
+		s.c.opts.Logger.WarnContext(ctx, "the finished job's file is gone; submitting the request again", "service", s.c.name, "reqid", adopt.ReqID, "error", err)
+		adopt = nil
 	}
 	if adopt != nil {
 		task.ID = strconv.FormatInt(adopt.ReqID, 10)
@@ -276,6 +307,23 @@ func (s *ForcedPhotometryService) finish(ctx context.Context, t singletarget.Tar
 		return nil, err
 	}
 	return &singletarget.Outcome{Products: []dataproduct.Product{stored}}, nil
+}
+
+// reusable reports whether Query may use job j, listed for request req,
+// instead of submitting req again at time now: an unfinished job always;
+// a finished one when it has a result file (exit code below 63) or found
+// no epochs (63), and req's window ends by the end of now's UTC day.
+func reusable(j Job, req ForcedPhotometryRequest, now time.Time) bool {
+	if !j.Done() {
+		return true
+	}
+	if req.JDEnd > endOfDayJD(now)+1e-6 {
+		return false
+	}
+	if j.ExitCode == nil {
+		return j.LightCurve != ""
+	}
+	return *j.ExitCode == 63 || *j.ExitCode < 63 && j.LightCurve != ""
 }
 
 // findJob finds the task's job: by id once known, else the oldest job of

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -250,19 +251,14 @@ func TestForcedPhotometryAdoptsPendingJob(t *testing.T) {
 	assert.Equal(t, "queued", again.Pending.State)
 	assert.Equal(t, "true", again.Pending.Data["adopted"])
 
-	// Once the job is done, the same query submits a new one; Resume then
-	// follows the new job, not the old one.
+	// Once the job is done, the same query uses it at once.
 	clk.Add(3 * time.Hour)
 	third, err := svc.Query(context.Background(), target, fpForm(t, svc, window), store)
 	require.NoError(t, err)
-	assert.Equal(t, 2, sim.Submissions(ztftest.DefaultEmail))
-	assert.Equal(t, "69601", third.Pending.Data["known"])
-	clk.Add(time.Minute)
-	out, err := svc.Resume(context.Background(), target, *third.Pending, store)
-	require.NoError(t, err)
-	require.NotNil(t, out.Pending, "the new job is still queued, whatever the old one did")
-	assert.Equal(t, "69602", out.Pending.ID)
-	assert.NotContains(t, out.Pending.Data, "known")
+	assert.Nil(t, third.Pending)
+	require.Len(t, third.Products, 1)
+	assert.Equal(t, "69601", third.Products[0].Extra["reqid"])
+	assert.Equal(t, 1, sim.Submissions(ztftest.DefaultEmail), "no second job")
 
 	// NoAdopt always submits.
 	svc2, sim2, _ := clocked(t, ztftest.Options{}, ztf.ForcedPhotometryOptions{NoAdopt: true})
@@ -409,4 +405,123 @@ func TestPoolForcedPhotometry(t *testing.T) {
 	var fe *singletarget.FormErrors
 	require.ErrorAs(t, err, &fe)
 	assert.NotEmpty(t, fe.Fields["max_date_mjd"])
+}
+
+// TestForcedPhotometrySameQueryTwice runs one query twice through a
+// Manager, the second a second later: ZFPS writes the time a job ended
+// into its result file, so a second job's file differs from the first's
+// in that line. The second query reuses the first's finished job: one
+// job, nothing stored or ingested again. A query on another day (the
+// default window ends at the end of the day) submits a new job.
+func TestForcedPhotometrySameQueryTwice(t *testing.T) {
+	for name, params := range map[string]url.Values{"window": window, "default window": {}} {
+		t.Run(name, func(t *testing.T) {
+			var skew atomic.Int64 // added to the real time, shared by all clocks
+			now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+			svc, sim := newFPService(t, &ztftest.Options{Now: now}, &ztf.ForcedPhotometryOptions{Now: now})
+			store := dataproduct.NewMemoryStore(nil)
+			m := singletarget.NewManager(store, &singletarget.ManagerOptions{Now: now})
+			require.NoError(t, m.AddProcessor(ztf.ForcedPhotometryDataProductType, ztf.ForcedPhotometryProcessor{}))
+			require.NoError(t, m.AddService(svc))
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			req := singletarget.Request{Service: ztf.ForcedPhotometryServiceName, Target: target, Params: params}
+
+			first, err := m.Run(ctx, req)
+			require.NoError(t, err)
+			require.Len(t, first.Products, 1)
+			require.Positive(t, first.Added)
+			before, err := store.ListProducts(ctx, dataproduct.ProductFilter{})
+			require.NoError(t, err)
+
+			skew.Add(int64(time.Second))
+			again, err := m.Run(ctx, req)
+			require.NoError(t, err)
+			assert.Equal(t, 1, sim.Submissions(ztftest.DefaultEmail), "the finished job of the same request is reused")
+			assert.Equal(t, 2, sim.Requests(ztftest.EndpointDownload), "its file is downloaded again")
+			require.Len(t, again.Products, 1)
+			assert.Equal(t, first.Products[0].Name, again.Products[0].Name)
+			assert.Zero(t, again.Added, "nothing is ingested again")
+			after, err := store.ListProducts(ctx, dataproduct.ProductFilter{})
+			require.NoError(t, err)
+			assert.Equal(t, before, after, "nothing is stored again")
+
+			if params.Has("max_date_mjd") {
+				return
+			}
+			skew.Add(int64(24 * time.Hour))
+			_, err = m.Run(ctx, req)
+			require.NoError(t, err)
+			assert.Equal(t, 2, sim.Submissions(ztftest.DefaultEmail), "the next day's window ends a day later: a new job")
+		})
+	}
+}
+
+// TestForcedPhotometryReusesFinishedJob: which finished job of the same
+// request a second Query uses instead of submitting.
+func TestForcedPhotometryReusesFinishedJob(t *testing.T) {
+	future := url.Values{"min_date_mjd": {"59300"}, "max_date_mjd": {"61400"}} // the clock is at MJD 61368
+	for _, c := range []struct {
+		name     string
+		exit     int // the first job's exit code (0: success)
+		params   url.Values
+		opts     ztf.ForcedPhotometryOptions
+		fault    *ztftest.Fault
+		reused   bool
+		notFound bool
+	}{
+		{name: "success", reused: true},
+		{name: "start reset (62)", exit: 62, reused: true},
+		{name: "no epochs (63)", exit: 63, reused: true, notFound: true},
+		{name: "catastrophic error (64)", exit: 64},
+		{name: "end before the survey (65)", exit: 65},
+		{name: "database error (255)", exit: 255},
+		{name: "window reaching into the future", params: future},
+		{name: "NoAdopt", opts: ztf.ForcedPhotometryOptions{NoAdopt: true}},
+		{name: "file gone", fault: &ztftest.Fault{Endpoint: ztftest.EndpointDownload, Status: 404}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			svc, sim, clk := clocked(t, ztftest.Options{}, c.opts)
+			params := window
+			if c.params != nil {
+				params = c.params
+			}
+			if c.exit != 0 {
+				sim.FailNextJob(c.exit)
+			}
+			store := dataproduct.NewMemoryStore(nil)
+			_, err := svc.Query(ctx, target, fpForm(t, svc, params), store)
+			require.NoError(t, err)
+			clk.Add(3 * time.Hour)
+			if c.fault != nil {
+				sim.Inject(*c.fault)
+			}
+			out, err := svc.Query(ctx, target, fpForm(t, svc, params), store)
+			switch {
+			case c.notFound:
+				assert.ErrorIs(t, err, singletarget.ErrNotFound)
+				assert.ErrorContains(t, err, "job 69601")
+				assert.Equal(t, 1, sim.Submissions(ztftest.DefaultEmail))
+			case c.reused:
+				require.NoError(t, err)
+				assert.Nil(t, out.Pending)
+				require.Len(t, out.Products, 1)
+				assert.Equal(t, "69601", out.Products[0].Extra["reqid"])
+				assert.Equal(t, 1, sim.Submissions(ztftest.DefaultEmail))
+			default:
+				require.NoError(t, err)
+				require.NotNil(t, out.Pending, "a new job")
+				assert.Empty(t, out.Products)
+				assert.Equal(t, 2, sim.Submissions(ztftest.DefaultEmail))
+				assert.Equal(t, "69601", out.Pending.Data["known"])
+				// Resume follows the new job, whatever the old one did.
+				clk.Add(time.Minute)
+				next, err := svc.Resume(ctx, target, *out.Pending, store)
+				require.NoError(t, err)
+				require.NotNil(t, next.Pending)
+				assert.Equal(t, "69602", next.Pending.ID)
+			}
+		})
+	}
 }

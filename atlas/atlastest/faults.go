@@ -30,8 +30,18 @@ const (
 	// EndpointResult is GET of a result file (/static/results/jobNNNNN.txt
 	// or /queue/{id}/data.txt).
 	EndpointResult Endpoint = "result"
+	// EndpointQueuePositions is GET /queuepositions.json.
+	EndpointQueuePositions Endpoint = "queuepositions"
 	// EndpointWrite matches the throttled writes: queue POSTs and DELETEs.
 	EndpointWrite Endpoint = "write"
+	// EndpointRead matches the throttled reads: task details, task list
+	// pages and queue positions.
+	EndpointRead Endpoint = "read"
+	// EndpointCallback is the completion callback the server sends (a
+	// request from the server, not to it): a fault with Status or Reset
+	// drops the callback (it is never sent, as when the receiver is down:
+	// the server does not retry), Delay holds it back.
+	EndpointCallback Endpoint = "callback"
 )
 
 func (e Endpoint) matches(ep Endpoint, method string) bool {
@@ -39,7 +49,9 @@ func (e Endpoint) matches(ep Endpoint, method string) bool {
 	case EndpointAny:
 		return true
 	case EndpointWrite:
-		return method != http.MethodGet && method != http.MethodHead && method != http.MethodOptions && ep != EndpointToken
+		return method != http.MethodGet && method != http.MethodHead && method != http.MethodOptions && ep != EndpointToken && ep != EndpointCallback
+	case EndpointRead:
+		return ep == EndpointList || ep == EndpointTask || ep == EndpointQueuePositions
 	}
 	return e == ep
 }

@@ -22,6 +22,15 @@
 //     empty region;
 //   - DELETE (204; finished tasks archived, their files removed, later GETs
 //     404 "Page not found"; unfinished ones cancelled), owner-only;
+//   - what the 2026 server gives pollers: the task list GET /queue/ in
+//     cursor-paginated pages (?pagesize= up to 100, ?cursor=, "next"
+//     links; each task with its comment), an ETag on task details and list
+//     pages with 304 for a matching If-None-Match, and
+//     GET /queuepositions.json;
+//   - completion callbacks (callback_url): validated as the server does
+//     (https, a public address; Options.AllowHTTPCallbacks admits
+//     loopback http for tests), POSTed once when the task finishes, never
+//     retried (a fault on EndpointCallback drops one);
 //   - retention: finished tasks purged after 31 days (configurable);
 //   - the legacy server of 2022 to 2026-07 (Options.Legacy): HTML unless
 //     "Accept: application/json", and every 401/403 turned into a 302 to
@@ -35,8 +44,10 @@
 //     slow answers, dropped connections, answers cut short (malformed
 //     JSON, result files cut inside a row or aborted mid-way); and the
 //     server's own misbehaviours (FailNextTask, StickNextTask, SetLegacy);
-//   - counters (Stats) and task snapshots (Tasks) for assertions such as
-//     "exactly one remote task per query".
+//   - counters (Stats: requests by endpoint, reads, writes, list pages,
+//     304s, downloads, deletes, callbacks) and task snapshots (Tasks) for
+//     assertions such as "exactly one remote task per query" or "200
+//     pending tasks cost 3 reads a poll round".
 //
 // The server is mounted under a non-empty base path (default /forcedphot),
 // like the real one, to catch clients that drop it.
@@ -49,6 +60,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"mime"
 	"net"
@@ -90,6 +102,15 @@ type Options struct {
 	ReadRate int
 	// ReadWindow is the read throttle's window. Default 1 minute.
 	ReadWindow time.Duration
+	// PageSize is the task list's page size when the request does not ask
+	// for one (?pagesize=, at most 100, the server's max_page_size).
+	// Default 100.
+	PageSize int
+	// AllowHTTPCallbacks accepts a callback_url on plain http and to
+	// loopback and private addresses, as the server does in its
+	// development mode (tests cannot serve public https). Default false:
+	// https to a public address only (spec §3).
+	AllowHTTPCallbacks bool
 	// MaxQueued is the cap of not-yet-started tasks per user. Default 500;
 	// -1 disables it.
 	MaxQueued int
@@ -157,6 +178,9 @@ func (o *Options) withDefaults() Options {
 	if out.ReadWindow <= 0 {
 		out.ReadWindow = time.Minute
 	}
+	if out.PageSize <= 0 || out.PageSize > maxPageSize {
+		out.PageSize = maxPageSize
+	}
 	if out.MaxQueued == 0 {
 		out.MaxQueued = 500
 	}
@@ -213,6 +237,11 @@ type Server struct {
 	failMsgs []string
 	stats    Stats
 	maxAct   map[string]int
+
+	// callbacks (callback.go)
+	closed    chan struct{}
+	closeOnce sync.Once
+	sending   sync.WaitGroup
 }
 
 type user struct {
@@ -237,6 +266,7 @@ type task struct {
 	useReduced         bool
 	sendEmail          bool
 	comment            *string
+	callbackURL        string
 	errorMsg           string
 	result             []byte
 	resultGone         bool
@@ -262,20 +292,28 @@ func Start(opts *Options) *Server { return newServer(opts) }
 func newServer(opts *Options) *Server {
 	o := opts.withDefaults()
 	s := &Server{opts: o, legacy: o.Legacy, byName: map[string]*user{}, byToken: map[string]*user{},
-		anonRead: map[string][]time.Time{}, tasks: map[int64]*task{}, nextID: o.FirstID, maxAct: map[string]int{}}
+		anonRead: map[string][]time.Time{}, tasks: map[int64]*task{}, nextID: o.FirstID, maxAct: map[string]int{},
+		closed: make(chan struct{})}
 	s.stats.TasksByUser = map[string]int{}
+	s.stats.ByEndpoint = map[Endpoint]int{}
 	s.Token = s.AddUser(o.Username, o.Password)
 	s.Username, s.Password = o.Username, singletarget.Secret(o.Password)
 	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	s.URL = s.ts.URL + o.BasePath
+	go s.clockLoop()
 	return s
 }
 
 // Client returns an HTTP client for the server (the httptest server's).
 func (s *Server) Client() *http.Client { return s.ts.Client() }
 
-// Close shuts the server down. It may be called more than once.
-func (s *Server) Close() { s.ts.Close() }
+// Close shuts the server down, after the callbacks being sent. It may be
+// called more than once.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closed) })
+	s.sending.Wait()
+	s.ts.Close()
+}
 
 // AddUser adds an account and returns its API token (40 lower-case hex
 // characters, the same for the same username). Adding an existing
@@ -302,6 +340,12 @@ func (s *Server) SetLegacy(on bool) {
 	s.legacy = on
 }
 
+func (s *Server) isLegacy() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.legacy
+}
+
 // StickNextTask makes the next n tasks created never finish: like a
 // runner whose run fails without a definite error, they restart after
 // every RunTime with a new starttimestamp.
@@ -323,12 +367,31 @@ func (s *Server) FailNextTask(msg string) {
 type Stats struct {
 	// Requests counts every request.
 	Requests int
+	// ByEndpoint counts the requests of each endpoint as they arrive
+	// (those answered by a fault, a throttle or an error included).
+	ByEndpoint map[Endpoint]int
+	// Reads counts the API's reads as they arrive: task details, task
+	// list pages and queue positions (what the 2026 server's read
+	// throttle counts; result files are static files, counted apart).
+	// Writes counts queue POSTs and DELETEs (the write throttle's).
+	Reads, Writes int
+	// Lists counts the task list's pages served (200 or 304).
+	Lists int
+	// NotModified counts 304 answers to If-None-Match (task details and
+	// list pages).
+	NotModified int
+	// CallbacksSent counts completion callbacks delivered (the endpoint
+	// answered 2xx); CallbacksFailed those that failed or were refused;
+	// CallbacksDropped those a fault dropped (EndpointCallback). None is
+	// retried, as on the server.
+	CallbacksSent, CallbacksFailed, CallbacksDropped int
 	// TasksCreated counts tasks created; TasksByUser per username.
 	TasksCreated int
 	TasksByUser  map[string]int
 	// Deletes counts successful DELETEs (204).
 	Deletes int
-	// Polls counts GETs of a task's detail.
+	// Polls counts GETs of a task's detail that reached the task (after
+	// the read throttle; 304 answers included).
 	Polls int
 	// Downloads counts result files served in full.
 	Downloads int
@@ -342,15 +405,23 @@ type Stats struct {
 	MaxRunning int
 }
 
+// Summary is the counters by kind on one line, for test logs: reads (list
+// pages, task details, queue positions) with the 304s among them, writes
+// (queue POSTs, DELETEs), result downloads, tasks created and callbacks.
+func (st Stats) Summary() string {
+	e := st.ByEndpoint
+	return fmt.Sprintf("reads %d (list %d, detail %d, queue positions %d; 304 %d), writes %d (queue %d, delete %d), "+
+		"downloads %d, tasks created %d, callbacks sent %d", st.Reads, e[EndpointList], e[EndpointTask], e[EndpointQueuePositions],
+		st.NotModified, st.Writes, e[EndpointQueue], e[EndpointDelete], st.Downloads, st.TasksCreated, st.CallbacksSent)
+}
+
 // Stats returns a copy of the counters.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := s.stats
-	out.TasksByUser = make(map[string]int, len(s.stats.TasksByUser))
-	for k, v := range s.stats.TasksByUser {
-		out.TasksByUser[k] = v
-	}
+	out.TasksByUser = maps.Clone(s.stats.TasksByUser)
+	out.ByEndpoint = maps.Clone(s.stats.ByEndpoint)
 	out.MaxActiveByUser = make(map[string]int, len(s.maxAct))
 	for k, v := range s.maxAct {
 		out.MaxActiveByUser[k] = v
@@ -517,6 +588,7 @@ func (s *Server) pickLocked(queued []*task, at time.Time) *task {
 
 func (s *Server) finishLocked(t *task, at time.Time) {
 	t.finished = at
+	defer s.callbackLocked(t)
 	switch {
 	case t.failMsg != "":
 		t.errorMsg = t.failMsg
@@ -634,6 +706,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.notFoundHTML(w)
 		return
 	}
+	s.mu.Lock()
+	s.stats.ByEndpoint[ep]++
+	switch ep {
+	case EndpointList, EndpointTask, EndpointQueuePositions:
+		s.stats.Reads++
+	case EndpointQueue, EndpointDelete:
+		s.stats.Writes++
+	}
+	s.mu.Unlock()
 	if s.takeEcho() {
 		s.echoCredentials(w, r, ep)
 		return
@@ -662,6 +743,8 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, ep Endpoint, id 
 		s.handleDelete(w, r, id)
 	case EndpointResult:
 		s.handleResult(w, r, id)
+	case EndpointQueuePositions:
+		s.handleQueuePositions(w, r)
 	}
 }
 
@@ -674,6 +757,8 @@ func route(method, path string) (Endpoint, int64) {
 		return EndpointQueue, 0
 	case path == "/queue/" && method == http.MethodGet:
 		return EndpointList, 0
+	case path == "/queuepositions.json" && method == http.MethodGet:
+		return EndpointQueuePositions, 0
 	case strings.HasPrefix(path, "/static/results/job") && strings.HasSuffix(path, ".txt") && method == http.MethodGet:
 		id, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(path, "/static/results/job"), ".txt"), 10, 64)
 		if err == nil {
@@ -1036,6 +1121,13 @@ func (s *Server) handleQueue(w http.ResponseWriter, r *http.Request) {
 		}
 		t.comment = &c
 	}
+	if cb, ok := v["callback_url"]; ok && cb != "" && !s.isLegacy() {
+		// (The legacy server has no such field and ignores it.)
+		if msg := s.checkCallbackURL(cb); msg != "" {
+			errs["callback_url"] = append(errs["callback_url"], msg)
+		}
+		t.callbackURL = cb
+	}
 	if _, ok := v["radeclist"]; ok {
 		errs["radeclist"] = append(errs["radeclist"], "radeclist is not supported by the simulator.")
 	}
@@ -1150,35 +1242,6 @@ func pyFloat(f float64) string {
 	return s
 }
 
-func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.authenticate(w, r)
-	if !ok {
-		return
-	}
-	if u == nil {
-		s.authFailed(w, r, http.StatusForbidden, "You do not have permission to perform this action.")
-		return
-	}
-	if !s.checkRead(w, r, u) {
-		return
-	}
-	s.mu.Lock()
-	s.advanceLocked(s.opts.Now())
-	var mine []*task
-	for _, t := range s.tasks {
-		if t.owner == u && t.archived.IsZero() {
-			mine = append(mine, t)
-		}
-	}
-	sort.Slice(mine, func(i, j int) bool { return mine[i].id > mine[j].id })
-	results := make([]taskJSON, 0, len(mine))
-	for _, t := range mine {
-		results = append(results, s.taskJSONLocked(r, t))
-	}
-	s.mu.Unlock()
-	s.write(w, r, http.StatusOK, map[string]any{"count": len(results), "next": nil, "previous": nil, "results": results})
-}
-
 func (s *Server) handleTask(w http.ResponseWriter, r *http.Request, id int64) {
 	u, ok := s.authenticate(w, r)
 	if !ok || !s.checkRead(w, r, u) {
@@ -1201,7 +1264,7 @@ func (s *Server) handleTask(w http.ResponseWriter, r *http.Request, id int64) {
 	t.polls++
 	body := s.taskJSONLocked(r, t)
 	s.mu.Unlock()
-	s.write(w, r, http.StatusOK, body)
+	s.writeTagged(w, r, body)
 }
 
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, id int64) {
@@ -1303,6 +1366,7 @@ type taskJSON struct {
 	ImageRequestFinished *bool    `json:"imagerequest_finished"`
 	ResultImagestackURL  *string  `json:"result_imagestack_url"`
 	ResultImagezipURL    *string  `json:"result_imagezip_url"`
+	CallbackURL          *string  `json:"callback_url,omitempty"` // 2026 server; shown when set
 }
 
 // absBase is the absolute base URL as the request reached the server.
@@ -1333,6 +1397,7 @@ func (s *Server) taskJSONLocked(r *http.Request, t *task) taskJSON {
 		RadecEpochYear: t.epoch, PropermotionRA: t.pmRA, PropermotionDec: t.pmDec, UseReduced: t.useReduced,
 		Finished: !t.finished.IsZero(), Comment: t.comment, SendEmail: t.sendEmail,
 		StartTimestamp: ts(t.started), FinishTimestamp: ts(t.finished), ErrorMsg: str(t.errorMsg), RequestType: "FP",
+		CallbackURL: str(t.callbackURL),
 	}
 	switch {
 	case !t.finished.IsZero():

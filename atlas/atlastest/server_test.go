@@ -491,11 +491,11 @@ func TestRetentionAndList(t *testing.T) {
 	require.Equal(t, 201, e.queue(radec).status)
 	e.clock.Add(time.Second)
 	list := e.do("GET", "/queue/", "", e.auth()...).json(t)
-	assert.Equal(t, 2.0, list["count"])
+	assert.Equal(t, 2.0, list["taskcount"])
 	results := list["results"].([]any)
 	assert.Equal(t, 2.0, results[0].(map[string]any)["id"], "newest first")
 	other := e.sim.AddUser("other", "pw")
-	assert.Equal(t, 0.0, e.do("GET", "/queue/", "", "Authorization", "Token "+other.Reveal()).json(t)["count"], "only the user's own tasks")
+	assert.Equal(t, 0.0, e.do("GET", "/queue/", "", "Authorization", "Token "+other.Reveal()).json(t)["taskcount"], "only the user's own tasks")
 
 	e.clock.Add(32 * 24 * time.Hour)
 	a := e.do("GET", "/queue/1/", "")

@@ -48,8 +48,10 @@ var simulators = map[string]simulator{
 	},
 	atlas.ServiceClass: func() (string, singletarget.Secret, map[string]string, func()) {
 		// Tasks queue for 0.3 s and run for 0.5 s: long enough to show the
-		// protocol's progress, short enough for a demo.
-		s := atlastest.Start(&atlastest.Options{QueueDelay: 300 * time.Millisecond, RunTime: 500 * time.Millisecond})
+		// protocol's progress, short enough for a demo. AllowHTTPCallbacks:
+		// a TOM on this machine may ask for completion callbacks
+		// (callback_url on loopback http).
+		s := atlastest.Start(&atlastest.Options{QueueDelay: 300 * time.Millisecond, RunTime: 500 * time.Millisecond, AllowHTTPCallbacks: true})
 		return s.URL, s.Token, map[string]string{"poll_queued": "100ms", "poll_running": "100ms", "poll_max": "200ms"}, s.Close
 	},
 	panstarrs.ServiceClass: func() (string, singletarget.Secret, map[string]string, func()) {
@@ -80,7 +82,14 @@ func Simulate(cfg *singletarget.Config, onStop func(stop func())) error {
 		onStop(stop)
 		sc.URL, sc.APIKey = u, key
 		if extra != nil {
-			sc.Extra = maps.Clone(extra)
+			// The simulator's keys (its quick polls) win; the others
+			// (e.g. callback_url) stay.
+			merged := maps.Clone(sc.Extra)
+			if merged == nil {
+				merged = map[string]string{}
+			}
+			maps.Copy(merged, extra)
+			sc.Extra = merged
 		}
 		cfg.Services[name] = sc
 	}

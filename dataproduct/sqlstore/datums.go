@@ -58,9 +58,8 @@ type ingest struct {
 	done bool    // committed or rolled back
 	rows []datumRow
 	res  dataproduct.IngestResult
-	// products known to exist; targets already locked (PostgreSQL).
+	// products known to exist
 	products map[int64]bool
-	targets  map[int64]bool
 	chunks   int
 	// full is the prepared INSERT for a full chunk on SQLite, made at the
 	// first full chunk and closed with the transaction.
@@ -69,24 +68,29 @@ type ingest struct {
 
 // AddDatums implements dataproduct.Store. It checks and encodes the
 // datums as the sequence yields them and sends them to the database in
-// chunks of Options.BatchSize, each one multi-row INSERT ... ON CONFLICT
-// (datum_key) DO NOTHING, all in one transaction that commits only after
-// the sequence has ended without error. A sequence error, an invalid
+// chunks of Options.BatchSize, all in one transaction that commits only
+// after the sequence has ended without error. A sequence error, an invalid
 // datum, an unknown product or a cancelled ctx rolls the transaction
 // back: nothing of the call is stored. ctx is checked every 256 datums and
 // before each chunk.
 //
-// On SQLite the transaction takes the write lock at its first chunk and
+// On SQLite each chunk is one multi-row INSERT ... ON CONFLICT DO
+// NOTHING; the transaction takes the write lock at its first chunk and
 // holds it until commit, so a slow sequence delays other writers (readers
-// are not blocked). On PostgreSQL, ingests into the same target are
-// serialized by a transaction-scoped advisory lock, which keeps two
-// overlapping ingests from deadlocking on each other's keys.
+// are not blocked). On PostgreSQL each chunk is COPYed into a temporary
+// staging table, and one INSERT ... SELECT ... ON CONFLICT DO NOTHING
+// moves them all into the datum table at the end; ingests into the
+// same target take turns for that insert (a transaction-scoped advisory
+// lock), which keeps two overlapping ingests from deadlocking on each
+// other's keys.
 func (s *Store) AddDatums(ctx context.Context, ds iter.Seq2[dataproduct.Datum, error]) (dataproduct.IngestResult, error) {
+	if s.d.kind == kindPostgres {
+		return s.addPostgres(ctx, ds)
+	}
 	g := &ingest{
 		s: s, ctx: ctx,
 		rows:     make([]datumRow, 0, s.batch),
 		products: make(map[int64]bool),
-		targets:  make(map[int64]bool),
 	}
 	defer g.rollback()
 	fail := func(err error) (dataproduct.IngestResult, error) {
@@ -158,18 +162,7 @@ func (g *ingest) flush() error {
 	if err := g.checkProducts(); err != nil {
 		return err
 	}
-	if g.s.d.kind == kindPostgres {
-		if err := g.lockTargets(); err != nil {
-			return err
-		}
-	}
-	var added int
-	var err error
-	if g.s.d.kind == kindPostgres {
-		added, err = g.insertPostgres()
-	} else {
-		added, err = g.insertSQLite()
-	}
+	added, err := g.insertSQLite()
 	if err != nil {
 		return err
 	}
@@ -222,25 +215,6 @@ func (g *ingest) checkProducts() error {
 	return nil
 }
 
-// lockTargets takes the PostgreSQL advisory lock of every target of the
-// pending rows not locked yet, in ascending order.
-func (g *ingest) lockTargets() error {
-	var ts []int64
-	for i := range g.rows {
-		if t := g.rows[i].target; !g.targets[t] && !slices.Contains(ts, t) {
-			ts = append(ts, t)
-		}
-	}
-	slices.Sort(ts)
-	for _, t := range ts {
-		if _, err := g.tx.ExecContext(g.ctx, `SELECT pg_advisory_xact_lock($1, $2)`, int32(lockClassTarget), foldID(t)); err != nil {
-			return fmt.Errorf("lock target %d: %w", t, err)
-		}
-		g.targets[t] = true
-	}
-	return nil
-}
-
 // foldID folds a 64-bit ID into the int4 key of an advisory lock. Two
 // targets that fold alike merely share a lock.
 func foldID(id int64) int32 {
@@ -262,7 +236,7 @@ func sqliteInsert(n int) string {
 		}
 		b.WriteString("(?,?,?,?,?,?,?,?)")
 	}
-	b.WriteString(" ON CONFLICT (datum_key) DO NOTHING")
+	b.WriteString(" " + datumConflict)
 	return b.String()
 }
 
@@ -307,49 +281,6 @@ func (g *ingest) insertSQLite() (int, error) {
 		return 0, fmt.Errorf("insert: %w", err)
 	}
 	return int(n), nil
-}
-
-// postgresInsert sends a whole chunk as eight arrays: one statement, eight
-// parameters, whatever the chunk size. Empty strings stand for NULL in the
-// optional columns (a canonical value is never empty).
-const postgresInsert = `INSERT INTO targetdata_datums
-	(datum_key, target_id, product_id, data_type, ts_us, source, value_json, value_bin)
-SELECT k, t, NULLIF(p, 0), dt, ts, src, NULLIF(vj, ''), NULLIF(vb, ''::bytea)
-FROM unnest($1::bytea[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::bytea[])
-	AS u(k, t, p, dt, ts, src, vj, vb)
-ON CONFLICT (datum_key) DO NOTHING`
-
-// insertPostgres sends the pending rows through postgresInsert and returns
-// how many were new.
-func (g *ingest) insertPostgres() (int, error) {
-	n := len(g.rows)
-	keys := make([][]byte, n)
-	targets := make([]int64, n)
-	products := make([]int64, n)
-	types := make([]string, n)
-	tss := make([]int64, n)
-	sources := make([]string, n)
-	jsons := make([]string, n)
-	bins := make([][]byte, n)
-	for i := range g.rows {
-		r := &g.rows[i]
-		keys[i] = r.key[:]
-		targets[i], products[i], types[i], tss[i], sources[i] = r.target, r.product, r.dataType, r.ts, r.source
-		jsons[i] = string(r.json)
-		bins[i] = r.bin
-		if bins[i] == nil {
-			bins[i] = []byte{}
-		}
-	}
-	res, err := g.tx.ExecContext(g.ctx, postgresInsert, keys, targets, products, types, tss, sources, jsons, bins)
-	if err != nil {
-		return 0, fmt.Errorf("insert: %w", err)
-	}
-	added, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("insert: %w", err)
-	}
-	return int(added), nil
 }
 
 // mapIngestErr prefers ctx's error when ctx is done and turns a

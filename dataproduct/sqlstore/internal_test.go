@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"math"
 	"path/filepath"
@@ -43,6 +44,32 @@ func TestParseDBURL(t *testing.T) {
 		assert.Equal(t, c.kind, cfg.kind, c.in)
 		assert.Equal(t, c.path, cfg.path, c.in)
 		assert.Equal(t, c.memory, cfg.memory, c.in)
+	}
+	for _, c := range []struct {
+		in     string
+		path   string
+		cache  int64
+		batch  int
+		memory bool
+	}{
+		{"sqlite://td.db?cache_size=512MiB&batch_size=2000", "td.db", 512 << 20, 2000, false},
+		{"sqlite:///var/td.db?cache_size=1048576", filepath.FromSlash("/var/td.db"), 1 << 20, 0, false},
+		{"sqlite://td.db?batch_size=7", "td.db", 0, 7, false},
+		{"sqlite://td.db?cache_size=64kib", "td.db", 64 << 10, 0, false},
+		{"sqlite::memory:?cache_size=2GiB", "", 2 << 30, 0, true},
+	} {
+		cfg, err := parseDBURL(c.in)
+		require.NoError(t, err, c.in)
+		assert.Equal(t, c.path, cfg.path, c.in)
+		assert.Equal(t, c.cache, cfg.cacheSize, c.in)
+		assert.Equal(t, c.batch, cfg.batchSize, c.in)
+		assert.Equal(t, c.memory, cfg.memory, c.in)
+	}
+	for _, bad := range []string{"sqlite://td.db?cache_size=0", "sqlite://td.db?cache_size=-1MiB", "sqlite://td.db?cache_size=1.5GiB",
+		"sqlite://td.db?cache_size=99999999999GiB", "sqlite://td.db?cache_size=1MB", "sqlite://td.db?batch_size=x",
+		"sqlite://td.db?batch_size=1&batch_size=2", "sqlite://td.db?journal_mode=off", "sqlite://td.db?%zz"} {
+		_, err := parseDBURL(bad)
+		assert.Error(t, err, bad)
 	}
 }
 
@@ -172,4 +199,103 @@ func TestListDatumsUsesIndexes(t *testing.T) {
 			assert.NotContains(t, p, "Seq Scan", name)
 		}
 	})
+}
+
+// A database at schema version 1 (datum_key UNIQUE on its own) migrates to
+// version 2 with its datums, their ids and the id counter kept, and
+// de-duplicates against them afterwards.
+func TestMigrateV1ToV2(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		d    *dialect
+		url  func(t *testing.T) (dbURL, driver, dsn string)
+	}{
+		{"SQLite", sqliteDialect, func(t *testing.T) (string, string, string) {
+			path := filepath.Join(t.TempDir(), "v1.db")
+			return "sqlite://" + filepath.ToSlash(path), "sqlite", path + "?_foreign_keys=1"
+		}},
+		{"PostgreSQL", postgresDialect, func(t *testing.T) (string, string, string) {
+			u := PostgresURLForTest(t)
+			return u, "pgx", u
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			dbURL, driver, dsn := c.url(t)
+			raw, err := sql.Open(driver, dsn)
+			require.NoError(t, err)
+			defer raw.Close()
+			exec := func(q string, args ...any) {
+				t.Helper()
+				_, err := raw.ExecContext(ctx, c.d.rebind(q), args...)
+				require.NoError(t, err, q)
+			}
+			exec(`CREATE TABLE targetdata_schema (version INTEGER PRIMARY KEY, applied_us BIGINT NOT NULL)`)
+			for _, q := range c.d.migrations[0] {
+				exec(q)
+			}
+			exec(`INSERT INTO targetdata_schema (version, applied_us) VALUES (1, 0)`)
+			exec(`INSERT INTO targetdata_products (id, target_id, name, data_product_type, storage_key, size, sha256, created_us, updated_us)
+				VALUES (1, 7, 'a.txt', 'x', '7/x/a.txt', 1, 'aa', 0, 0)`)
+			var ds []dataproduct.Datum
+			for i := range 20 {
+				d := dataproduct.Datum{TargetID: 7, ProductID: 1, DataType: dataproduct.TypePhotometry, Source: "S",
+					Timestamp: time.Unix(int64(1_700_000_000+i*60), 0),
+					Value:     dataproduct.Photometry{Magnitude: dataproduct.Float(17 + float64(i)/10), Filter: "o"}}
+				ds = append(ds, d)
+				r, err := makeRow(i, d)
+				require.NoError(t, err)
+				exec(`INSERT INTO targetdata_datums (datum_key, target_id, product_id, data_type, ts_us, source, value_json)
+					VALUES (?, ?, ?, ?, ?, ?, ?)`, r.key[:], r.target, r.product, r.dataType, r.ts, r.source, string(r.json))
+			}
+			// The last ids were used and deleted: they must not come back.
+			exec(`INSERT INTO targetdata_datums (datum_key, target_id, data_type, ts_us, source, value_json)
+				VALUES (?, 7, 'x', 0, 'S', '{}')`, make([]byte, 32))
+			var ids []int64
+			rows, err := raw.QueryContext(ctx, `SELECT id FROM targetdata_datums ORDER BY id`)
+			require.NoError(t, err)
+			for rows.Next() {
+				var id int64
+				require.NoError(t, rows.Scan(&id))
+				ids = append(ids, id)
+			}
+			require.NoError(t, rows.Err())
+			require.Len(t, ids, 21)
+			maxUsed := ids[20]
+			exec(`DELETE FROM targetdata_datums WHERE id = ?`, maxUsed)
+			require.NoError(t, raw.Close())
+
+			opts := &Options{}
+			if c.d.kind == kindPostgres {
+				opts.BlobURL = "mem://"
+			}
+			st, err := Open(ctx, dbURL, opts)
+			require.NoError(t, err)
+			defer st.Close()
+			var version int
+			require.NoError(t, st.db.QueryRowContext(ctx, `SELECT MAX(version) FROM targetdata_schema`).Scan(&version))
+			assert.Equal(t, 2, version)
+			got, err := st.ListDatums(ctx, dataproduct.DatumFilter{TargetID: 7})
+			require.NoError(t, err)
+			require.Len(t, got, 20)
+			for i, d := range got {
+				assert.Equal(t, ids[i], d.ID)
+				assert.Equal(t, int64(1), d.ProductID)
+				assert.Equal(t, ds[i].Value, d.Value)
+			}
+			fresh := ds[0]
+			fresh.Timestamp = fresh.Timestamp.Add(time.Second)
+			res, err := st.AddDatums(ctx, dataproduct.Datums([]dataproduct.Datum{fresh, fresh}))
+			require.NoError(t, err)
+			assert.Equal(t, dataproduct.IngestResult{Added: 1, Skipped: 1}, res)
+			added, err := st.ListDatums(ctx, dataproduct.DatumFilter{TargetID: 7, From: fresh.Timestamp, To: fresh.Timestamp.Add(time.Second)})
+			require.NoError(t, err)
+			require.Len(t, added, 1)
+			assert.Greater(t, added[0].ID, maxUsed, "ids used before the migration are not used again")
+			res, err = st.AddDatums(ctx, dataproduct.Datums(ds))
+			require.NoError(t, err)
+			assert.Equal(t, dataproduct.IngestResult{Skipped: 20}, res, "the migrated keys still de-duplicate")
+		})
+	}
 }

@@ -12,7 +12,7 @@ import (
 // SchemaVersion is the schema version this code creates and understands.
 // Open migrates an older database up to it and refuses a newer one with
 // ErrSchemaTooNew.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // ErrSchemaTooNew is returned (wrapped) by Open when the database was
 // migrated by a newer version of this package than the running one.
@@ -52,12 +52,13 @@ var postgresDialect = &dialect{
 	kind:         kindPostgres,
 	migrations:   postgresMigrations,
 	forUpdate:    " FOR UPDATE",
-	defaultBatch: 2000,
+	defaultBatch: 5000,
 	maxBatch:     1 << 20,
 }
 
-// sqliteMigrations: version 1 is the first schema. Timestamps are integer
-// microseconds since the Unix epoch (UTC) on both databases.
+// sqliteMigrations: version 1 is the first schema, version 2 moves the
+// datum key's uniqueness (sqliteV2). Timestamps are integer microseconds
+// since the Unix epoch (UTC) on both databases.
 var sqliteMigrations = [][]string{{
 	`CREATE TABLE targetdata_products (
 			id                INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -93,7 +94,44 @@ var sqliteMigrations = [][]string{{
 	`CREATE INDEX targetdata_datums_target_type_ts ON targetdata_datums (target_id, data_type, ts_us)`,
 	`CREATE INDEX targetdata_datums_target_source_ts ON targetdata_datums (target_id, source, ts_us)`,
 	`CREATE INDEX targetdata_datums_product_ts ON targetdata_datums (product_id, ts_us)`,
-}}
+}, sqliteV2}
+
+// sqliteV2 moves the uniqueness of the datum key from datum_key alone to
+// (target_id, ts_us, datum_key), the same rule (the key covers the target
+// and the time), but an index into which an ingest inserts where the
+// target's time is, nearly in order, instead of at random places: it stays
+// fast as it grows beyond the page cache. SQLite cannot drop a column's
+// UNIQUE, so the table is rebuilt (ids kept, and the AUTOINCREMENT counter
+// with them).
+var sqliteV2 = []string{
+	`CREATE TABLE targetdata_datums_v2 (
+			id         INTEGER PRIMARY KEY AUTOINCREMENT,
+			datum_key  BLOB    NOT NULL CHECK (length(datum_key) = 32),
+			target_id  INTEGER NOT NULL,
+			product_id INTEGER REFERENCES targetdata_products (id) ON DELETE CASCADE,
+			data_type  TEXT    NOT NULL,
+			ts_us      INTEGER NOT NULL,
+			source     TEXT    NOT NULL,
+			value_json TEXT,
+			value_bin  BLOB,
+			CHECK ((value_json IS NULL) <> (value_bin IS NULL))
+		)`,
+	`INSERT INTO targetdata_datums_v2 (id, datum_key, target_id, product_id, data_type, ts_us, source, value_json, value_bin)
+		SELECT id, datum_key, target_id, product_id, data_type, ts_us, source, value_json, value_bin FROM targetdata_datums ORDER BY id`,
+	`DELETE FROM sqlite_sequence WHERE name = 'targetdata_datums_v2'`,
+	`UPDATE sqlite_sequence SET name = 'targetdata_datums_v2' WHERE name = 'targetdata_datums'`,
+	`DROP TABLE targetdata_datums`,
+	`ALTER TABLE targetdata_datums_v2 RENAME TO targetdata_datums`,
+	`CREATE UNIQUE INDEX targetdata_datums_target_ts_key ON targetdata_datums (target_id, ts_us, datum_key)`,
+	`CREATE INDEX targetdata_datums_target_ts ON targetdata_datums (target_id, ts_us)`,
+	`CREATE INDEX targetdata_datums_target_type_ts ON targetdata_datums (target_id, data_type, ts_us)`,
+	`CREATE INDEX targetdata_datums_target_source_ts ON targetdata_datums (target_id, source, ts_us)`,
+	`CREATE INDEX targetdata_datums_product_ts ON targetdata_datums (product_id, ts_us)`,
+}
+
+// datumConflict is the conflict target of every datum INSERT: the unique
+// index of schema version 2.
+const datumConflict = `ON CONFLICT (target_id, ts_us, datum_key) DO NOTHING`
 
 var postgresMigrations = [][]string{{
 	`CREATE TABLE targetdata_products (
@@ -128,6 +166,10 @@ var postgresMigrations = [][]string{{
 	`CREATE INDEX targetdata_datums_target_type_ts ON targetdata_datums (target_id, data_type, ts_us, id)`,
 	`CREATE INDEX targetdata_datums_target_source_ts ON targetdata_datums (target_id, source, ts_us, id)`,
 	`CREATE INDEX targetdata_datums_product_ts ON targetdata_datums (product_id, ts_us, id)`,
+}, {
+	// Version 2: as sqliteV2, in place.
+	`CREATE UNIQUE INDEX targetdata_datums_target_ts_key ON targetdata_datums (target_id, ts_us, datum_key)`,
+	`ALTER TABLE targetdata_datums DROP CONSTRAINT targetdata_datums_datum_key_key`,
 }}
 
 // rebind turns the "?" placeholders of q into PostgreSQL's "$1", "$2", ...

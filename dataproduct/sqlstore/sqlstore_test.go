@@ -207,7 +207,11 @@ func TestOpenErrors(t *testing.T) {
 			[]string{"create the database directory", "not a directory"}},
 		{"sqlite path is a folder", "sqlite://" + filepath.ToSlash(t.TempDir()), nil, []string{"is a directory"}},
 		{"sqlite no path", "sqlite://", nil, []string{"has no file path"}},
-		{"sqlite query", "sqlite://x.db?_pragma=foo", nil, []string{"query parameters"}},
+		{"sqlite query", "sqlite://x.db?_pragma=foo", nil, []string{"unknown parameter", "_pragma", "cache_size"}},
+		{"sqlite cache size", "sqlite://x.db?cache_size=1.5GiB", nil, []string{"cache_size", "1.5GiB"}},
+		{"sqlite batch size", "sqlite://x.db?batch_size=0", nil, []string{"batch_size"}},
+		{"sqlite batch size too big", "sqlite://x.db?batch_size=4001", nil, []string{"batch_size", "4000"}},
+		{"negative cache", "sqlite::memory:", &sqlstore.Options{CacheSize: -1}, []string{"Options.CacheSize"}},
 		{"postgres unreachable", "postgres://u:" + secret + "@127.0.0.1:1/db?sslmode=disable", &sqlstore.Options{BlobURL: "mem://"},
 			[]string{"cannot reach the database", "postgres://u:xxxxx@127.0.0.1:1/db", "127.0.0.1"}},
 		{"postgres unreachable, password parameter", "postgresql://u@127.0.0.1:1/db?password=" + secret, &sqlstore.Options{BlobURL: "mem://"},
@@ -736,4 +740,61 @@ func TestListDatumsTimeBounds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The writer's page cache is Options.CacheSize, else the URL's cache_size,
+// else DefaultCacheSize; the batch size likewise.
+func TestCacheAndBatchSettings(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cacheKiB := func(st *sqlstore.Store) int64 {
+		var n int64
+		require.NoError(t, st.DB().QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&n))
+		return n
+	}
+	dir := t.TempDir()
+	url := func(name, query string) string {
+		return "sqlite://" + filepath.ToSlash(filepath.Join(dir, name)) + query
+	}
+	assert.Equal(t, int64(-sqlstore.DefaultCacheSize>>10), cacheKiB(openStore(t, url("a.db", ""), nil)))
+	assert.Equal(t, int64(-3072), cacheKiB(openStore(t, url("b.db", "?cache_size=3MiB"), nil)))
+	assert.Equal(t, int64(-5120), cacheKiB(openStore(t, url("c.db", "?cache_size=3MiB"), &sqlstore.Options{CacheSize: 5 << 20})),
+		"Options win over the URL")
+
+	chunks := &chunkCounter{}
+	st := openStore(t, url("d.db", "?batch_size=10"), &sqlstore.Options{Logger: slog.New(chunks)})
+	_, err := st.AddDatums(ctx, seqN(1, 95))
+	require.NoError(t, err)
+	assert.Equal(t, int64(10), chunks.n.Load(), "95 datums in batches of 10")
+}
+
+// On PostgreSQL every ingest creates its staging table and drops it at
+// its end, commit or rollback: one connection serves many ingests in a
+// row, failed ones included, and caches no statement that outlives its
+// table.
+func TestPostgresIngestsShareAConnection(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openStore(t, sqlstore.PostgresURLForTest(t), &sqlstore.Options{BlobURL: "mem://", BatchSize: 30})
+	st.DB().SetMaxOpenConns(1)
+	boom := errors.New("sequence failed")
+	for round := range 4 {
+		res, err := st.AddDatums(ctx, seqN(1, 100*(round+1)))
+		require.NoError(t, err, "round %d", round)
+		assert.Equal(t, 100, res.Added, "round %d", round)
+		_, err = st.AddDatums(ctx, func(yield func(dataproduct.Datum, error) bool) {
+			for i := range 95 {
+				if !yield(storetest.Phot(2, i, 17), nil) {
+					return
+				}
+			}
+			yield(dataproduct.Datum{}, boom)
+		})
+		require.ErrorIs(t, err, boom)
+	}
+	assert.Equal(t, 400, countRows(t, st), "the failed ingests left nothing")
+	var stages int
+	require.NoError(t, st.DB().QueryRowContext(ctx,
+		`SELECT count(*) FROM pg_class WHERE relname = 'targetdata_stage' AND relpersistence = 't'`).Scan(&stages))
+	assert.Zero(t, stages, "no staging table outlives its ingest")
 }

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -57,12 +58,26 @@ type Options struct {
 	// Default: time.Now.
 	Now func() time.Time
 
-	// BatchSize is the number of datums AddDatums sends to the database in
-	// one statement; an ingest holds at most one batch in memory.
+	// BatchSize is the number of datums AddDatums sends to the database
+	// at a time: on SQLite the rows of one multi-row INSERT, on PostgreSQL
+	// the rows of one COPY into the staging table. An ingest holds at most
+	// one batch in memory.
 	//
-	// Default: 500 on SQLite (at most 4000, SQLite's bound-variable limit),
-	// 2000 on PostgreSQL.
+	// Default: the sqlite URL's batch_size parameter, else 500 on SQLite
+	// (at most 4000, SQLite's bound-variable limit) and 5000 on PostgreSQL.
 	BatchSize int
+
+	// CacheSize is the page cache, in bytes, of the SQLite connection that
+	// writes. An ingest inserts into the unique datum-key index at random
+	// places, so its rate holds up only while that index fits in the cache:
+	// about 64 bytes a datum, so 64 MiB for 1,000,000 datums, and the
+	// default for about 4,000,000. SQLite takes the memory as pages are
+	// read, not up front, and keeps it for the store's life. Readers have
+	// 16 MiB each. Ignored on PostgreSQL, whose server caches
+	// (shared_buffers).
+	//
+	// Default: the sqlite URL's cache_size parameter, else DefaultCacheSize.
+	CacheSize int64
 }
 
 // Store is a dataproduct.Store on database/sql, with product files in a
@@ -76,6 +91,7 @@ type Store struct {
 	log   *slog.Logger
 	now   func() time.Time
 	batch int
+	cache int64 // SQLite writer's page cache, bytes
 
 	bucket    *blob.Bucket
 	ownBucket bool
@@ -86,6 +102,9 @@ type Store struct {
 }
 
 var _ dataproduct.Store = (*Store)(nil)
+
+// DefaultCacheSize is the default Options.CacheSize: 256 MiB.
+const DefaultCacheSize = 256 << 20
 
 // pingTimeout bounds Open's first contact with the database when ctx has
 // no deadline of its own.
@@ -224,13 +243,15 @@ func (s *Store) validate(o *Options, cfg dbConfig) error {
 		return errors.New("sqlstore: Options.BlobURL (or Options.Bucket) is required with PostgreSQL: product files need a bucket every process can reach")
 	case o.BatchSize < 0:
 		return fmt.Errorf("sqlstore: Options.BatchSize %d is negative", o.BatchSize)
-	case o.BatchSize > s.d.maxBatch:
-		return fmt.Errorf("sqlstore: Options.BatchSize %d is over %d, the most %s allows", o.BatchSize, s.d.maxBatch, s.d.kind)
+	case o.CacheSize < 0:
+		return fmt.Errorf("sqlstore: Options.CacheSize %d is negative", o.CacheSize)
 	}
-	s.batch = o.BatchSize
-	if s.batch == 0 {
-		s.batch = s.d.defaultBatch
+	s.batch = cmp.Or(o.BatchSize, cfg.batchSize, s.d.defaultBatch)
+	if s.batch > s.d.maxBatch {
+		return fmt.Errorf("sqlstore: batch size %d (Options.BatchSize or the URL's batch_size) is over %d, the most %s allows",
+			s.batch, s.d.maxBatch, s.d.kind)
 	}
+	s.cache = cmp.Or(o.CacheSize, cfg.cacheSize, DefaultCacheSize)
 	return nil
 }
 
@@ -262,13 +283,13 @@ func (s *Store) openSQLite(cfg dbConfig) error {
 	if st, err := os.Stat(cfg.path); err == nil && st.IsDir() {
 		return fmt.Errorf("%s is a directory, not a database file", cfg.path)
 	}
-	// The writer gets a 64 MiB page cache (the datum-key index of a
-	// million datums is about that size) and truncates the WAL file back
-	// to 64 MiB after checkpoints, so one huge ingest does not leave a
-	// huge WAL file behind.
+	// The writer gets the page cache Options.CacheSize sets (see there)
+	// and truncates the WAL file back to 64 MiB after checkpoints, so one
+	// huge ingest does not leave a huge WAL file behind.
 	common := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=1&_pragma=temp_store(MEMORY)", sqliteBusyTimeout)
 	w, err := sql.Open("sqlite", cfg.path+"?"+common+
-		"&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate&_pragma=cache_size(-65536)"+
+		"&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate"+
+		fmt.Sprintf("&_pragma=cache_size(-%d)", max(s.cache>>10, 1))+
 		"&_pragma=journal_size_limit(67108864)")
 	if err != nil {
 		return err

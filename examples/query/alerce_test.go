@@ -29,7 +29,7 @@ func TestProcessALeRCESample(t *testing.T) {
 	assert.Equal(t, 3, lim)
 	assert.Equal(t, 17.279879, ls[2].Value["magnitude"])
 	assert.Equal(t, 58855.54229169991, ls[2].MJD)
-	assert.Contains(t, errOut, "added 8, skipped 0")
+	assert.Contains(t, errOut, "converted 8 datums (no -db")
 }
 
 func TestQuerySimulatedALeRCE(t *testing.T) {

@@ -17,11 +17,12 @@ import (
 
 // env is what a run needs: a store and a manager, and what to close.
 type env struct {
-	store   dataproduct.Store
+	store dataproduct.Store
+	// stored is set when the store is a database (-db or the settings'
+	// database), not the in-memory store a run forgets.
+	stored  bool
 	m       *singletarget.Manager
 	closers []func() error
-	// memory is set for the in-memory store (no -db, no database).
-	memory bool
 }
 
 // close closes what newEnv opened, last first, and reports what failed.
@@ -86,7 +87,6 @@ func newEnv(ctx context.Context, o *options, stderr io.Writer) (*env, error) {
 		return nil, err
 	}
 	dbURL := cmpOr(o.db, cfg.Database)
-	e.memory = dbURL == "" || dbURL == "memory://"
 	store, closeStore, err := builtin.OpenStore(ctx, dbURL, cmpOr(o.storage, cfg.Storage))
 	if err != nil {
 		_ = e.close() // the error that stopped newEnv matters more
@@ -94,6 +94,7 @@ func newEnv(ctx context.Context, o *options, stderr io.Writer) (*env, error) {
 	}
 	e.closers = append(e.closers, closeStore)
 	e.store = store
+	e.stored = dbURL != "" && dbURL != "memory://"
 	m, err := reg.Load(cfg, store, &singletarget.ManagerOptions{Logger: logger})
 	if err != nil {
 		_ = e.close() // the error that stopped newEnv matters more

@@ -44,6 +44,7 @@
 // Process a local file with a registered processor instead of querying:
 //
 //	query -process atlas_photometry -file job01234.txt -format json
+//	query -process atlas_photometry -file job01234.txt -db sqlite://tom.db
 //	query -process spectroscopy -file spec1.csv -observation-time 2020-09-15T09:37:01
 //
 // A row that is no measurement (an ATLAS row with duJy = 0 or mag5sig < 10,
@@ -54,12 +55,21 @@
 // a file that holds none (a spectrum without DATE-OBS), as an ISO date and
 // time (UTC) or an MJD.
 //
+// Without a database (-db, or the settings' database) the file is
+// converted as it is read, on two cores, and nothing is stored: memory
+// stays the same whatever the file's size, and stderr says how many datums
+// were converted (duplicates are not looked for). With one, the file is
+// stored as a product of -target-id and its datums ingested, and stderr
+// says "added N, skipped M". Either way the output is held (in a
+// temporary file beyond 1 MiB) until the whole file has been read, so a
+// bad file prints nothing.
+//
 // A file the processor refuses is not kept in the store (-db); -keep-failed
 // keeps it.
 //
 // Output: one JSON object per datum per line on stdout
 // ({"timestamp", "mjd", "source", "data_type", "value"}), or CSV with
-// -format csv; progress and the summary ("added N, skipped M") on stderr.
+// -format csv; progress and the summary on stderr.
 // Exit status: 0 on success, 2 for invalid input (the form's field errors
 // are printed), 1 for any other failure, with a one-line reason.
 package main

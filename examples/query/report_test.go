@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -17,10 +18,14 @@ func TestProcessReport(t *testing.T) {
 	out, errOut, code := runCLI(t, "-process", "atlas_photometry", "-file", f)
 	require.Equal(t, 0, code, errOut)
 	assert.Len(t, parseLines(t, out), 1)
-	assert.Contains(t, errOut, "job.txt: 3 rows read, 1 datum, 2 rows skipped\n"+
-		"  skipped 1: no flux error (duJy ≤ 0) (line 3)\n"+
-		"  skipped 1: failed photometric solution (mag5sig < 10) (line 4)\n"+
-		"added 1, skipped 0\n")
+	report := "job.txt: 3 rows read, 1 datum, 2 rows skipped\n" +
+		"  skipped 1: no flux error (duJy ≤ 0) (line 3)\n" +
+		"  skipped 1: failed photometric solution (mag5sig < 10) (line 4)\n"
+	assert.Contains(t, errOut, report+"converted 1 datum (no -db: none stored, duplicates not checked)\n")
+	// With a store, the same report and what the store did.
+	_, errOut, code = runCLI(t, "-process", "atlas_photometry", "-file", f, "-db", "sqlite://"+filepath.ToSlash(filepath.Join(t.TempDir(), "tom.db")))
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, errOut, report+"added 1, skipped 0\n")
 
 	_, errOut, code = runCLI(t, "-process", "atlas_photometry", "-file", f, "-observation-time", "2024-01-01T00:00:00")
 	require.Equal(t, 0, code, errOut, "a time is only used by formats whose files may hold none")

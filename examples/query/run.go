@@ -1,25 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"maps"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tomgo/targetdata/dataproduct"
-	"github.com/tomgo/targetdata/processor"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -152,106 +145,13 @@ func execute(ctx context.Context, o *options, stdout, stderr io.Writer) (err err
 	if o.process != "" {
 		return processFile(ctx, env, o, stdout, stderr)
 	}
-	if o.refresh && env.memory {
+	if o.refresh && !env.stored {
 		return &usageError{"-refresh asks for what is new since the last query: it needs the store of that query (-db, or database in the settings)"}
 	}
 	if o.targets != "" {
 		return runBatch(ctx, env, o, stdout, stderr)
 	}
 	return query(ctx, env, o, newWriter(o.format, stdout), stderr)
-}
-
-func processFile(ctx context.Context, env *env, o *options, stdout, stderr io.Writer) error {
-	if o.file == "" {
-		return &usageError{"-process needs -file"}
-	}
-	proc, err := env.m.ProcessorFor(o.process)
-	if err != nil {
-		return &usageError{err.Error()}
-	}
-	in, err := processInput(o)
-	if err != nil {
-		return err
-	}
-	rep := &dataproduct.Report{Product: filepath.Base(o.file)}
-	f, err := os.Open(o.file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	name := dataproduct.SafeName(filepath.Base(o.file))
-	// A user's file: in the uploads' name space, never replacing a service's product.
-	stored := dataproduct.UploadName(name)
-	old, err := env.store.ListProducts(ctx, dataproduct.ProductFilter{TargetID: o.targetID, Name: stored})
-	if err != nil {
-		return err
-	}
-	prod, err := env.store.PutProduct(ctx, dataproduct.Product{TargetID: o.targetID, Name: stored, DataProductType: o.process}, f)
-	if err != nil {
-		return err
-	}
-	// A file the processor refuses is not kept (unless -keep-failed, or it
-	// replaced a product that was there before).
-	ingested := false
-	defer func() {
-		if !ingested && !o.keepFailed && len(old) == 0 {
-			if err := env.store.DeleteProduct(context.WithoutCancel(ctx), prod.ID); err != nil {
-				fmt.Fprintf(stderr, "query: removing the refused file from the store: %v\n", err)
-			}
-		}
-	}()
-	rc, err := env.store.OpenProduct(ctx, prod.ID)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	// One pass: every datum is written to a temporary file as it goes to
-	// the store; the output is shown only once the ingest succeeded, so a
-	// bad file prints nothing.
-	tmp, err := os.CreateTemp("", "query-*.out")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	out := newWriter(o.format, tmp)
-	seq := func(yield func(dataproduct.Datum, error) bool) {
-		for d, err := range processor.StreamReport(ctx, proc, bufio.NewReaderSize(rc, 1<<20), in, rep) {
-			if err != nil {
-				var pe *dataproduct.ParseError
-				if errors.As(err, &pe) && pe.File == "" {
-					pe.File = filepath.Base(o.file)
-				}
-				yield(dataproduct.Datum{}, err)
-				return
-			}
-			d.TargetID, d.ProductID = prod.TargetID, prod.ID
-			if err := out.write(d); err != nil {
-				yield(dataproduct.Datum{}, err)
-				return
-			}
-			if !yield(d, nil) {
-				return
-			}
-		}
-	}
-	res, err := env.store.AddDatums(ctx, seq)
-	if err != nil {
-		return err
-	}
-	ingested = true
-	if err := out.flush(); err != nil {
-		return err
-	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	if _, err := io.Copy(stdout, tmp); err != nil {
-		return err
-	}
-	printReports(stderr, *rep)
-	fmt.Fprintf(stderr, "added %d, skipped %d\n", res.Added, res.Skipped)
-	return nil
 }
 
 func query(ctx context.Context, env *env, o *options, out *writer, stderr io.Writer) error {
@@ -299,76 +199,4 @@ func query(ctx context.Context, env *env, o *options, out *writer, stderr io.Wri
 	}
 	fmt.Fprintf(stderr, "added %d, skipped %d\n", res.Added, res.Skipped)
 	return nil
-}
-
-// writer prints datums as JSON lines or CSV.
-type writer struct {
-	format string
-	bw     *bufio.Writer
-	cw     *csv.Writer
-	header bool
-}
-
-func newWriter(format string, w io.Writer) *writer {
-	bw := bufio.NewWriterSize(w, 1<<16)
-	return &writer{format: format, bw: bw, cw: csv.NewWriter(bw)}
-}
-
-type jsonDatum struct {
-	Timestamp string  `json:"timestamp"`
-	MJD       float64 `json:"mjd"`
-	Source    string  `json:"source"`
-	DataType  string  `json:"data_type"`
-	Value     any     `json:"value"`
-}
-
-var csvHeader = []string{"timestamp", "mjd", "source", "data_type", "filter", "magnitude", "error", "limit", "limit_sigma",
-	"telescope", "flux_ujy", "flux_err_ujy", "value"}
-
-func (w *writer) write(d dataproduct.Datum) error {
-	ts := d.Timestamp.UTC().Format(time.RFC3339Nano)
-	mjd := processor.TimeToMJD(d.Timestamp)
-	if w.format == "json" {
-		b, err := json.Marshal(jsonDatum{Timestamp: ts, MJD: mjd, Source: d.Source, DataType: d.DataType, Value: d.Value})
-		if err != nil {
-			return err
-		}
-		w.bw.Write(b)
-		return w.bw.WriteByte('\n')
-	}
-	if !w.header {
-		w.header = true
-		if err := w.cw.Write(csvHeader); err != nil {
-			return err
-		}
-	}
-	f := func(p *float64) string {
-		if p == nil {
-			return ""
-		}
-		return strconv.FormatFloat(*p, 'f', -1, 64)
-	}
-	row := []string{ts, strconv.FormatFloat(mjd, 'f', 6, 64), d.Source, d.DataType}
-	if p, ok := d.Value.(dataproduct.Photometry); ok {
-		sigma := ""
-		if p.LimitSigma != 0 {
-			sigma = strconv.FormatFloat(p.LimitSigma, 'f', -1, 64)
-		}
-		row = append(row, p.Filter, f(p.Magnitude), f(p.Error), f(p.Limit), sigma, p.Telescope, f(p.FluxUJy), f(p.FluxErrUJy), "")
-	} else {
-		b, err := dataproduct.CanonicalValue(d.Value)
-		if err != nil {
-			return err
-		}
-		row = append(row, "", "", "", "", "", "", "", "", string(b))
-	}
-	return w.cw.Write(row)
-}
-
-func (w *writer) flush() error {
-	w.cw.Flush()
-	if err := w.cw.Error(); err != nil {
-		return err
-	}
-	return w.bw.Flush()
 }

@@ -35,6 +35,15 @@
 // address without a login, for an authenticating proxy in front. See
 // SECURITY.md for what webtom protects and what it does not.
 //
+// # Completion callbacks
+//
+// When a service's settings give a callback_url (ATLAS: the public https
+// URL of this server's endpoint, e.g.
+// https://tom.example.org/targetdata/atlas/callback), webtom serves that
+// path for the archive, outside the login and the localhost check: a
+// notice only wakes the job waiting on the task it names, which then asks
+// the archive itself (SECURITY.md). Polling stays the fallback.
+//
 // With a river backend (tasks.backend: river) the server runs the queued
 // jobs itself, or with -insert-only leaves them to examples/worker
 // processes that share the job database (and the settings: give -live, or
@@ -241,6 +250,9 @@ func run(ctx context.Context, o options, logger *slog.Logger, ready func(url str
 	}
 	if err := app.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
+	}
+	for path := range srv.callbacks {
+		logger.Info("serving an archive's completion callbacks, without the login", "path", path)
 	}
 	hs := newHTTPServer(srv, o.timeouts, logger)
 	served := make(chan error, 1)

@@ -102,6 +102,9 @@ type server struct {
 
 	// loopbackHosts is serverOptions.LoopbackHosts.
 	loopbackHosts bool
+	// callbacks are the archives' completion-callback endpoints, by path
+	// (builtin.App.CallbackHandlers), served without the login.
+	callbacks map[string]http.Handler
 
 	mu sync.Mutex
 	// plots caches each target's last light curve: drawing thousands of
@@ -145,6 +148,9 @@ func newServer(app *builtin.App, opts *serverOptions) (*server, error) {
 	s := &server{app: app, log: o.Logger, targets: targets, refresh: o.JobRefresh, auth: o.Auth, loopbackHosts: o.LoopbackHosts,
 		pages: map[string]*template.Template{}, plots: map[int64]cachedPlot{}, drawing: make(chan struct{}, 1), csrfKey: make([]byte, 32)}
 	if _, err := rand.Read(s.csrfKey); err != nil {
+		return nil, err
+	}
+	if s.callbacks, err = app.CallbackHandlers(); err != nil {
 		return nil, err
 	}
 	funcs := template.FuncMap{
@@ -204,7 +210,13 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	cb, isCallback := s.callbacks[r.URL.EscapedPath()]
 	switch {
+	case isCallback:
+		// An archive's completion notice: it cannot log in, and comes
+		// from elsewhere by name. The endpoint only wakes the job waiting
+		// on the task it names (SECURITY.md).
+		cb.ServeHTTP(rec, r)
 	case s.loopbackHosts && !isLoopbackHost(r.Host):
 		s.log.Warn("request for another host refused", "host", r.Host, "remote", r.RemoteAddr)
 		http.Error(rec, "This server answers only to localhost (a login, WEBTOM_PASSWORD, lifts this).", http.StatusMisdirectedRequest)

@@ -9,6 +9,12 @@
 // The settings must use tasks.backend: river; tasks.database (or database)
 // names the job database shared by the web process and every worker:
 // a SQLite file on one machine, PostgreSQL for workers on several.
+//
+// With -callback-addr (e.g. :8081) the worker also serves the archives'
+// completion callbacks (ATLAS callback_url) at their paths, and nothing
+// else: a notice wakes the job waiting on its task in the job database, so
+// any worker (or the web process) may receive it. Put a TLS proxy in front
+// (the archive posts to https).
 package main
 
 import (
@@ -17,6 +23,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -30,6 +38,7 @@ func main() {
 	config := flag.String("config", "", "settings file (YAML or JSON); tasks.backend must be river")
 	grace := flag.Duration("grace", 30*time.Second, "how long running steps may finish after a stop signal")
 	verbose := flag.Bool("v", false, "debug logs")
+	callbackAddr := flag.String("callback-addr", "", "also serve the archives' completion callbacks (callback_url settings) on this address")
 	flag.Parse()
 	level := slog.LevelInfo
 	if *verbose {
@@ -38,14 +47,15 @@ func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *config, *grace, logger); err != nil {
+	if err := run(ctx, *config, *grace, *callbackAddr, logger); err != nil {
 		logger.Error("worker stopped", "error", err)
 		os.Exit(1)
 	}
 }
 
-// run works jobs until ctx is done, then stops within grace.
-func run(ctx context.Context, config string, grace time.Duration, logger *slog.Logger) (err error) {
+// run works jobs until ctx is done, then stops within grace; with
+// callbackAddr it serves the completion callbacks there meanwhile.
+func run(ctx context.Context, config string, grace time.Duration, callbackAddr string, logger *slog.Logger) (err error) {
 	if config == "" {
 		return errors.New("-config is required")
 	}
@@ -65,11 +75,22 @@ func run(ctx context.Context, config string, grace time.Duration, logger *slog.L
 			err = cerr
 		}
 	}()
+	var callbacks *http.Server
+	if callbackAddr != "" {
+		if callbacks, err = serveCallbacks(app, callbackAddr, logger); err != nil {
+			return err
+		}
+	}
 	if err := app.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
 	logger.Info("worker started", "services", app.Manager.Services(), "jobs", builtin.JobDatabase(app.Config))
 	<-ctx.Done()
+	if callbacks != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), grace)
+		_ = callbacks.Shutdown(sctx)
+		cancel()
+	}
 	logger.Info("stopping: letting running steps finish", "grace", grace)
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
@@ -78,4 +99,34 @@ func run(ctx context.Context, config string, grace time.Duration, logger *slog.L
 	}
 	logger.Info("worker stopped")
 	return nil
+}
+
+// serveCallbacks serves the app's completion-callback endpoints (and
+// nothing else) on addr, until Shutdown.
+func serveCallbacks(app *builtin.App, addr string, logger *slog.Logger) (*http.Server, error) {
+	handlers, err := app.CallbackHandlers()
+	if err != nil {
+		return nil, err
+	}
+	if len(handlers) == 0 {
+		return nil, fmt.Errorf("%w: -callback-addr: no service has a callback_url", singletarget.ErrConfig)
+	}
+	mux := http.NewServeMux()
+	for path, h := range handlers {
+		mux.Handle(path, h)
+		logger.Info("serving completion callbacks", "addr", addr, "path", path)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("callback server stopped", "error", err)
+		}
+	}()
+	return srv, nil
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,7 +94,70 @@ storage: file://%s
 func TestWorkerRefusesOtherBackends(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.yaml")
 	require.NoError(t, os.WriteFile(path, []byte("tasks:\n  backend: pool\n"), 0o600))
-	err := run(context.Background(), path, time.Second, nil)
+	err := run(context.Background(), path, time.Second, "", nil)
 	assert.ErrorIs(t, err, singletarget.ErrConfig)
-	assert.ErrorContains(t, run(context.Background(), "", time.Second, nil), "-config is required")
+	assert.ErrorContains(t, run(context.Background(), "", time.Second, "", nil), "-config is required")
+}
+
+// With -callback-addr the worker serves the ATLAS completion callback:
+// a job inserted by the web process, whose next poll is an hour away,
+// finishes as soon as its task does.
+func TestWorkerServesCallbacks(t *testing.T) {
+	sim := atlastest.NewServer(t, &atlastest.Options{QueueDelay: 300 * time.Millisecond, RunTime: 200 * time.Millisecond, AllowHTTPCallbacks: true})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close() // the worker listens on it
+	dir := t.TempDir()
+	path := filepath.Join(dir, "settings.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(fmt.Sprintf(`
+single_target_data_services:
+  ATLAS:
+    class: atlas.ForcedPhotometryService
+    url: %s
+    api_key: %s
+    poll_queued: 1h
+    poll_running: 1h
+    poll_max: 1h
+    callback_url: http://%s/cb/atlas
+tasks:
+  backend: river
+  workers: 2
+database: sqlite://%s
+storage: file://%s
+`, sim.URL, sim.Token.Reveal(), addr, filepath.Join(dir, "td.db"), filepath.Join(dir, "files"))), 0o600))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg, err := singletarget.LoadConfig(path)
+	require.NoError(t, err)
+	web, err := builtin.Open(ctx, cfg, nil)
+	require.NoError(t, err)
+	defer web.Close()
+
+	logs := &syncBuffer{}
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- run(wctx, path, 5*time.Second, addr, slog.New(slog.NewTextHandler(logs, nil))) }()
+	id, err := web.Executor.Submit(ctx, singletarget.Request{Service: "ATLAS",
+		Target: singletarget.Target{ID: 1, Name: "SN 2023ixf", RA: 210.910674, Dec: 54.311686},
+		Params: map[string][]string{"min_date_mjd": {"60000"}, "max_date_mjd": {"60030"}}})
+	require.NoError(t, err)
+	var st singletarget.JobStatus
+	require.Eventually(t, func() bool {
+		st, err = web.Executor.Status(ctx, id)
+		return err == nil && st.State.Done()
+	}, 30*time.Second, 50*time.Millisecond, "logs:\n%s", logs)
+	require.Equal(t, singletarget.JobSucceeded, st.State, "%+v\n%s", st, logs)
+	assert.Equal(t, 1, sim.Stats().CallbacksSent)
+	assert.Contains(t, logs.String(), "serving completion callbacks")
+	stop()
+	require.NoError(t, <-done)
+
+	// Without a callback_url there is nothing to serve.
+	plain := filepath.Join(dir, "plain.yaml")
+	require.NoError(t, os.WriteFile(plain, []byte(fmt.Sprintf("single_target_data_services:\n  ATLAS:\n    class: atlas.ForcedPhotometryService\n    url: %s\n    api_key: k\ntasks:\n  backend: river\ndatabase: sqlite://%s\n",
+		sim.URL, filepath.Join(dir, "p.db"))), 0o600))
+	err = run(ctx, plain, time.Second, addr, slog.New(slog.DiscardHandler))
+	assert.ErrorIs(t, err, singletarget.ErrConfig)
+	assert.ErrorContains(t, err, "no service has a callback_url")
 }

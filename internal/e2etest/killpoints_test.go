@@ -185,6 +185,7 @@ func testKilledAt(t *testing.T, point string) {
 	st, err := web.Status(ctx, id)
 	must(t, err)
 	stats := sim.Stats()
+	atKill := stats
 	products := func() []dataproduct.Product {
 		ps, err := store.ListProducts(ctx, dataproduct.ProductFilter{})
 		must(t, err)
@@ -254,6 +255,16 @@ func testKilledAt(t *testing.T, point string) {
 			t.Errorf("remote task %d left behind in state %s", tk.ID, tk.State)
 		}
 	}
+	if point == killAfterPost {
+		// The new worker found the task by its key in the account's list
+		// instead of queueing a second one.
+		if n := stats.ByEndpoint[atlastest.EndpointList] - atKill.ByEndpoint[atlastest.EndpointList]; n < 1 {
+			t.Errorf("the new worker never read the task list (%d reads)", n)
+		}
+		if n := stats.ByEndpoint[atlastest.EndpointQueue]; n != 1 {
+			t.Errorf("%d queue POSTs, want 1", n)
+		}
+	}
 	wantDownloads := 1
 	if point == killAfterDownload {
 		wantDownloads = 2 // nothing was stored: the file is fetched again
@@ -302,8 +313,21 @@ func testKilledAt(t *testing.T, point string) {
 	if len(st.Products) != 1 || st.Products[0].ID != ps[0].ID {
 		t.Errorf("the job reports products %+v", st.Products)
 	}
-	t.Logf("killed %s; the job finished %s later after %d attempts: remote task %s, %d datums",
-		point, time.Since(killed).Round(time.Second), st.Attempts, st.Remote.ID, len(ds))
+	t.Logf("killed %s; the job finished %s later after %d attempts: remote task %s, %d datums, %d remote task(s) made, %d left",
+		point, time.Since(killed).Round(time.Second), st.Attempts, st.Remote.ID, len(ds), stats.TasksCreated, leftBehind(sim))
+	t.Logf("ATLAS requests at the kill: %s", atKill.Summary())
+	t.Logf("ATLAS requests in all:      %s", stats.Summary())
+}
+
+// leftBehind counts the simulator's tasks not deleted.
+func leftBehind(sim *atlastest.Server) int {
+	n := 0
+	for _, tk := range sim.Tasks() {
+		if tk.State != "deleted" {
+			n++
+		}
+	}
+	return n
 }
 
 // waitKilled waits for the worker to kill itself at point.

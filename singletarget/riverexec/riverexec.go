@@ -162,6 +162,7 @@ func (o *Options) withDefaults() Options {
 type engine interface {
 	migrate(ctx context.Context) error
 	insert(ctx context.Context, args Args, opts *river.InsertOpts) (*rivertype.JobRow, error)
+	insertArgs(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobRow, error)
 	get(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	cancel(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	update(ctx context.Context, id int64, st *State) error
@@ -191,6 +192,10 @@ func (e *riverEngine[TTx]) migrate(ctx context.Context) error {
 }
 
 func (e *riverEngine[TTx]) insert(ctx context.Context, args Args, opts *river.InsertOpts) (*rivertype.JobRow, error) {
+	return e.insertArgs(ctx, args, opts)
+}
+
+func (e *riverEngine[TTx]) insertArgs(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobRow, error) {
 	res, err := e.client.Insert(ctx, args, opts)
 	if err != nil {
 		return nil, err
@@ -276,6 +281,9 @@ func newExecutor[TTx any](driver riverdriver.Driver[TTx], m *singletarget.Manage
 		return nil, err
 	}
 	if err := river.AddWorkerSafely[cycleArgs](workers, &cycleWorker{x: x}); err != nil {
+		return nil, err
+	}
+	if err := river.AddWorkerSafely[CleanupArgs](workers, &cleanupWorker{x: x}); err != nil {
 		return nil, err
 	}
 	cfg := &river.Config{
@@ -443,9 +451,15 @@ func stateOf(job *rivertype.JobRow) State {
 	return st
 }
 
-func statusOf(job *rivertype.JobRow) singletarget.JobStatus {
+// argsOf decodes a query job's args.
+func argsOf(job *rivertype.JobRow) Args {
 	var args Args
 	_ = json.Unmarshal(job.EncodedArgs, &args)
+	return args
+}
+
+func statusOf(job *rivertype.JobRow) singletarget.JobStatus {
+	args := argsOf(job)
 	st := stateOf(job)
 	out := singletarget.JobStatus{
 		ID:       jobID(job.ID, args.Key),
@@ -537,7 +551,13 @@ func (x *Executor) cancelRow(ctx context.Context, n int64, id singletarget.JobID
 		_ = json.Unmarshal(job.EncodedArgs, &args)
 		if svc, err := x.m.Service(args.Request.Service); err == nil {
 			if c, ok := svc.(singletarget.Canceller); ok {
-				if err := c.CancelRemote(ctx, *st.Remote); err != nil {
+				err := c.CancelRemote(ctx, *st.Remote)
+				var te *singletarget.ThrottledError
+				switch {
+				case err == nil:
+				case (errors.As(err, &te) || singletarget.Retryable(err)) && x.QueueCleanup(ctx, *st.Remote, true) == nil:
+					x.opts.Logger.InfoContext(ctx, "withdrawing the remote task handed to the clean-up queue", "job", id, "task", st.Remote.ID, "error", err)
+				default:
 					x.opts.Logger.WarnContext(ctx, "withdrawing the remote task failed", "job", id, "task", st.Remote.ID, "error", err)
 				}
 			}

@@ -54,6 +54,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	progress := x.newProgressWriter(ctx, job.ID, req.Service, &mu, &st) // progress.go
 	defer progress.stop()
 	ctx = singletarget.WithProgress(ctx, progress.report)
+	ctx = singletarget.WithCleanupQueue(ctx, x) // cleanup.go
 
 	if wait := time.Until(job.Args.NotBefore); wait > 0 && st.Remote == nil && len(st.Products) == 0 && st.Key == "" {
 		// A scheduled refresh's place in its service's pace.
