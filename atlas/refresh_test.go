@@ -125,3 +125,18 @@ func activeTasks(sim *atlastest.Server) []atlastest.TaskInfo {
 	}
 	return out
 }
+
+func TestPace(t *testing.T) {
+	sim := atlastest.NewServer(t, nil)
+	for _, tc := range []struct {
+		opts func(*atlas.Options)
+		want singletarget.Pace
+	}{
+		{nil, singletarget.Pace{Queries: 30, Per: time.Minute}},                                            // a POST and a DELETE each
+		{func(o *atlas.Options) { o.KeepRemote = true }, singletarget.Pace{Queries: 60, Per: time.Minute}}, // a POST each
+		{func(o *atlas.Options) { o.WriteRate, o.WriteWindow = 20, time.Second }, singletarget.Pace{Queries: 10, Per: time.Second}},
+		{func(o *atlas.Options) { o.WriteRate = -1 }, singletarget.Pace{}}, // unpaced
+	} {
+		assert.Equal(t, tc.want, newService(t, sim, tc.opts).Pace())
+	}
+}

@@ -26,9 +26,6 @@ func (p Pace) Interval() time.Duration {
 	return p.Per / time.Duration(p.Queries)
 }
 
-// For is the least time n queries take at the pace (0 when unpaced).
-func (p Pace) For(n int) time.Duration { return time.Duration(n) * p.Interval() }
-
 // String is e.g. "30 queries per 1m0s" or "unpaced".
 func (p Pace) String() string {
 	if p.IsZero() {

@@ -329,3 +329,13 @@ func TestWindow(t *testing.T) {
 	assert.False(t, singletarget.Window{From: to}.Empty(), "open end")
 	assert.False(t, singletarget.Window{All: true, From: to, To: from}.Empty())
 }
+
+func TestPace(t *testing.T) {
+	p := singletarget.Pace{Queries: 30, Per: time.Minute}
+	assert.Equal(t, 2*time.Second, p.Interval())
+	assert.Equal(t, "30 queries per 1m0s", p.String())
+	assert.False(t, p.IsZero())
+	assert.True(t, singletarget.Pace{}.IsZero())
+	assert.Equal(t, time.Duration(0), singletarget.Pace{Queries: 5}.Interval(), "no period: unpaced")
+	assert.Equal(t, "unpaced", singletarget.Pace{}.String())
+}
