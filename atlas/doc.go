@@ -162,9 +162,11 @@
 // # Data products
 //
 // Each finished task gives one product of type atlas_photometry named
-// ProductName(window, mode): atlas_<start>-<end|now>[_reduced].txt, the
-// same for every run of the same query, content type text/plain, with the task id and URL, the window and
-// the finish time in its Extra. The Processor turns it into photometry:
+// from the query alone (ProductName): atlas_<start>-<end|now>[_reduced].txt,
+// each bound a UTC date YYYY_MM_DD when it is a midnight and an MJD
+// otherwise, so that the same query replaces its product; content type
+// text/plain, with the task id and URL, the window and the finish time in
+// its Extra. The Processor turns it into photometry:
 // a magnitude and error for rows with S/N = uJy/duJy above 3, a 3-sigma
 // limit 23.9 − 2.5·log10(3·duJy) otherwise, with the flux in µJy and the
 // MJD on every datum (see Processor for the threshold, the FAQ quality
@@ -173,6 +175,17 @@
 // they are counted by reason and line in the ingest's dataproduct.Report,
 // and the rest of the file is kept (Processor.Strict refuses the file
 // instead).
+//
+// # Refresh
+//
+// The Service is a singletarget.Refresher: a refresh asks the server
+// (mjd_min) only for the epochs from the newest stored ATLAS datum on,
+// less DefaultRefreshOverlap (3 days: the server reduces a night's images
+// over the following days and re-runs reductions); the settings'
+// refresh_overlap changes it. It is also singletarget.Paced: 30 queries a
+// minute (the account's 60 writes, a POST and a DELETE per query; 60 with
+// keep_remote), the pace a scheduled refresh (riverexec.Schedule) keeps
+// to across every worker process.
 //
 // # Stability
 //

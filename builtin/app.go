@@ -79,6 +79,11 @@ type Options struct {
 	// the app inserts jobs only (a web process). Pool backends always run
 	// their jobs in-process.
 	Worker bool
+	// RefreshTargets names the targets of the scheduled refresh that the
+	// settings' refresh section describes (riverexec.Schedule.Targets):
+	// the TOM's list of targets it follows. A worker process needs it when
+	// the settings set refresh.every; other processes ignore it.
+	RefreshTargets func(ctx context.Context) ([]singletarget.Target, error)
 }
 
 // App is an application opened from settings: the store, the Manager and
@@ -172,9 +177,17 @@ func open(ctx context.Context, cfg *singletarget.Config, opts *Options) (*App, e
 		a.Pool = singletarget.NewPool(a.Manager, &singletarget.PoolOptions{Workers: a.Config.Tasks.Workers, Logger: o.Logger})
 		a.Executor = a.Pool
 	case "river":
-		x, err := riverexec.Open(ctx, JobDatabase(a.Config), a.Manager,
-			&riverexec.Options{InsertOnly: !o.Worker, Workers: a.Config.Tasks.Workers, Logger: o.Logger,
-				JobTimeout: a.Config.Tasks.JobTimeout, RescueStuckJobsAfter: a.Config.Tasks.RescueAfter})
+		ro := &riverexec.Options{InsertOnly: !o.Worker, Workers: a.Config.Tasks.Workers, Logger: o.Logger,
+			JobTimeout: a.Config.Tasks.JobTimeout, RescueStuckJobsAfter: a.Config.Tasks.RescueAfter}
+		if o.Worker && a.Config.Refresh.Every > 0 {
+			if o.RefreshTargets == nil {
+				a.Close()
+				return nil, &singletarget.ConfigError{Key: "refresh.every",
+					Msg: "the settings schedule a refresh, but the worker names no targets (builtin.Options.RefreshTargets)"}
+			}
+			ro.Refresh = riverexec.ScheduleFromConfig(a.Config.Refresh, o.RefreshTargets)
+		}
+		x, err := riverexec.Open(ctx, JobDatabase(a.Config), a.Manager, ro)
 		if err != nil {
 			_ = a.Close() // the error that stopped Open matters more
 			return nil, fmt.Errorf("%w%s", err, fromEnv(a.Config, "tasks.database", "database"))

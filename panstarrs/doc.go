@@ -111,6 +111,15 @@
 // All types are safe for concurrent use except Form (one per query) and
 // Table.
 //
+// # Refresh
+//
+// The Service is a singletarget.Refresher. For the detection table a
+// refresh constrains obsTime to the epochs from the newest stored
+// PanSTARRS detection on, with no overlap by default
+// (DefaultRefreshOverlap: DR2 is a closed release). The mean, stack and
+// forced-mean tables hold one row per object and no epochs: a refresh asks
+// for them whole (singletarget.Window.All).
+//
 // # Stability
 //
 // This package is experimental: a minor release may change its API, each

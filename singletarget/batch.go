@@ -26,6 +26,10 @@ type BatchOptions struct {
 	// and not finished), on top of the account's limit (Manager.Slots).
 	// Default 0: the account's limit alone.
 	MaxInFlight int
+	// Refresh makes every target's query a refresh (Request.Refresh): it
+	// asks only for the epochs from the target's newest stored datum on,
+	// less the service's overlap.
+	Refresh bool
 }
 
 // BatchProgress counts a batch's targets. Done, Failed, Cancelled,
@@ -136,7 +140,7 @@ func (m *Manager) Batch(ctx context.Context, service string, targets []Target, p
 	b.items = make([]*batchItem, len(targets))
 	for i, t := range targets {
 		b.items[i] = &batchItem{b: b, key: "batch:" + b.id + ":" + strconv.Itoa(i),
-			req: Request{Service: service, Target: t, Params: params}}
+			req: Request{Service: service, Target: t, Params: params, Refresh: o.Refresh}}
 	}
 	b.pool = o.Pool
 	if b.pool == nil {

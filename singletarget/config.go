@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net/url"
 	"os"
 	"regexp"
@@ -40,11 +41,16 @@ import (
 //	  database: sqlite://targetdata-jobs.db   # for river; default: database
 //	database: sqlite://targetdata.db            # or postgres://...
 //	storage: file://./data                      # or mem://, s3://bucket?region=...
+//	refresh:                 # a scheduled refresh (river backend)
+//	  every: 24h
+//	  services:              # default: every service, with its initial form values
+//	    ATLAS:
+//	    PANSTARRS: {catalog: detection}
 //
 // String values may use ${NAME} or ${NAME:-default} to read the
-// environment ($$ is a literal $). A service's keys other than class, url
-// and api_key go to its Extra and are checked by its factory. Unknown keys
-// anywhere else are errors.
+// environment ($$ is a literal $). A service's keys other than class, url,
+// api_key and refresh_overlap go to its Extra and are checked by its
+// factory. Unknown keys anywhere else are errors.
 type Config struct {
 	// Services maps a registry name ("ATLAS") to its settings.
 	Services map[string]ServiceConfig `json:"single_target_data_services"`
@@ -60,6 +66,8 @@ type Config struct {
 	Database string `json:"database,omitempty"`
 	// Storage is the URL of the file storage.
 	Storage string `json:"storage,omitempty"`
+	// Refresh is the scheduled refresh (the refresh section).
+	Refresh RefreshConfig `json:"refresh"`
 
 	// env holds the values ParseConfig read from the environment, by
 	// variable name, for RedactEnv; written holds, by dotted key, the text
@@ -87,6 +95,19 @@ func (c *Config) Line(key string) int {
 	return 0
 }
 
+// RefreshConfig is the refresh section: a refresh of every target the TOM
+// names (riverexec.Schedule.Targets), every Every, as River periodic jobs.
+// It needs tasks.backend river.
+type RefreshConfig struct {
+	// Every is the period of the scheduled refresh; 0 means none.
+	Every time.Duration `json:"every,omitempty"`
+	// Services maps the services to refresh to their form values (nil
+	// for the initial values); empty means every configured service.
+	Services map[string]url.Values `json:"services,omitempty"`
+	// ServiceOrder lists Services' names in file order.
+	ServiceOrder []string `json:"-"`
+}
+
 // ServiceConfig is one entry of single_target_data_services.
 type ServiceConfig struct {
 	// Class names the registered service class, e.g. "atlas.ForcedPhotometryService".
@@ -97,6 +118,11 @@ type ServiceConfig struct {
 	APIKey Secret `json:"api_key,omitempty"`
 	// Extra holds the entry's other keys, as strings.
 	Extra map[string]string `json:"extra,omitempty"`
+	// RefreshOverlap, when set, replaces the service's default overlap of
+	// an incremental refresh (Manager.SetRefreshOverlap): how far before
+	// the newest stored epoch a refresh starts. Key refresh_overlap, a
+	// duration such as 72h or 3d.
+	RefreshOverlap *time.Duration `json:"refresh_overlap,omitempty"`
 }
 
 // TasksConfig is the tasks section.
@@ -210,6 +236,12 @@ func parseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, [
 						sc.URL, rawURL, urlNode = s, shown(redact.BaseURL(fv.Value), redact.BaseURL(s)), fv
 					case "api_key":
 						sc.APIKey = Secret(s)
+					case "refresh_overlap":
+						d, err := parseDays(s)
+						if err != nil || d < 0 {
+							p.errorf(fv, path+"."+field, fmt.Sprintf("%s is not a duration such as 72h or 3d", shown(fv.Value, s)))
+						}
+						sc.RefreshOverlap = &d
 					default:
 						if sc.Extra == nil {
 							sc.Extra = map[string]string{}
@@ -236,6 +268,8 @@ func parseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, [
 			cfg.Database, _ = p.scalar(v, key)
 		case "storage":
 			cfg.Storage, _ = p.scalar(v, key)
+		case "refresh":
+			p.refresh(v, key, &cfg.Refresh)
 		case "tasks":
 			p.mapping(v, key, func(field string, fk, fv *yaml.Node) {
 				path := key + "." + field
@@ -272,9 +306,20 @@ func parseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, [
 				}
 			})
 		default:
-			p.errorf(k, key, "unknown key (known: single_target_data_services, data_product_types, data_processors, tasks, database, storage)")
+			p.errorf(k, key, "unknown key (known: single_target_data_services, data_product_types, data_processors, tasks, database, storage, refresh)")
 		}
 	})
+	if cfg.Refresh.Every > 0 && cfg.Tasks.Backend != "river" {
+		p.errs = append(p.errs, &ConfigError{Key: "refresh.every", Line: cfg.Line("refresh.every"),
+			Msg: "a scheduled refresh runs on the river backend: set tasks.backend: river"})
+	}
+	for _, name := range cfg.Refresh.ServiceOrder {
+		if _, ok := cfg.Services[name]; !ok {
+			key := "refresh.services." + name
+			p.errs = append(p.errs, &ConfigError{Key: key, Line: cfg.Line(key),
+				Msg: fmt.Sprintf("no such service in single_target_data_services (configured: %s)", listOrNone(cfg.ServiceOrder))})
+		}
+	}
 	for typ := range cfg.DataProcessors {
 		if _, ok := cfg.DataProductTypes[typ]; !ok && len(cfg.DataProductTypes) > 0 {
 			key := "data_processors." + typ
@@ -294,6 +339,72 @@ func parseConfig(data []byte, lookupEnv func(string) (string, bool)) (*Config, [
 
 // msgMissingClass is the error of a service entry without a class.
 const msgMissingClass = "missing: every service needs a class (e.g. atlas.ForcedPhotometryService)"
+
+// refresh parses the refresh section.
+func (p *configParser) refresh(n *yaml.Node, path string, rc *RefreshConfig) {
+	p.mapping(n, path, func(field string, fk, fv *yaml.Node) {
+		key := path + "." + field
+		switch field {
+		case "every":
+			s, ok := p.scalar(fv, key)
+			if !ok {
+				return
+			}
+			d, err := parseDays(s)
+			if err != nil || d < time.Minute {
+				p.errorf(fv, key, fmt.Sprintf("%s is not a period of at least a minute, such as 24h or 1d", shown(fv.Value, s)))
+				return
+			}
+			rc.Every = d
+		case "services":
+			rc.Services = map[string]url.Values{}
+			if fv.Kind == yaml.SequenceNode { // a list of names
+				for _, item := range fv.Content {
+					name, ok := p.scalar(item, key)
+					if !ok || name == "" {
+						continue
+					}
+					if _, dup := rc.Services[name]; dup {
+						p.errorf(item, key+"."+name, "duplicate service")
+						continue
+					}
+					rc.Services[name] = nil
+					rc.ServiceOrder = append(rc.ServiceOrder, name)
+				}
+				return
+			}
+			p.mapping(fv, key, func(name string, _, sv *yaml.Node) {
+				var params url.Values
+				p.mapping(sv, key+"."+name, func(param string, _, pv *yaml.Node) {
+					if s, ok := p.scalar(pv, key+"."+name+"."+param); ok {
+						if params == nil {
+							params = url.Values{}
+						}
+						params.Set(param, s)
+					}
+				})
+				rc.Services[name] = params
+				rc.ServiceOrder = append(rc.ServiceOrder, name)
+			})
+		default:
+			p.errorf(fk, key, "unknown key (known: every, services)")
+		}
+	})
+}
+
+// parseDays parses a duration as time.ParseDuration does ("72h", "90m"),
+// and also in days ("3d", "1.5d").
+func parseDays(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if num, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.ParseFloat(num, 64)
+		if err != nil || math.IsNaN(days) || math.Abs(days) > 1e5 {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		return time.Duration(days * float64(24*time.Hour)), nil
+	}
+	return time.ParseDuration(s)
+}
 
 // RedactEnv returns err with every value the settings read from the
 // environment replaced, in its text, by the ${NAME} that read it (also in

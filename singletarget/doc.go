@@ -44,6 +44,26 @@
 // refreshes of the same query running at once with different answers may
 // leave datums of both files until the next refresh.
 //
+// # Keeping light curves fresh
+//
+// A refresh (Request.Refresh, Manager.Refresh) asks a service only for
+// what may be new: its window starts at the newest datum already stored
+// for the target whose Source is the service's name, less the service's
+// overlap (archives re-reduce recent nights: ATLAS and ZTF forced
+// photometry 3 days, ZTF light curves 1 day, PanSTARRS none;
+// Manager.SetRefreshOverlap or the settings' refresh_overlap change it).
+// Services say how to narrow their window by implementing Refresher;
+// tables with no epochs (PanSTARRS mean, stack, forced mean) say they
+// always return everything (Window.All). The overlap's datums come back
+// and are de-duplicated on ingest; a refresh's product that holds no datum
+// of its own is not kept; an archive with nothing in the window is a
+// success that adds nothing. Result.Window (and JobStatus.Window) say what
+// was asked, and the window is recorded in the Checkpoint so that a
+// retried submission asks it again. Run without Refresh is the full
+// refresh. BatchOptions.Refresh refreshes many targets;
+// riverexec.Schedule refreshes every target the TOM follows, periodically,
+// within each Paced service's pace.
+//
 // # Executors
 //
 // An Executor runs queries: Immediate (inside Submit), Pool (in-process

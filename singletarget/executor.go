@@ -51,6 +51,9 @@ type JobStatus struct {
 	// each product, rows skipped included) are set when the job succeeded.
 	Products []dataproduct.Product `json:"products,omitempty"`
 	dataproduct.IngestResult
+	// Window is the window a refresh (Request.Refresh) asked for, once
+	// the job succeeded.
+	Window *Window `json:"window,omitempty"`
 	// Error says why the job failed; Err is the error itself (not
 	// serialised; nil when the status was read back from a database).
 	Error string `json:"error,omitempty"`
@@ -235,6 +238,7 @@ func finish(st *JobStatus, res *Result, err error) {
 	if res != nil {
 		st.Products = res.Products
 		st.IngestResult = res.IngestResult
+		st.Window = res.Window
 		if res.Remote != nil {
 			st.Remote = res.Remote
 		}

@@ -84,6 +84,10 @@ func copyOf(st *JobStatus) JobStatus {
 		r := *st.Remote
 		out.Remote = &r
 	}
+	if st.Window != nil {
+		w := *st.Window
+		out.Window = &w
+	}
 	return out
 }
 

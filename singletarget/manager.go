@@ -28,6 +28,13 @@ type Request struct {
 	// Params are the form's values, by field name; fields not given keep
 	// the form's initial values.
 	Params url.Values `json:"params,omitempty"`
+	// Refresh asks only for what may be new: the query's window starts at
+	// the newest datum already stored for the target from this service,
+	// less the service's overlap (see Refresher), whatever start Params
+	// give; a product that brings no datum of its own is not kept, and an
+	// archive with nothing in that window is success with nothing added.
+	// Without it the query asks for its whole window (a full refresh).
+	Refresh bool `json:"refresh,omitempty"`
 }
 
 // Result is what a finished query produced.
@@ -43,6 +50,9 @@ type Result struct {
 	dataproduct.IngestResult
 	// Remote is the remote task, for asynchronous services.
 	Remote *RemoteTask `json:"remote,omitempty"`
+	// Window is the window a refresh (Request.Refresh) asked for; nil for
+	// other queries.
+	Window *Window `json:"window,omitempty"`
 }
 
 // StepResult is what one Step did: the query finished (Products and the
@@ -127,7 +137,8 @@ type Manager struct {
 	processors   map[string]Processor
 	productTypes map[string]string
 
-	slots sync.Map // service name → *Slots (limits.go)
+	slots    sync.Map                 // service name → *Slots (limits.go)
+	overlaps map[string]time.Duration // service name → refresh overlap (refresh.go)
 }
 
 // NewManager returns a Manager with no services over store.
@@ -305,6 +316,7 @@ func (m *Manager) Step(ctx context.Context, req Request, cp Checkpoint, save Sav
 	st := &stepper{m: m, req: req, svc: svc, save: save, res: &StepResult{Checkpoint: cp},
 		log: m.logger.With("service", req.Service, "target", req.Target.Name)}
 	st.res.Remote = cp.Remote
+	st.res.Window = cp.Window
 	switch {
 	case cp.Ingested != nil:
 		return st.finish(ctx)
@@ -318,12 +330,23 @@ func (m *Manager) Step(ctx context.Context, req Request, cp Checkpoint, save Sav
 	sink := querySink{store: m.store, service: req.Service}
 	var out *Outcome
 	if cp.Remote == nil {
+		if req.Refresh {
+			w, err := st.refreshWindow(ctx, form, cp)
+			if err != nil {
+				return st.res, err
+			}
+			st.res.Window, st.res.Checkpoint.Window = &w, &w // recorded with the key or the products
+			if w.Empty() {
+				st.log.InfoContext(ctx, "refresh: the window holds no epoch to ask for", "window", w.String())
+				return st.res, nil
+			}
+		}
 		ReportProgress(ctx, Progress{Service: req.Service, Stage: StageQuerying})
 		reported.Store(false)
 		if kq, ok := svc.(KeyedQuerier); ok {
 			retry := cp.Key != ""
 			if !retry {
-				next := cp
+				next := st.res.Checkpoint
 				next.Key = newQueryKey()
 				if err := st.record(ctx, next); err != nil {
 					return st.res, fmt.Errorf("%s: recording the query's key: %w", req.Service, err)
@@ -346,6 +369,12 @@ func (m *Manager) Step(ctx context.Context, req Request, cp Checkpoint, save Sav
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 			err = fmt.Errorf("%w (%v)", ctxErr, err)
+		}
+		if req.Refresh && ctx.Err() == nil && errors.Is(err, ErrNotFound) && !errors.Is(err, ErrTaskFailed) {
+			// Nothing in the window: nothing new.
+			st.log.InfoContext(ctx, "refresh: the archive has nothing in the window", "reason", err)
+			st.res.Pending = nil
+			return st.res, nil
 		}
 		return st.res, err
 	}
@@ -412,11 +441,17 @@ func (st *stepper) ingest(ctx context.Context) (*StepResult, error) {
 	}
 	next := cp
 	next.Ingested = &ing
+	var dropped []dataproduct.Product
+	if st.req.Refresh {
+		next.Products, dropped = st.dropRedundant(ctx, cp.Products)
+	}
 	if err := st.record(ctx, next); err != nil {
 		// Not fatal: after a crash the next step ingests again, which adds
-		// nothing, and then finishes.
+		// nothing, and then finishes; a redundant product is kept then.
 		st.log.WarnContext(ctx, "recording the ingest failed", "error", err)
+		st.res.Checkpoint.Products, dropped = cp.Products, nil
 	}
+	st.deleteProducts(ctx, dropped)
 	return st.finish(ctx)
 }
 

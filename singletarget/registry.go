@@ -309,6 +309,20 @@ func (r *Registry) build(cfg *Config, store dataproduct.Store, opts *ManagerOpti
 		}
 		if err := m.AddService(svc); err != nil {
 			errs = append(errs, &ConfigError{Key: "single_target_data_services." + name, Msg: err.Error()})
+			continue
+		}
+		if sc.RefreshOverlap != nil {
+			if err := m.SetRefreshOverlap(name, *sc.RefreshOverlap); err != nil {
+				errs = append(errs, &ConfigError{Key: "single_target_data_services." + name + ".refresh_overlap", Msg: err.Error()})
+			}
+		}
+	}
+	for _, name := range cfg.Refresh.ServiceOrder {
+		if _, err := m.Service(name); err != nil {
+			continue // reported above, or by ParseConfig
+		}
+		if _, err := m.Form(name, cfg.Refresh.Services[name]); err != nil {
+			errs = append(errs, &ConfigError{Key: "refresh.services." + name, Msg: "the form refuses these values: " + err.Error()})
 		}
 	}
 	withLines(cfg, errs)

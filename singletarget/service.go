@@ -234,6 +234,10 @@ type Checkpoint struct {
 	Ingested *dataproduct.IngestResult `json:"ingested,omitempty"`
 	// FinishWaited is the time waited so far on a throttled clean-up.
 	FinishWaited time.Duration `json:"finish_waited,omitempty"`
+	// Window is the window a refresh asks for (Request.Refresh), recorded
+	// with Key (or the products), so that a retried submission asks the
+	// same window again.
+	Window *Window `json:"window,omitempty"`
 }
 
 // SaveFunc records a job's checkpoint durably; Step calls it before acting

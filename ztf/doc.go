@@ -140,6 +140,17 @@
 // curves. Both processors stream in bounded memory and are safe for
 // concurrent use.
 //
+// # Refresh
+//
+// Both services are singletarget.Refreshers: a refresh of the light
+// curves starts IRSA's MJD window (TIME) at the newest stored "ZTF" datum
+// less DefaultRefreshOverlap (1 day: releases are frozen, but a release's
+// cut may fall inside a night); a forced-photometry refresh starts ZFPS's
+// jdstart at the newest stored "ZTF_FP" datum less
+// ForcedPhotometryDefaultRefreshOverlap (3 days: the last nights' images
+// arrive and are reprocessed late). The settings' refresh_overlap changes
+// either.
+//
 // # Stability
 //
 // This package is experimental: a minor release may change its API, each

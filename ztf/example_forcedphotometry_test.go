@@ -69,7 +69,7 @@ func Example_forcedPhotometry() {
 	fmt.Println(sim.Submissions(ztftest.DefaultEmail), "job submitted")
 	// Output:
 	// succeeded ztf_fp-SN_2024abc-2459300.5-2459500.5.txt
-	// 37 detections, 56 5-sigma upper limits, source ZTF_FP
+	// 68 detections, 24 5-sigma upper limits, source ZTF_FP
 	// 1 job submitted
 }
 

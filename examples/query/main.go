@@ -31,6 +31,16 @@
 // tasks. Exit status 1 if any target failed (a target with no data is not
 // a failure).
 //
+// Keep a light curve fresh: -refresh asks only for what is new since the
+// data in -db (the epochs from the newest stored one for the target and
+// service on, less the service's overlap), and prints the window it asked
+// for on stderr ("window: MJD 60310.25 – now") above "added N"; with
+// -targets it refreshes every target of the file (the summary lines carry
+// each one's window):
+//
+//	query -config settings.yaml -service ATLAS -name ... -ra ... -dec ... -db sqlite://tom.db -refresh
+//	query -config settings.yaml -service ATLAS -targets targets.txt -db sqlite://tom.db -refresh
+//
 // Process a local file with a registered processor instead of querying:
 //
 //	query -process atlas_photometry -file job01234.txt -format json

@@ -53,6 +53,7 @@ type options struct {
 	targets                      string
 	workers, maxInFlight         int
 	progressEvery                time.Duration
+	refresh                      bool
 }
 
 // usageError is an input mistake: exit status 2.
@@ -88,6 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.workers, "workers", 4, "with -targets: queries running at once (remote tasks waiting hold none)")
 	fs.IntVar(&o.maxInFlight, "max-in-flight", 0, "with -targets: most targets in flight at once (0: as many as the service allows)")
 	fs.DurationVar(&o.progressEvery, "progress-every", time.Second, "with -targets: how often to print progress")
+	fs.BoolVar(&o.refresh, "refresh", false, "ask only for what is new: the epochs from the newest datum in the store (-db) for the target and service on, less the service's overlap")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -143,6 +145,9 @@ func execute(ctx context.Context, o *options, stdout, stderr io.Writer) (err err
 	if o.process != "" {
 		return processFile(ctx, env, o, stdout, stderr)
 	}
+	if o.refresh && !env.stored {
+		return &usageError{"-refresh asks for what is new since the last query: it needs the store of that query (-db, or database in the settings)"}
+	}
 	if o.targets != "" {
 		return runBatch(ctx, env, o, stdout, stderr)
 	}
@@ -169,7 +174,7 @@ func query(ctx context.Context, env *env, o *options, out *writer, stderr io.Wri
 		}
 		fmt.Fprintf(stderr, "[%5.1fs] %s\n", time.Since(start).Seconds(), msg)
 	})
-	res, err := env.m.Run(ctx, singletarget.Request{Service: o.service, Target: t, Params: o.params.v})
+	res, err := env.m.Run(ctx, singletarget.Request{Service: o.service, Target: t, Params: o.params.v, Refresh: o.refresh})
 	if err != nil {
 		return err
 	}
@@ -189,6 +194,9 @@ func query(ctx context.Context, env *env, o *options, out *writer, stderr io.Wri
 		return err
 	}
 	printReports(stderr, res.Reports...)
+	if res.Window != nil {
+		fmt.Fprintf(stderr, "window: %s\n", res.Window)
+	}
 	fmt.Fprintf(stderr, "added %d, skipped %d\n", res.Added, res.Skipped)
 	return nil
 }

@@ -170,7 +170,7 @@ func runBatch(ctx context.Context, env *env, o *options, stdout, stderr io.Write
 	if err != nil {
 		return &usageError{err.Error()}
 	}
-	b, err := env.m.Batch(ctx, o.service, ts, o.params.v, &singletarget.BatchOptions{Workers: o.workers, MaxInFlight: o.maxInFlight})
+	b, err := env.m.Batch(ctx, o.service, ts, o.params.v, &singletarget.BatchOptions{Workers: o.workers, MaxInFlight: o.maxInFlight, Refresh: o.refresh})
 	if err != nil {
 		return err
 	}
@@ -236,12 +236,14 @@ type summaryLine struct {
 	Skipped  int      `json:"skipped"`
 	Remote   string   `json:"remote_task,omitempty"`
 	Error    string   `json:"error,omitempty"`
+	// Window is the window a refresh (-refresh) asked for.
+	Window string `json:"window,omitempty"`
 }
 
 func writeSummary(format string, w io.Writer, sts []singletarget.JobStatus) error {
 	out := newWriter(format, w)
 	if format == "csv" {
-		if err := out.cw.Write([]string{"target", "target_id", "state", "products", "added", "skipped", "remote_task", "error"}); err != nil {
+		if err := out.cw.Write([]string{"target", "target_id", "state", "products", "added", "skipped", "remote_task", "error", "window"}); err != nil {
 			return err
 		}
 	}
@@ -254,6 +256,9 @@ func writeSummary(format string, w io.Writer, sts []singletarget.JobStatus) erro
 		if st.Remote != nil {
 			l.Remote = st.Remote.ID
 		}
+		if st.Window != nil {
+			l.Window = st.Window.String()
+		}
 		if format == "json" {
 			b, err := json.Marshal(l)
 			if err != nil {
@@ -264,7 +269,7 @@ func writeSummary(format string, w io.Writer, sts []singletarget.JobStatus) erro
 			continue
 		}
 		if err := out.cw.Write([]string{l.Target, strconv.FormatInt(l.ID, 10), l.State, strings.Join(l.Products, ";"),
-			strconv.Itoa(l.Added), strconv.Itoa(l.Skipped), l.Remote, l.Error}); err != nil {
+			strconv.Itoa(l.Added), strconv.Itoa(l.Skipped), l.Remote, l.Error, l.Window}); err != nil {
 			return err
 		}
 	}

@@ -82,7 +82,7 @@ func TestBatchCommand(t *testing.T) {
 	require.Equal(t, 0, code)
 	rows := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, rows, 4)
-	assert.Equal(t, "target,target_id,state,products,added,skipped,remote_task,error", rows[0])
+	assert.Equal(t, "target,target_id,state,products,added,skipped,remote_task,error,window", rows[0])
 	assert.True(t, strings.HasPrefix(rows[1], "SN 2023ixf,1,succeeded,atlas_"), rows[1])
 }
 

@@ -15,10 +15,17 @@
 // else: a notice wakes the job waiting on its task in the job database, so
 // any worker (or the web process) may receive it. Put a TLS proxy in front
 // (the archive posts to https).
+//
+// With the settings' refresh section (a scheduled refresh of every target
+// the TOM follows), -refresh-targets names a JSON file of those targets,
+// [{"id": 1, "name": "SN 2023ixf", "ra": 210.910674, "dec": 54.311686}, ...],
+// read at each cycle; a TOM's own worker passes its list of targets
+// through builtin.Options.RefreshTargets instead.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -39,6 +46,7 @@ func main() {
 	grace := flag.Duration("grace", 30*time.Second, "how long running steps may finish after a stop signal")
 	verbose := flag.Bool("v", false, "debug logs")
 	callbackAddr := flag.String("callback-addr", "", "also serve the archives' completion callbacks (callback_url settings) on this address")
+	refreshTargets := flag.String("refresh-targets", "", "JSON file of the targets the settings' scheduled refresh refreshes ([{\"id\", \"name\", \"ra\", \"dec\"}, ...])")
 	flag.Parse()
 	level := slog.LevelInfo
 	if *verbose {
@@ -47,15 +55,16 @@ func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *config, *grace, *callbackAddr, logger); err != nil {
+	if err := run(ctx, *config, *grace, *callbackAddr, *refreshTargets, logger); err != nil {
 		logger.Error("worker stopped", "error", err)
 		os.Exit(1)
 	}
 }
 
 // run works jobs until ctx is done, then stops within grace; with
-// callbackAddr it serves the completion callbacks there meanwhile.
-func run(ctx context.Context, config string, grace time.Duration, callbackAddr string, logger *slog.Logger) (err error) {
+// callbackAddr it serves the completion callbacks there meanwhile; with
+// refreshTargets the scheduled refresh reads its targets from that file.
+func run(ctx context.Context, config string, grace time.Duration, callbackAddr, refreshTargets string, logger *slog.Logger) (err error) {
 	if config == "" {
 		return errors.New("-config is required")
 	}
@@ -66,7 +75,14 @@ func run(ctx context.Context, config string, grace time.Duration, callbackAddr s
 	if cfg.Tasks.Backend != "river" {
 		return fmt.Errorf("%w: tasks.backend is %q; the worker runs the river backend", singletarget.ErrConfig, cfg.Tasks.Backend)
 	}
-	app, err := builtin.Open(ctx, cfg, &builtin.Options{Worker: true, Logger: logger})
+	opts := &builtin.Options{Worker: true, Logger: logger}
+	if refreshTargets != "" {
+		opts.RefreshTargets = func(context.Context) ([]singletarget.Target, error) { return readTargets(refreshTargets) }
+		if _, err := readTargets(refreshTargets); err != nil {
+			return err
+		}
+	}
+	app, err := builtin.Open(ctx, cfg, opts)
 	if err != nil {
 		return err
 	}
@@ -129,4 +145,17 @@ func serveCallbacks(app *builtin.App, addr string, logger *slog.Logger) (*http.S
 		}
 	}()
 	return srv, nil
+}
+
+// readTargets reads a JSON array of targets.
+func readTargets(path string) ([]singletarget.Target, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("-refresh-targets: %w", err)
+	}
+	var ts []singletarget.Target
+	if err := json.Unmarshal(b, &ts); err != nil {
+		return nil, fmt.Errorf("-refresh-targets %s: not a JSON array of targets ({\"id\", \"name\", \"ra\", \"dec\"}): %w", path, err)
+	}
+	return ts, nil
 }

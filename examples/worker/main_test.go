@@ -94,9 +94,9 @@ storage: file://%s
 func TestWorkerRefusesOtherBackends(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.yaml")
 	require.NoError(t, os.WriteFile(path, []byte("tasks:\n  backend: pool\n"), 0o600))
-	err := run(context.Background(), path, time.Second, "", nil)
+	err := run(context.Background(), path, time.Second, "", "", nil)
 	assert.ErrorIs(t, err, singletarget.ErrConfig)
-	assert.ErrorContains(t, run(context.Background(), "", time.Second, "", nil), "-config is required")
+	assert.ErrorContains(t, run(context.Background(), "", time.Second, "", "", nil), "-config is required")
 }
 
 // With -callback-addr the worker serves the ATLAS completion callback:
@@ -137,7 +137,7 @@ storage: file://%s
 	logs := &syncBuffer{}
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- run(wctx, path, 5*time.Second, addr, slog.New(slog.NewTextHandler(logs, nil))) }()
+	go func() { done <- run(wctx, path, 5*time.Second, addr, "", slog.New(slog.NewTextHandler(logs, nil))) }()
 	id, err := web.Executor.Submit(ctx, singletarget.Request{Service: "ATLAS",
 		Target: singletarget.Target{ID: 1, Name: "SN 2023ixf", RA: 210.910674, Dec: 54.311686},
 		Params: map[string][]string{"min_date_mjd": {"60000"}, "max_date_mjd": {"60030"}}})
@@ -157,7 +157,7 @@ storage: file://%s
 	plain := filepath.Join(dir, "plain.yaml")
 	require.NoError(t, os.WriteFile(plain, []byte(fmt.Sprintf("single_target_data_services:\n  ATLAS:\n    class: atlas.ForcedPhotometryService\n    url: %s\n    api_key: k\ntasks:\n  backend: river\ndatabase: sqlite://%s\n",
 		sim.URL, filepath.Join(dir, "p.db"))), 0o600))
-	err = run(ctx, plain, time.Second, addr, slog.New(slog.DiscardHandler))
+	err = run(ctx, plain, time.Second, addr, "", slog.New(slog.DiscardHandler))
 	assert.ErrorIs(t, err, singletarget.ErrConfig)
 	assert.ErrorContains(t, err, "no service has a callback_url")
 }

@@ -43,6 +43,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envWorker) != "" {
 		os.Exit(workerMain())
 	}
+	if os.Getenv(envRefreshWorker) != "" {
+		os.Exit(refreshWorkerMain()) // refreshpace_test.go
+	}
 	os.Exit(m.Run())
 }
 
@@ -129,7 +132,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func startWorker(t *testing.T, env []string) *workerProc {
+func startWorker(t testing.TB, env []string) *workerProc {
 	t.Helper()
 	exe, err := os.Executable()
 	must(t, err)

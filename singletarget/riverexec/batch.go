@@ -29,6 +29,7 @@ var batchIDPattern = regexp.MustCompile(`^[0-9a-f]{16,32}$`)
 // batchEngine is what batches need of the engine beyond single jobs.
 type batchEngine interface {
 	insertMany(ctx context.Context, args []Args, opts *river.InsertOpts) ([]*rivertype.JobRow, error)
+	insertParams(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobRow, error)
 	list(ctx context.Context, tag string, after *river.JobListCursor) ([]*rivertype.JobRow, *river.JobListCursor, error)
 }
 
@@ -42,6 +43,10 @@ func (e *riverEngine[TTx]) insertMany(ctx context.Context, args []Args, opts *ri
 		o.Tags = append(slices.Clone(opts.Tags), jobTags(args[i].Request)...)
 		params[i] = river.InsertManyParams{Args: args[i], InsertOpts: &o}
 	}
+	return e.insertParams(ctx, params)
+}
+
+func (e *riverEngine[TTx]) insertParams(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobRow, error) {
 	res, err := e.client.InsertMany(ctx, params)
 	if err != nil {
 		return nil, err

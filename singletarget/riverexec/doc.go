@@ -81,6 +81,25 @@
 // from another process frees its place 30 minutes after its last expected
 // poll.
 //
+// # Scheduled refresh
+//
+// Options.Refresh (a Schedule; builtin.Open builds it from the settings'
+// refresh section) refreshes every target a TOM-supplied function returns
+// from every configured service, every Schedule.Every, as River periodic
+// jobs: the elected leader inserts a cycle job (and one when it becomes
+// leader), a worker runs it, and the cycle inserts one refresh job per
+// target and service (singletarget.Request.Refresh) that every worker
+// process shares. A singletarget.Paced service's queries (ATLAS: 60
+// writes a minute, a POST and a DELETE per query) get their start times
+// spread at Schedule.PaceShare (95%) of its pace, so the fleet as a whole
+// keeps the account's limit; a job waits for its time snoozing. A cycle
+// comes while the previous cycle's jobs run is skipped (no pile-up) and
+// reports why; a cycle whose paced queries need longer than the period
+// says so (RefreshCycle.Shortfall) and logs a warning. RefreshNow starts a
+// cycle at once, RefreshCycles lists them with their progress, and each
+// service's jobs of a cycle form a batch (BatchProgress, BatchStatuses,
+// CancelBatch).
+//
 // # Retries
 //
 // Retryable errors (singletarget.Retryable) are retried by River with its

@@ -36,6 +36,9 @@ type Args struct {
 	// Key is the random part of the job's public id ("<row id>-<key>"),
 	// so that job ids cannot be guessed.
 	Key string `json:"key,omitempty"`
+	// NotBefore, when set, is the earliest time the query may be sent: a
+	// scheduled refresh spreads a paced service's queries (Schedule).
+	NotBefore time.Time `json:"not_before,omitzero"`
 }
 
 // Kind implements river.JobArgs.
@@ -107,6 +110,11 @@ type Options struct {
 	// reports at most this often (the latest is always written). Default
 	// 1 s.
 	ProgressInterval time.Duration
+	// Refresh, when set, is the scheduled refresh the worker processes
+	// run (see Schedule); give every worker process the same. Ignored by
+	// an insert-only executor, which can still call RefreshNow and
+	// RefreshCycles. Default nil: none.
+	Refresh *Schedule
 }
 
 func (o *Options) withDefaults() Options {
@@ -158,6 +166,9 @@ type engine interface {
 	get(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	cancel(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	update(ctx context.Context, id int64, st *State) error
+	insertCycle(ctx context.Context, args cycleArgs, opts *river.InsertOpts) (*rivertype.JobRow, error)
+	listCycles(ctx context.Context, states []rivertype.JobState, limit int) ([]*rivertype.JobRow, error)
+	updateCycle(ctx context.Context, id int64, c *RefreshCycle) error
 	start(ctx context.Context) error
 	stop(ctx context.Context) error
 	stopAndCancel(ctx context.Context) error
@@ -205,6 +216,31 @@ func (e *riverEngine[TTx]) update(ctx context.Context, id int64, st *State) erro
 	return err
 }
 
+func (e *riverEngine[TTx]) insertCycle(ctx context.Context, args cycleArgs, opts *river.InsertOpts) (*rivertype.JobRow, error) {
+	res, err := e.client.Insert(ctx, args, opts)
+	if err != nil {
+		return nil, err
+	}
+	return res.Job, nil
+}
+
+func (e *riverEngine[TTx]) listCycles(ctx context.Context, states []rivertype.JobState, limit int) ([]*rivertype.JobRow, error) {
+	p := river.NewJobListParams().Kinds(CycleKind).OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(limit)
+	if len(states) > 0 {
+		p = p.States(states...)
+	}
+	res, err := e.client.JobList(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return res.Jobs, nil
+}
+
+func (e *riverEngine[TTx]) updateCycle(ctx context.Context, id int64, c *RefreshCycle) error {
+	_, err := e.client.JobUpdate(ctx, id, &river.JobUpdateParams{Output: c})
+	return err
+}
+
 func (e *riverEngine[TTx]) start(ctx context.Context) error { return e.client.Start(ctx) }
 func (e *riverEngine[TTx]) stop(ctx context.Context) error  { return e.client.Stop(ctx) }
 func (e *riverEngine[TTx]) stopAndCancel(ctx context.Context) error {
@@ -227,10 +263,24 @@ func newExecutor[TTx any](driver riverdriver.Driver[TTx], m *singletarget.Manage
 		return nil, errors.New("riverexec: a Manager is required")
 	}
 	o := opts.withDefaults()
+	if o.Refresh != nil {
+		if o.InsertOnly {
+			o.Refresh = nil
+		} else {
+			s := *o.Refresh
+			if err := s.check(m); err != nil {
+				return nil, err
+			}
+			o.Refresh = &s
+		}
+	}
 	x := &Executor{m: m, opts: o}
 	w := &worker{x: x}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely[Args](workers, w); err != nil {
+		return nil, err
+	}
+	if err := river.AddWorkerSafely[cycleArgs](workers, &cycleWorker{x: x}); err != nil {
 		return nil, err
 	}
 	if err := river.AddWorkerSafely[CleanupArgs](workers, &cleanupWorker{x: x}); err != nil {
@@ -245,6 +295,7 @@ func newExecutor[TTx any](driver riverdriver.Driver[TTx], m *singletarget.Manage
 		JobTimeout:           o.JobTimeout,
 		RescueStuckJobsAfter: o.RescueStuckJobsAfter,
 		MaxAttempts:          o.MaxAttempts,
+		PeriodicJobs:         x.periodicJobs(),
 	}
 	if !o.InsertOnly {
 		cfg.Queues = map[string]river.QueueConfig{o.Queue: {MaxWorkers: o.Workers}}
@@ -448,6 +499,7 @@ func statusOf(job *rivertype.JobRow) singletarget.JobStatus {
 		if st.Result != nil {
 			out.Products = st.Result.Products
 			out.IngestResult = st.Result.IngestResult
+			out.Window = st.Result.Window
 		}
 	case rivertype.JobStateCancelled:
 		out.State = singletarget.JobCancelled

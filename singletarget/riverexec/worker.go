@@ -56,6 +56,15 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	ctx = singletarget.WithProgress(ctx, progress.report)
 	ctx = singletarget.WithCleanupQueue(ctx, x) // cleanup.go
 
+	if wait := time.Until(job.Args.NotBefore); wait > 0 && st.Remote == nil && len(st.Products) == 0 && st.Key == "" {
+		// A scheduled refresh's place in its service's pace.
+		if st.Progress == nil || st.Progress.Stage != singletarget.StageWaiting {
+			st.Progress = &singletarget.Progress{Service: req.Service, Stage: singletarget.StageWaiting, RetryAfter: wait,
+				Message: "scheduled refresh: paced to start at " + job.Args.NotBefore.UTC().Format(time.TimeOnly) + " UTC", Time: time.Now().UTC()}
+			_ = save()
+		}
+		return river.JobSnooze(wait)
+	}
 	key := slotKey(job.ID)
 	slots, _ := x.m.Slots(req.Service)
 	if slots != nil && st.Remote == nil && len(st.Products) == 0 {

@@ -23,7 +23,9 @@
 // ones included) gives the same product names, stores nothing new and
 // adds no datums, an asynchronous service's Resume gives a finished task's
 // products again until FinishRemote (so a crash before the ingest commits
-// loses nothing), Query honours a cancelled context,
+// loses nothing), a Refresher's refresh right after the query asks from
+// the newest stored epoch less its overlap and adds and keeps nothing,
+// Query honours a cancelled context,
 // throttling surfaces as ErrThrottled with a wait, and no secret appears in
 // any error or log line.
 //
@@ -223,6 +225,12 @@ func Run(t *testing.T, h Harness) {
 		})
 	}
 
+	if _, ok := newInstance(t).Service.(singletarget.Refresher); ok {
+		t.Run("Refresh", func(t *testing.T) {
+			testRefresh(t, newInstance(t).Service, h, log, record)
+		})
+	}
+
 	t.Run("Cancelled", func(t *testing.T) {
 		in := newInstance(t)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -331,6 +339,48 @@ func testResumeUntilFinished(t *testing.T, svc singletarget.Service, h Harness, 
 	if fin, ok := svc.(singletarget.Finisher); ok {
 		require.NoError(t, fin.FinishRemote(ctx, task))
 		assert.NoError(t, fin.FinishRemote(ctx, task), "FinishRemote is idempotent (a crash may repeat it)")
+	}
+}
+
+// testRefresh checks a Refresher: RefreshWindow with the zero time
+// changes nothing; after a whole query, a refresh (twice) asks from the
+// newest stored epoch less the overlap, adds nothing and keeps no new
+// product.
+func testRefresh(t *testing.T, svc singletarget.Service, h Harness, log *slog.Logger, record func(error)) {
+	r := svc.(singletarget.Refresher)
+	assert.GreaterOrEqual(t, r.RefreshOverlap(), time.Duration(0), "RefreshOverlap is not negative")
+	f, err := formFor(svc, h.Valid)
+	require.NoError(t, err)
+	before := f.Fields()
+	w := r.RefreshWindow(f, time.Time{})
+	assert.Equal(t, before, f.Fields(), "RefreshWindow with the zero time changes nothing")
+	assert.False(t, w.Empty(), "the form's own window is not empty: %s", w)
+
+	m, store := manager(t, svc, h.Processor, log)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*h.Timeout)
+	defer cancel()
+	req := singletarget.Request{Service: svc.Name(), Target: h.Target, Params: h.Valid}
+	_, err = m.Run(ctx, req)
+	record(err)
+	require.NoError(t, err)
+	products, err := store.ListProducts(ctx, dataproduct.ProductFilter{})
+	require.NoError(t, err)
+	newest, err := store.ListDatums(ctx, dataproduct.DatumFilter{TargetID: h.Target.ID, Source: svc.Name(), Newest: true, Limit: 1})
+	require.NoError(t, err)
+	req.Refresh = true
+	for i := range 2 {
+		res, err := m.Run(ctx, req)
+		record(err)
+		require.NoError(t, err, "refresh %d", i+1)
+		require.NotNil(t, res.Window, "a refresh reports its window")
+		if len(newest) > 0 && !res.Window.All {
+			want := newest[0].Timestamp.Add(-r.RefreshOverlap())
+			assert.WithinDuration(t, want, res.Window.From, time.Second, "refresh %d asks from the newest stored epoch less the overlap", i+1)
+		}
+		assert.Equal(t, 0, res.Added, "refresh %d right after the query adds nothing", i+1)
+		after, err := store.ListProducts(ctx, dataproduct.ProductFilter{})
+		require.NoError(t, err)
+		assert.Equal(t, products, after, "refresh %d keeps no new product", i+1)
 	}
 }
 

@@ -126,7 +126,7 @@ func (s *Server) newJob(email string, batch bool, ra, dec, jdStart, jdEnd float6
 		j.hasFile = j.exit < 63
 	case jdEnd < surveyStartJD:
 		j.exit = 65
-	case len(epochs(jdStart, jdEnd, s.opts.LastJD, s.opts.MaxEpochs)) == 0:
+	case len(epochs(newStar(ra, dec).seed, jdStart, jdEnd, s.opts.LastJD, s.opts.MaxEpochs)) == 0:
 		j.exit = 63
 	case jdStart < surveyStartJD:
 		j.exit, j.hasFile = 62, true
@@ -330,25 +330,36 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	w.Write(body)
 }
 
-// epochs returns the nights of the simulated epochs in [jdStart, jdEnd]:
-// every 2 days (or fewer, evenly spread, to stay within maxEpochs); each
-// epoch's JD is 0.15–0.5 d after its night's value.
-func epochs(jdStart, jdEnd, lastJD float64, maxEpochs int) []float64 {
+// epoch is one simulated observation: the n-th night of the survey's
+// grid (one every 2 days from its start) and the JD of the exposure.
+type epoch struct {
+	n  int
+	jd float64
+}
+
+// epochJD is the JD of the star's exposure on grid night n: 0.15–0.5 d
+// after the night's start.
+func epochJD(seed uint64, n int) float64 {
+	return surveyStartJD + 2*float64(n) + 0.15 + 0.35*frac(seed, uint64(n), 1)
+}
+
+// epochs returns the star's epochs whose JD is in [jdStart, jdEnd] (and
+// not after lastJD), in time order: the sky is fixed, so a window asks
+// for a part of the same light curve whatever its bounds. More than
+// maxEpochs keeps the latest maxEpochs.
+func epochs(seed uint64, jdStart, jdEnd, lastJD float64, maxEpochs int) []epoch {
 	lo, hi := math.Max(jdStart, surveyStartJD), math.Min(jdEnd, lastJD)
 	if hi < lo {
 		return nil
 	}
-	hi -= 0.5 // an epoch is up to half a day after its night's start
-	if hi < lo {
-		return nil
+	var out []epoch
+	for n := max(int(math.Floor((lo-surveyStartJD)/2))-1, 0); surveyStartJD+2*float64(n) <= hi; n++ {
+		if jd := epochJD(seed, n); jd >= lo && jd <= hi {
+			out = append(out, epoch{n: n, jd: jd})
+		}
 	}
-	step := 2.0
-	if n := (hi - lo) / step; n > float64(maxEpochs-1) {
-		step = (hi - lo) / float64(max(maxEpochs-1, 1))
-	}
-	var out []float64
-	for t := lo; t <= hi && len(out) < maxEpochs; t += step {
-		out = append(out, t)
+	if len(out) > maxEpochs {
+		out = out[len(out)-maxEpochs:]
 	}
 	return out
 }
@@ -365,13 +376,8 @@ func resultFile(j *job, lastJD float64, maxEpochs int) []byte {
 	b.WriteString(resultHeader2)
 	b.WriteString(" " + strings.Join(fpColumns, ", ") + "\n#\n")
 	seed := newStar(j.ra, j.dec).seed
-	eps := epochs(j.jdStart, j.jdEnd, lastJD, maxEpochs)
-	peak := 0.0
-	if len(eps) > 0 {
-		peak = eps[len(eps)/2]
-	}
-	for k, t0 := range eps {
-		b.WriteString(" " + strings.Join(fpRow(seed, k, t0, peak, j.exit == 62), " ") + "\n")
+	for k, e := range epochs(seed, j.jdStart, j.jdEnd, lastJD, maxEpochs) {
+		b.WriteString(" " + strings.Join(fpRow(seed, k, e, j.exit == 62), " ") + "\n")
 	}
 	b.WriteString("# ------------------------------END---------------------------------\n")
 	return b.Bytes()
@@ -384,36 +390,41 @@ jd rfid forcediffimflux forcediffimfluxunc forcediffimsnr forcediffimchisq force
 forcediffimsnrap aperturecorr dnearestrefsrc nearestrefmag nearestrefmagunc nearestrefchi nearestrefsharp refjdstart
 refjdend procstatus`)
 
-// fpRow makes the k-th epoch: a transient peaking at peak (≈2000 DN),
-// noise, and, on fixed strides, a cloudy epoch (every 13th: infobitssci
-// 33554432, scisigpix 27.9), procstatus 56 (every 23rd), 57 with null
-// nearest-reference columns (every 29th) and 61 with null fluxes (every
-// 31st).
-func fpRow(seed uint64, k int, t0, peak float64, reset bool) []string {
-	r := func(salt uint64) float64 { return frac(seed, uint64(k), salt) }
+// fpRow makes the k-th row of a file, epoch e: a star with recurring
+// outbursts (≈2000 DN, 25 days wide, every 90–150 days, from its seed),
+// noise, and, on fixed strides of the survey's nights, a cloudy epoch
+// (every 13th: infobitssci 33554432, scisigpix 27.9), procstatus 56
+// (every 23rd), 57 with null nearest-reference columns (every 29th) and
+// 61 with null fluxes (every 31st). Everything but the index column
+// depends on the epoch alone, never on the window asked for.
+func fpRow(seed uint64, k int, e epoch, reset bool) []string {
+	n := e.n
+	r := func(salt uint64) float64 { return frac(seed, uint64(n), salt) }
 	f := func(x float64, prec int) string { return strconv.FormatFloat(x, 'f', prec, 64) }
 	filters := []string{"ZTF_g", "ZTF_r", "ZTF_g", "ZTF_r", "ZTF_i"}
-	filter := filters[k%5]
+	filter := filters[n%5]
 	fd := map[string]int{"ZTF_g": 1, "ZTF_r": 2, "ZTF_i": 3}[filter]
 	field := 200 + int(seed%600)
 	ccd := 1 + int(seed>>10%16)
 	qid := int(seed >> 20 % 4)
-	jd := t0 + 0.15 + 0.35*r(1)
+	jd := e.jd
 	zp := map[string]float64{"ZTF_g": 26.3, "ZTF_r": 26.2, "ZTF_i": 25.8}[filter] + 0.06*(r(2)-0.5)
 	unc := 25 + 20*r(3)
-	dt := (jd - peak) / 25
+	period := 90 + 60*frac(seed, 7)
+	phase := math.Mod(jd-surveyStartJD+period*frac(seed, 8), period)
+	dt := math.Min(phase, period-phase) / 25 // days from the nearest outburst's peak
 	flux := 2000*math.Exp(-dt*dt) + unc*(2*r(4)-1)*1.2
 	info, sigpix, seeing := 0, 9+3*r(5), 1.8+0.8*r(6)
-	if k%13 == 12 {
+	if n%13 == 12 {
 		info, sigpix = 33554432, 27.9
 	}
 	proc := "0"
 	switch {
-	case k%31 == 30:
+	case n%31 == 30:
 		proc = "61"
-	case k%29 == 28:
+	case n%29 == 28:
 		proc = "57"
-	case k%23 == 22:
+	case n%23 == 22:
 		proc = "56"
 	case reset:
 		proc = "62"
@@ -436,7 +447,7 @@ func fpRow(seed uint64, k int, t0, peak float64, reset bool) []string {
 		strconv.FormatInt(int64(jd*1e5)*10+int64(fd), 10), strconv.Itoa(info), f(seeing, 4), f(100+80*r(13), 3), f(sigpix, 4),
 		f(zpsci, 4), "1.30000e-05", f(0.03+0.01*r(14), 6), f(map[string]float64{"ZTF_g": -0.071, "ZTF_r": 0.104, "ZTF_i": 0.192}[filter], 6),
 		"2.40000e-05", strconv.Itoa(700 + int(200*r(15))), "30.", f(0.04+0.02*r(16), 6), f(0.04+0.02*r(17), 6),
-		f(20+0.8*r(18), 4), f(zp, 4), strconv.Itoa(1 + k%7/6), f(jd, 7), strconv.Itoa(field*1000000 + ccd*10000 + fd*100 + qid),
+		f(20+0.8*r(18), 4), f(zp, 4), strconv.Itoa(1 + n%7/6), f(jd, 7), strconv.Itoa(field*1000000 + ccd*10000 + fd*100 + qid),
 	}
 	row = append(row, fluxCols...)
 	row = append(row, ref...)
