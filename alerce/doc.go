@@ -102,6 +102,19 @@
 // with their reason (the Reason constants) and line; Processor.Strict
 // refuses a file with a row that is no measurement instead.
 //
+// # Refresh
+//
+// The Service is a singletarget.Refresher: a refresh
+// (singletarget.Manager.Refresh) sets min_date_mjd to the newest datum
+// already stored for the target, of either source ("ALERCE" or
+// "ALERCE_FP": the Service is a singletarget.DatumSourcer, whatever its
+// name), less DefaultRefreshOverlap (30 days: an alert carries the
+// history of the 30 days before it, which can date from before the
+// newest stored epoch). ALeRCE has no time parameter, so the whole light
+// curve is still fetched; the window trims the stored product to what
+// may be new, and a product that brings nothing new is not kept. The
+// settings' refresh_overlap changes the overlap.
+//
 // # Stability
 //
 // This package is experimental: a minor release may change its API, each

@@ -48,10 +48,13 @@
 //
 // A refresh (Request.Refresh, Manager.Refresh) asks a service only for
 // what may be new: its window starts at the newest datum already stored
-// for the target whose Source is the service's name, less the service's
+// for the target whose Source is the service's name (or one of its
+// DatumSources, for a DatumSourcer such as ALeRCE's, whose alert and
+// forced photometry have sources of their own), less the service's
 // overlap (archives re-reduce recent nights: ATLAS and ZTF forced
-// photometry 3 days, ZTF light curves 1 day, PanSTARRS none;
-// Manager.SetRefreshOverlap or the settings' refresh_overlap change it).
+// photometry 3 days, ZTF light curves 1 day, PanSTARRS none, ALeRCE 30
+// days, the history an alert carries; Manager.SetRefreshOverlap or the
+// settings' refresh_overlap change it).
 // Services say how to narrow their window by implementing Refresher;
 // tables with no epochs (PanSTARRS mean, stack, forced mean) say they
 // always return everything (Window.All). The overlap's datums come back

@@ -48,9 +48,10 @@ func (w Window) String() string {
 // is one; a service that is not is refreshed with its whole query.
 //
 // The Manager finds the newest datum stored for the target whose Source is
-// the service's Name (datums of other sources, uploads included, do not
-// count), starts RefreshOverlap earlier (or what the settings'
-// refresh_overlap says), and calls RefreshWindow with that time; with
+// the service's Name, or one of its DatumSources for a DatumSourcer
+// (datums of other sources, uploads included, do not count), starts
+// RefreshOverlap earlier (or what the settings' refresh_overlap says),
+// and calls RefreshWindow with that time; with
 // nothing stored yet it calls RefreshWindow with the zero time and runs
 // the query as the form says. The overlap's datums come back and are
 // de-duplicated on ingest, so a refresh with nothing new adds nothing; and
@@ -72,6 +73,29 @@ type Refresher interface {
 	// starts by default: archives re-reduce and complete recent nights,
 	// so the last ones are asked again.
 	RefreshOverlap() time.Duration
+}
+
+// DatumSourcer is implemented by a service whose datums' Source is not
+// its Name: several kinds of photometry, each a Source of its own
+// (ALeRCE's alert and forced photometry), or a fixed Source under a
+// registry name the settings chose. A refresh (see Refresher) starts from
+// the newest datum stored for the target of any of these Sources; a
+// service that is not a DatumSourcer has its datums' Source equal to its
+// Name.
+type DatumSourcer interface {
+	// DatumSources returns the Sources of the datums the processor of
+	// the service's products gives. Empty means the service's Name.
+	DatumSources() []string
+}
+
+// datumSources returns the Sources of svc's datums (see DatumSourcer).
+func datumSources(svc Service) []string {
+	if ds, ok := svc.(DatumSourcer); ok {
+		if s := ds.DatumSources(); len(s) > 0 {
+			return s
+		}
+	}
+	return []string{svc.Name()}
 }
 
 // Refresh runs an incremental refresh of target from service to the end,
@@ -137,17 +161,23 @@ func (st *stepper) refreshWindow(ctx context.Context, form QueryForm, cp Checkpo
 		}
 		return r.RefreshWindow(form, cp.Window.From), nil
 	}
-	newest, err := st.m.store.ListDatums(ctx, dataproduct.DatumFilter{TargetID: st.req.Target.ID, Source: st.req.Service, Newest: true, Limit: 1})
-	if err != nil {
-		return Window{}, fmt.Errorf("%s: finding the newest stored datum for a refresh: %w", st.req.Service, err)
+	var newest time.Time
+	for _, source := range datumSources(st.svc) {
+		ds, err := st.m.store.ListDatums(ctx, dataproduct.DatumFilter{TargetID: st.req.Target.ID, Source: source, Newest: true, Limit: 1})
+		if err != nil {
+			return Window{}, fmt.Errorf("%s: finding the newest stored %s datum for a refresh: %w", st.req.Service, source, err)
+		}
+		if len(ds) > 0 && ds[0].Timestamp.After(newest) {
+			newest = ds[0].Timestamp
+		}
 	}
 	var from time.Time
-	if len(newest) > 0 {
+	if !newest.IsZero() {
 		overlap, err := st.m.RefreshOverlap(st.req.Service)
 		if err != nil {
 			return Window{}, err
 		}
-		from = newest[0].Timestamp.UTC().Add(-overlap).Truncate(time.Second)
+		from = newest.UTC().Add(-overlap).Truncate(time.Second)
 	}
 	return r.RefreshWindow(form, from), nil
 }

@@ -3,6 +3,8 @@ package singletarget_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -271,6 +273,61 @@ func TestManagerRefreshAllAndNonRefresher(t *testing.T) {
 			assert.Equal(t, []string{"start-end", "start-end"}, a.queries())
 		})
 	}
+}
+
+// sourcedService is a refreshService whose datums carry two Sources of
+// their own, neither its Name (as ALeRCE's alert and forced photometry):
+// sourcedProcessor gives the epochs at .75 of a day the second.
+type sourcedService struct{ *refreshService }
+
+func (sourcedService) DatumSources() []string { return []string{"FAKE_ALERT", "FAKE_FP"} }
+
+type sourcedProcessor struct{}
+
+func (sourcedProcessor) DataType() string { return dataproduct.TypePhotometry }
+func (sourcedProcessor) Process(ctx context.Context, r io.Reader) ([]dataproduct.Datum, error) {
+	ds, err := processor.PhotometryTable{Source: "FAKE_ALERT"}.Process(ctx, r)
+	for i, d := range ds {
+		if mjd := processor.TimeToMJD(d.Timestamp); mjd-math.Floor(mjd) > 0.7 {
+			ds[i].Source = "FAKE_FP"
+		}
+	}
+	return ds, err
+}
+
+// TestManagerRefreshDatumSources: a DatumSourcer's refresh starts from the
+// newest datum of any of its Sources (here the forced photometry's, not
+// the alerts'), and a datum of another source does not count.
+func TestManagerRefreshDatumSources(t *testing.T) {
+	ctx := context.Background()
+	a := &epochArchive{}
+	a.add(60000.25, 60001.75, 60003.25, 60004.75)
+	store := dataproduct.NewMemoryStore(nil)
+	m := singletarget.NewManager(store, nil)
+	require.NoError(t, m.AddProcessor("fake_photometry", sourcedProcessor{}))
+	require.NoError(t, m.AddService(sourcedService{&refreshService{archive: a, overlap: 12 * time.Hour}}))
+	_, err := store.AddDatums(ctx, dataproduct.Datums([]dataproduct.Datum{{TargetID: sn2023ixf.ID, DataType: dataproduct.TypePhotometry,
+		Source: fakeName, Timestamp: processor.MJDToTime(60100), Value: dataproduct.Photometry{Magnitude: dataproduct.Float(18), Filter: "r"}}}))
+	require.NoError(t, err)
+
+	res, err := m.Refresh(ctx, fakeName, sn2023ixf)
+	require.NoError(t, err)
+	assert.Equal(t, 4, res.Added)
+	assert.Equal(t, singletarget.Window{}, *res.Window, "nothing of its sources stored: the whole window (the FAKE datum does not count)")
+	for range 2 {
+		res, err = m.Refresh(ctx, fakeName, sn2023ixf)
+		require.NoError(t, err)
+		assert.Equal(t, 0, res.Added)
+		assert.InDelta(t, 60004.25, processor.TimeToMJD(res.Window.From), 1e-9, "from the newest FAKE_FP datum less 12 h")
+	}
+	a.add(60005.25)
+	res, err = m.Refresh(ctx, fakeName, sn2023ixf)
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Added)
+	res, err = m.Refresh(ctx, fakeName, sn2023ixf)
+	require.NoError(t, err)
+	assert.InDelta(t, 60004.75, processor.TimeToMJD(res.Window.From), 1e-9, "now from the newest FAKE_ALERT datum")
+	assert.Equal(t, []string{"start-end", "60004.25-end", "60004.25-end", "60004.25-end", "60004.75-end"}, a.queries())
 }
 
 // TestStepRefreshCheckpoint: the window a refresh asks is recorded in the

@@ -161,7 +161,7 @@ func (s *Server) v1Objects(w http.ResponseWriter, r *http.Request) {
 func (s *Server) v1Item(o *object, classified bool) json.RawMessage {
 	ndet := 58
 	if !o.sample {
-		ndet = 2*s.opts.Epochs + 1
+		ndet = 2*(s.opts.Epochs+s.addedEpochs()) + 1
 	}
 	it := (&jobj{}).add("oid", o.OID).add("ndethist", strconv.Itoa(ndet+3)).add("ncovhist", ndet+20).
 		add("mjdstarthist", round(o.peak-40, 5)).add("mjdendhist", round(o.peak+60, 5)).add("corrected", true).
@@ -212,7 +212,7 @@ func (s *Server) v1LightCurve(w http.ResponseWriter, r *http.Request) {
 		}
 		det, non = sampleLists()
 	default:
-		rows := o.ztf(s.opts.Epochs)
+		rows := o.ztf(s.opts.Epochs, s.addedEpochs())
 		det, non = rows.detections, rows.nonDetections
 	}
 	switch which {
@@ -239,7 +239,7 @@ func (s *Server) v2ForcedPhotometry(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, []byte("[]")) // ObjectNotFound is caught: an empty list
 		return
 	}
-	writeJSON(w, http.StatusOK, list(o.ztf(s.opts.Epochs).forced))
+	writeJSON(w, http.StatusOK, list(o.ztf(s.opts.Epochs, s.addedEpochs()).forced))
 }
 
 // msFloat reads a required float parameter of the multisurvey API.
@@ -359,7 +359,7 @@ func (s *Server) msLightCurve(w http.ResponseWriter, r *http.Request) {
 		if !ok || o.Survey != alerce.SurveyLSST || s.isEmpty() {
 			continue
 		}
-		rows := o.lsst(s.opts.Epochs)
+		rows := o.lsst(s.opts.Epochs, s.addedEpochs())
 		det, fp = append(det, rows.detections...), append(fp, rows.forced...)
 	}
 	if len(oids) == 1 && !s.opts.FixLimitBug && len(fp) > 10 {

@@ -150,6 +150,7 @@ type Server struct {
 	requests      map[Endpoint]int
 	doubleSlashes int
 	empty         bool
+	added         int                // epochs added by AddEpochs
 	objects       map[string]*object // by oid
 }
 
@@ -229,6 +230,23 @@ func (s *Server) SetEmpty(empty bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.empty = empty
+}
+
+// AddEpochs adds n new epochs per band, after the last, to the light
+// curve of every generated object, as a night's new alerts would: ZTF
+// detections with their forced photometry, LSST sources with their
+// forced sources (those of weak visits only as forced sources). The rows
+// served before stay as they were; the real sample does not change.
+func (s *Server) AddEpochs(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.added += max(n, 0)
+}
+
+func (s *Server) addedEpochs() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.added
 }
 
 // Requests returns the number of requests ep received (EndpointAny: all),

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -319,4 +320,74 @@ func TestFaults(t *testing.T) {
 	assert.Equal(t, http.StatusPermanentRedirect, a.status)
 	assert.Equal(t, "/ztf/v1/objects/"+alercetest.SampleOID+"/lightcurve", a.header.Get("Location"))
 	assert.Equal(t, 1, sim.DoubleSlashes())
+}
+
+// TestAddEpochs: new epochs come after the last, one detection and one
+// forced point per ZTF band and one forced source per LSST band each, and
+// every row served before is served again unchanged.
+func TestAddEpochs(t *testing.T) {
+	sim := alercetest.NewServer(t, &alercetest.Options{FixLimitBug: true})
+	ztf, ok := sim.ObjectAt(alerce.SurveyZTF, 150, 2)
+	require.True(t, ok)
+	lsst, ok := sim.ObjectAt(alerce.SurveyLSST, 150, 2)
+	require.True(t, ok)
+	urls := sim.URLs()
+	lists := func() map[string][]string {
+		out := map[string][]string{}
+		for name, u := range map[string]string{
+			"ztf":    urls.ZTF + "/objects/" + ztf.OID + "/lightcurve",
+			"ztf fp": urls.LightCurve + "/forced-photometry/" + ztf.OID + "?survey_id=ztf",
+			"lsst":   urls.Multisurvey + "/lightcurve_api/lightcurve?survey_id=lsst&oid=" + lsst.OID,
+		} {
+			a := get(t, sim, u)
+			require.Equal(t, 200, a.status, a.body)
+			var lc map[string][]json.RawMessage
+			if name == "ztf fp" {
+				var rows []json.RawMessage
+				require.NoError(t, json.Unmarshal([]byte(a.body), &rows))
+				lc = map[string][]json.RawMessage{"forced_photometry": rows}
+			} else {
+				require.NoError(t, json.Unmarshal([]byte(a.body), &lc))
+			}
+			for kind, rows := range lc {
+				for _, r := range rows {
+					out[name+" "+kind] = append(out[name+" "+kind], string(r))
+				}
+			}
+		}
+		return out
+	}
+	mjds := func(rows []string) []float64 {
+		var out []float64
+		for _, r := range rows {
+			var row struct{ MJD float64 }
+			require.NoError(t, json.Unmarshal([]byte(r), &row))
+			out = append(out, row.MJD)
+		}
+		return out
+	}
+	before := lists()
+	sim.AddEpochs(2)
+	after := lists()
+	for kind, want := range map[string]int{"ztf detections": 4, "ztf non_detections": 0, "ztf fp forced_photometry": 4,
+		"lsst forced_photometry": 8, "lsst non_detections": 0} {
+		assert.Len(t, after[kind], len(before[kind])+want, kind)
+	}
+	assert.Greater(t, len(after["lsst detections"]), len(before["lsst detections"]), "the bright new visits are detected")
+	for kind, rows := range before {
+		assert.Subset(t, after[kind], rows, "%s: the rows served before are unchanged", kind)
+		var added []string
+		for _, r := range after[kind] {
+			if !slices.Contains(rows, r) {
+				added = append(added, r)
+			}
+		}
+		if len(added) > 0 {
+			assert.Less(t, slices.Max(mjds(rows)), slices.Min(mjds(added)), "%s: the new epochs come after the last", kind)
+		}
+	}
+	sample := get(t, sim, urls.ZTF+"/objects/"+alercetest.SampleOID+"/lightcurve")
+	raw, err := os.ReadFile("data/ztf20aaelulu_lightcurve.json")
+	require.NoError(t, err)
+	assert.Equal(t, string(raw), sample.body, "the real sample does not change")
 }

@@ -242,19 +242,23 @@ func pidOf(mjd float64, fid int) int64 {
 	return nid*1_000_000_000 + frac*1000 + 15 + int64(fid)*100
 }
 
-// ztf generates the object's rows (deterministic).
-func (o *object) ztf(epochs int) ztfRows {
+// exposure is a generated ZTF exposure of the object.
+type exposure struct {
+	mjd   float64
+	fid   int
+	pid   int64
+	lim   float64
+	kind  int // 0 before the rise (non-detection), 1 detection
+	n     int
+	added bool // a new epoch (Server.AddEpochs): no quirks
+}
+
+// ztf generates the object's rows (deterministic): epochs detections per
+// band, then added new ones, each from a generator of its own, so that
+// adding epochs leaves the earlier rows as they were.
+func (o *object) ztf(epochs, added int) ztfRows {
 	rng := rand.New(rand.NewPCG(o.seed, 0xa1e7ce))
 	var out ztfRows
-	magnr := o.mpeak + 1.5 // the host under the transient
-	type exposure struct {
-		mjd  float64
-		fid  int
-		pid  int64
-		lim  float64
-		kind int // 0 before the rise (non-detection), 1 detection
-		n    int
-	}
 	var exps []exposure
 	for _, fid := range []int{1, 2} {
 		for i := range 6 {
@@ -270,48 +274,64 @@ func (o *object) ztf(epochs int) ztfRows {
 	}
 	sort.SliceStable(exps, func(i, j int) bool { return exps[i].mjd < exps[j].mjd })
 	for _, e := range exps {
-		t := e.mjd - o.peak
-		if e.kind == 0 {
-			row := (&jobj{}).add("tid", "ztf").add("mjd", e.mjd).add("fid", e.fid)
-			if !(e.fid == 2 && e.n == 1) { // one row without diffmaglim
-				row.add("diffmaglim", e.lim)
-			}
-			out.nonDetections = append(out.nonDetections, row.raw())
-			if e.fid == 1 && e.n == 2 { // a non-detection listed twice
-				out.nonDetections = append(out.nonDetections, row.raw())
-			}
-		} else {
-			mag := round(o.magAt(t, ztfBandOffset[e.fid])+rng.NormFloat64()*0.02, 6)
-			sig := round(0.015+0.08*math.Pow(10, 0.4*(mag-20)), 6)
-			sign := 1
-			if e.fid == 2 && e.n == epochs-2 {
-				sign = -1 // the source faded below the reference
-			}
-			corr := -2.5 * math.Log10(math.Max(math.Pow(10, -0.4*magnr)+float64(sign)*math.Pow(10, -0.4*mag), 1e-30))
-			row := func(candidSuffix string, withRFID bool) json.RawMessage {
-				r := (&jobj{}).add("tid", "ztf").add("mjd", e.mjd).add("candid", strconv.FormatInt(e.pid, 10)+candidSuffix).
-					add("fid", e.fid).add("pid", e.pid).add("diffmaglim", e.lim).add("isdiffpos", sign).
-					add("nid", e.pid/1_000_000_000).add("distnr", 0.55).add("magpsf", mag).add("magpsf_corr", round(corr, 6)).
-					add("magap", round(mag+0.05, 4)).add("sigmapsf", sig).add("sigmapsf_corr", 100).
-					add("sigmapsf_corr_ext", round(sig*0.8+0.005, 6)).add("sigmagap", round(sig+0.003, 4)).
-					add("ra", o.RA).add("dec", o.Dec).add("rb", 0.87).add("rbversion", "t17_f5_c3")
-				if withRFID {
-					r.add("drb", 0.9993).add("rfid", 576120110+int64(e.fid)*100)
-				}
-				r.add("magapbig", round(mag+0.04, 4)).add("sigmagapbig", round(sig+0.01, 4)).add("has_stamp", true).
-					add("corrected", true).add("dubious", sign < 0).add("step_id_corr", "correction_1.0.0").add("phase", 0.0)
-				return r.raw()
-			}
-			if e.fid == 1 && e.n == 2 {
-				// The same exposure twice, the copy without rfid listed
-				// first (spec §6).
-				out.detections = append(out.detections, row("025004", false))
-			}
-			out.detections = append(out.detections, row("015004", true))
+		o.ztfExposure(&out, rng, e, epochs)
+	}
+	for i := epochs; i < epochs+added; i++ {
+		for _, fid := range []int{1, 2} {
+			rng := rand.New(rand.NewPCG(o.seed, uint64(0xadd00000+4*i+fid)))
+			t := -6 + 4*float64(i)
+			mjd := round(o.peak+t+0.04*float64(fid)+rng.Float64()*0.01, 8)
+			e := exposure{mjd: mjd, fid: fid, pid: pidOf(mjd, fid), lim: round(20.2+rng.Float64()*0.5, 4), kind: 1, n: i, added: true}
+			o.ztfExposure(&out, rng, e, epochs)
 		}
-		out.forced = append(out.forced, o.forcedRow(rng, e.mjd, e.fid, e.pid, e.lim, t, len(out.forced)))
 	}
 	return out
+}
+
+// ztfExposure appends an exposure's rows: a non-detection or a detection,
+// and its forced photometry.
+func (o *object) ztfExposure(out *ztfRows, rng *rand.Rand, e exposure, epochs int) {
+	magnr := o.mpeak + 1.5 // the host under the transient
+	t := e.mjd - o.peak
+	if e.kind == 0 {
+		row := (&jobj{}).add("tid", "ztf").add("mjd", e.mjd).add("fid", e.fid)
+		if !(e.fid == 2 && e.n == 1) { // one row without diffmaglim
+			row.add("diffmaglim", e.lim)
+		}
+		out.nonDetections = append(out.nonDetections, row.raw())
+		if e.fid == 1 && e.n == 2 { // a non-detection listed twice
+			out.nonDetections = append(out.nonDetections, row.raw())
+		}
+	} else {
+		mag := round(o.magAt(t, ztfBandOffset[e.fid])+rng.NormFloat64()*0.02, 6)
+		sig := round(0.015+0.08*math.Pow(10, 0.4*(mag-20)), 6)
+		sign := 1
+		if e.fid == 2 && e.n == epochs-2 && !e.added {
+			sign = -1 // the source faded below the reference
+		}
+		corr := -2.5 * math.Log10(math.Max(math.Pow(10, -0.4*magnr)+float64(sign)*math.Pow(10, -0.4*mag), 1e-30))
+		row := func(candidSuffix string, withRFID bool) json.RawMessage {
+			r := (&jobj{}).add("tid", "ztf").add("mjd", e.mjd).add("candid", strconv.FormatInt(e.pid, 10)+candidSuffix).
+				add("fid", e.fid).add("pid", e.pid).add("diffmaglim", e.lim).add("isdiffpos", sign).
+				add("nid", e.pid/1_000_000_000).add("distnr", 0.55).add("magpsf", mag).add("magpsf_corr", round(corr, 6)).
+				add("magap", round(mag+0.05, 4)).add("sigmapsf", sig).add("sigmapsf_corr", 100).
+				add("sigmapsf_corr_ext", round(sig*0.8+0.005, 6)).add("sigmagap", round(sig+0.003, 4)).
+				add("ra", o.RA).add("dec", o.Dec).add("rb", 0.87).add("rbversion", "t17_f5_c3")
+			if withRFID {
+				r.add("drb", 0.9993).add("rfid", 576120110+int64(e.fid)*100)
+			}
+			r.add("magapbig", round(mag+0.04, 4)).add("sigmagapbig", round(sig+0.01, 4)).add("has_stamp", true).
+				add("corrected", true).add("dubious", sign < 0).add("step_id_corr", "correction_1.0.0").add("phase", 0.0)
+			return r.raw()
+		}
+		if e.fid == 1 && e.n == 2 && !e.added {
+			// The same exposure twice, the copy without rfid listed
+			// first (spec §6).
+			out.detections = append(out.detections, row("025004", false))
+		}
+		out.detections = append(out.detections, row("015004", true))
+	}
+	out.forced = append(out.forced, o.forcedRow(rng, e.mjd, e.fid, e.pid, e.lim, t, len(out.forced)))
 }
 
 // forcedRow is a v2 forced-photometry row of one exposure: the model's
@@ -368,51 +388,71 @@ type lsstRows struct {
 	detections, forced []json.RawMessage
 }
 
-func (o *object) lsst(epochs int) lsstRows {
+// lsst generates the object's rows (deterministic): epochs + 4 visits
+// per band, then added new ones, each from a generator of its own, so
+// that adding epochs leaves the earlier rows as they were.
+func (o *object) lsst(epochs, added int) lsstRows {
 	rng := rand.New(rand.NewPCG(o.seed, 0x1557))
 	oid, _ := strconv.ParseInt(o.OID, 10, 64)
 	var out lsstRows
 	var detMJD, fpMJD []float64
 	measurement := int64(313853770024124417) + int64(o.seed%1_000_000)*1000
-	for _, b := range lsstBands {
+	visit := func(rng *rand.Rand, bi, i int, base bool) {
+		b := lsstBands[bi]
+		t := -20 + 4*float64(i)
+		mjd := round(o.peak+t+0.01*float64(b.code)+rng.Float64()*0.003, 9)
+		model := 0.0
+		if t > -10 {
+			model = math.Pow(10, (31.4-o.magAt(t, b.offset))/2.5)
+		}
+		sigma := round(math.Hypot(120, 0.03*model), 3)
+		flux := round(model+sigma*rng.NormFloat64(), 3)
+		visit := int64(2025060100000) + int64(i)*1000 + int64(b.code)
+		id := measurement + 7
+		if base {
+			measurement = id
+		} else {
+			id = measurement + 1_000_000_000_000 + int64(i*len(lsstBands)+bi)*10 // apart from the first visits'
+		}
+		if base && i == 2 && b.code == 2 {
+			flux, sigma = 0, 0 // a null flux, replaced by the default 0.0
+		}
+		fp := (&jobj{}).add("oid", oid).add("measurement_id", id).add("mjd", mjd).add("ra", o.RA).add("dec", o.Dec).
+			add("band", b.code).add("band_map", lsstBandMap).add("visit", visit).add("detector", 94).
+			add("psfFlux", flux).add("psfFluxErr", sigma).add("scienceFlux", round(flux+5000, 3)).add("scienceFluxErr", sigma).
+			add("survey_id", "lsst")
+		out.forced = append(out.forced, fp.raw())
+		fpMJD = append(fpMJD, mjd)
+		negative := base && b.code == 1 && i == epochs+2
+		if negative {
+			flux = -6 * sigma // a negative difference, detected as such
+		}
+		if !negative && (sigma == 0 || flux/sigma < 5) {
+			return
+		}
+		id += 3
+		if base {
+			measurement = id
+		}
+		det := (&jobj{}).add("oid", oid).add("measurement_id", id).add("mjd", mjd).add("ra", o.RA).add("dec", o.Dec).
+			add("band", b.code).add("band_map", lsstBandMap).add("psfFlux", flux).add("psfFluxErr", sigma).
+			add("psfFlux_flag", false).add("psfFlux_flag_edge", false).add("psfFlux_flag_noGoodPixels", false).
+			add("scienceFlux", round(flux+5000, 3)).add("scienceFluxErr", sigma).add("parentDiaSourceId", -1).
+			add("diaObjectId", oid).add("has_stamp", true).add("visit", visit).add("detector", 94).
+			add("x", 1021.4).add("y", 2033.9).add("snr", round(flux/sigma, 3)).add("isNegative", negative).
+			add("reliability", 0.93).add("extendedness", 0.1).add("timeProcessedMjdTai", round(mjd+0.01, 6)).
+			add("timeWithdrawnMjdTai", nil).add("survey_id", "lsst")
+		out.detections = append(out.detections, det.raw())
+		detMJD = append(detMJD, mjd)
+	}
+	for bi := range lsstBands {
 		for i := range epochs + 4 {
-			t := -20 + 4*float64(i)
-			mjd := round(o.peak+t+0.01*float64(b.code)+rng.Float64()*0.003, 9)
-			model := 0.0
-			if t > -10 {
-				model = math.Pow(10, (31.4-o.magAt(t, b.offset))/2.5)
-			}
-			sigma := round(math.Hypot(120, 0.03*model), 3)
-			flux := round(model+sigma*rng.NormFloat64(), 3)
-			visit := int64(2025060100000) + int64(i)*1000 + int64(b.code)
-			measurement += 7
-			if i == 2 && b.code == 2 {
-				flux, sigma = 0, 0 // a null flux, replaced by the default 0.0
-			}
-			fp := (&jobj{}).add("oid", oid).add("measurement_id", measurement).add("mjd", mjd).add("ra", o.RA).add("dec", o.Dec).
-				add("band", b.code).add("band_map", lsstBandMap).add("visit", visit).add("detector", 94).
-				add("psfFlux", flux).add("psfFluxErr", sigma).add("scienceFlux", round(flux+5000, 3)).add("scienceFluxErr", sigma).
-				add("survey_id", "lsst")
-			out.forced = append(out.forced, fp.raw())
-			fpMJD = append(fpMJD, mjd)
-			negative := b.code == 1 && i == epochs+2
-			if negative {
-				flux = -6 * sigma // a negative difference, detected as such
-			}
-			if !negative && (sigma == 0 || flux/sigma < 5) {
-				continue
-			}
-			measurement += 3
-			det := (&jobj{}).add("oid", oid).add("measurement_id", measurement).add("mjd", mjd).add("ra", o.RA).add("dec", o.Dec).
-				add("band", b.code).add("band_map", lsstBandMap).add("psfFlux", flux).add("psfFluxErr", sigma).
-				add("psfFlux_flag", false).add("psfFlux_flag_edge", false).add("psfFlux_flag_noGoodPixels", false).
-				add("scienceFlux", round(flux+5000, 3)).add("scienceFluxErr", sigma).add("parentDiaSourceId", -1).
-				add("diaObjectId", oid).add("has_stamp", true).add("visit", visit).add("detector", 94).
-				add("x", 1021.4).add("y", 2033.9).add("snr", round(flux/sigma, 3)).add("isNegative", negative).
-				add("reliability", 0.93).add("extendedness", 0.1).add("timeProcessedMjdTai", round(mjd+0.01, 6)).
-				add("timeWithdrawnMjdTai", nil).add("survey_id", "lsst")
-			out.detections = append(out.detections, det.raw())
-			detMJD = append(detMJD, mjd)
+			visit(rng, bi, i, true)
+		}
+	}
+	for i := epochs + 4; i < epochs+4+added; i++ {
+		for bi := range lsstBands {
+			visit(rand.New(rand.NewPCG(o.seed, uint64(0xadd1557000+8*i+bi))), bi, i, false)
 		}
 	}
 	newestFirst(out.detections, detMJD)

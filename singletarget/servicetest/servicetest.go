@@ -23,7 +23,8 @@
 // ones included) gives the same product names, stores nothing new and
 // adds no datums, an asynchronous service's Resume gives a finished task's
 // products again until FinishRemote (so a crash before the ingest commits
-// loses nothing), a Refresher's refresh right after the query asks from
+// loses nothing), a Refresher's datums carry its Name or its
+// DatumSources as Source, and its refresh right after the query asks from
 // the newest stored epoch less its overlap and adds and keeps nothing,
 // Query honours a cancelled context,
 // throttling surfaces as ErrThrottled with a wait, and no secret appears in
@@ -343,9 +344,10 @@ func testResumeUntilFinished(t *testing.T, svc singletarget.Service, h Harness, 
 }
 
 // testRefresh checks a Refresher: RefreshWindow with the zero time
-// changes nothing; after a whole query, a refresh (twice) asks from the
-// newest stored epoch less the overlap, adds nothing and keeps no new
-// product.
+// changes nothing; after a whole query, every datum's Source is one the
+// Manager looks for (the Name, or the DatumSources), and a refresh
+// (twice) asks from the newest stored epoch less the overlap, adds
+// nothing and keeps no new product.
 func testRefresh(t *testing.T, svc singletarget.Service, h Harness, log *slog.Logger, record func(error)) {
 	r := svc.(singletarget.Refresher)
 	assert.GreaterOrEqual(t, r.RefreshOverlap(), time.Duration(0), "RefreshOverlap is not negative")
@@ -365,16 +367,28 @@ func testRefresh(t *testing.T, svc singletarget.Service, h Harness, log *slog.Lo
 	require.NoError(t, err)
 	products, err := store.ListProducts(ctx, dataproduct.ProductFilter{})
 	require.NoError(t, err)
-	newest, err := store.ListDatums(ctx, dataproduct.DatumFilter{TargetID: h.Target.ID, Source: svc.Name(), Newest: true, Limit: 1})
+	sources := []string{svc.Name()}
+	if ds, ok := svc.(singletarget.DatumSourcer); ok && len(ds.DatumSources()) > 0 {
+		sources = ds.DatumSources()
+	}
+	stored, err := store.ListDatums(ctx, dataproduct.DatumFilter{TargetID: h.Target.ID})
 	require.NoError(t, err)
+	var newest time.Time
+	for _, d := range stored {
+		require.Contains(t, sources, d.Source,
+			"a refresh finds the newest stored epoch by the datums' Source: the service's Name, or its DatumSources (singletarget.DatumSourcer)")
+		if d.Timestamp.After(newest) {
+			newest = d.Timestamp
+		}
+	}
 	req.Refresh = true
 	for i := range 2 {
 		res, err := m.Run(ctx, req)
 		record(err)
 		require.NoError(t, err, "refresh %d", i+1)
 		require.NotNil(t, res.Window, "a refresh reports its window")
-		if len(newest) > 0 && !res.Window.All {
-			want := newest[0].Timestamp.Add(-r.RefreshOverlap())
+		if !newest.IsZero() && !res.Window.All {
+			want := newest.Add(-r.RefreshOverlap())
 			assert.WithinDuration(t, want, res.Window.From, time.Second, "refresh %d asks from the newest stored epoch less the overlap", i+1)
 		}
 		assert.Equal(t, 0, res.Added, "refresh %d right after the query adds nothing", i+1)
