@@ -1,10 +1,9 @@
 package alerce
 
 import (
-	"math"
 	"time"
 
-	"github.com/tomgo/targetdata/processor"
+	"github.com/tomgo/targetdata/internal/mjdwindow"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -35,17 +34,9 @@ func (s *Service) RefreshWindow(f singletarget.QueryForm, from time.Time) single
 		return singletarget.Window{All: true}
 	}
 	if !from.IsZero() {
-		mjd := math.Floor(processor.TimeToMJD(from)*1e6) / 1e6
-		form.MinMJD = &mjd
+		form.MinMJD = mjdwindow.Start(from, 1e6)
 	}
-	var w singletarget.Window
-	if form.MinMJD != nil {
-		w.From = processor.MJDToTime(*form.MinMJD).UTC()
-	}
-	if form.MaxMJD != nil {
-		w.To = processor.MJDToTime(*form.MaxMJD).UTC()
-	}
-	return w
+	return mjdwindow.Window(form.MinMJD, form.MaxMJD)
 }
 
 // RefreshOverlap implements singletarget.Refresher: DefaultRefreshOverlap.

@@ -3,6 +3,7 @@ package atlas
 import (
 	"time"
 
+	"github.com/tomgo/targetdata/internal/mjdwindow"
 	"github.com/tomgo/targetdata/processor"
 	"github.com/tomgo/targetdata/singletarget"
 )
@@ -28,11 +29,7 @@ func (s *Service) RefreshWindow(f singletarget.QueryForm, from time.Time) single
 		form.MinDate, form.MinDateMJD = nil, &mjd
 	}
 	lo, hi := form.Window()
-	w := singletarget.Window{From: processor.MJDToTime(lo).UTC()}
-	if hi != nil {
-		w.To = processor.MJDToTime(*hi).UTC()
-	}
-	return w
+	return mjdwindow.Window(&lo, hi)
 }
 
 // RefreshOverlap implements singletarget.Refresher: DefaultRefreshOverlap.

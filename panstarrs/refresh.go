@@ -1,10 +1,9 @@
 package panstarrs
 
 import (
-	"math"
 	"time"
 
-	"github.com/tomgo/targetdata/processor"
+	"github.com/tomgo/targetdata/internal/mjdwindow"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -29,17 +28,9 @@ func (s *Service) RefreshWindow(f singletarget.QueryForm, from time.Time) single
 		return singletarget.Window{All: true}
 	}
 	if !from.IsZero() {
-		mjd := math.Floor(processor.TimeToMJD(from)*1e6) / 1e6
-		form.MinDateMJD = &mjd
+		form.MinDateMJD = mjdwindow.Start(from, 1e6)
 	}
-	var w singletarget.Window
-	if form.MinDateMJD != nil {
-		w.From = processor.MJDToTime(*form.MinDateMJD).UTC()
-	}
-	if form.MaxDateMJD != nil {
-		w.To = processor.MJDToTime(*form.MaxDateMJD).UTC()
-	}
-	return w
+	return mjdwindow.Window(form.MinDateMJD, form.MaxDateMJD)
 }
 
 // RefreshOverlap implements singletarget.Refresher: DefaultRefreshOverlap.

@@ -1,10 +1,9 @@
 package ztf
 
 import (
-	"math"
 	"time"
 
-	"github.com/tomgo/targetdata/processor"
+	"github.com/tomgo/targetdata/internal/mjdwindow"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -33,17 +32,9 @@ func (s *Service) RefreshWindow(f singletarget.QueryForm, from time.Time) single
 		return singletarget.Window{All: true}
 	}
 	if !from.IsZero() {
-		mjd := math.Floor(processor.TimeToMJD(from)*1e6) / 1e6
-		form.MinDateMJD = &mjd
+		form.MinDateMJD = mjdwindow.Start(from, 1e6)
 	}
-	var w singletarget.Window
-	if form.MinDateMJD != nil {
-		w.From = processor.MJDToTime(*form.MinDateMJD).UTC()
-	}
-	if form.MaxDateMJD != nil {
-		w.To = processor.MJDToTime(*form.MaxDateMJD).UTC()
-	}
-	return w
+	return mjdwindow.Window(form.MinDateMJD, form.MaxDateMJD)
 }
 
 // RefreshOverlap implements singletarget.Refresher: DefaultRefreshOverlap.
@@ -58,17 +49,9 @@ func (s *ForcedPhotometryService) RefreshWindow(f singletarget.QueryForm, from t
 		return singletarget.Window{All: true}
 	}
 	if !from.IsZero() {
-		mjd := math.Floor(processor.TimeToMJD(from)*1e5) / 1e5
-		form.MinDateMJD = &mjd
+		form.MinDateMJD = mjdwindow.Start(from, 1e5)
 	}
-	var w singletarget.Window
-	if form.MinDateMJD != nil {
-		w.From = processor.MJDToTime(*form.MinDateMJD).UTC()
-	}
-	if form.MaxDateMJD != nil {
-		w.To = processor.MJDToTime(*form.MaxDateMJD).UTC()
-	}
-	return w
+	return mjdwindow.Window(form.MinDateMJD, form.MaxDateMJD)
 }
 
 // RefreshOverlap implements singletarget.Refresher:
