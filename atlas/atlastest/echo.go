@@ -14,21 +14,7 @@ import (
 // happens: no task is queued. For tests that secrets a server echoes back
 // are redacted from every error, log line and job record. (A task's
 // error_msg can echo too: FailNextTask with a message quoting the token.)
-func (s *Server) EchoCredentialsNext(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.echoes += n
-}
-
-func (s *Server) takeEcho() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.echoes > 0 {
-		s.echoes--
-		return true
-	}
-	return false
-}
+func (s *Server) EchoCredentialsNext(n int) { s.echoes.Add(n) }
 
 // echoCredentials answers the request with its own credentials.
 func (s *Server) echoCredentials(w http.ResponseWriter, r *http.Request, ep Endpoint) {

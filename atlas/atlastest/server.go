@@ -238,7 +238,7 @@ type Server struct {
 	clock    time.Time // time of the last simulated event
 	rrLast   int       // id of the user the runner served last
 	faults   simfault.Queue
-	echoes   int
+	echoes   simfault.Countdown
 	stuck    int
 	failMsgs []string
 	stats    Stats
@@ -721,7 +721,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.stats.Writes++
 	}
 	s.mu.Unlock()
-	if s.takeEcho() {
+	if s.echoes.Take() {
 		s.echoCredentials(w, r, ep)
 		return
 	}

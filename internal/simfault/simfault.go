@@ -198,3 +198,29 @@ func Serve(w http.ResponseWriter, r *http.Request, f Fault, next http.Handler, d
 		next.ServeHTTP(w, r)
 	}
 }
+
+// Countdown counts the next requests a simulator answers in a way of its
+// own (EchoCredentialsNext). The zero value counts none; it is safe for
+// concurrent use.
+type Countdown struct {
+	mu sync.Mutex
+	n  int
+}
+
+// Add makes n more requests count.
+func (c *Countdown) Add(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n += n
+}
+
+// Take reports whether a request counts, using one up.
+func (c *Countdown) Take() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n > 0 {
+		c.n--
+		return true
+	}
+	return false
+}

@@ -146,7 +146,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	faults   simfault.Queue
-	echoes   int
+	echoes   simfault.Countdown
 	hits     map[string]int
 	requests []Request
 	empty    bool
@@ -333,7 +333,7 @@ func detail(status int, msg string) *httpError {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	if s.takeEcho() {
+	if s.echoes.Take() {
 		echoCredentials(w, r)
 		return
 	}

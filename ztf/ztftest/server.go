@@ -169,7 +169,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	faults    simfault.Queue
-	echoes    int
+	echoes    simfault.Countdown
 	requests  map[Endpoint]int
 	submitted map[string]int
 	nextExit  []int
@@ -335,7 +335,7 @@ func (s *Server) wrap(ep Endpoint, h http.Handler) http.Handler {
 		s.mu.Lock()
 		s.requests[ep]++
 		s.mu.Unlock()
-		if s.takeEcho() {
+		if s.echoes.Take() {
 			echoCredentials(w, r)
 			return
 		}
