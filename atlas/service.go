@@ -356,16 +356,7 @@ func (s *Service) FinishRemote(ctx context.Context, task singletarget.RemoteTask
 	if s.opts.KeepRemote {
 		return nil
 	}
-	id, err := strconv.ParseInt(task.ID, 10, 64)
-	if err != nil || id <= 0 {
-		return fmt.Errorf("%s: remote task id %q is not an ATLAS task id", ServiceName, task.ID)
-	}
-	s.poll.forget(id)
-	if err := s.c.Delete(ctx, id); err != nil && !errors.Is(err, singletarget.ErrNotFound) {
-		return err
-	}
-	s.opts.Logger.InfoContext(ctx, "ATLAS task deleted", "task", id)
-	return nil
+	return s.deleteRemote(ctx, task, "ATLAS task deleted")
 }
 
 // ProductName is the product name of the query with window [mjdMin,
@@ -424,6 +415,12 @@ func taskProductName(task singletarget.RemoteTask, rt *Task) (string, error) {
 // (cancelling it when queued or running). A task that is already gone is
 // not an error.
 func (s *Service) CancelRemote(ctx context.Context, task singletarget.RemoteTask) error {
+	return s.deleteRemote(ctx, task, "ATLAS task cancelled")
+}
+
+// deleteRemote deletes task (FinishRemote, CancelRemote) and logs done;
+// a task already gone is not an error.
+func (s *Service) deleteRemote(ctx context.Context, task singletarget.RemoteTask, done string) error {
 	id, err := strconv.ParseInt(task.ID, 10, 64)
 	if err != nil || id <= 0 {
 		return fmt.Errorf("%s: remote task id %q is not an ATLAS task id", ServiceName, task.ID)
@@ -432,7 +429,7 @@ func (s *Service) CancelRemote(ctx context.Context, task singletarget.RemoteTask
 	if err := s.c.Delete(ctx, id); err != nil && !errors.Is(err, singletarget.ErrNotFound) {
 		return err
 	}
-	s.opts.Logger.InfoContext(ctx, "ATLAS task cancelled", "task", id)
+	s.opts.Logger.InfoContext(ctx, done, "task", id)
 	return nil
 }
 
