@@ -26,15 +26,8 @@ const maxPageSize = 100
 // {"next", "previous", "pagefirsttaskposition", "taskcount", "results"}
 // and carries an ETag.
 func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.authenticate(w, r)
-	if !ok {
-		return
-	}
+	u := s.account(w, r, s.checkRead, http.StatusForbidden, "You do not have permission to perform this action.")
 	if u == nil {
-		s.authFailed(w, r, http.StatusForbidden, "You do not have permission to perform this action.")
-		return
-	}
-	if !s.checkRead(w, r, u) {
 		return
 	}
 	q := r.URL.Query()
@@ -183,15 +176,8 @@ func (s *Server) handleQueuePositions(w http.ResponseWriter, r *http.Request) {
 		s.notFoundHTML(w) // the endpoint came with the 2026 server
 		return
 	}
-	u, ok := s.authenticate(w, r)
-	if !ok {
-		return
-	}
+	u := s.account(w, r, s.checkRead, http.StatusForbidden, "You do not have permission to perform this action.")
 	if u == nil {
-		s.authFailed(w, r, http.StatusForbidden, "You do not have permission to perform this action.")
-		return
-	}
-	if !s.checkRead(w, r, u) {
 		return
 	}
 	s.mu.Lock()

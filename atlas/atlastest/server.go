@@ -869,6 +869,25 @@ func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, status int, 
 	s.write(w, r, status, detail(msg))
 }
 
+// account authenticates r for a view that needs an account: a request
+// without credentials is answered status with msg, and check (checkRead,
+// checkWrite) applies the account's throttle. It returns nil when it has
+// answered.
+func (s *Server) account(w http.ResponseWriter, r *http.Request, check func(http.ResponseWriter, *http.Request, *user) bool, status int, msg string) *user {
+	u, ok := s.authenticate(w, r)
+	if !ok {
+		return nil
+	}
+	if u == nil {
+		s.authFailed(w, r, status, msg)
+		return nil
+	}
+	if !check(w, r, u) {
+		return nil
+	}
+	return u
+}
+
 // authenticate returns the request's user, nil for an anonymous request,
 // or ok=false after answering 401 for bad credentials.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*user, bool) {
@@ -1060,15 +1079,8 @@ var drfTrue = map[string]bool{"t": true, "y": true, "yes": true, "true": true, "
 var drfFalse = map[string]bool{"f": true, "n": true, "no": true, "false": true, "off": true, "0": true}
 
 func (s *Server) handleQueue(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.authenticate(w, r)
-	if !ok {
-		return
-	}
+	u := s.account(w, r, s.checkWrite, http.StatusUnauthorized, "Authentication credentials were not provided.")
 	if u == nil {
-		s.authFailed(w, r, http.StatusUnauthorized, "Authentication credentials were not provided.")
-		return
-	}
-	if !s.checkWrite(w, r, u) {
 		return
 	}
 	v, err := formValues(r)
@@ -1274,15 +1286,8 @@ func (s *Server) handleTask(w http.ResponseWriter, r *http.Request, id int64) {
 }
 
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, id int64) {
-	u, ok := s.authenticate(w, r)
-	if !ok {
-		return
-	}
+	u := s.account(w, r, s.checkWrite, http.StatusUnauthorized, "Authentication credentials were not provided.")
 	if u == nil {
-		s.authFailed(w, r, http.StatusUnauthorized, "Authentication credentials were not provided.")
-		return
-	}
-	if !s.checkWrite(w, r, u) {
 		return
 	}
 	s.mu.Lock()
