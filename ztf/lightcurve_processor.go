@@ -286,25 +286,6 @@ func (p Processor) StreamReport(ctx context.Context, r io.Reader, _ processor.In
 		if rep == nil {
 			rep = &dataproduct.Report{}
 		}
-		// settle handles a row that gave no datum: it records why, or
-		// yields the error that stops the stream (then it reports false).
-		settle := func(skip string, err error, line int) bool {
-			if err == nil {
-				if skip == ReasonBadCatflags {
-					rep.Skip(line, skip)
-					return true
-				}
-				if err = processor.SkipRow(rep, p.Strict, line, "mag", skip); err == nil {
-					return true
-				}
-			}
-			var pe *dataproduct.ParseError
-			if errors.As(err, &pe) && pe.Line == 0 {
-				pe.Line = line
-			}
-			yield(dataproduct.Datum{}, err)
-			return false
-		}
 		const (
 			modeUnknown = iota
 			modeCSV
@@ -332,6 +313,33 @@ func (p Processor) StreamReport(ctx context.Context, r io.Reader, _ processor.In
 				err = &dataproduct.ParseError{Line: lr.Line(), Err: err}
 			}
 			yield(dataproduct.Datum{}, err)
+		}
+		// emit yields the datum of the row in vals, or records why the row
+		// gives none; false when the stream stops (the consumer is done,
+		// or an error was yielded).
+		emit := func() bool {
+			rep.Rows++
+			d, skip, err := p.row(&vals, mask, source, &floats)
+			if err == nil && skip == "" {
+				rep.Datums++
+				return yield(d, nil)
+			}
+			line := lr.Line()
+			if err == nil {
+				if skip == ReasonBadCatflags {
+					rep.Skip(line, skip)
+					return true
+				}
+				if err = processor.SkipRow(rep, p.Strict, line, "mag", skip); err == nil {
+					return true
+				}
+			}
+			var pe *dataproduct.ParseError
+			if errors.As(err, &pe) && pe.Line == 0 {
+				pe.Line = line
+			}
+			yield(dataproduct.Datum{}, err)
+			return false
 		}
 		for {
 			line, ok := lr.Next()
@@ -391,16 +399,7 @@ func (p Processor) StreamReport(ctx context.Context, r io.Reader, _ processor.In
 					fail(err)
 					return
 				}
-				rep.Rows++
-				d, skip, err := p.row(&vals, mask, source, &floats)
-				if err != nil || skip != "" {
-					if !settle(skip, err, lr.Line()) {
-						return
-					}
-					continue
-				}
-				rep.Datums++
-				if !yield(d, nil) {
+				if !emit() {
 					return
 				}
 				continue
@@ -442,16 +441,7 @@ func (p Processor) StreamReport(ctx context.Context, r io.Reader, _ processor.In
 				haveCols = true
 			}
 			ipac.cells(&vals, line, idx)
-			rep.Rows++
-			d, skip, err := p.row(&vals, mask, source, &floats)
-			if err != nil || skip != "" {
-				if !settle(skip, err, lr.Line()) {
-					return
-				}
-				continue
-			}
-			rep.Datums++
-			if !yield(d, nil) {
+			if !emit() {
 				return
 			}
 		}
