@@ -166,18 +166,7 @@ func (g *pgIngest) stage() error {
 	}
 	rows := g.rows
 	n, err := g.tx.CopyFrom(g.ctx, pgx.Identifier{stageTable}, stageColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-		r := &rows[i]
-		var product, js, bin any
-		if r.product != 0 {
-			product = r.product
-		}
-		if r.json != nil {
-			js = string(r.json)
-		}
-		if r.bin != nil {
-			bin = r.bin
-		}
-		return []any{r.key[:], r.target, product, r.dataType, r.ts, r.source, js, bin}, nil
+		return rows[i].appendArgs(make([]any, 0, 8)), nil
 	}))
 	if err != nil {
 		return fmt.Errorf("copy: %w", err)

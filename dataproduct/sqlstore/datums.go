@@ -27,6 +27,23 @@ type datumRow struct {
 	bin      []byte // value_bin, or nil
 }
 
+// appendArgs appends the row's values in the order of the datum columns
+// (datum_key, target_id, product_id, data_type, ts_us, source, value_json,
+// value_bin), a missing product or value as NULL.
+func (r *datumRow) appendArgs(args []any) []any {
+	var product, js, bin any
+	if r.product != 0 {
+		product = r.product
+	}
+	if r.json != nil {
+		js = string(r.json)
+	}
+	if r.bin != nil {
+		bin = r.bin
+	}
+	return append(args, r.key[:], r.target, product, r.dataType, r.ts, r.source, js, bin)
+}
+
 // makeRow checks d and turns it into a row. i is its 0-based position in
 // the ingest, for the error message.
 func makeRow(i int, d dataproduct.Datum) (datumRow, error) {
@@ -246,18 +263,7 @@ func sqliteInsert(n int) string {
 func (g *ingest) insertSQLite() (int, error) {
 	args := make([]any, 0, 8*len(g.rows))
 	for i := range g.rows {
-		r := &g.rows[i]
-		var product, js, bin any
-		if r.product != 0 {
-			product = r.product
-		}
-		if r.json != nil {
-			js = string(r.json)
-		}
-		if r.bin != nil {
-			bin = r.bin
-		}
-		args = append(args, r.key[:], r.target, product, r.dataType, r.ts, r.source, js, bin)
+		args = g.rows[i].appendArgs(args)
 	}
 	var (
 		res sql.Result
