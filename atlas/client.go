@@ -576,7 +576,7 @@ func (c *Client) Queue(ctx context.Context, q QueueRequest) (*Task, error) {
 
 // redactTask removes the client's credentials from the texts of a task the
 // server described (its error message and comment may quote them). The
-// result URL is left as it is: it is fetched, and httpx redacts the URLs
+// result URL is left as it is: it is fetched, and httpclient redacts the URLs
 // it logs or reports.
 func (c *Client) redactTask(t *Task) {
 	t.ErrorMsg, t.Comment, t.URL = c.read.Redact(t.ErrorMsg), c.read.Redact(t.Comment), c.read.Redact(t.URL)
@@ -745,7 +745,7 @@ func (c *Client) Download(ctx context.Context, resultURL string) ([]byte, error)
 // or a body that does not end with a newline (cut short; at the end), all
 // matching singletarget.ErrRemote; a header without rows matches
 // singletarget.ErrNotFound. A body over Options.MaxResultSize fails at
-// the cap (singletarget.ErrRemote and httpx's ErrBodyTooLarge). A body that
+// the cap (singletarget.ErrRemote and httpclient.ErrBodyTooLarge). A body that
 // breaks off is fetched again and consume called afresh (PutProduct stores
 // nothing from a reader that fails). The token is sent only if resultURL
 // is on the configured host (the file is public).

@@ -297,15 +297,21 @@ func (p *Pool) Cancel(ctx context.Context, id JobID) error {
 	parked := p.removeLocked(j)
 	p.mu.Unlock()
 	if parked {
-		p.cancelRemote(ctx, j)
-		p.jobs.update(id, func(s *JobStatus) {
-			if !s.State.Done() {
-				s.State, s.Error = JobCancelled, "cancelled"
-			}
-		})
-		p.forget(j)
+		p.endCancelled(ctx, j)
 	}
 	return nil
+}
+
+// endCancelled ends a cancelled job that no step is running: its pending
+// remote task is withdrawn, then it shows as cancelled.
+func (p *Pool) endCancelled(ctx context.Context, j *poolJob) {
+	p.cancelRemote(ctx, j)
+	p.jobs.update(j.id, func(s *JobStatus) {
+		if !s.State.Done() {
+			s.State, s.Error = JobCancelled, "cancelled"
+		}
+	})
+	p.forget(j)
 }
 
 // removeLocked takes j out of the ready list or the waiting heap and
@@ -413,16 +419,21 @@ func (p *Pool) worker() {
 	}
 }
 
-// park puts j back to run at due.
+// park puts j back to run at due. A job cancelled after its step returned
+// (Cancel found it neither ready nor parked) ends cancelled here instead.
 func (p *Pool) park(j *poolJob, due time.Time) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if j.cancelled {
+		p.mu.Unlock()
+		if j.cleanup == nil {
+			p.endCancelled(j.ctx, j)
+		}
 		return
 	}
 	j.due = due
 	heap.Push(&p.waiting, j)
 	p.notifyLocked()
+	p.mu.Unlock()
 }
 
 func (p *Pool) run(j *poolJob) {
@@ -454,9 +465,7 @@ func (p *Pool) run(j *poolJob) {
 		cancelled := j.cancelled
 		p.mu.Unlock()
 		if cancelled {
-			p.cancelRemote(ctx, j)
-			p.jobs.update(j.id, func(s *JobStatus) { s.State, s.Error = JobCancelled, "cancelled" })
-			p.forget(j)
+			p.endCancelled(ctx, j)
 			return
 		}
 		p.jobs.update(j.id, func(s *JobStatus) {
