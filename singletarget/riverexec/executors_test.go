@@ -2,6 +2,7 @@ package riverexec_test
 
 import (
 	"context"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -326,3 +327,58 @@ type nothingError struct{}
 
 func (*nothingError) Error() string        { return "nothing here" }
 func (*nothingError) Is(target error) bool { return target == singletarget.ErrNotFound }
+
+// A report held back by ProgressInterval when the step returns is never
+// written after it: the worker changes the job's state without the lock
+// then (st.Result on success), so a late write would race with it. The
+// logger holds the worker right after the success is recorded, long
+// enough for a held report's timer to fire; under -race a write then
+// fails the test.
+func TestHeldProgressNotWrittenAfterStep(t *testing.T) {
+	store := dataproduct.NewMemoryStore(nil)
+	m := singletarget.NewManager(store, nil)
+	require.NoError(t, m.AddService(quickService{}))
+	opts := testOptions()
+	opts.ProgressInterval = 500 * time.Millisecond
+	opts.Logger = slog.New(&holdHandler{msg: "job succeeded", hold: 3 * opts.ProgressInterval})
+	x := sqliteOpener(t)(t, m, opts)
+	start(t, x)
+	id, err := x.Submit(context.Background(), singletarget.Request{Service: "QUICK", Target: target})
+	require.NoError(t, err)
+	st := wait(t, x, id)
+	assert.Equal(t, singletarget.JobSucceeded, st.State)
+	assert.Equal(t, "2 of 2", st.Progress.Message, "the final state carries the latest report")
+}
+
+// quickService reports two progress messages of one stage (the second is
+// held back) and succeeds at once with no product.
+type quickService struct{}
+
+func (quickService) Name() string { return "QUICK" }
+func (quickService) NewForm() singletarget.QueryForm {
+	f := &struct{ singletarget.FormBase }{}
+	f.Bind(f)
+	return f
+}
+func (quickService) Query(ctx context.Context, _ singletarget.Target, _ singletarget.QueryForm, _ singletarget.ProductSink) (*singletarget.Outcome, error) {
+	singletarget.ReportProgress(ctx, singletarget.Progress{Stage: singletarget.StageFetching, Message: "1 of 2"})
+	singletarget.ReportProgress(ctx, singletarget.Progress{Stage: singletarget.StageFetching, Message: "2 of 2"})
+	return &singletarget.Outcome{}, nil
+}
+
+// holdHandler discards records, but holds the goroutine logging msg for
+// hold.
+type holdHandler struct {
+	msg  string
+	hold time.Duration
+}
+
+func (h *holdHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *holdHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		time.Sleep(h.hold)
+	}
+	return nil
+}
+func (h *holdHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *holdHandler) WithGroup(string) slog.Handler      { return h }

@@ -84,6 +84,10 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	}
 	prev := st.Remote
 	res, err := x.m.Step(ctx, req, st.Checkpoint, record)
+	// The step is over: no held progress report may be written from here
+	// on, as the code below changes st without holding mu (a timer's flush
+	// would read st while it is written).
+	progress.stop()
 	if res != nil {
 		mu.Lock()
 		st.Checkpoint = res.Checkpoint
