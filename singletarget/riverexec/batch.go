@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -25,13 +24,6 @@ type BatchID string
 func (id BatchID) tag() string { return "targetdata_batch_" + string(id) }
 
 var batchIDPattern = regexp.MustCompile(`^[0-9a-f]{16,32}$`)
-
-// batchEngine is what batches need of the engine beyond single jobs.
-type batchEngine interface {
-	insertMany(ctx context.Context, args []Args, opts *river.InsertOpts) ([]*rivertype.JobRow, error)
-	insertParams(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobRow, error)
-	list(ctx context.Context, tag string, after *river.JobListCursor) ([]*rivertype.JobRow, *river.JobListCursor, error)
-}
 
 // insertChunk bounds one InsertMany (SQLite caps a statement's variables).
 const insertChunk = 500
@@ -72,14 +64,6 @@ func (e *riverEngine[TTx]) list(ctx context.Context, tag string, after *river.Jo
 	return res.Jobs, res.LastCursor, nil
 }
 
-func (x *Executor) batchEngine() (batchEngine, error) {
-	be, ok := x.eng.(batchEngine)
-	if !ok {
-		return nil, errors.New("riverexec: this engine does not support batches")
-	}
-	return be, nil
-}
-
 // SubmitBatch checks a batch (singletarget.Manager.CheckBatch: bad params
 // give a *singletarget.FormErrors, bad targets errors naming targets[i])
 // and inserts one query job per target, all tagged with the batch's id,
@@ -92,10 +76,6 @@ func (x *Executor) SubmitBatch(ctx context.Context, service string, targets []si
 	if err := x.m.CheckBatch(service, targets, params); err != nil {
 		return "", err
 	}
-	be, err := x.batchEngine()
-	if err != nil {
-		return "", err
-	}
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	id := BatchID(hex.EncodeToString(b[:]))
@@ -106,7 +86,7 @@ func (x *Executor) SubmitBatch(ctx context.Context, service string, targets []si
 		for _, t := range targets[lo:hi] {
 			args = append(args, Args{Request: singletarget.Request{Service: service, Target: t, Params: params}, Key: newKey()})
 		}
-		if _, err := be.insertMany(ctx, args, opts); err != nil {
+		if _, err := x.eng.insertMany(ctx, args, opts); err != nil {
 			err = fmt.Errorf("riverexec: insert batch %s (targets %d to %d): %w", id, lo, hi-1, err)
 			if lo > 0 {
 				err = fmt.Errorf("%w; the first %d targets were inserted: cancel the batch to drop them", err, lo)
@@ -129,14 +109,10 @@ func (x *Executor) batchJobs(ctx context.Context, id BatchID) ([]*rivertype.JobR
 	if err := parseBatchID(id); err != nil {
 		return nil, err
 	}
-	be, err := x.batchEngine()
-	if err != nil {
-		return nil, err
-	}
 	var all []*rivertype.JobRow
 	var cursor *river.JobListCursor
 	for {
-		jobs, next, err := be.list(ctx, id.tag(), cursor)
+		jobs, next, err := x.eng.list(ctx, id.tag(), cursor)
 		if err != nil {
 			return nil, fmt.Errorf("riverexec: list batch %s: %w", id, err)
 		}

@@ -98,15 +98,6 @@ func (w *cleanupWorker) Work(ctx context.Context, job *river.Job[CleanupArgs]) e
 	return river.JobCancel(err)
 }
 
-// wakeEngine is what WakeRemote needs of the engine.
-type wakeEngine interface {
-	// waitingOn lists the query jobs of a service, not running, whose
-	// recorded remote task has this id.
-	waitingOn(ctx context.Context, service, taskID string) ([]*rivertype.JobRow, error)
-	// retry makes a job available now.
-	retry(ctx context.Context, id int64) error
-}
-
 func (e *riverEngine[TTx]) waitingOn(ctx context.Context, service, taskID string) ([]*rivertype.JobRow, error) {
 	p := river.NewJobListParams().Kinds(Kind).TagsAll(serviceTag(service)).
 		States(rivertype.JobStateScheduled, rivertype.JobStateAvailable).
@@ -131,11 +122,7 @@ func (e *riverEngine[TTx]) retry(ctx context.Context, id int64) error {
 // clean-up waiting) is an error matching singletarget.ErrUnknownJob. An
 // insert-only executor (a web process) wakes jobs too.
 func (x *Executor) WakeRemote(ctx context.Context, service, taskID string) (singletarget.JobID, error) {
-	we, ok := x.eng.(wakeEngine)
-	if !ok {
-		return "", errors.New("riverexec: this engine cannot wake jobs")
-	}
-	rows, err := we.waitingOn(ctx, service, taskID)
+	rows, err := x.eng.waitingOn(ctx, service, taskID)
 	if err != nil {
 		return "", fmt.Errorf("riverexec: looking for the job waiting on %s task %s: %w", service, taskID, err)
 	}
@@ -145,7 +132,7 @@ func (x *Executor) WakeRemote(ctx context.Context, service, taskID string) (sing
 			st.Ingested != nil || len(st.Products) > 0 || st.Remote.State == singletarget.RemoteFinishing {
 			continue
 		}
-		if err := we.retry(ctx, r.ID); err != nil {
+		if err := x.eng.retry(ctx, r.ID); err != nil {
 			return "", fmt.Errorf("riverexec: waking job %d: %w", r.ID, err)
 		}
 		x.note.notify()

@@ -68,9 +68,7 @@ func (x *Executor) row(ctx context.Context, id singletarget.JobID) (*rivertype.J
 	if err != nil {
 		return nil, fmt.Errorf("riverexec: job %s: %w", id, err)
 	}
-	var args Args
-	_ = json.Unmarshal(job.EncodedArgs, &args)
-	if job.Kind != Kind || subtle.ConstantTimeCompare([]byte(args.Key), []byte(key)) != 1 {
+	if job.Kind != Kind || subtle.ConstantTimeCompare([]byte(argsOf(job).Key), []byte(key)) != 1 {
 		return nil, fmt.Errorf("%w: %q", singletarget.ErrUnknownJob, id)
 	}
 	return job, nil
@@ -100,13 +98,6 @@ func serviceTag(name string) string {
 // jobTags are the tags of a query job for req.
 func jobTags(req singletarget.Request) []string {
 	return []string{targetTag(req.Target.ID), serviceTag(req.Service)}
-}
-
-// listEngine is what List needs of the engine.
-type listEngine interface {
-	// listJobs lists query jobs carrying every tag, in one of the states
-	// (none: any), with row ids below before (0: any), newest first.
-	listJobs(ctx context.Context, tags []string, states []rivertype.JobState, before int64, limit int) ([]*rivertype.JobRow, error)
 }
 
 func (e *riverEngine[TTx]) listJobs(ctx context.Context, tags []string, states []rivertype.JobState, before int64, limit int) ([]*rivertype.JobRow, error) {
@@ -176,10 +167,6 @@ func (x *Executor) List(ctx context.Context, f singletarget.JobFilter) (singleta
 		}
 		before = n
 	}
-	le, ok := x.eng.(listEngine)
-	if !ok {
-		return singletarget.JobPage{}, errors.New("riverexec: this engine cannot list jobs")
-	}
 	var tags []string
 	if f.TargetID != 0 {
 		tags = append(tags, targetTag(f.TargetID))
@@ -193,7 +180,7 @@ func (x *Executor) List(ctx context.Context, f singletarget.JobFilter) (singleta
 	var page singletarget.JobPage
 	var lastRow int64
 	for {
-		rows, err := le.listJobs(ctx, tags, states, before, chunk)
+		rows, err := x.eng.listJobs(ctx, tags, states, before, chunk)
 		if err != nil {
 			return singletarget.JobPage{}, fmt.Errorf("riverexec: list jobs: %w", err)
 		}
@@ -242,12 +229,6 @@ func (n *notifier) notify() {
 	}
 }
 
-// eventEngine is what the executor needs to hear of jobs its own workers
-// finish.
-type eventEngine interface {
-	subscribe() (<-chan *river.Event, func())
-}
-
 func (e *riverEngine[TTx]) subscribe() (<-chan *river.Event, func()) {
 	return e.client.Subscribe(river.EventKindJobCompleted, river.EventKindJobCancelled, river.EventKindJobFailed,
 		river.EventKindJobSnoozed)
@@ -256,11 +237,7 @@ func (e *riverEngine[TTx]) subscribe() (<-chan *river.Event, func()) {
 // followEvents wakes this process's watchers when its workers end or
 // snooze a job, until the executor stops.
 func (x *Executor) followEvents() {
-	ee, ok := x.eng.(eventEngine)
-	if !ok {
-		return
-	}
-	events, cancel := ee.subscribe()
+	events, cancel := x.eng.subscribe()
 	stopped := x.eng.stopped()
 	go func() {
 		defer cancel()

@@ -74,7 +74,7 @@ func (w *progressWriter) writeLocked() {
 		w.timer.Stop()
 		w.timer = nil
 	}
-	if err := w.x.eng.update(w.ctx, w.id, w.st); err != nil {
+	if err := w.x.eng.setOutput(w.ctx, w.id, w.st); err != nil {
 		w.x.opts.Logger.Debug("recording progress failed", "job", w.id, "error", err)
 		return
 	}

@@ -209,7 +209,7 @@ func (x *Executor) periodicJobs() []*river.PeriodicJob {
 // a worker process with a Schedule runs the cycle. When a cycle is
 // already waiting to run, its id is returned and nothing is inserted.
 func (x *Executor) RefreshNow(ctx context.Context) (CycleID, error) {
-	job, err := x.eng.insertCycle(ctx, cycleArgs{Forced: true}, x.cycleInsertOpts())
+	job, err := x.eng.insertArgs(ctx, cycleArgs{Forced: true}, x.cycleInsertOpts())
 	if err != nil {
 		return 0, fmt.Errorf("riverexec: insert a refresh cycle: %w", err)
 	}
@@ -287,7 +287,7 @@ func (x *Executor) cycleJobs(ctx context.Context, id CycleID, states []rivertype
 	var all []*rivertype.JobRow
 	before := int64(0)
 	for {
-		rows, err := x.listTagged(ctx, []string{cycleTag(id)}, states, before, 1000)
+		rows, err := x.eng.listJobs(ctx, []string{cycleTag(id)}, states, before, 1000)
 		if err != nil {
 			return nil, fmt.Errorf("riverexec: list the jobs of refresh cycle %d: %w", id, err)
 		}
@@ -336,7 +336,7 @@ func (w *cycleWorker) Work(ctx context.Context, job *river.Job[cycleArgs]) error
 			return done()
 		}
 	}
-	left, err := x.listTagged(ctx, []string{refreshTag}, unfinished, 0, 1000)
+	left, err := x.eng.listJobs(ctx, []string{refreshTag}, unfinished, 0, 1000)
 	if err != nil {
 		return fmt.Errorf("riverexec: refresh cycle: looking for the previous cycle's jobs: %w", err)
 	}
@@ -390,7 +390,7 @@ func (w *cycleWorker) Work(ctx context.Context, job *river.Job[cycleArgs]) error
 	}
 	// The report goes to the job's row first: a retried cycle keeps its
 	// start (and so its jobs' times) and finds its jobs by their tags.
-	if err := x.eng.updateCycle(ctx, job.ID, &c); err != nil {
+	if err := x.eng.setOutput(ctx, job.ID, &c); err != nil {
 		return fmt.Errorf("riverexec: refresh cycle: recording its report: %w", err)
 	}
 	for i, cs := range c.Services {
@@ -422,17 +422,10 @@ func (x *Executor) lastCycle(ctx context.Context, id CycleID) (time.Time, error)
 // service's pace.
 func (x *Executor) insertCycleJobs(ctx context.Context, id CycleID, start time.Time, ss ScheduledService, cs CycleService,
 	targets []singletarget.Target, share float64) error {
-	be, err := x.batchEngine()
-	if err != nil {
-		return err
-	}
 	have := map[int64]bool{}
 	if existing, err := x.batchJobs(ctx, cs.Batch); err == nil {
 		for _, r := range existing {
-			var a Args
-			if json.Unmarshal(r.EncodedArgs, &a) == nil {
-				have[a.Request.Target.ID] = true
-			}
+			have[argsOf(r).Request.Target.ID] = true
 		}
 	} else if !errors.Is(err, singletarget.ErrUnknownJob) {
 		return err
@@ -444,7 +437,7 @@ func (x *Executor) insertCycleJobs(ctx context.Context, id CycleID, start time.T
 		if len(params) == 0 {
 			return nil
 		}
-		if _, err := be.insertParams(ctx, params); err != nil {
+		if _, err := x.eng.insertParams(ctx, params); err != nil {
 			return fmt.Errorf("riverexec: refresh cycle %d: insert %s jobs: %w", id, ss.Name, err)
 		}
 		params = params[:0]
@@ -478,12 +471,3 @@ func (x *Executor) insertCycleJobs(ctx context.Context, id CycleID, start time.T
 // schedulerLead is how long before a paced job's start it is scheduled:
 // River's scheduler interval, so that it is available by then.
 const schedulerLead = 5 * time.Second
-
-// listTagged lists query jobs by tags (see listEngine.listJobs).
-func (x *Executor) listTagged(ctx context.Context, tags []string, states []rivertype.JobState, before int64, limit int) ([]*rivertype.JobRow, error) {
-	le, ok := x.eng.(listEngine)
-	if !ok {
-		return nil, errors.New("riverexec: this engine cannot list jobs")
-	}
-	return le.listJobs(ctx, tags, states, before, limit)
-}

@@ -1,6 +1,7 @@
 package riverexec
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -161,14 +162,28 @@ func (o *Options) withDefaults() Options {
 // engine hides River's transaction type parameter.
 type engine interface {
 	migrate(ctx context.Context) error
-	insert(ctx context.Context, args Args, opts *river.InsertOpts) (*rivertype.JobRow, error)
 	insertArgs(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobRow, error)
 	get(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	cancel(ctx context.Context, id int64) (*rivertype.JobRow, error)
-	update(ctx context.Context, id int64, st *State) error
-	insertCycle(ctx context.Context, args cycleArgs, opts *river.InsertOpts) (*rivertype.JobRow, error)
+	// setOutput records out (a *State or a *RefreshCycle) as the job's
+	// output.
+	setOutput(ctx context.Context, id int64, out any) error
 	listCycles(ctx context.Context, states []rivertype.JobState, limit int) ([]*rivertype.JobRow, error)
-	updateCycle(ctx context.Context, id int64, c *RefreshCycle) error
+	// listJobs lists query jobs carrying every tag, in one of the states
+	// (none: any), with row ids below before (0: any), newest first.
+	listJobs(ctx context.Context, tags []string, states []rivertype.JobState, before int64, limit int) ([]*rivertype.JobRow, error)
+	// subscribe tells of jobs this process's workers end or snooze.
+	subscribe() (<-chan *river.Event, func())
+	// waitingOn lists the query jobs of a service, not running, whose
+	// recorded remote task has this id.
+	waitingOn(ctx context.Context, service, taskID string) ([]*rivertype.JobRow, error)
+	// retry makes a job available now.
+	retry(ctx context.Context, id int64) error
+	insertMany(ctx context.Context, args []Args, opts *river.InsertOpts) ([]*rivertype.JobRow, error)
+	insertParams(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobRow, error)
+	// list lists the query jobs carrying tag, oldest first, a page
+	// after the cursor.
+	list(ctx context.Context, tag string, after *river.JobListCursor) ([]*rivertype.JobRow, *river.JobListCursor, error)
 	start(ctx context.Context) error
 	stop(ctx context.Context) error
 	stopAndCancel(ctx context.Context) error
@@ -191,10 +206,6 @@ func (e *riverEngine[TTx]) migrate(ctx context.Context) error {
 	return err
 }
 
-func (e *riverEngine[TTx]) insert(ctx context.Context, args Args, opts *river.InsertOpts) (*rivertype.JobRow, error) {
-	return e.insertArgs(ctx, args, opts)
-}
-
 func (e *riverEngine[TTx]) insertArgs(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobRow, error) {
 	res, err := e.client.Insert(ctx, args, opts)
 	if err != nil {
@@ -211,17 +222,9 @@ func (e *riverEngine[TTx]) cancel(ctx context.Context, id int64) (*rivertype.Job
 	return e.client.JobCancel(ctx, id)
 }
 
-func (e *riverEngine[TTx]) update(ctx context.Context, id int64, st *State) error {
-	_, err := e.client.JobUpdate(ctx, id, &river.JobUpdateParams{Output: st})
+func (e *riverEngine[TTx]) setOutput(ctx context.Context, id int64, out any) error {
+	_, err := e.client.JobUpdate(ctx, id, &river.JobUpdateParams{Output: out})
 	return err
-}
-
-func (e *riverEngine[TTx]) insertCycle(ctx context.Context, args cycleArgs, opts *river.InsertOpts) (*rivertype.JobRow, error) {
-	res, err := e.client.Insert(ctx, args, opts)
-	if err != nil {
-		return nil, err
-	}
-	return res.Job, nil
 }
 
 func (e *riverEngine[TTx]) listCycles(ctx context.Context, states []rivertype.JobState, limit int) ([]*rivertype.JobRow, error) {
@@ -234,11 +237,6 @@ func (e *riverEngine[TTx]) listCycles(ctx context.Context, states []rivertype.Jo
 		return nil, err
 	}
 	return res.Jobs, nil
-}
-
-func (e *riverEngine[TTx]) updateCycle(ctx context.Context, id int64, c *RefreshCycle) error {
-	_, err := e.client.JobUpdate(ctx, id, &river.JobUpdateParams{Output: c})
-	return err
 }
 
 func (e *riverEngine[TTx]) start(ctx context.Context) error { return e.client.Start(ctx) }
@@ -426,7 +424,7 @@ func (x *Executor) Submit(ctx context.Context, req singletarget.Request) (single
 		return "", err
 	}
 	args := Args{Request: req, Key: newKey()}
-	job, err := x.eng.insert(ctx, args, &river.InsertOpts{Queue: x.opts.Queue, MaxAttempts: x.opts.MaxAttempts, Tags: jobTags(req)})
+	job, err := x.eng.insertArgs(ctx, args, &river.InsertOpts{Queue: x.opts.Queue, MaxAttempts: x.opts.MaxAttempts, Tags: jobTags(req)})
 	if err != nil {
 		return "", fmt.Errorf("riverexec: insert: %w", err)
 	}
@@ -509,19 +507,12 @@ func statusOf(job *rivertype.JobRow) singletarget.JobStatus {
 		}
 	case rivertype.JobStateDiscarded:
 		out.State = singletarget.JobFailed
-		out.Error = cmpOr(st.Failure, lastErr)
+		out.Error = cmp.Or(st.Failure, lastErr)
 	}
 	if out.State == singletarget.JobFailed && out.Error != "" {
 		out.Err = errors.New(out.Error)
 	}
 	return out
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // Cancel implements singletarget.Executor: the job is cancelled (a running
@@ -547,9 +538,7 @@ func (x *Executor) cancelRow(ctx context.Context, n int64, id singletarget.JobID
 	}
 	st := stateOf(job)
 	if st.Remote != nil && st.Result == nil {
-		var args Args
-		_ = json.Unmarshal(job.EncodedArgs, &args)
-		if svc, err := x.m.Service(args.Request.Service); err == nil {
+		if svc, err := x.m.Service(argsOf(job).Request.Service); err == nil {
 			if c, ok := svc.(singletarget.Canceller); ok {
 				err := c.CancelRemote(ctx, *st.Remote)
 				var te *singletarget.ThrottledError

@@ -33,7 +33,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		defer mu.Unlock()
 		var err error
 		for i := range 3 { // the remote task must not be lost: try hard
-			if err = x.eng.update(context.WithoutCancel(ctx), job.ID, &st); err == nil {
+			if err = x.eng.setOutput(context.WithoutCancel(ctx), job.ID, &st); err == nil {
 				x.note.notify()
 				return nil
 			}
