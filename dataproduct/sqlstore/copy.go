@@ -218,19 +218,27 @@ func (g *pgIngest) checkProducts() error {
 }
 
 // lockTargets takes the advisory lock of every target of the staged rows,
-// in ascending order: ingests into the same target take turns for the
-// insert, so two of them never wait on each other's keys in opposite
-// orders (a deadlock). The copying before it runs in parallel.
+// in ascending order of the lock keys: ingests into the same target take
+// turns for the insert, and two of them never wait on each other's locks
+// in opposite orders (a deadlock). The copying before it runs in parallel.
 func (g *pgIngest) lockTargets() error {
-	ts := make([]int64, 0, len(g.targets))
-	for t := range g.targets {
-		ts = append(ts, t)
-	}
-	slices.Sort(ts)
-	for _, t := range ts {
-		if _, err := g.tx.Exec(g.ctx, `SELECT pg_advisory_xact_lock($1, $2)`, int32(lockClassTarget), foldID(t)); err != nil {
-			return fmt.Errorf("lock target %d: %w", t, err)
+	for _, k := range targetLockKeys(g.targets) {
+		if _, err := g.tx.Exec(g.ctx, `SELECT pg_advisory_xact_lock($1, $2)`, int32(lockClassTarget), k); err != nil {
+			return fmt.Errorf("lock the targets: %w", err)
 		}
 	}
 	return nil
+}
+
+// targetLockKeys returns the advisory lock keys of targets, ascending and
+// each once. The keys, not the target ids, must be in order: targets
+// whose ids differ above 32 bits fold to keys in another order, or share
+// one.
+func targetLockKeys(targets map[int64]bool) []int32 {
+	keys := make([]int32, 0, len(targets))
+	for t := range targets {
+		keys = append(keys, foldID(t))
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
 }

@@ -299,3 +299,13 @@ func TestMigrateV1ToV2(t *testing.T) {
 		})
 	}
 }
+
+// Ingests take their targets' advisory locks in the order of the lock
+// keys, not of the target ids: 5 < 1<<32 but the latter folds to key 1, so
+// taking them by target id would lock 5 then 1 while another ingest locks
+// 1 then 5 (a deadlock).
+func TestTargetLockKeysAscending(t *testing.T) {
+	targets := map[int64]bool{5: true, 1 << 32: true, 1: true, 7: true}
+	assert.Equal(t, []int32{1, 5, 7}, targetLockKeys(targets), "sorted by key, 1<<32 and 1 sharing key 1")
+	assert.Equal(t, int32(1), foldID(1<<32))
+}
