@@ -88,32 +88,7 @@ func (s *Store) addPostgres(ctx context.Context, ds iter.Seq2[dataproduct.Datum,
 
 // run consumes the sequence, stages it and moves it into the datum table.
 func (g *pgIngest) run(ds iter.Seq2[dataproduct.Datum, error]) (dataproduct.IngestResult, error) {
-	i := 0
-	for d, err := range ds {
-		if err != nil {
-			return dataproduct.IngestResult{}, err
-		}
-		if i%256 == 0 {
-			if err := g.ctx.Err(); err != nil {
-				return dataproduct.IngestResult{}, err
-			}
-		}
-		row, err := makeRow(i, d)
-		if err != nil {
-			return dataproduct.IngestResult{}, err
-		}
-		g.rows = append(g.rows, row)
-		i++
-		if len(g.rows) >= g.s.batch {
-			if err := g.stage(); err != nil {
-				return dataproduct.IngestResult{}, err
-			}
-		}
-	}
-	if err := g.stage(); err != nil {
-		return dataproduct.IngestResult{}, err
-	}
-	if err := g.ctx.Err(); err != nil {
+	if err := g.s.readRows(g.ctx, ds, &g.rows, g.stage); err != nil {
 		return dataproduct.IngestResult{}, err
 	}
 	if g.tx == nil {

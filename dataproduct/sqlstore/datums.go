@@ -67,6 +67,39 @@ func makeRow(i int, d dataproduct.Datum) (datumRow, error) {
 	}, nil
 }
 
+// readRows consumes ds for an ingest on either database: it checks and
+// encodes each datum into a row of *rows, calls send whenever
+// Options.BatchSize rows are pending and once at the end (send empties
+// *rows), and checks ctx every 256 datums and at the end.
+func (s *Store) readRows(ctx context.Context, ds iter.Seq2[dataproduct.Datum, error], rows *[]datumRow, send func() error) error {
+	i := 0
+	for d, err := range ds {
+		if err != nil {
+			return err
+		}
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		row, err := makeRow(i, d)
+		if err != nil {
+			return err
+		}
+		*rows = append(*rows, row)
+		i++
+		if len(*rows) >= s.batch {
+			if err := send(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := send(); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
 // ingest is the state of one AddDatums call.
 type ingest struct {
 	s    *Store
@@ -114,32 +147,7 @@ func (s *Store) AddDatums(ctx context.Context, ds iter.Seq2[dataproduct.Datum, e
 		g.rollback()
 		return dataproduct.IngestResult{}, fmt.Errorf("sqlstore: add datums: %w", s.mapIngestErr(ctx, err))
 	}
-	i := 0
-	for d, err := range ds {
-		if err != nil {
-			return fail(err)
-		}
-		if i%256 == 0 {
-			if err := ctx.Err(); err != nil {
-				return fail(err)
-			}
-		}
-		row, err := makeRow(i, d)
-		if err != nil {
-			return fail(err)
-		}
-		g.rows = append(g.rows, row)
-		i++
-		if len(g.rows) >= s.batch {
-			if err := g.flush(); err != nil {
-				return fail(err)
-			}
-		}
-	}
-	if err := g.flush(); err != nil {
-		return fail(err)
-	}
-	if err := ctx.Err(); err != nil {
+	if err := s.readRows(ctx, ds, &g.rows, g.flush); err != nil {
 		return fail(err)
 	}
 	if g.tx == nil {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -283,20 +284,11 @@ func (s *Store) putRecord(ctx context.Context, p dataproduct.Product, key string
 	if err := tx.Commit(); err != nil {
 		return dataproduct.Product{}, "", true, fmt.Errorf("commit: %w", err)
 	}
-	if len(p.Extra) == 0 {
-		out.Extra = nil
-	} else {
-		out.Extra = cloneMap(p.Extra)
+	out.Extra = nil
+	if len(p.Extra) > 0 {
+		out.Extra = maps.Clone(p.Extra)
 	}
 	return out, oldKey, true, nil
-}
-
-func cloneMap(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // deleteBlob removes a file the store no longer needs. Failing to is not
