@@ -45,8 +45,8 @@ type memDatum struct {
 	ts      int64 // microseconds since the Unix epoch, UTC
 	num     [numCount]float64
 	has     uint8
-	// Indexes into the string table (unused for an isOther datum, but
-	// for dataType and source, which are set when they fit).
+	// Indexes into the string table; unused for an isOther datum, whose
+	// strings are in its memOther.
 	dataType, source, filter, telescope uint16
 }
 
@@ -369,6 +369,28 @@ func ceilMicro(t time.Time) int64 {
 	return us
 }
 
+// each calls fn for every record that passes f: of f's target only when
+// it names one.
+func (m *memDatums) each(f DatumFilter, fn func(target int64, r *memDatum)) {
+	mt := m.matcher(f)
+	scan := func(target int64, t *memTarget) {
+		for i := range t.recs {
+			if m.match(&mt, &t.recs[i]) {
+				fn(target, &t.recs[i])
+			}
+		}
+	}
+	if f.TargetID != 0 {
+		if t := m.targets[f.TargetID]; t != nil {
+			scan(f.TargetID, t)
+		}
+		return
+	}
+	for target, t := range m.targets {
+		scan(target, t)
+	}
+}
+
 // match reports whether record r passes the filter.
 func (m *memDatums) match(mt *matcher, r *memDatum) bool {
 	if mt.f.ProductID != 0 && r.product != mt.f.ProductID ||
@@ -439,24 +461,8 @@ func (s *MemoryStore) ListDatums(ctx context.Context, f DatumFilter) ([]Datum, e
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	m := &s.datums
-	mt := m.matcher(f)
 	var hits []hit
-	scan := func(target int64, recs []memDatum) {
-		for i := range recs {
-			if m.match(&mt, &recs[i]) {
-				hits = append(hits, hit{target, &recs[i]})
-			}
-		}
-	}
-	if f.TargetID != 0 {
-		if t := m.targets[f.TargetID]; t != nil {
-			scan(f.TargetID, t.recs)
-		}
-	} else {
-		for target, t := range m.targets {
-			scan(target, t.recs)
-		}
-	}
+	m.each(f, func(target int64, r *memDatum) { hits = append(hits, hit{target, r}) })
 	slices.SortFunc(hits, func(a, b hit) int {
 		if c := cmp.Compare(a.rec.ts, b.rec.ts); c != 0 {
 			return c
@@ -495,24 +501,7 @@ func (s *MemoryStore) CountDatums(ctx context.Context, f DatumFilter) (int, erro
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	m := &s.datums
-	mt := m.matcher(f)
 	n := 0
-	count := func(recs []memDatum) {
-		for i := range recs {
-			if m.match(&mt, &recs[i]) {
-				n++
-			}
-		}
-	}
-	if f.TargetID != 0 {
-		if t := m.targets[f.TargetID]; t != nil {
-			count(t.recs)
-		}
-	} else {
-		for _, t := range m.targets {
-			count(t.recs)
-		}
-	}
+	s.datums.each(f, func(int64, *memDatum) { n++ })
 	return n, nil
 }
