@@ -48,8 +48,9 @@ import (
 // malformed line gives a *dataproduct.ParseError naming the line, and
 // then no datum is returned. A row that is in the format but is no
 // measurement gives no datum and no error (a Reporter reports it). Datums
-// come back without TargetID and ProductID; Ingest fills them in. Process must honour ctx (checking it
-// every few thousand lines) and must be safe for concurrent use.
+// come back without TargetID and ProductID; Ingest fills them in. Process
+// must honour ctx (checking it every few thousand lines) and must be safe
+// for concurrent use.
 type Processor interface {
 	// DataType is the data type of the datums it makes, e.g. "photometry".
 	DataType() string

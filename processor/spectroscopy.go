@@ -10,6 +10,7 @@ import (
 	"io"
 	"iter"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -86,9 +87,9 @@ const maxPoints = 1 << 25
 // or m, optionally with a numeric factor ("0.1 nm"); values are converted
 // to Å. A missing unit, or an angular one (deg, arcsec, ...: FLOYDS writes
 // CUNIT1 = 'deg' on its wavelength axis), is read as Å, as the TOM does,
-// and the report notes it; a Strict processor refuses an angular unit. Integer data are scaled by
-// BSCALE/BZERO, and BLANK pixels are unknown; air and vacuum wavelengths
-// are kept as they are.
+// and the report notes it; a Strict processor refuses an angular unit.
+// Integer data are scaled by BSCALE/BZERO, and BLANK pixels are unknown;
+// air and vacuum wavelengths are kept as they are.
 //
 // The flux unit is the flux column's TUNITn, else BUNIT of the spectrum's
 // HDU, else BUNIT of the primary HDU (SDSS spec-lite files without one get
@@ -556,12 +557,7 @@ func timeOfDay(m *metadata) (time.Duration, bool, error) {
 }
 
 func isTimeOfDayKeyword(key string) bool {
-	for _, k := range TimeOfDayKeywords {
-		if strings.EqualFold(k, key) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(TimeOfDayKeywords, func(k string) bool { return strings.EqualFold(k, key) })
 }
 
 // parseTimeOfDay reads "hh:mm:ss[.sss]".

@@ -98,7 +98,8 @@
 // (timestamp, ID) order ListDatums returns (walked backwards for Newest;
 // Offset skips index entries), and CountDatums of a target (alone, or
 // with a data type or a source, and a time range) counts index entries
-// without reading a datum: about 0.1–0.2 s for a million on SQLite. A filter that names none of target and product scans the table.
+// without reading a datum: about 0.1–0.2 s for a million on SQLite. A
+// filter that names neither a target nor a product scans the table.
 //
 // A datum's value is stored as its canonical JSON (value_json), except a
 // dataproduct.Spectrum of a spectroscopy datum, which is stored as binary
