@@ -220,7 +220,9 @@ func exerciseExecutor(t *testing.T, x singletarget.Executor, archive *demo.Archi
 		submitted <- id
 	}()
 	id = findJob(t, x, singletarget.JobFilter{TargetID: 5})
-	short, cancelShort := context.WithTimeout(ctx, 200*time.Millisecond)
+	// Long enough for the first read of the row on a loaded machine (under
+	// -race it took over 200 ms): the job (SLOW) never ends anyway.
+	short, cancelShort := context.WithTimeout(ctx, 2*time.Second)
 	st, err = x.Wait(short, id)
 	cancelShort()
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
