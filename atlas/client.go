@@ -46,11 +46,14 @@ var ErrQueueFull = errors.New("too many queued tasks")
 // Client speaks the ATLAS forced-photometry API (spec: shared/services/atlas.md;
 // upstream: https://fallingstar-data.com/forcedphot/apiguide/). Every
 // request sends "Accept: application/json" and, to the configured host
-// only, "Authorization: Token …". Redirects are never followed. Reads and
-// writes (POST, DELETE) go through separate HTTP clients, because the
-// server throttles writes per user (60 a minute) and not reads: after a
-// 429 the client remembers the wait and fails further writes fast (with a
-// *singletarget.ThrottledError) without blocking reads.
+// only, "Authorization: Token …". Redirects are never followed. Reads
+// (task details, list pages, queue positions), writes (POST, DELETE) and
+// result files go through separate HTTP clients, because the server
+// throttles writes (60 a minute) and reads (600 a minute, 2026 server) per
+// user in separate buckets, and result files not at all: after a 429 the
+// client remembers the wait and fails further requests of that kind fast
+// (with a *singletarget.ThrottledError) without blocking the others. The
+// client paces both kinds itself too (Options.WriteRate, ReadRate).
 //
 // Methods return typed errors: *singletarget.ThrottledError (429, or the
 // 500-task cap, which also matches ErrQueueFull), *ValidationError (400
