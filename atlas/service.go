@@ -305,7 +305,7 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 		return &singletarget.Outcome{Pending: &next}, nil
 	case StateFailed:
 		s.poll.forget(id)
-		s.delete(ctx, task)
+		s.delete(ctx, id)
 		return nil, rt.Err()
 	}
 	s.poll.forget(id)
@@ -337,7 +337,7 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 	})
 	if err != nil {
 		if errors.Is(err, singletarget.ErrNotFound) {
-			s.delete(ctx, task)
+			s.delete(ctx, id)
 		}
 		return nil, err
 	}
@@ -440,16 +440,10 @@ func (s *Service) deleteRemote(ctx context.Context, task singletarget.RemoteTask
 // without one is remembered here and retried on later calls (see
 // Cleanup); other failures are logged. A task with data is deleted by
 // FinishRemote instead, after its datums are committed.
-func (s *Service) delete(ctx context.Context, task singletarget.RemoteTask) {
-	id, err := strconv.ParseInt(task.ID, 10, 64)
-	if s.opts.KeepRemote || err != nil {
+func (s *Service) delete(ctx context.Context, id int64) {
+	if s.opts.KeepRemote {
 		return
 	}
-	s.deleteID(ctx, id)
-}
-
-// deleteID deletes task id (see delete).
-func (s *Service) deleteID(ctx context.Context, id int64) {
 	err := s.c.Delete(ctx, id)
 	var te *singletarget.ThrottledError
 	switch {
@@ -484,7 +478,7 @@ func (s *Service) flushCleanup(ctx context.Context, n int) {
 		id := s.cleanup[0]
 		s.cleanup = s.cleanup[1:]
 		s.mu.Unlock()
-		s.deleteID(ctx, id)
+		s.delete(ctx, id)
 	}
 }
 
