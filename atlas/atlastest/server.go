@@ -316,7 +316,11 @@ func (s *Server) Client() *http.Client { return s.ts.Client() }
 // Close shuts the server down, after the callbacks being sent. It may be
 // called more than once.
 func (s *Server) Close() {
+	// Under s.mu, as callbackLocked checks closed and counts a callback in
+	// sending under it: no callback starts once Wait may have returned.
+	s.mu.Lock()
 	s.closeOnce.Do(func() { close(s.closed) })
+	s.mu.Unlock()
 	s.sending.Wait()
 	s.ts.Close()
 }
