@@ -259,11 +259,7 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 	if err == nil && rt == nil {
 		// Woken, but read moments ago: look again when the next read may
 		// go, still wanting news from after the wake.
-		next := task
-		next.Data = maps.Clone(task.Data)
-		if next.Data == nil {
-			next.Data = map[string]string{}
-		}
+		next := pendingCopy(task)
 		next.Data[dataWoken] = want.UTC().Format(time.RFC3339Nano)
 		next.NotBefore = again
 		return &singletarget.Outcome{Pending: &next}, nil
@@ -278,11 +274,7 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 	}
 	switch state := rt.State(); state {
 	case StateQueued, StateRunning:
-		next := task
-		next.Data = make(map[string]string, len(task.Data)+1)
-		for k, v := range task.Data {
-			next.Data[k] = v
-		}
+		next := pendingCopy(task)
 		next.Polls++
 		since, _ := strconv.Atoi(task.Data[dataStatePolls])
 		if state != task.State {
@@ -344,6 +336,15 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 	s.opts.Logger.InfoContext(ctx, "ATLAS result stored", "task", id, "product", name, "bytes", p.Size)
 	s.flushCleanup(ctx, cleanupPerCall)
 	return &singletarget.Outcome{Products: []dataproduct.Product{p}}, nil
+}
+
+// pendingCopy is task with a copy of its Data (never nil) to change for
+// the next look.
+func pendingCopy(task singletarget.RemoteTask) singletarget.RemoteTask {
+	next := task
+	next.Data = make(map[string]string, len(task.Data)+2)
+	maps.Copy(next.Data, task.Data)
+	return next
 }
 
 // FinishRemote implements singletarget.Finisher: it deletes the finished
