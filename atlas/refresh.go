@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/tomgo/targetdata/internal/mjdwindow"
+	"github.com/tomgo/targetdata/processor"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -24,9 +25,8 @@ func (s *Service) RefreshWindow(f singletarget.QueryForm, from time.Time) single
 		return singletarget.Window{All: true}
 	}
 	if !from.IsZero() {
-		// Rounded down to the 1e-6 day Form.Window keeps: the window
-		// still holds from.
-		form.MinDate, form.MinDateMJD = nil, mjdwindow.Start(from, 1e6)
+		mjd := processor.TimeToMJD(from)
+		form.MinDate, form.MinDateMJD = nil, &mjd
 	}
 	lo, hi := form.Window()
 	return mjdwindow.Window(&lo, hi)
