@@ -46,11 +46,14 @@ var ErrQueueFull = errors.New("too many queued tasks")
 // Client speaks the ATLAS forced-photometry API (spec: shared/services/atlas.md;
 // upstream: https://fallingstar-data.com/forcedphot/apiguide/). Every
 // request sends "Accept: application/json" and, to the configured host
-// only, "Authorization: Token …". Redirects are never followed. Reads and
-// writes (POST, DELETE) go through separate HTTP clients, because the
-// server throttles writes per user (60 a minute) and not reads: after a
-// 429 the client remembers the wait and fails further writes fast (with a
-// *singletarget.ThrottledError) without blocking reads.
+// only, "Authorization: Token …". Redirects are never followed. Reads
+// (task details, list pages, queue positions), writes (POST, DELETE) and
+// result files go through separate HTTP clients, because the server
+// throttles writes (60 a minute) and reads (600 a minute, 2026 server) per
+// user in separate buckets, and result files not at all: after a 429 the
+// client remembers the wait and fails further requests of that kind fast
+// (with a *singletarget.ThrottledError) without blocking the others. The
+// client paces both kinds itself too (Options.WriteRate, ReadRate).
 //
 // Methods return typed errors: *singletarget.ThrottledError (429, or the
 // 500-task cap, which also matches ErrQueueFull), *ValidationError (400
@@ -173,8 +176,8 @@ func (c *Client) sendRead(ctx context.Context, req *httpclient.Request, want ...
 
 // getJSON reads a JSON answer with a conditional GET: it sends the ETag of
 // the last answer for this URL (If-None-Match) and, on 304, decodes that
-// answer again. It reports whether the answer was a 304.
-func (c *Client) getJSON(ctx context.Context, target string, into any) (bool, error) {
+// answer again.
+func (c *Client) getJSON(ctx context.Context, target string, into any) error {
 	h := c.headers(target, "application/json")
 	cached, hasCached := c.etags.get(target)
 	if hasCached {
@@ -183,23 +186,23 @@ func (c *Client) getJSON(ctx context.Context, target string, into any) (bool, er
 	req := &httpclient.Request{Method: http.MethodGet, URL: target, Header: h}
 	resp, err := c.sendRead(ctx, req, http.StatusOK, http.StatusNotModified)
 	if err != nil {
-		return false, err
+		return err
 	}
 	if resp.Status == http.StatusNotModified {
 		if !hasCached {
-			return false, fmt.Errorf("%s: GET %s: %w: 304 Not Modified without a conditional request", ServiceName, c.read.RedactURL(target), singletarget.ErrRemote)
+			return fmt.Errorf("%s: GET %s: %w: 304 Not Modified without a conditional request", ServiceName, c.read.RedactURL(target), singletarget.ErrRemote)
 		}
-		return true, c.decodeJSON(req, &httpclient.Response{Status: http.StatusOK, Header: cached.header, Body: cached.body}, into)
+		return c.decodeJSON(req, &httpclient.Response{Status: http.StatusOK, Header: cached.header, Body: cached.body}, into)
 	}
 	if err := c.decodeJSON(req, resp, into); err != nil {
-		return false, err
+		return err
 	}
 	if etag := resp.Header.Get("ETag"); etag != "" {
 		c.etags.put(target, etagEntry{etag: etag, header: resp.Header, body: resp.Body})
 	} else if hasCached {
 		c.etags.drop(target)
 	}
-	return false, nil
+	return nil
 }
 
 // sendWrite sends a write through the account's pacing: a write the
@@ -608,7 +611,7 @@ func (c *Client) Task(ctx context.Context, id int64) (*Task, error) {
 	}
 	target := c.TaskURL(id)
 	var t Task
-	if _, err := c.getJSON(ctx, target, &t); err != nil {
+	if err := c.getJSON(ctx, target, &t); err != nil {
 		if errors.Is(err, singletarget.ErrNotFound) {
 			c.etags.drop(target)
 		}
@@ -650,7 +653,7 @@ func (c *Client) Tasks(ctx context.Context, stop func(Task) bool) ([]Task, error
 			return out, fmt.Errorf("%s: list tasks: %w: more than %d pages", ServiceName, singletarget.ErrRemote, maxListPages)
 		}
 		var paged listPage
-		if _, err := c.getJSON(ctx, target, &paged); err != nil {
+		if err := c.getJSON(ctx, target, &paged); err != nil {
 			return nil, err
 		}
 		for _, t := range paged.Results {

@@ -265,7 +265,7 @@ func (o *Options) pollDelay(state string, n int) time.Duration {
 const maxCallbackURL = 500
 
 // checkCallbackURL checks a callback URL before any task carries it:
-// absolute https without credentials, query-safe, at most 500 characters
+// absolute https without credentials or fragment, at most 500 characters
 // (the server's rules, spec §3); plain http only to a loopback host, for
 // tests against the simulator. Whether the name resolves to a public
 // address only the server can tell.

@@ -16,9 +16,10 @@ const reservationTTL = time.Minute
 // pacer keeps an account's writes (queue POSTs and DELETEs), or its reads
 // (task details, list pages, queue positions), within the server's
 // throttle of that kind, a sliding window of rate requests per window
-// (Django REST framework's SimpleRateThrottle, spec §6): a write may go
-// when fewer than rate writes were answered in the last window, counting
-// the ones still unanswered and the places reserved for queue requests.
+// (Django REST framework's SimpleRateThrottle, spec §6): a request may go
+// when fewer than rate requests were answered in the last window, counting
+// the ones still unanswered and the places reserved for queue requests
+// (writes only).
 // Times are taken when the answer arrives, which is never before the
 // server saw the request, so the client's window always covers the
 // server's. It is safe for concurrent use; the nil *pacer paces
@@ -31,7 +32,7 @@ type pacer struct {
 
 	mu       sync.Mutex
 	done     []time.Time // answer times within the window, oldest first
-	open     int         // writes sent and not answered yet
+	open     int         // requests sent and not answered yet
 	reserved []time.Time // when each reservation lapses, oldest first
 }
 
@@ -50,7 +51,7 @@ func newPacer(noun string, rate int, window time.Duration, now func() time.Time)
 	return &pacer{noun: noun, rate: rate, window: window, now: now}
 }
 
-// delayLocked is how long until one more write may go (0: now), after
+// delayLocked is how long until one more request may go (0: now), after
 // dropping answers older than the window and lapsed reservations.
 func (p *pacer) delayLocked(now time.Time) time.Duration {
 	cut := now.Add(-p.window)
@@ -71,14 +72,14 @@ func (p *pacer) delayLocked(now time.Time) time.Duration {
 	// The (n-rate+1)-th oldest answer must leave the window first.
 	k := n - p.rate
 	if k >= len(p.done) {
-		// The window is full of unanswered or reserved writes: look again
+		// The window is full of unanswered or reserved requests: look again
 		// soon.
 		return max(p.window/time.Duration(p.rate), time.Millisecond)
 	}
 	return p.done[k].Add(p.window).Sub(now)
 }
 
-// delay reports how long until a write may go.
+// delay reports how long until a request may go.
 func (p *pacer) delay() time.Duration {
 	if p == nil {
 		return 0
@@ -105,8 +106,8 @@ func (p *pacer) reserve() time.Duration {
 	return 0
 }
 
-// acquire takes a place for a write, or returns the wait. A queue request
-// takes a reserved place if there is one.
+// acquire takes a place for a request, or returns the wait. A queue
+// request (query) takes a reserved place if there is one.
 func (p *pacer) acquire(query bool) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -121,7 +122,7 @@ func (p *pacer) acquire(query bool) time.Duration {
 	return 0
 }
 
-// finish records the answer to a write acquire let through.
+// finish records the answer to a request acquire let through.
 func (p *pacer) finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -227,15 +227,13 @@ func (p *poller) track(id int64) {
 
 // wake notes a completion callback for task id: its next look reads news
 // made after now. It does nothing for a task this process does not follow
-// (so forged ids cost nothing), and reports whether it follows it.
-func (p *poller) wake(id int64) bool {
+// (so forged ids cost nothing).
+func (p *poller) wake(id int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, ok := p.tracked[id]; !ok {
-		return false
+	if _, ok := p.tracked[id]; ok {
+		p.woken[id] = p.opts.Now()
 	}
-	p.woken[id] = p.opts.Now()
-	return true
 }
 
 // forget stops following task id (finished, deleted or given up).

@@ -259,11 +259,7 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 	if err == nil && rt == nil {
 		// Woken, but read moments ago: look again when the next read may
 		// go, still wanting news from after the wake.
-		next := task
-		next.Data = maps.Clone(task.Data)
-		if next.Data == nil {
-			next.Data = map[string]string{}
-		}
+		next := pendingCopy(task)
 		next.Data[dataWoken] = want.UTC().Format(time.RFC3339Nano)
 		next.NotBefore = again
 		return &singletarget.Outcome{Pending: &next}, nil
@@ -278,11 +274,7 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 	}
 	switch state := rt.State(); state {
 	case StateQueued, StateRunning:
-		next := task
-		next.Data = make(map[string]string, len(task.Data)+1)
-		for k, v := range task.Data {
-			next.Data[k] = v
-		}
+		next := pendingCopy(task)
 		next.Polls++
 		since, _ := strconv.Atoi(task.Data[dataStatePolls])
 		if state != task.State {
@@ -305,7 +297,7 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 		return &singletarget.Outcome{Pending: &next}, nil
 	case StateFailed:
 		s.poll.forget(id)
-		s.delete(ctx, task)
+		s.delete(ctx, id)
 		return nil, rt.Err()
 	}
 	s.poll.forget(id)
@@ -337,13 +329,22 @@ func (s *Service) Resume(ctx context.Context, t singletarget.Target, task single
 	})
 	if err != nil {
 		if errors.Is(err, singletarget.ErrNotFound) {
-			s.delete(ctx, task)
+			s.delete(ctx, id)
 		}
 		return nil, err
 	}
 	s.opts.Logger.InfoContext(ctx, "ATLAS result stored", "task", id, "product", name, "bytes", p.Size)
 	s.flushCleanup(ctx, cleanupPerCall)
 	return &singletarget.Outcome{Products: []dataproduct.Product{p}}, nil
+}
+
+// pendingCopy is task with a copy of its Data (never nil) to change for
+// the next look.
+func pendingCopy(task singletarget.RemoteTask) singletarget.RemoteTask {
+	next := task
+	next.Data = make(map[string]string, len(task.Data)+2)
+	maps.Copy(next.Data, task.Data)
+	return next
 }
 
 // FinishRemote implements singletarget.Finisher: it deletes the finished
@@ -440,16 +441,10 @@ func (s *Service) deleteRemote(ctx context.Context, task singletarget.RemoteTask
 // without one is remembered here and retried on later calls (see
 // Cleanup); other failures are logged. A task with data is deleted by
 // FinishRemote instead, after its datums are committed.
-func (s *Service) delete(ctx context.Context, task singletarget.RemoteTask) {
-	id, err := strconv.ParseInt(task.ID, 10, 64)
-	if s.opts.KeepRemote || err != nil {
+func (s *Service) delete(ctx context.Context, id int64) {
+	if s.opts.KeepRemote {
 		return
 	}
-	s.deleteID(ctx, id)
-}
-
-// deleteID deletes task id (see delete).
-func (s *Service) deleteID(ctx context.Context, id int64) {
 	err := s.c.Delete(ctx, id)
 	var te *singletarget.ThrottledError
 	switch {
@@ -484,7 +479,7 @@ func (s *Service) flushCleanup(ctx context.Context, n int) {
 		id := s.cleanup[0]
 		s.cleanup = s.cleanup[1:]
 		s.mu.Unlock()
-		s.deleteID(ctx, id)
+		s.delete(ctx, id)
 	}
 }
 

@@ -122,10 +122,7 @@ func decodeCursor(c string) (int64, bool) {
 // writeTagged answers 200 with v as JSON and its ETag, or 304 (no body)
 // when the request's If-None-Match names that ETag.
 func (s *Server) writeTagged(w http.ResponseWriter, r *http.Request, v any) {
-	s.mu.Lock()
-	legacy := s.legacy
-	s.mu.Unlock()
-	if legacy || s.wantsHTML(r) {
+	if s.isLegacy() || s.wantsHTML(r) {
 		// ETags came with the 2026 server.
 		s.write(w, r, http.StatusOK, v)
 		return
@@ -169,10 +166,7 @@ func etagMatches(header, etag string) bool {
 // next, the running ones 0 too), their request types, and queueoffset.
 // The legacy server answers 404.
 func (s *Server) handleQueuePositions(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	legacy := s.legacy
-	s.mu.Unlock()
-	if legacy {
+	if s.isLegacy() {
 		s.notFoundHTML(w) // the endpoint came with the 2026 server
 		return
 	}

@@ -316,7 +316,11 @@ func (s *Server) Client() *http.Client { return s.ts.Client() }
 // Close shuts the server down, after the callbacks being sent. It may be
 // called more than once.
 func (s *Server) Close() {
+	// Under s.mu, as callbackLocked checks closed and counts a callback in
+	// sending under it: no callback starts once Wait may have returned.
+	s.mu.Lock()
 	s.closeOnce.Do(func() { close(s.closed) })
+	s.mu.Unlock()
 	s.sending.Wait()
 	s.ts.Close()
 }
@@ -807,10 +811,7 @@ func (s *Server) wantsHTML(r *http.Request) bool {
 	if accepts(r, "application/json") {
 		return false
 	}
-	s.mu.Lock()
-	legacy := s.legacy
-	s.mu.Unlock()
-	return legacy || accepts(r, "text/html")
+	return s.isLegacy() || accepts(r, "text/html")
 }
 
 func (s *Server) write(w http.ResponseWriter, r *http.Request, status int, v any) {
@@ -854,10 +855,7 @@ func (s *Server) pageNotFound(w http.ResponseWriter) {
 // authFailed answers 401/403, or the legacy (and browser) redirect to the
 // login page.
 func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	s.mu.Lock()
-	legacy := s.legacy
-	s.mu.Unlock()
-	if legacy || (accepts(r, "text/html") && !accepts(r, "application/json")) {
+	if s.isLegacy() || (accepts(r, "text/html") && !accepts(r, "application/json")) {
 		// Django's redirect_to_login keeps the slashes of next unescaped.
 		next := strings.ReplaceAll(url.QueryEscape(r.URL.Path), "%2F", "/")
 		http.Redirect(w, r, s.opts.BasePath+"/api-auth/login/?next="+next, http.StatusFound)
