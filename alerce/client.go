@@ -18,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tomgo/targetdata/httpclient"
+	"github.com/tomgo/targetdata/internal/redact"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -219,14 +220,15 @@ func New(urls URLs, opts *Options) (*Client, error) {
 }
 
 // checkBaseURL checks an absolute http(s) URL and returns it without a
-// trailing slash.
+// trailing slash. Errors quote the URL without its userinfo, query or
+// fragment, which may hold a secret.
 func checkBaseURL(field, raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("alerce: %s %q is not an absolute http(s) URL", field, raw)
+		return "", fmt.Errorf("alerce: %s %q is not an absolute http(s) URL", field, redact.BaseURL(raw))
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("alerce: %s %q must not have a query, fragment or user", field, raw)
+		return "", fmt.Errorf("alerce: %s %q must not have a query, fragment or user", field, redact.BaseURL(raw))
 	}
 	return strings.TrimRight(raw, "/"), nil
 }

@@ -216,6 +216,23 @@ func TestNewChecksOptions(t *testing.T) {
 	assert.False(t, errors.Is(err, singletarget.ErrRemote))
 }
 
+// A base URL that carries credentials or a key is refused without
+// quoting them.
+func TestNewKeepsSecretsOfBadURLsOutOfErrors(t *testing.T) {
+	_, err := alerce.New(alerce.URLs{ZTF: "https://user:hunter22@api.example/ztf/v1", LightCurve: "https://api.example/v2?token=tok3n-s3cret",
+		Multisurvey: "https://api.example/#frag-s3cret"}, nil)
+	require.Error(t, err)
+	for _, secret := range []string{"hunter22", "tok3n-s3cret", "frag-s3cret"} {
+		assert.NotContains(t, err.Error(), secret)
+	}
+	for _, field := range []string{"URLs.ZTF", "URLs.LightCurve", "URLs.Multisurvey"} {
+		assert.Contains(t, err.Error(), field)
+	}
+	_, err = alerce.NewService(alerce.URLs{ZTF: "ftp://user:hunter22@api.example"}, nil)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "hunter22")
+}
+
 func TestIDs(t *testing.T) {
 	for id, want := range map[string]alerce.Survey{
 		"ZTF20aaelulu": alerce.SurveyZTF, "169298433191444990": alerce.SurveyLSST, "1": alerce.SurveyLSST,
