@@ -397,9 +397,7 @@ func (c *Client) MultisurveyConeSearch(ctx context.Context, ra, dec, radius floa
 	}
 	var out []Object
 	for _, it := range items {
-		// objectId is a string; a number is taken as its digits, never
-		// through float64.
-		oid := strings.Trim(string(it.ObjectID), `"`)
+		oid := objectID(it.ObjectID)
 		if oid == "" || !finite(it.RA) || !finite(it.Dec) {
 			continue
 		}
@@ -410,6 +408,20 @@ func (c *Client) MultisurveyConeSearch(ctx context.Context, ra, dec, radius floa
 	}
 	sortObjects(out)
 	return out, nil
+}
+
+// objectID reads a cone search's objectId: a JSON string, or a number
+// written as an integer, taken as its digits, never through float64; ""
+// for anything else (null, a float).
+func objectID(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return strings.TrimSpace(s)
+	}
+	if len(raw) == 0 || strings.Trim(string(raw), "0123456789") != "" {
+		return ""
+	}
+	return string(raw)
 }
 
 // ZTFLightCurve returns the detections and non-detections of a ZTF object

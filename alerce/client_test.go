@@ -144,11 +144,13 @@ func TestClientMultisurveyIDsStayExact(t *testing.T) {
 		return jsonResponse(200, `[{"objectId": "169298433191444991", "survey_id": "lsst", "ra": 10.5, "dec": -20.25},
 			{"objectId": 169298433191444993, "survey_id": "lsst", "ra": 10.5001, "dec": -20.25},
 			{"objectId": "ZTF25abcdefg", "survey_id": "ztf", "ra": 10.5, "dec": -20.2501},
-			{"objectId": "169298433191444995", "survey_id": "lsst", "ra": 11.5, "dec": -20.25}]`)
+			{"objectId": "169298433191444995", "survey_id": "lsst", "ra": 11.5, "dec": -20.25},
+			{"objectId": null, "survey_id": "lsst", "ra": 10.5, "dec": -20.25},
+			{"objectId": 1.6929843319144499e17, "survey_id": "lsst", "ra": 10.5, "dec": -20.25}]`)
 	})
 	objs, err := c.MultisurveyConeSearch(context.Background(), 10.5, -20.25, 2, 10)
 	require.NoError(t, err)
-	require.Len(t, objs, 3, "the object 3° away is outside the 2″ cone")
+	require.Len(t, objs, 3, "the object 3° away is outside the 2″ cone; a null id and a float id are no objects")
 	assert.Equal(t, alerce.Object{OID: "169298433191444991", Survey: alerce.SurveyLSST, RA: 10.5, Dec: -20.25}, objs[0])
 	assert.Equal(t, "169298433191444993", objs[1].OID, "0.34″, a number kept as its digits")
 	assert.Equal(t, alerce.SurveyZTF, objs[2].Survey)
