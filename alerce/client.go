@@ -437,31 +437,21 @@ func (c *Client) ZTFLightCurve(ctx context.Context, oid string) (*LightCurve, er
 		return nil, err
 	}
 	var ans struct {
-		Detections    *json.RawMessage `json:"detections"`
-		NonDetections *json.RawMessage `json:"non_detections"`
+		Detections    *[]json.RawMessage `json:"detections"`
+		NonDetections *[]json.RawMessage `json:"non_detections"`
 	}
-	b := sanitizeJSON(body)
-	if err := json.Unmarshal(b, &ans); err != nil {
+	if err := json.Unmarshal(sanitizeJSON(body), &ans); err != nil {
 		return nil, c.answerError(u, err)
 	}
 	if ans.Detections == nil && ans.NonDetections == nil {
 		return nil, c.answerError(u, errors.New("neither detections nor non_detections"))
 	}
 	lc := &LightCurve{Survey: SurveyZTF, OID: oid}
-	for _, l := range []struct {
-		raw *json.RawMessage
-		dst *[]json.RawMessage
-		key string
-	}{{ans.Detections, &lc.Detections, "detections"}, {ans.NonDetections, &lc.NonDetections, "non_detections"}} {
-		*l.dst = []json.RawMessage{}
-		if l.raw == nil {
-			continue
-		}
-		rows, err := decodeRows(*l.raw)
-		if err != nil {
-			return nil, c.answerError(u, fmt.Errorf("%s: %w", l.key, err))
-		}
-		*l.dst = rows
+	if lc.Detections, err = objectRows(ans.Detections); err != nil {
+		return nil, c.answerError(u, fmt.Errorf("detections: %w", err))
+	}
+	if lc.NonDetections, err = objectRows(ans.NonDetections); err != nil {
+		return nil, c.answerError(u, fmt.Errorf("non_detections: %w", err))
 	}
 	return lc, nil
 }
