@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/processor"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -125,10 +126,10 @@ func (s *ForcedPhotometryService) Query(ctx context.Context, t singletarget.Targ
 	now := s.c.opts.Now()
 	req := ForcedPhotometryRequest{RA: round7(t.RA), Dec: round7(t.Dec), JDStart: SurveyStartJD, JDEnd: endOfDayJD(now)}
 	if form.MinDateMJD != nil {
-		req.JDStart = *form.MinDateMJD + mjdToJD
+		req.JDStart = *form.MinDateMJD + processor.MJDOffset
 	}
 	if form.MaxDateMJD != nil {
-		req.JDEnd = *form.MaxDateMJD + mjdToJD
+		req.JDEnd = *form.MaxDateMJD + processor.MJDOffset
 	}
 	if err := req.check(); err != nil {
 		return nil, err
