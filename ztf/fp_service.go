@@ -199,7 +199,8 @@ func (s *ForcedPhotometryService) Query(ctx context.Context, t singletarget.Targ
 // from PollInterval to MaxPollInterval) or, past the Deadline, an error
 // matching singletarget.ErrDeadline. A finished job's result file is
 // downloaded and stored as ztf_fp-<target>-<jdstart>-<jdend>.txt (named
-// by the query, not the job: a refresh replaces the product). ZFPS lists a
+// by the request, not the job: a repeated query that another job answers
+// gives the same product, superseding the earlier file). ZFPS lists a
 // job for 30 days and cannot delete one, so Resume gives the same product
 // again until then: a worker that died before the datums were committed
 // loses nothing.
