@@ -18,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tomgo/targetdata/httpclient"
+	"github.com/tomgo/targetdata/internal/redact"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -219,14 +220,15 @@ func New(urls URLs, opts *Options) (*Client, error) {
 }
 
 // checkBaseURL checks an absolute http(s) URL and returns it without a
-// trailing slash.
+// trailing slash. Errors quote the URL without its userinfo, query or
+// fragment, which may hold a secret.
 func checkBaseURL(field, raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("alerce: %s %q is not an absolute http(s) URL", field, raw)
+		return "", fmt.Errorf("alerce: %s %q is not an absolute http(s) URL", field, redact.BaseURL(raw))
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("alerce: %s %q must not have a query, fragment or user", field, raw)
+		return "", fmt.Errorf("alerce: %s %q must not have a query, fragment or user", field, redact.BaseURL(raw))
 	}
 	return strings.TrimRight(raw, "/"), nil
 }
@@ -395,9 +397,7 @@ func (c *Client) MultisurveyConeSearch(ctx context.Context, ra, dec, radius floa
 	}
 	var out []Object
 	for _, it := range items {
-		// objectId is a string; a number is taken as its digits, never
-		// through float64.
-		oid := strings.Trim(string(it.ObjectID), `"`)
+		oid := objectID(it.ObjectID)
 		if oid == "" || !finite(it.RA) || !finite(it.Dec) {
 			continue
 		}
@@ -408,6 +408,20 @@ func (c *Client) MultisurveyConeSearch(ctx context.Context, ra, dec, radius floa
 	}
 	sortObjects(out)
 	return out, nil
+}
+
+// objectID reads a cone search's objectId: a JSON string, or a number
+// written as an integer, taken as its digits, never through float64; ""
+// for anything else (null, a float).
+func objectID(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return strings.TrimSpace(s)
+	}
+	if len(raw) == 0 || strings.Trim(string(raw), "0123456789") != "" {
+		return ""
+	}
+	return string(raw)
 }
 
 // ZTFLightCurve returns the detections and non-detections of a ZTF object
@@ -423,31 +437,21 @@ func (c *Client) ZTFLightCurve(ctx context.Context, oid string) (*LightCurve, er
 		return nil, err
 	}
 	var ans struct {
-		Detections    *json.RawMessage `json:"detections"`
-		NonDetections *json.RawMessage `json:"non_detections"`
+		Detections    *[]json.RawMessage `json:"detections"`
+		NonDetections *[]json.RawMessage `json:"non_detections"`
 	}
-	b := sanitizeJSON(body)
-	if err := json.Unmarshal(b, &ans); err != nil {
+	if err := json.Unmarshal(sanitizeJSON(body), &ans); err != nil {
 		return nil, c.answerError(u, err)
 	}
 	if ans.Detections == nil && ans.NonDetections == nil {
 		return nil, c.answerError(u, errors.New("neither detections nor non_detections"))
 	}
 	lc := &LightCurve{Survey: SurveyZTF, OID: oid}
-	for _, l := range []struct {
-		raw *json.RawMessage
-		dst *[]json.RawMessage
-		key string
-	}{{ans.Detections, &lc.Detections, "detections"}, {ans.NonDetections, &lc.NonDetections, "non_detections"}} {
-		*l.dst = []json.RawMessage{}
-		if l.raw == nil {
-			continue
-		}
-		rows, err := decodeRows(*l.raw)
-		if err != nil {
-			return nil, c.answerError(u, fmt.Errorf("%s: %w", l.key, err))
-		}
-		*l.dst = rows
+	if lc.Detections, err = objectRows(ans.Detections); err != nil {
+		return nil, c.answerError(u, fmt.Errorf("detections: %w", err))
+	}
+	if lc.NonDetections, err = objectRows(ans.NonDetections); err != nil {
+		return nil, c.answerError(u, fmt.Errorf("non_detections: %w", err))
 	}
 	return lc, nil
 }

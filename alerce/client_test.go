@@ -144,11 +144,13 @@ func TestClientMultisurveyIDsStayExact(t *testing.T) {
 		return jsonResponse(200, `[{"objectId": "169298433191444991", "survey_id": "lsst", "ra": 10.5, "dec": -20.25},
 			{"objectId": 169298433191444993, "survey_id": "lsst", "ra": 10.5001, "dec": -20.25},
 			{"objectId": "ZTF25abcdefg", "survey_id": "ztf", "ra": 10.5, "dec": -20.2501},
-			{"objectId": "169298433191444995", "survey_id": "lsst", "ra": 11.5, "dec": -20.25}]`)
+			{"objectId": "169298433191444995", "survey_id": "lsst", "ra": 11.5, "dec": -20.25},
+			{"objectId": null, "survey_id": "lsst", "ra": 10.5, "dec": -20.25},
+			{"objectId": 1.6929843319144499e17, "survey_id": "lsst", "ra": 10.5, "dec": -20.25}]`)
 	})
 	objs, err := c.MultisurveyConeSearch(context.Background(), 10.5, -20.25, 2, 10)
 	require.NoError(t, err)
-	require.Len(t, objs, 3, "the object 3° away is outside the 2″ cone")
+	require.Len(t, objs, 3, "the object 3° away is outside the 2″ cone; a null id and a float id are no objects")
 	assert.Equal(t, alerce.Object{OID: "169298433191444991", Survey: alerce.SurveyLSST, RA: 10.5, Dec: -20.25}, objs[0])
 	assert.Equal(t, "169298433191444993", objs[1].OID, "0.34″, a number kept as its digits")
 	assert.Equal(t, alerce.SurveyZTF, objs[2].Survey)
@@ -214,6 +216,23 @@ func TestNewChecksOptions(t *testing.T) {
 		assert.Contains(t, err.Error(), want)
 	}
 	assert.False(t, errors.Is(err, singletarget.ErrRemote))
+}
+
+// A base URL that carries credentials or a key is refused without
+// quoting them.
+func TestNewKeepsSecretsOfBadURLsOutOfErrors(t *testing.T) {
+	_, err := alerce.New(alerce.URLs{ZTF: "https://user:hunter22@api.example/ztf/v1", LightCurve: "https://api.example/v2?token=tok3n-s3cret",
+		Multisurvey: "https://api.example/#frag-s3cret"}, nil)
+	require.Error(t, err)
+	for _, secret := range []string{"hunter22", "tok3n-s3cret", "frag-s3cret"} {
+		assert.NotContains(t, err.Error(), secret)
+	}
+	for _, field := range []string{"URLs.ZTF", "URLs.LightCurve", "URLs.Multisurvey"} {
+		assert.Contains(t, err.Error(), field)
+	}
+	_, err = alerce.NewService(alerce.URLs{ZTF: "ftp://user:hunter22@api.example"}, nil)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "hunter22")
 }
 
 func TestIDs(t *testing.T) {

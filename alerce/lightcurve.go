@@ -157,13 +157,19 @@ func decodeRows(body []byte) ([]json.RawMessage, error) {
 	if err := json.Unmarshal(sanitizeJSON(body), &rows); err != nil {
 		return nil, err
 	}
-	for i, r := range rows {
+	return objectRows(&rows)
+}
+
+// objectRows checks that every row of a decoded list is a JSON object and
+// returns the list, empty rather than nil (a missing or null list too).
+func objectRows(rows *[]json.RawMessage) ([]json.RawMessage, error) {
+	if rows == nil || *rows == nil {
+		return []json.RawMessage{}, nil
+	}
+	for i, r := range *rows {
 		if len(r) == 0 || r[0] != '{' {
 			return nil, fmt.Errorf("item %d is not a JSON object", i)
 		}
 	}
-	if rows == nil {
-		rows = []json.RawMessage{}
-	}
-	return rows, nil
+	return *rows, nil
 }

@@ -373,13 +373,23 @@ func (ps *parser) fail(off int, column string, err error) error {
 	return &dataproduct.ParseError{Line: ps.lines.at(off), Column: column, Err: err}
 }
 
-// jsonErr turns a decoding error at base into a ParseError.
+// jsonErr turns a decoding error into a ParseError. base is where the
+// decoder began to read the value (decodeStart), from which the offset
+// of a type error counts. The offset of a syntax error counts only the
+// bytes the decoder's values took, so the error is found again by a scan
+// of the whole file: the first syntax error of the file is the one the
+// decoder, reading it in order, met.
 func (ps *parser) jsonErr(base int, err error) error {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		return ps.fail(base+int(se.Offset), "", fmt.Errorf("not JSON: %w", err))
+		off := base
+		var raw json.RawMessage
+		if scanErr := json.Unmarshal(ps.b, &raw); errors.As(scanErr, &se) {
+			off = max(int(se.Offset)-1, 0) // Offset counts the offending byte
+		}
+		return ps.fail(off, "", fmt.Errorf("not JSON: %w", err))
 	case errors.As(err, &te):
 		col := te.Field
 		if col == "" {
@@ -390,6 +400,19 @@ func (ps *parser) jsonErr(base int, err error) error {
 		return ps.fail(len(ps.b), "", errors.New("the JSON ends early (the file is cut short)"))
 	}
 	return ps.fail(base, "", err)
+}
+
+// decodeStart returns where the decoder, at input offset off, begins to
+// read the next value: past white space and the comma or colon before
+// the value, but not past the white space after it.
+func (ps *parser) decodeStart(off int) int {
+	for off < len(ps.b) && (ps.b[off] == ' ' || ps.b[off] == '\t' || ps.b[off] == '\r' || ps.b[off] == '\n') {
+		off++
+	}
+	if off < len(ps.b) && (ps.b[off] == ',' || ps.b[off] == ':') {
+		off++
+	}
+	return off
 }
 
 // skipSpace returns the offset of the next byte that is not white space
@@ -456,9 +479,9 @@ func (ps *parser) object(dec *json.Decoder) error {
 			kind = kindForced
 		case "processing":
 			var pr Processing
-			voff := ps.skipSpace(int(dec.InputOffset()))
+			start := ps.decodeStart(int(dec.InputOffset()))
 			if err := dec.Decode(&pr); err != nil {
-				return ps.jsonErr(voff, err)
+				return ps.jsonErr(start, err)
 			}
 			ps.mergeProcessing(pr)
 			continue
@@ -516,7 +539,8 @@ func (ps *parser) list(dec *json.Decoder, kind rowKind) error {
 				return err
 			}
 		}
-		off := ps.skipSpace(int(dec.InputOffset()))
+		in := int(dec.InputOffset())
+		off := ps.skipSpace(in)
 		if off >= len(ps.b) || ps.b[off] != '{' {
 			if _, err := dec.Token(); err != nil {
 				return ps.jsonErr(off, err)
@@ -527,7 +551,7 @@ func (ps *parser) list(dec *json.Decoder, kind rowKind) error {
 		line := ps.lines.at(off)
 		var e entry
 		if err := dec.Decode(&e.f); err != nil {
-			return ps.jsonErr(off, err)
+			return ps.jsonErr(ps.decodeStart(in), err)
 		}
 		e.line = line
 		e.kind = kind

@@ -332,6 +332,13 @@ func TestProcessorRefusesWhatIsNotALightCurve(t *testing.T) {
 		"trailing data":  {"{\"detections\": []}\n{}", 2, "", "more data"},
 		"bad processing": {`{"processing": {"magnitude_kind": "total"}, "detections": []}`, 1, "processing", "magnitude_kind"},
 		"list not list":  {`{"detections": {"mjd": 1}}`, 1, "detections", "not a list"},
+		// The line of an error after the first row (the decoder's offsets
+		// count from other places than the file's start).
+		"syntax error in a later row": {"[" + strings.Repeat("{\"mjd\": 58855.5, \"fid\": 1, \"magpsf\": 18},\n", 3) +
+			" {\"mjd\": 58855.6, \"fid\": 1, \"magpsf\": 18 x},\n" + strings.Repeat("{\"mjd\": 58855.5, \"fid\": 1, \"magpsf\": 18},\n", 50) + "{}]", 4, "", "not JSON"},
+		"type error in an indented row": {"{\"detections\": [\n  {\n    \"mjd\": 58855.5,\n    \"fid\": 1\n  },\n  {\n    \"mjd\": \"x\",\n    \"fid\": 1\n  }\n]}", 7, "mjd", "mjd"},
+		"syntax error in processing":    {"{\"detections\": [{\"mjd\": 58855.5, \"fid\": 1}],\n \"processing\":\n  {\"snr_detect\" 3}}", 3, "", "not JSON"},
+		"type error in processing":      {"{\"detections\": [{\"mjd\": 58855.5, \"fid\": 1}],\n \"processing\":   \n\n {\"snr_detect\": \"3\"}}", 4, "snr_detect", "snr_detect"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := alerce.Processor{}.Process(context.Background(), strings.NewReader(c.input))

@@ -8,11 +8,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tomgo/targetdata/processor"
 	"github.com/tomgo/targetdata/singletarget"
 )
-
-// mjdToJD is JD − MJD.
-const mjdToJD = 2400000.5
 
 // ForcedPhotometryForm is the query form of the forced-photometry
 // service: the MJD window of the epochs. Use
@@ -67,7 +65,7 @@ func (f *ForcedPhotometryForm) Decode(v url.Values) error {
 				errs.Add(name, fmt.Sprintf("%s takes a Julian Date; %v looks like an MJD: give it as %s.", old, jd, name))
 				continue
 			}
-			mjd = strconv.FormatFloat(jd-mjdToJD, 'f', -1, 64)
+			mjd = strconv.FormatFloat(jd-processor.MJDOffset, 'f', -1, 64)
 		}
 		v[name] = []string{mjd}
 	}
@@ -104,7 +102,7 @@ func (f *ForcedPhotometryForm) Clean(errs *singletarget.FormErrors) {
 		}
 		switch v := *b.v; {
 		case v > 2400000:
-			errs.Add(b.name, fmt.Sprintf("This looks like a Julian Date; enter an MJD (MJD = JD − 2400000.5 = %v).", v-mjdToJD))
+			errs.Add(b.name, fmt.Sprintf("This looks like a Julian Date; enter an MJD (MJD = JD − 2400000.5 = %v).", v-processor.MJDOffset))
 			ok = false
 		case v < 10000 || v > 100000:
 			errs.Add(b.name, "Enter an MJD between 10000 and 100000.")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tomgo/targetdata/dataproduct"
+	"github.com/tomgo/targetdata/processor"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -125,10 +126,10 @@ func (s *ForcedPhotometryService) Query(ctx context.Context, t singletarget.Targ
 	now := s.c.opts.Now()
 	req := ForcedPhotometryRequest{RA: round7(t.RA), Dec: round7(t.Dec), JDStart: SurveyStartJD, JDEnd: endOfDayJD(now)}
 	if form.MinDateMJD != nil {
-		req.JDStart = *form.MinDateMJD + mjdToJD
+		req.JDStart = *form.MinDateMJD + processor.MJDOffset
 	}
 	if form.MaxDateMJD != nil {
-		req.JDEnd = *form.MaxDateMJD + mjdToJD
+		req.JDEnd = *form.MaxDateMJD + processor.MJDOffset
 	}
 	if err := req.check(); err != nil {
 		return nil, err
@@ -198,7 +199,8 @@ func (s *ForcedPhotometryService) Query(ctx context.Context, t singletarget.Targ
 // from PollInterval to MaxPollInterval) or, past the Deadline, an error
 // matching singletarget.ErrDeadline. A finished job's result file is
 // downloaded and stored as ztf_fp-<target>-<jdstart>-<jdend>.txt (named
-// by the query, not the job: a refresh replaces the product). ZFPS lists a
+// by the request, not the job: a repeated query that another job answers
+// gives the same product, superseding the earlier file). ZFPS lists a
 // job for 30 days and cannot delete one, so Resume gives the same product
 // again until then: a worker that died before the datums were committed
 // loses nothing.

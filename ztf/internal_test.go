@@ -32,6 +32,14 @@ func TestHTMLTables(t *testing.T) {
 	assert.Equal(t, " a  b ", htmlText("<p>a<!-- x --><style>p{}</style></p>b<br/>"))
 }
 
+// inspectTable checks that body is a light-curve table in format and
+// counts its data rows, as the client does while the answer streams.
+func inspectTable(body []byte, format Format) (int, error) {
+	chk := &tableCheck{format: format}
+	_, _ = chk.Write(body)
+	return chk.finish()
+}
+
 func TestInspectTable(t *testing.T) {
 	n, err := inspectTable([]byte("oid,mjd\n1,2\n3,4\n"), FormatCSV)
 	require.NoError(t, err)

@@ -369,14 +369,6 @@ func encodeParams(v url.Values) string {
 	return strings.ReplaceAll(v.Encode(), "+", "%20")
 }
 
-// inspectTable checks that body is a light-curve table in format and
-// counts its data rows.
-func inspectTable(body []byte, format Format) (int, error) {
-	chk := &tableCheck{format: format}
-	_, _ = chk.Write(body)
-	return chk.finish()
-}
-
 // tableCheck reads a light-curve answer line by line as it is written to
 // it, keeping only the header, the last row and the first 4 KiB: finish
 // then says whether it was a light-curve table in format (an oid column,

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tomgo/targetdata/processor"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -60,7 +61,7 @@ func (f *Form) Clean(errs *singletarget.FormErrors) {
 		if b.v != nil && *b.v > 100000 {
 			msg := "Enter an MJD (days since 1858-11-17), not a larger number."
 			if *b.v > 2400000 {
-				msg = fmt.Sprintf("This looks like a Julian Date; the MJD is %v.", *b.v-2400000.5)
+				msg = fmt.Sprintf("This looks like a Julian Date; the MJD is %v.", *b.v-processor.MJDOffset)
 			}
 			errs.Add(b.name, msg)
 		}

@@ -85,9 +85,9 @@ func (s *Server) v1Objects(w http.ResponseWriter, r *http.Request) {
 	ra, hasRA, err1 := v1Float(q, "ra")
 	dec, hasDec, err2 := v1Float(q, "dec")
 	radius, hasRadius, err3 := v1Float(q, "radius")
-	for name, err := range map[string]error{"ra": err1, "dec": err2, "radius": err3} {
+	for i, err := range []error{err1, err2, err3} {
 		if err != nil {
-			v1Error(w, http.StatusBadRequest, name, err.Error())
+			v1Error(w, http.StatusBadRequest, []string{"ra", "dec", "radius"}[i], err.Error())
 			return
 		}
 	}
@@ -95,7 +95,11 @@ func (s *Server) v1Objects(w http.ResponseWriter, r *http.Request) {
 		radius = 30
 	}
 	page, pageSize := 1, 10
-	for name, dst := range map[string]*int{"page": &page, "page_size": &pageSize} {
+	for _, p := range []struct {
+		name string
+		dst  *int
+	}{{"page", &page}, {"page_size", &pageSize}} {
+		name, dst := p.name, p.dst
 		if v := q.Get(name); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {

@@ -92,10 +92,6 @@ func wrapRA(ra float64) float64 {
 func (s *Server) place(survey alerce.Survey, ra, dec float64) []*object {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.placeLocked(survey, ra, dec)
-}
-
-func (s *Server) placeLocked(survey alerce.Survey, ra, dec float64) []*object {
 	cosd := math.Max(math.Cos(dec*math.Pi/180), 1e-6)
 	var made []*object
 	add := func(o *object) {

@@ -348,6 +348,7 @@ func (s *Server) wrap(ep Endpoint, h http.Handler) http.Handler {
 	})
 }
 
+// basicAuth checks the ZFPS site-wide Basic credentials (401 otherwise).
 func (s *Server) basicAuth(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, p, ok := r.BasicAuth()
