@@ -483,7 +483,7 @@ func (st *stepper) finish(ctx context.Context) (*StepResult, error) {
 				Message: fmt.Sprintf("data stored; cleaning up remote task %s throttled for %d s", p.ID, int(wait.Round(time.Second)/time.Second))})
 			st.log.InfoContext(ctx, "clean-up of the remote task throttled", "task", p.ID, "wait", wait)
 			return st.res, nil
-		case (errors.As(err, &te) || Retryable(err)) && DeferCleanup(ctx, *cp.Remote, false):
+		case Retryable(err) && DeferCleanup(ctx, *cp.Remote, false): // throttling included
 			// Past MaxFinishWait, or the archive failing for now: the
 			// executor's clean-up queue (the job database for riverexec)
 			// does it later.
