@@ -421,11 +421,7 @@ func (c *Config) RedactEnv(err error) error {
 		return err
 	}
 	rewriteConfigErrors(err, c.redactEnvText, c.envNote)
-	msg := c.redactEnvText(err.Error())
-	if msg == err.Error() {
-		return err
-	}
-	return &redactedError{msg: msg, err: err}
+	return redact.ErrorFunc(err, c.redactEnvText)
 }
 
 // redactEnvText is RedactEnv on a text.
@@ -499,16 +495,6 @@ func rewriteConfigErrors(err error, fn func(string) string, note func(key, msg s
 		}
 	}
 }
-
-// redactedError is an error whose text was scrubbed; it unwraps to the
-// original.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
 
 // shown is how an error quotes a value: the value itself when it is
 // written in the file, else (it came from the environment, and may be a
