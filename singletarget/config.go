@@ -526,24 +526,14 @@ func (p *configParser) errorf(n *yaml.Node, key, msg string) {
 func joinConfigErrors(errs []error) error {
 	var flat []error
 	seen := map[string]bool{}
-	var walk func(err error)
-	walk = func(err error) {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				walk(e)
-			}
-			return
-		}
+	for _, err := range flatten(errs) {
 		if ce, ok := err.(*ConfigError); ok {
 			if seen[ce.Key+"\x00"+ce.Msg] {
-				return
+				continue
 			}
 			seen[ce.Key+"\x00"+ce.Msg] = true
 		}
 		flat = append(flat, err)
-	}
-	for _, err := range errs {
-		walk(err)
 	}
 	if len(flat) == 0 {
 		return nil

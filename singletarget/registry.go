@@ -332,11 +332,7 @@ func (r *Registry) build(cfg *Config, store dataproduct.Store, opts *ManagerOpti
 // withLines sets the line of every *ConfigError in errs (joined ones
 // included) that has none, from the settings file.
 func withLines(cfg *Config, errs []error) {
-	for _, err := range errs {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			withLines(cfg, j.Unwrap())
-			continue
-		}
+	for _, err := range flatten(errs) {
 		var ce *ConfigError
 		if errors.As(err, &ce) && ce.Line == 0 {
 			ce.Line = cfg.Line(ce.Key)
