@@ -399,7 +399,7 @@ func (c *Client) Stream(ctx context.Context, req *Request) (*http.Response, erro
 	if resp.StatusCode >= 400 {
 		return nil, c.errorAnswer(req, resp)
 	}
-	resp.Body = &cappedBody{rc: resp.Body, left: c.opts.MaxBodySize, ctx: ctx, c: c, url: c.RedactURL(req.URL)}
+	resp.Body = &cappedBody{body: trackedBody{r: resp.Body, left: c.opts.MaxBodySize}, rc: resp.Body, ctx: ctx, c: c, url: c.RedactURL(req.URL)}
 	return resp, nil
 }
 
@@ -690,24 +690,19 @@ func readCapped(r io.Reader, limit int64) ([]byte, error) {
 	return b, nil
 }
 
+// cappedBody is the body Stream returns: a trackedBody whose errors name
+// the service and the URL.
 type cappedBody struct {
-	rc   io.ReadCloser
-	left int64
+	body trackedBody
+	rc   io.Closer
 	ctx  context.Context
 	c    *Client
 	url  string // redacted
 }
 
 func (b *cappedBody) Read(p []byte) (int, error) {
-	if b.left < 0 {
-		return 0, b.tooLarge()
-	}
-	if int64(len(p)) > b.left+1 {
-		p = p[:b.left+1]
-	}
-	n, err := b.rc.Read(p)
-	b.left -= int64(n)
-	if b.left < 0 {
+	n, err := b.body.Read(p)
+	if b.body.tooLarge {
 		return n, b.tooLarge()
 	}
 	if err != nil && err != io.EOF {
