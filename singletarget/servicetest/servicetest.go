@@ -220,13 +220,14 @@ func Run(t *testing.T, h Harness) {
 		assert.Len(t, datumsAfter, len(datumsBefore))
 	})
 
-	if _, async := newInstance(t).Service.(singletarget.Resumer); async {
+	optional := newInstance(t).Service // to see which optional interfaces the service implements
+	if _, async := optional.(singletarget.Resumer); async {
 		t.Run("ResumeUntilFinished", func(t *testing.T) {
 			testResumeUntilFinished(t, newInstance(t).Service, h, record)
 		})
 	}
 
-	if _, ok := newInstance(t).Service.(singletarget.Refresher); ok {
+	if _, ok := optional.(singletarget.Refresher); ok {
 		t.Run("Refresh", func(t *testing.T) {
 			testRefresh(t, newInstance(t).Service, h, log, record)
 		})
@@ -310,7 +311,7 @@ func testResumeUntilFinished(t *testing.T, svc singletarget.Service, h Harness, 
 	require.NoError(t, err)
 	require.NotNil(t, out.Pending, "an asynchronous service returns a pending task")
 	r := svc.(singletarget.Resumer)
-	task := *out.Pending
+	var task singletarget.RemoteTask
 	for out.Pending != nil {
 		task = *out.Pending
 		select {
