@@ -57,8 +57,8 @@ func (m *Manager) redactTask(t *RemoteTask) {
 // redactingProgress returns ctx whose progress reports reach the outer
 // functions with credentials removed.
 func (m *Manager) redactingProgress(ctx context.Context) context.Context {
-	outer, ok := ctx.Value(progressKey{}).(ProgressFunc)
-	if !ok {
+	outer := progressOf(ctx)
+	if outer == nil {
 		return ctx
 	}
 	return context.WithValue(ctx, progressKey{}, ProgressFunc(func(p Progress) {
