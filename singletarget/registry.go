@@ -360,8 +360,8 @@ func (r *Registry) LoadConfig(path string, defaults func(*Config) *Config) (*Con
 // services are built once to be checked, then dropped.
 func (r *Registry) ParseConfig(data []byte, lookupEnv func(string) (string, bool), defaults func(*Config) *Config) (*Config, error) {
 	cfg, errs := parseConfig(data, lookupEnv)
-	if cfg == nil {
-		return nil, cfg.RedactEnv(joinConfigErrors(errs))
+	if cfg == nil { // not YAML at all: nothing was read from the environment
+		return nil, joinConfigErrors(errs)
 	}
 	if defaults != nil {
 		cfg = defaults(cfg)
