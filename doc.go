@@ -45,7 +45,8 @@
 // dependencies of what it imports. Import paths are the same as in one
 // module. This module, github.com/tomgo/targetdata, holds every package not
 // listed below; it needs only go-playground/validator and form, yaml,
-// go-retryablehttp (with go-cleanhttp) and golang.org/x/time. The heavy,
+// go-retryablehttp (with go-cleanhttp), golang.org/x/time and golang.org/x/text
+// (Unicode normalization of target names). The heavy,
 // optional parts are modules of their own, like River's drivers:
 //
 //   - github.com/tomgo/targetdata/dataproduct/sqlstore (SQLite, pgx,

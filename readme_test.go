@@ -76,10 +76,11 @@ func TestREADMECodeCompiles(t *testing.T) {
 		require.NoError(t, err)
 		pkg := fmt.Sprintf("readme%d", i)
 		dir := filepath.Join(root, "examples", "internal", "readmecheck", pkg)
-		for j, m := range goBlock.FindAllStringSubmatch(string(data), -1) {
+		text := string(data)
+		for j, m := range goBlock.FindAllStringSubmatchIndex(text, -1) {
 			blocks++
-			line := 1 + strings.Count(string(data[:strings.Index(string(data), m[0])]), "\n")
-			src := snippetFile(pkg, readme, line, m[1])
+			line := 1 + strings.Count(text[:m[0]], "\n") // of this block, even when an earlier one is the same
+			src := snippetFile(pkg, readme, line, text[m[2]:m[3]])
 			name := fmt.Sprintf("%s_%02d.go", pkg, j)
 			path := filepath.Join(tmp, name)
 			require.NoError(t, os.WriteFile(path, []byte(src), 0o600))

@@ -343,23 +343,45 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 		if ctx.Err() != nil || errors.Is(err, ErrBodyTooLarge) || !req.idempotent() || attempt >= c.opts.RetryMax {
 			return nil, c.wrapReadErr(ctx, req, err)
 		}
-		wait := c.backoff(c.opts.RetryWaitMin, c.opts.RetryWaitMax, attempt, nil)
-		c.opts.Logger.DebugContext(ctx, "body broke off, asking again", "service", c.opts.Service,
-			"url", c.RedactURL(req.URL), "error", c.Redact(err.Error()), "wait", wait)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, c.wrapReadErr(ctx, req, ctx.Err())
-		case <-t.C:
+		if err := c.pauseBeforeAgain(ctx, req, attempt, err); err != nil {
+			return nil, err
 		}
 	}
-	final := req.URL
-	if resp.Request != nil && resp.Request.URL != nil {
-		final = resp.Request.URL.String()
-	}
-	out := &Response{Status: resp.StatusCode, Header: resp.Header, Body: body, URL: c.RedactURL(final)}
+	out := &Response{Status: resp.StatusCode, Header: resp.Header, Body: body, URL: c.finalURL(req, resp)}
 	return out, c.statusError(req, out)
+}
+
+// finalURL is the URL, redacted, that resp came from (after redirects).
+func (c *Client) finalURL(req *Request, resp *http.Response) string {
+	if resp.Request != nil && resp.Request.URL != nil {
+		return c.RedactURL(resp.Request.URL.String())
+	}
+	return c.RedactURL(req.URL)
+}
+
+// pauseBeforeAgain waits the backoff after attempt before a body that
+// broke off (cause) is asked for again; when ctx ends first it returns
+// the error Do and Fetch return then.
+func (c *Client) pauseBeforeAgain(ctx context.Context, req *Request, attempt int, cause error) error {
+	wait := c.backoff(c.opts.RetryWaitMin, c.opts.RetryWaitMax, attempt, nil)
+	c.opts.Logger.DebugContext(ctx, "body broke off, asking again", "service", c.opts.Service,
+		"url", c.RedactURL(req.URL), "error", c.Redact(cause.Error()), "wait", wait)
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return c.wrapReadErr(ctx, req, ctx.Err())
+	case <-t.C:
+		return nil
+	}
+}
+
+// errorAnswer reads the start of the body of an answer with a status of
+// 400 or more, closes it, and returns the status's typed error.
+func (c *Client) errorAnswer(req *Request, resp *http.Response) error {
+	defer resp.Body.Close()
+	body, _ := readCapped(resp.Body, 64<<10)
+	return c.statusError(req, &Response{Status: resp.StatusCode, Header: resp.Header, Body: body})
 }
 
 // Stream sends the request and returns the response with its body still
@@ -375,11 +397,9 @@ func (c *Client) Stream(ctx context.Context, req *Request) (*http.Response, erro
 		return nil, err
 	}
 	if resp.StatusCode >= 400 {
-		defer resp.Body.Close()
-		body, _ := readCapped(resp.Body, 64<<10)
-		return nil, c.statusError(req, &Response{Status: resp.StatusCode, Header: resp.Header, Body: body})
+		return nil, c.errorAnswer(req, resp)
 	}
-	resp.Body = &cappedBody{rc: resp.Body, left: c.opts.MaxBodySize, ctx: ctx, c: c, url: c.RedactURL(req.URL)}
+	resp.Body = &cappedBody{body: trackedBody{r: resp.Body, left: c.opts.MaxBodySize}, rc: resp.Body, ctx: ctx, c: c, url: c.RedactURL(req.URL)}
 	return resp, nil
 }
 
@@ -403,16 +423,10 @@ func (c *Client) Fetch(ctx context.Context, req *Request, consume func(resp *Res
 			return err
 		}
 		if resp.StatusCode >= 400 {
-			body, _ := readCapped(resp.Body, 64<<10)
-			resp.Body.Close()
-			return c.statusError(req, &Response{Status: resp.StatusCode, Header: resp.Header, Body: body})
-		}
-		final := req.URL
-		if resp.Request != nil && resp.Request.URL != nil {
-			final = resp.Request.URL.String()
+			return c.errorAnswer(req, resp)
 		}
 		tb := &trackedBody{r: resp.Body, left: c.opts.MaxBodySize}
-		err = consume(&Response{Status: resp.StatusCode, Header: resp.Header, URL: c.RedactURL(final)}, tb)
+		err = consume(&Response{Status: resp.StatusCode, Header: resp.Header, URL: c.finalURL(req, resp)}, tb)
 		resp.Body.Close()
 		switch {
 		case err == nil:
@@ -424,15 +438,8 @@ func (c *Client) Fetch(ctx context.Context, req *Request, consume func(resp *Res
 		case ctx.Err() != nil || !req.idempotent() || attempt >= c.opts.RetryMax:
 			return c.wrapReadErr(ctx, req, tb.err)
 		}
-		wait := c.backoff(c.opts.RetryWaitMin, c.opts.RetryWaitMax, attempt, nil)
-		c.opts.Logger.DebugContext(ctx, "body broke off, asking again", "service", c.opts.Service,
-			"url", c.RedactURL(req.URL), "error", c.Redact(tb.err.Error()), "wait", wait)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return c.wrapReadErr(ctx, req, ctx.Err())
-		case <-t.C:
+		if err := c.pauseBeforeAgain(ctx, req, attempt, tb.err); err != nil {
+			return err
 		}
 	}
 }
@@ -638,7 +645,6 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		if ok && wait > c.opts.MaxRetryAfter {
 			return false, nil // too long to wait inside one request: the caller decides
 		}
-		resp.Body = io.NopCloser(bytes.NewReader(body))
 		return true, nil
 	}
 	return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
@@ -684,24 +690,19 @@ func readCapped(r io.Reader, limit int64) ([]byte, error) {
 	return b, nil
 }
 
+// cappedBody is the body Stream returns: a trackedBody whose errors name
+// the service and the URL.
 type cappedBody struct {
-	rc   io.ReadCloser
-	left int64
+	body trackedBody
+	rc   io.Closer
 	ctx  context.Context
 	c    *Client
 	url  string // redacted
 }
 
 func (b *cappedBody) Read(p []byte) (int, error) {
-	if b.left < 0 {
-		return 0, b.tooLarge()
-	}
-	if int64(len(p)) > b.left+1 {
-		p = p[:b.left+1]
-	}
-	n, err := b.rc.Read(p)
-	b.left -= int64(n)
-	if b.left < 0 {
+	n, err := b.body.Read(p)
+	if b.body.tooLarge {
 		return n, b.tooLarge()
 	}
 	if err != nil && err != io.EOF {

@@ -179,9 +179,10 @@ func TestBodyCap(t *testing.T) {
 
 	sr, err := c.Stream(context.Background(), &httpclient.Request{Method: "GET", URL: base + "/big"})
 	require.NoError(t, err)
-	_, err = io.ReadAll(sr.Body)
+	got, err := io.ReadAll(sr.Body)
 	sr.Body.Close()
 	assert.ErrorIs(t, err, httpclient.ErrBodyTooLarge, "a streamed body over the cap fails, never silently short")
+	assert.LessOrEqual(t, len(got), 10, "no byte past the cap reaches the reader")
 }
 
 func TestHeadersAndRedirects(t *testing.T) {

@@ -421,11 +421,7 @@ func (c *Config) RedactEnv(err error) error {
 		return err
 	}
 	rewriteConfigErrors(err, c.redactEnvText, c.envNote)
-	msg := c.redactEnvText(err.Error())
-	if msg == err.Error() {
-		return err
-	}
-	return &redactedError{msg: msg, err: err}
+	return redact.ErrorFunc(err, c.redactEnvText)
 }
 
 // redactEnvText is RedactEnv on a text.
@@ -500,16 +496,6 @@ func rewriteConfigErrors(err error, fn func(string) string, note func(key, msg s
 	}
 }
 
-// redactedError is an error whose text was scrubbed; it unwraps to the
-// original.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
-
 // shown is how an error quotes a value: the value itself when it is
 // written in the file, else (it came from the environment, and may be a
 // secret) only the reference, e.g. "the value of ${ATLAS_URL}".
@@ -540,24 +526,14 @@ func (p *configParser) errorf(n *yaml.Node, key, msg string) {
 func joinConfigErrors(errs []error) error {
 	var flat []error
 	seen := map[string]bool{}
-	var walk func(err error)
-	walk = func(err error) {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				walk(e)
-			}
-			return
-		}
+	for _, err := range flatten(errs) {
 		if ce, ok := err.(*ConfigError); ok {
 			if seen[ce.Key+"\x00"+ce.Msg] {
-				return
+				continue
 			}
 			seen[ce.Key+"\x00"+ce.Msg] = true
 		}
 		flat = append(flat, err)
-	}
-	for _, err := range errs {
-		walk(err)
 	}
 	if len(flat) == 0 {
 		return nil

@@ -114,8 +114,9 @@
 //     returned" (*atlas.TaskError); ZTF's empty answers and exit code 63.
 //     Not retryable. The same value as dataproduct.ErrNotFound.
 //   - ErrUnknownJob: an executor (Immediate, Pool, riverexec) holds no job
-//     or batch with that id: never issued, or forgotten after
-//     PoolOptions.KeepFinished. Not retryable.
+//     or batch with that id: never issued, or forgotten since it finished
+//     (after PoolOptions.KeepFinished or DefaultKeepFinished in memory,
+//     after River's retention in riverexec). Not retryable.
 //   - ErrInvalidInput: the input is wrong and the same input gives the
 //     same answer. *FormErrors and ErrInvalidForm (query parameters, field
 //     by field; *atlas.ValidationError), *ParseError (a file that is not its

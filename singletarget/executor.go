@@ -223,10 +223,9 @@ func withdraw(ctx context.Context, m *Manager, log *slog.Logger, req Request, ta
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		err := c.CancelRemote(cctx, *task)
-		var te *ThrottledError
 		switch {
 		case err == nil:
-		case (errors.As(err, &te) || Retryable(err)) && DeferCleanup(ctx, *task, true):
+		case Retryable(err) && DeferCleanup(ctx, *task, true): // throttled, or failing for now
 			log.InfoContext(ctx, "withdrawing the remote task handed to the clean-up queue", "service", req.Service, "task", task.ID, "error", err)
 		default:
 			log.WarnContext(ctx, "withdrawing the remote task failed", "service", req.Service, "task", task.ID, "error", err)

@@ -310,8 +310,8 @@ func DecodeForm(f any, v url.Values) error {
 }
 
 // resolveAliases renames the older names of fields (their `alias` tags)
-// to the fields' names. A value given under both names is an error of the
-// field.
+// to the fields' names. A value given under two of a field's names is an
+// error of the field.
 func resolveAliases(fields []structField, v url.Values, errs *FormErrors) url.Values {
 	var out url.Values
 	for _, sf := range fields {
@@ -319,6 +319,7 @@ func resolveAliases(fields []structField, v url.Values, errs *FormErrors) url.Va
 		if tag == "" {
 			continue
 		}
+		given := sf.name // the name the field's value came under so far
 		for alias := range strings.SplitSeq(tag, ",") {
 			vals, ok := v[alias]
 			if !ok {
@@ -328,11 +329,15 @@ func resolveAliases(fields []structField, v url.Values, errs *FormErrors) url.Va
 				out = maps.Clone(v)
 			}
 			delete(out, alias)
-			if _, both := v[sf.name]; both {
-				errs.Add(sf.name, fmt.Sprintf("Given twice: as %s and as its older name %s.", sf.name, alias))
+			if _, both := out[sf.name]; both {
+				if given == sf.name {
+					errs.Add(sf.name, fmt.Sprintf("Given twice: as %s and as its older name %s.", sf.name, alias))
+				} else {
+					errs.Add(sf.name, fmt.Sprintf("Given twice: as %s and as %s, both older names of %s.", given, alias, sf.name))
+				}
 				continue
 			}
-			out[sf.name] = vals
+			out[sf.name], given = vals, alias
 		}
 	}
 	if out == nil {

@@ -70,6 +70,11 @@ func TestFormAliases(t *testing.T) {
 	var fe *singletarget.FormErrors
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, []string{"Given twice: as min_date_mjd and as its older name mjd_min."}, fe.Fields["min_date_mjd"])
+	// Two older names at once are given twice too (not one silently
+	// dropped).
+	err = newTestForm().Decode(url.Values{"min_mjd": {"59000"}, "mjd_min": {"59001"}})
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, []string{"Given twice: as min_mjd and as mjd_min, both older names of min_date_mjd."}, fe.Fields["min_date_mjd"])
 
 	names := []string{}
 	for _, fl := range newTestForm().Fields() {

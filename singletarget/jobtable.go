@@ -17,8 +17,9 @@ const DefaultKeepFinished = 24 * time.Hour
 
 // jobTable keeps the statuses of the in-memory executors (Immediate and
 // Pool), safe for concurrent use: Status, List, Watch and Wait are written
-// once here. Finished jobs are forgotten keep after they ended, so a
-// long-lived executor does not grow without bound.
+// once here. A finished job is forgotten keep (KeepFinished) after it
+// ended, at the next add, so a long-lived executor does not grow without
+// bound.
 type jobTable struct {
 	mu   sync.Mutex
 	jobs map[JobID]*jobEntry

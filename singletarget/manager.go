@@ -480,10 +480,10 @@ func (st *stepper) finish(ctx context.Context) (*StepResult, error) {
 			}
 			st.res.Pending, st.res.Remote = &p, &p
 			ReportProgress(ctx, Progress{Service: st.req.Service, Stage: StageThrottled, RetryAfter: wait, Remote: &p,
-				Message: fmt.Sprintf("data stored; cleaning up remote task %s throttled for %d s", p.ID, int(wait.Round(time.Second)/time.Second))})
+				Message: fmt.Sprintf("data stored; cleaning up remote task %s %s", p.ID, throttledFor(wait))})
 			st.log.InfoContext(ctx, "clean-up of the remote task throttled", "task", p.ID, "wait", wait)
 			return st.res, nil
-		case (errors.As(err, &te) || Retryable(err)) && DeferCleanup(ctx, *cp.Remote, false):
+		case Retryable(err) && DeferCleanup(ctx, *cp.Remote, false): // throttling included
 			// Past MaxFinishWait, or the archive failing for now: the
 			// executor's clean-up queue (the job database for riverexec)
 			// does it later.
@@ -522,6 +522,12 @@ func (s querySink) PutProduct(ctx context.Context, p dataproduct.Product, r io.R
 
 // newQueryKey returns a fresh, unguessable key for Checkpoint.Key.
 func newQueryKey() string { return string(newJobID()) }
+
+// throttledFor is the progress message of a throttling wait, e.g.
+// "throttled for 30 s".
+func throttledFor(wait time.Duration) string {
+	return fmt.Sprintf("throttled for %d s", int(wait.Round(time.Second)/time.Second))
+}
 
 func stageOf(t RemoteTask) string {
 	switch t.State {
@@ -683,7 +689,7 @@ func (m *Manager) Run(ctx context.Context, req Request) (*Result, error) {
 			}
 			throttled += wait
 			ReportProgress(ctx, Progress{Service: req.Service, Stage: StageThrottled, RetryAfter: wait,
-				Message: fmt.Sprintf("throttled for %d s", int(wait.Round(time.Second)/time.Second))})
+				Message: throttledFor(wait)})
 			m.logger.InfoContext(ctx, "throttled", "service", req.Service, "wait", wait)
 			if err := sleep(ctx, wait); err != nil {
 				return nil, err

@@ -495,8 +495,7 @@ func (p *Pool) run(j *poolJob) {
 		wait := max(te.RetryAfter, time.Second)
 		if j.throttled+wait <= p.opts.MaxThrottleWait {
 			j.throttled += wait
-			msg := fmt.Sprintf("throttled for %d s", int(wait.Round(time.Second)/time.Second))
-			p.report(j, Progress{Stage: StageThrottled, RetryAfter: wait, Message: msg, Remote: j.cp.Remote})
+			p.report(j, Progress{Stage: StageThrottled, RetryAfter: wait, Message: throttledFor(wait), Remote: j.cp.Remote})
 			log.Info("job throttled", "wait", wait)
 			p.park(j, time.Now().Add(wait))
 			return

@@ -41,7 +41,7 @@ type progressKey struct{}
 // WithProgress returns a context whose ReportProgress calls go to fn (as
 // well as to any function an outer context carries).
 func WithProgress(ctx context.Context, fn ProgressFunc) context.Context {
-	if outer, ok := ctx.Value(progressKey{}).(ProgressFunc); ok {
+	if outer := progressOf(ctx); outer != nil {
 		inner := fn
 		fn = func(p Progress) { inner(p); outer(p) }
 	}

@@ -3,6 +3,8 @@ package singletarget
 import (
 	"context"
 	"maps"
+
+	"github.com/tomgo/targetdata/internal/redact"
 )
 
 // Redactor is implemented by a service that holds credentials: Redact
@@ -34,16 +36,7 @@ func (m *Manager) Redact(text string) string {
 // redactErr returns err, or when its text holds a credential, an error
 // with the redacted text that still matches what err matched (errors.Is,
 // errors.As).
-func (m *Manager) redactErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	if clean := m.Redact(msg); clean != msg {
-		return &redactedError{msg: clean, err: err}
-	}
-	return err
-}
+func (m *Manager) redactErr(err error) error { return redact.ErrorFunc(err, m.Redact) }
 
 // redactTask removes credentials from a remote task's text fields, in
 // place.
@@ -64,8 +57,8 @@ func (m *Manager) redactTask(t *RemoteTask) {
 // redactingProgress returns ctx whose progress reports reach the outer
 // functions with credentials removed.
 func (m *Manager) redactingProgress(ctx context.Context) context.Context {
-	outer, ok := ctx.Value(progressKey{}).(ProgressFunc)
-	if !ok {
+	outer := progressOf(ctx)
+	if outer == nil {
 		return ctx
 	}
 	return context.WithValue(ctx, progressKey{}, ProgressFunc(func(p Progress) {

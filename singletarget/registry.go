@@ -332,11 +332,7 @@ func (r *Registry) build(cfg *Config, store dataproduct.Store, opts *ManagerOpti
 // withLines sets the line of every *ConfigError in errs (joined ones
 // included) that has none, from the settings file.
 func withLines(cfg *Config, errs []error) {
-	for _, err := range errs {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			withLines(cfg, j.Unwrap())
-			continue
-		}
+	for _, err := range flatten(errs) {
 		var ce *ConfigError
 		if errors.As(err, &ce) && ce.Line == 0 {
 			ce.Line = cfg.Line(ce.Key)
@@ -364,8 +360,8 @@ func (r *Registry) LoadConfig(path string, defaults func(*Config) *Config) (*Con
 // services are built once to be checked, then dropped.
 func (r *Registry) ParseConfig(data []byte, lookupEnv func(string) (string, bool), defaults func(*Config) *Config) (*Config, error) {
 	cfg, errs := parseConfig(data, lookupEnv)
-	if cfg == nil {
-		return nil, cfg.RedactEnv(joinConfigErrors(errs))
+	if cfg == nil { // not YAML at all: nothing was read from the environment
+		return nil, joinConfigErrors(errs)
 	}
 	if defaults != nil {
 		cfg = defaults(cfg)

@@ -44,6 +44,7 @@ func (t Target) Validate() error {
 	if t.ID <= 0 {
 		errs.Add("target_id", fmt.Sprintf("Must be a positive integer, not %d.", t.ID))
 	}
+	nameProblem := checkTargetName(t.Name) // invisible characters, odd spaces, not NFC
 	switch {
 	case strings.TrimSpace(t.Name) == "":
 		errs.Add("name", "This field is required.")
@@ -53,10 +54,9 @@ func (t Target) Validate() error {
 		errs.Add("name", "Must not contain control characters.")
 	case !utf8.ValidString(t.Name):
 		errs.Add("name", "Must be valid UTF-8.")
-	case checkTargetName(t.Name) != "":
-		// Invisible characters, odd spaces, a name not in NFC: see
-		// NormalizeTargetName and LookAlike.
-		errs.Add("name", checkTargetName(t.Name))
+	case nameProblem != "":
+		// See NormalizeTargetName and LookAlike.
+		errs.Add("name", nameProblem)
 	case slices.ContainsFunc(strings.FieldsFunc(t.Name, func(r rune) bool { return r == '/' || r == '\\' }),
 		func(seg string) bool { return strings.TrimSpace(seg) == ".." }):
 		// A "/" alone is allowed (comets: "C/2023 A3"); product names

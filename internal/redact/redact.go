@@ -144,10 +144,20 @@ func Text(text string, secrets []string) string {
 // Error wraps err so that its text shows none of secrets; errors.Is and
 // errors.As still see err. A nil err stays nil.
 func Error(err error, secrets []string) error {
-	if err == nil || len(secrets) == 0 {
+	if len(secrets) == 0 {
 		return err
 	}
-	msg := Text(err.Error(), secrets)
+	return ErrorFunc(err, func(text string) string { return Text(text, secrets) })
+}
+
+// ErrorFunc wraps err so that its text is clean(err.Error()); errors.Is
+// and errors.As still see err. When clean changes nothing, err itself is
+// returned; a nil err stays nil.
+func ErrorFunc(err error, clean func(string) string) error {
+	if err == nil {
+		return nil
+	}
+	msg := clean(err.Error())
 	if msg == err.Error() {
 		return err
 	}
