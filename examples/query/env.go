@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -86,8 +87,8 @@ func newEnv(ctx context.Context, o *options, stderr io.Writer) (*env, error) {
 		_ = e.close() // the error that stopped newEnv matters more
 		return nil, err
 	}
-	dbURL := cmpOr(o.db, cfg.Database)
-	store, closeStore, err := builtin.OpenStore(ctx, dbURL, cmpOr(o.storage, cfg.Storage))
+	dbURL := cmp.Or(o.db, cfg.Database)
+	store, closeStore, err := builtin.OpenStore(ctx, dbURL, cmp.Or(o.storage, cfg.Storage))
 	if err != nil {
 		_ = e.close() // the error that stopped newEnv matters more
 		return nil, cfg.RedactEnv(err)
@@ -133,7 +134,7 @@ func apiKey(o *options, stderr io.Writer) (singletarget.Secret, error) {
 		}
 		return singletarget.Secret(key), nil
 	case o.apiKey != "":
-		fmt.Fprintf(stderr, "query: warning: -api-key shows the key to every user of this machine (ps, /proc) for the whole run; use -api-key-file or $%s instead\n", cmpOr(keyEnv[o.service], keyEnvGeneric))
+		fmt.Fprintf(stderr, "query: warning: -api-key shows the key to every user of this machine (ps, /proc) for the whole run; use -api-key-file or $%s instead\n", cmp.Or(keyEnv[o.service], keyEnvGeneric))
 		return singletarget.Secret(o.apiKey), nil
 	}
 	if name := keyEnv[o.service]; name != "" {
@@ -142,11 +143,4 @@ func apiKey(o *options, stderr io.Writer) (singletarget.Secret, error) {
 		}
 	}
 	return singletarget.Secret(strings.TrimSpace(os.Getenv(keyEnvGeneric))), nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
