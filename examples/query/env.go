@@ -85,7 +85,7 @@ func newEnv(ctx context.Context, o *options, stderr io.Writer) (*env, error) {
 	}
 	if err := builtin.Check(cfg, reg); err != nil { // before anything is created on disk
 		_ = e.close() // the error that stopped newEnv matters more
-		return nil, err
+		return nil, keyHint(err, o)
 	}
 	dbURL := cmp.Or(o.db, cfg.Database)
 	store, closeStore, err := builtin.OpenStore(ctx, dbURL, cmp.Or(o.storage, cfg.Storage))
@@ -103,6 +103,16 @@ func newEnv(ctx context.Context, o *options, stderr io.Writer) (*env, error) {
 	}
 	e.m = m
 	return e, nil
+}
+
+// keyHint adds to a settings error about a missing api_key where the
+// command line takes the key from, when there is no settings file to fix.
+func keyHint(err error, o *options) error {
+	var ce *singletarget.ConfigError
+	if o.config != "" || o.apiKey != "" || o.apiKeyFile != "" || !errors.As(err, &ce) || !strings.HasSuffix(ce.Key, ".api_key") {
+		return err
+	}
+	return fmt.Errorf("%w; give the key with -api-key-file FILE or $%s", err, cmp.Or(keyEnv[o.service], keyEnvGeneric))
 }
 
 // keyEnvGeneric is the environment variable holding the API key of the

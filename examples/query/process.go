@@ -35,7 +35,7 @@ func processFile(ctx context.Context, env *env, o *options, stdout, stderr io.Wr
 	}
 	f, err := os.Open(o.file)
 	if err != nil {
-		return err
+		return fmt.Errorf("-file: %w", err)
 	}
 	defer f.Close()
 	sp := &spool{max: spoolMemory}
