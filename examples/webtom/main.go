@@ -55,6 +55,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -189,7 +190,7 @@ func run(ctx context.Context, o options, logger *slog.Logger, ready func(url str
 		return err
 	}
 	if o.insertOnly && cfg.Tasks.Backend != "river" {
-		return fmt.Errorf("-insert-only needs the river backend (tasks.backend: river), not %q", cfg.Tasks.Backend)
+		return fmt.Errorf("-insert-only needs the river backend (tasks.backend: river), not %q", cmp.Or(cfg.Tasks.Backend, "immediate"))
 	}
 	// Bind first: a busy or bad address fails before anything starts.
 	ln, err := net.Listen("tcp", o.addr)
