@@ -49,8 +49,8 @@
 //
 // A row that is no measurement (an ATLAS row with duJy ≤ 0, a nan flux
 // or mag5sig < 10, a PanSTARRS flux of -999, ...) gives no datum: stderr
-// then says, per file, how many rows were read, how many datums made, and which rows were
-// skipped and why (with their first lines). A file that is not the format
+// then says, per file, how many rows were read, how many datums made,
+// and which rows were skipped and why (with their first lines). A file that is not the format
 // is refused with its line and column. -observation-time gives the time of
 // a file that holds none (a spectrum without DATE-OBS), as an ISO date and
 // time (UTC) or an MJD.
