@@ -24,6 +24,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -73,7 +74,7 @@ func run(ctx context.Context, config string, grace time.Duration, callbackAddr, 
 		return err
 	}
 	if cfg.Tasks.Backend != "river" {
-		return fmt.Errorf("%w: tasks.backend is %q; the worker runs the river backend", singletarget.ErrConfig, cfg.Tasks.Backend)
+		return fmt.Errorf("%w: tasks.backend is %q; the worker runs the river backend: set tasks.backend: river", singletarget.ErrConfig, cmp.Or(cfg.Tasks.Backend, "immediate"))
 	}
 	opts := &builtin.Options{Worker: true, Logger: logger}
 	if refreshTargets != "" && cfg.Refresh.Every <= 0 {
