@@ -2,10 +2,11 @@
 // Toolkit calls single-target data services, in Go.
 //
 // A Service asks one archive (ATLAS, PanSTARRS, ZTF, ALeRCE, or a TOM
-// developer's own) for everything it has on one Target, stores the returned file as a
-// data product, and a Processor turns that file into datums. The Manager
-// runs that flow for any service; executors run it now (Immediate), on
-// in-process workers (Pool), or durably (package riverexec).
+// developer's own) for everything it has on one Target, stores the
+// returned file as a data product, and a Processor turns that file into
+// datums. The Manager runs that flow for any service; executors run it
+// now (Immediate), on in-process workers (Pool), or durably (package
+// riverexec).
 //
 // # Writing a service
 //
