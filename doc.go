@@ -77,8 +77,8 @@
 // fixes only. A minor release (0.1 → 0.2) only adds to a stable package
 // (new functions, types, fields and optional interfaces, never a new method
 // on an existing interface), and never changes what is stored (datum values,
-// product names, registry names, data product types) so that data stored by
-// an earlier release stops de-duplicating. Until v1.0.0, should a stable name
+// product names, registry names, data product types), so data stored by an
+// earlier release keeps de-duplicating. Until v1.0.0, should a stable name
 // have to change, it changes in a minor release, is announced in the
 // CHANGELOG with what to do, and is deprecated for one minor release first
 // where possible; from v1.0.0 on, never before v2.

@@ -159,6 +159,11 @@ func open(ctx context.Context, cfg *singletarget.Config, opts *Options) (*App, e
 	if err := Check(a.Config, o.Registry); err != nil {
 		return nil, err
 	}
+	scheduled := o.Worker && a.Config.Tasks.Backend == "river" && a.Config.Refresh.Every > 0
+	if scheduled && o.RefreshTargets == nil { // before anything is created
+		return nil, &singletarget.ConfigError{Key: "refresh.every",
+			Msg: "the settings schedule a refresh, but the worker names no targets (builtin.Options.RefreshTargets)"}
+	}
 	store, closeStore, err := OpenStore(ctx, a.Config.Database, a.Config.Storage)
 	if err != nil {
 		return nil, fmt.Errorf("%w%s", err, fromEnv(a.Config, "database", "storage"))
@@ -179,12 +184,7 @@ func open(ctx context.Context, cfg *singletarget.Config, opts *Options) (*App, e
 	case "river":
 		ro := &riverexec.Options{InsertOnly: !o.Worker, Workers: a.Config.Tasks.Workers, Logger: o.Logger,
 			JobTimeout: a.Config.Tasks.JobTimeout, RescueStuckJobsAfter: a.Config.Tasks.RescueAfter}
-		if o.Worker && a.Config.Refresh.Every > 0 {
-			if o.RefreshTargets == nil {
-				a.Close()
-				return nil, &singletarget.ConfigError{Key: "refresh.every",
-					Msg: "the settings schedule a refresh, but the worker names no targets (builtin.Options.RefreshTargets)"}
-			}
+		if scheduled {
 			ro.Refresh = riverexec.ScheduleFromConfig(a.Config.Refresh, o.RefreshTargets)
 		}
 		x, err := riverexec.Open(ctx, JobDatabase(a.Config), a.Manager, ro)

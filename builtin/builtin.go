@@ -1,9 +1,23 @@
 // Package builtin wires the library's own services and processors into a
 // singletarget.Registry with one explicit call, and opens a whole
-// application (store, manager, executor) from TOM-style settings.
+// application (store, manager, executor) from TOM-style settings:
+//
+//	cfg, err := builtin.LoadConfig("settings.yaml") // every mistake at once, with its line
+//	if err != nil { ... }
+//	app, err := builtin.Open(ctx, cfg, nil) // the store, the Manager, the executor tasks.backend names
+//	if err != nil { ... }
+//	defer app.Close()
+//	if err := app.Start(ctx); err != nil { ... } // the pool's workers (river: with Options.Worker)
+//	defer app.Stop(ctx)
+//	id, err := app.Executor.Submit(ctx, req) // then Status, Watch, Wait, List, Cancel
+//
+// With service classes of your own, register them next to the built-in
+// ones and pass the registry:
 //
 //	reg := singletarget.NewRegistry()
-//	if err := builtin.Register(reg); err != nil { ... }
+//	if err := errors.Join(builtin.Register(reg), mine.Register(reg)); err != nil { ... }
+//	cfg, err := reg.LoadConfig("settings.yaml", builtin.WithDefaults)
+//	app, err := builtin.Open(ctx, cfg, &builtin.Options{Registry: reg})
 //
 // Nothing registers itself on import: a TOM that wants only some services
 // registers those packages' Register functions instead.

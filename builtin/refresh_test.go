@@ -45,6 +45,7 @@ refresh:
 	_, err = builtin.Open(ctx, cfg, &builtin.Options{Worker: true})
 	require.ErrorIs(t, err, singletarget.ErrConfig, "a worker must name the targets")
 	assert.ErrorContains(t, err, "RefreshTargets")
+	assert.NoFileExists(t, filepath.Join(dir, "td.db"), "the mistake is found before the store is created")
 
 	targets := []singletarget.Target{{ID: 1, Name: "SN 2023ixf", RA: 210.910674, Dec: 54.311686}}
 	app, err := builtin.Open(ctx, cfg, &builtin.Options{Worker: true,

@@ -1,11 +1,12 @@
 // Package singletarget is the core of targetdata: what the Python TOM
 // Toolkit calls single-target data services, in Go.
 //
-// A Service asks one archive (ATLAS, PanSTARRS, ZTF, or a TOM developer's
-// own) for everything it has on one Target, stores the returned file as a
-// data product, and a Processor turns that file into datums. The Manager
-// runs that flow for any service; executors run it now (Immediate), on
-// in-process workers (Pool), or durably (package riverexec).
+// A Service asks one archive (ATLAS, PanSTARRS, ZTF, ALeRCE, or a TOM
+// developer's own) for everything it has on one Target, stores the
+// returned file as a data product, and a Processor turns that file into
+// datums. The Manager runs that flow for any service; executors run it
+// now (Immediate), on in-process workers (Pool), or durably (package
+// riverexec).
 //
 // # Writing a service
 //
@@ -88,8 +89,9 @@
 // riverexec.Executor.SubmitBatch durably), keeping the remote side exactly
 // as busy as the account allows: Slots admit a target's query only within
 // the account's limit on remote tasks in flight and its cap of tasks not
-// started (a service that is a ConcurrencyLimiter states them, or Learn
-// them from refusals matching ErrConcurrencyLimit), when the service's own
+// started (a service that is a ConcurrencyLimiter states them, or, with
+// ConcurrencyLimit.Learn, they are learned from refusals matching
+// ErrConcurrencyLimit), when the service's own
 // pacing allows (Pacer), and not during the pause a throttled query asks
 // for. Request-rate limiters of synchronous services (MAST, IRSA) live in
 // their clients, one per service, so a batch shares one.
@@ -97,9 +99,9 @@
 // # Settings
 //
 // Config holds the TOM-style settings (single_target_data_services,
-// data_product_types, data_processors, tasks, database, storage) read from
-// YAML or JSON with ${ENV} expansion; Registry.Load builds a Manager from
-// them and reports every mistake at once, each naming its key.
+// data_product_types, data_processors, tasks, database, storage, refresh)
+// read from YAML or JSON with ${ENV} expansion; Registry.Load builds a
+// Manager from them and reports every mistake at once, each naming its key.
 //
 // # Errors
 //

@@ -20,6 +20,7 @@ package builtintest
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/tomgo/targetdata/alerce"
@@ -76,9 +77,10 @@ var simulators = map[string]simulator{
 // its key, and settings that make the simulated tasks quick. onStop
 // receives each simulator's stop function; call them all when done. A
 // service whose class has no bundled simulator is an error matching
-// singletarget.ErrConfig.
+// singletarget.ErrConfig. Every service of cfg.Services counts, whether
+// or not cfg.ServiceOrder lists it.
 func Simulate(cfg *singletarget.Config, onStop func(stop func())) error {
-	for _, name := range cfg.ServiceOrder {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Services)) {
 		sc := cfg.Services[name]
 		start, ok := simulators[sc.Class]
 		if !ok {

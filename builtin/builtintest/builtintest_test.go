@@ -43,3 +43,24 @@ func TestSimulate(t *testing.T) {
 	assert.ErrorIs(t, err, singletarget.ErrConfig)
 	assert.ErrorContains(t, err, `no bundled simulator for class "sdss.Service"`)
 }
+
+// A Config built in code may leave ServiceOrder empty (Registry.Load then
+// takes the services in name order): every service is still pointed at a
+// simulator, never left at its real archive's URL.
+func TestSimulateWithoutServiceOrder(t *testing.T) {
+	cfg := &singletarget.Config{Services: map[string]singletarget.ServiceConfig{
+		"ATLAS":     {Class: "atlas.ForcedPhotometryService", URL: "https://fallingstar-data.com/forcedphot"},
+		"PANSTARRS": {Class: "panstarrs.Service", URL: "https://catalogs.mast.stsci.edu/api/v0.1/panstarrs"},
+	}}
+	var stops []func()
+	require.NoError(t, builtintest.Simulate(cfg, func(stop func()) { stops = append(stops, stop) }))
+	t.Cleanup(func() {
+		for _, stop := range stops {
+			stop()
+		}
+	})
+	assert.Len(t, stops, 2)
+	for name, sc := range cfg.Services {
+		assert.Contains(t, sc.URL, "127.0.0.1", "%s points at its simulator", name)
+	}
+}

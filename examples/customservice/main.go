@@ -24,6 +24,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 
 	"github.com/tomgo/targetdata/builtin"
@@ -130,24 +131,8 @@ func query(ctx context.Context, live bool, config string, t singletarget.Target,
 		}
 		n := len(s.Wavelength)
 		fmt.Fprintf(stdout, "%s %s %s: %d points, %.1f-%.1f %s, flux %.3g-%.3g %s\n", d.Timestamp.Format("2006-01-02T15:04:05Z07:00"),
-			d.Source, d.DataType, n, s.Wavelength[0], s.Wavelength[n-1], s.WavelengthUnits, minOf(s.Flux), maxOf(s.Flux), s.FluxUnits)
+			d.Source, d.DataType, n, s.Wavelength[0], s.Wavelength[n-1], s.WavelengthUnits, slices.Min(s.Flux), slices.Max(s.Flux), s.FluxUnits)
 	}
 	fmt.Fprintf(stderr, "added %d, skipped %d\n", res.Added, res.Skipped)
 	return nil
-}
-
-func minOf(v []float64) float64 {
-	m := v[0]
-	for _, x := range v {
-		m = min(m, x)
-	}
-	return m
-}
-
-func maxOf(v []float64) float64 {
-	m := v[0]
-	for _, x := range v {
-		m = max(m, x)
-	}
-	return m
 }

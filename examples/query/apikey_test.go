@@ -58,3 +58,15 @@ func TestAPIKeySources(t *testing.T) {
 	assert.Contains(t, errOut, "empty")
 	assert.Equal(t, 4, sim.CreatedBy(sim.Token), "no mistake reached the server")
 }
+
+// Without -config and without a key, the error says where the command
+// line takes the key from (the settings' api_key means nothing to a user
+// who wrote no settings).
+func TestMissingAPIKeySaysWhereFrom(t *testing.T) {
+	t.Setenv("ATLAS_FORCED_PHOTOMETRY_API_KEY", "")
+	t.Setenv("TARGETDATA_API_KEY", "")
+	_, errOut, code := runCLI(t, "-service", "ATLAS", "-name", "SN 2023ixf", "-ra", "210.910674", "-dec", "54.311686")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, "api_key")
+	assert.Contains(t, errOut, "give the key with -api-key-file FILE or $ATLAS_FORCED_PHOTOMETRY_API_KEY")
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -84,10 +85,10 @@ func newEnv(ctx context.Context, o *options, stderr io.Writer) (*env, error) {
 	}
 	if err := builtin.Check(cfg, reg); err != nil { // before anything is created on disk
 		_ = e.close() // the error that stopped newEnv matters more
-		return nil, err
+		return nil, keyHint(err, o)
 	}
-	dbURL := cmpOr(o.db, cfg.Database)
-	store, closeStore, err := builtin.OpenStore(ctx, dbURL, cmpOr(o.storage, cfg.Storage))
+	dbURL := cmp.Or(o.db, cfg.Database)
+	store, closeStore, err := builtin.OpenStore(ctx, dbURL, cmp.Or(o.storage, cfg.Storage))
 	if err != nil {
 		_ = e.close() // the error that stopped newEnv matters more
 		return nil, cfg.RedactEnv(err)
@@ -102,6 +103,16 @@ func newEnv(ctx context.Context, o *options, stderr io.Writer) (*env, error) {
 	}
 	e.m = m
 	return e, nil
+}
+
+// keyHint adds to a settings error about a missing api_key where the
+// command line takes the key from, when there is no settings file to fix.
+func keyHint(err error, o *options) error {
+	var ce *singletarget.ConfigError
+	if o.config != "" || o.apiKey != "" || o.apiKeyFile != "" || !errors.As(err, &ce) || !strings.HasSuffix(ce.Key, ".api_key") {
+		return err
+	}
+	return fmt.Errorf("%w; give the key with -api-key-file FILE or $%s", err, cmp.Or(keyEnv[o.service], keyEnvGeneric))
 }
 
 // keyEnvGeneric is the environment variable holding the API key of the
@@ -133,7 +144,7 @@ func apiKey(o *options, stderr io.Writer) (singletarget.Secret, error) {
 		}
 		return singletarget.Secret(key), nil
 	case o.apiKey != "":
-		fmt.Fprintf(stderr, "query: warning: -api-key shows the key to every user of this machine (ps, /proc) for the whole run; use -api-key-file or $%s instead\n", cmpOr(keyEnv[o.service], keyEnvGeneric))
+		fmt.Fprintf(stderr, "query: warning: -api-key shows the key to every user of this machine (ps, /proc) for the whole run; use -api-key-file or $%s instead\n", cmp.Or(keyEnv[o.service], keyEnvGeneric))
 		return singletarget.Secret(o.apiKey), nil
 	}
 	if name := keyEnv[o.service]; name != "" {
@@ -142,11 +153,4 @@ func apiKey(o *options, stderr io.Writer) (singletarget.Secret, error) {
 		}
 	}
 	return singletarget.Secret(strings.TrimSpace(os.Getenv(keyEnvGeneric))), nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

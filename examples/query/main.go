@@ -47,10 +47,10 @@
 //	query -process atlas_photometry -file job01234.txt -db sqlite://tom.db
 //	query -process spectroscopy -file spec1.csv -observation-time 2020-09-15T09:37:01
 //
-// A row that is no measurement (an ATLAS row with duJy = 0 or mag5sig < 10,
-// a PanSTARRS flux of -999, ...) gives no datum: stderr then says, per
-// file, how many rows were read, how many datums made, and which rows were
-// skipped and why (with their first lines). A file that is not the format
+// A row that is no measurement (an ATLAS row with duJy ≤ 0, a nan flux
+// or mag5sig < 10, a PanSTARRS flux of -999, ...) gives no datum: stderr
+// then says, per file, how many rows were read, how many datums made,
+// and which rows were skipped and why (with their first lines). A file that is not the format
 // is refused with its line and column. -observation-time gives the time of
 // a file that holds none (a spectrum without DATE-OBS), as an ISO date and
 // time (UTC) or an MJD.

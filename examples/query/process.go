@@ -35,7 +35,7 @@ func processFile(ctx context.Context, env *env, o *options, stdout, stderr io.Wr
 	}
 	f, err := os.Open(o.file)
 	if err != nil {
-		return err
+		return fmt.Errorf("-file: %w", err)
 	}
 	defer f.Close()
 	sp := &spool{max: spoolMemory}
@@ -175,6 +175,9 @@ func ingestFile(ctx context.Context, env *env, o *options, proc processor.Proces
 		return err
 	}
 	prod, err := env.store.PutProduct(ctx, dataproduct.Product{TargetID: o.targetID, Name: name, DataProductType: o.process}, r)
+	if errors.Is(err, dataproduct.ErrConflict) {
+		return fmt.Errorf("%w; to store this file too, rename the file or give another -target-id", err)
+	}
 	if err != nil {
 		return err
 	}

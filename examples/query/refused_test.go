@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -37,4 +38,21 @@ func TestProcessRefusedFileNotKept(t *testing.T) {
 	_, errOut, code = runCLI(t, "-process", "photometry", "-file", bad, "-db", db, "-keep-failed")
 	assert.Equal(t, 1, code, errOut)
 	assert.Len(t, products(), 2, "-keep-failed keeps it")
+}
+
+// Another file under a name the store already holds for the target is
+// refused, and the message says what the user can do (the library's
+// ReplaceProduct is no option on the command line).
+func TestProcessSameNameOtherContent(t *testing.T) {
+	db := "sqlite://" + filepath.ToSlash(filepath.Join(t.TempDir(), "td.db"))
+	dir := t.TempDir()
+	f := filepath.Join(dir, "up.csv")
+	require.NoError(t, os.WriteFile(f, []byte("time,filter,magnitude\n60000.5,g,17\n"), 0o600))
+	_, errOut, code := runCLI(t, "-process", "photometry", "-file", f, "-db", db)
+	require.Equal(t, 0, code, errOut)
+	require.NoError(t, os.WriteFile(f, []byte("time,filter,magnitude\n60001.5,g,17\n"), 0o600))
+	_, errOut, code = runCLI(t, "-process", "photometry", "-file", f, "-db", db)
+	assert.Equal(t, 1, code, errOut)
+	assert.Contains(t, errOut, "conflict")
+	assert.Contains(t, errOut, "rename the file or give another -target-id")
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tomgo/targetdata/builtin"
 	"github.com/tomgo/targetdata/dataproduct"
 	"github.com/tomgo/targetdata/singletarget"
 )
@@ -66,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("query", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.config, "config", "", "settings file (YAML or JSON) naming the services")
-	fs.StringVar(&o.service, "service", "", "service name (e.g. ATLAS, PANSTARRS, ZTF, ZTF_FP)")
+	fs.StringVar(&o.service, "service", "", "service name: built in "+strings.Join(builtin.ServiceNames(), ", ")+"; others from -config")
 	fs.StringVar(&o.url, "url", "", "base URL of the service (without -config)")
 	fs.StringVar(&o.apiKey, "api-key", "", "API key of the service (without -config); shows in ps: prefer -api-key-file or the environment")
 	fs.StringVar(&o.apiKeyFile, "api-key-file", "", "file holding the API key of the service (without -config; default: $"+keyEnvGeneric+" or the service's variable)")

@@ -70,7 +70,7 @@ func readTargets(path string, r io.Reader, firstID int64) ([]singletarget.Target
 		if len(fields) != 3 {
 			return nil, bad(n, "want name, ra, dec; got %d field(s) in %q", len(fields), line)
 		}
-		name := strings.Trim(fields[0], `"'`)
+		name := singletarget.NormalizeTargetName(strings.Trim(fields[0], `"'`))
 		if len(out) == 0 && strings.EqualFold(fields[1], "ra") && strings.EqualFold(fields[2], "dec") {
 			continue // a header
 		}
@@ -89,7 +89,7 @@ func readTargets(path string, r io.Reader, firstID int64) ([]singletarget.Target
 			return nil, bad(n, "target %q is already on line %d", name, first)
 		}
 		seen[name] = n
-		t := singletarget.Target{ID: firstID + int64(len(out)), Name: singletarget.NormalizeTargetName(name), RA: ra, Dec: dec}
+		t := singletarget.Target{ID: firstID + int64(len(out)), Name: name, RA: ra, Dec: dec}
 		if err := t.Validate(); err != nil {
 			var fe *singletarget.FormErrors
 			if errors.As(err, &fe) {

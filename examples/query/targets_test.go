@@ -45,6 +45,8 @@ func TestReadTargetsErrors(t *testing.T) {
 		{"a, 370, 5\n", "t.txt:1: ra: Must be in [0, 360) degrees, not 370"},
 		{"a, 12:61:00, 5\n", `t.txt:1: ra "12:61:00": bad sexagesimal part "61"`},
 		{"a, 1, 2\nb, 3, 4\na, 5, 6\n", `t.txt:3: target "a" is already on line 1`},
+		// The same name once normalised (a double space) is the same target.
+		{"SN 2023ixf, 1, 2\nSN  2023ixf, 3, 4\n", `t.txt:2: target "SN 2023ixf" is already on line 1`},
 		{", 1, 2\n", "t.txt:1: the name is empty"},
 		{"# nothing\n\n", "t.txt: no targets"},
 	} {

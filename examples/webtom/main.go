@@ -27,9 +27,10 @@
 // (spending their quotas), cancel jobs and upload files. It therefore
 // listens on 127.0.0.1, refuses to start on any other address without a
 // login, and without one answers only requests addressed to localhost (so
-// that a web page rebound to 127.0.0.1 cannot use it). Set WEBTOM_PASSWORD (at least 16 bytes) and optionally
-// WEBTOM_USER (default "tom") to require HTTP Basic authentication on
-// every page and post; browsers ask for it once. webtom speaks plain
+// that a web page rebound to 127.0.0.1 cannot use it). Set
+// WEBTOM_PASSWORD (at least 16 bytes) and optionally WEBTOM_USER (default
+// "tom") to require HTTP Basic authentication on every page and post;
+// browsers ask for it once. webtom speaks plain
 // HTTP, so off the machine put a TLS proxy in front, or the password
 // crosses the network in clear. -allow-anonymous serves a non-loopback
 // address without a login, for an authenticating proxy in front. See
@@ -55,6 +56,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -189,7 +191,7 @@ func run(ctx context.Context, o options, logger *slog.Logger, ready func(url str
 		return err
 	}
 	if o.insertOnly && cfg.Tasks.Backend != "river" {
-		return fmt.Errorf("-insert-only needs the river backend (tasks.backend: river), not %q", cfg.Tasks.Backend)
+		return fmt.Errorf("-insert-only needs the river backend (tasks.backend: river), not %q", cmp.Or(cfg.Tasks.Backend, "immediate"))
 	}
 	// Bind first: a busy or bad address fails before anything starts.
 	ln, err := net.Listen("tcp", o.addr)

@@ -24,6 +24,9 @@ func TestRefusedUploadNotKept(t *testing.T) {
 	for _, c := range []struct{ typ, name, content string }{
 		{"photometry", "bad.csv", "time,filter,magnitude\n60000.5,g,17\n60001,g,bright\n"},
 		{"spectroscopy", "spectrum.fits", "SIMPLE  =                    T" + strings.Repeat("\x00\xff garbage ", 400)},
+		// A datum the store refuses (a control character in its text) is
+		// the user's mistake too, not an internal error.
+		{"photometry", "control.csv", "time,filter,magnitude,error\n60000.5,g\x01,17,0.1\n"},
 	} {
 		var buf bytes.Buffer
 		mw := multipart.NewWriter(&buf)

@@ -700,6 +700,11 @@ func (s *server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, dataproduct.ErrConflict):
 		refuse(fmt.Sprintf("This target already has an upload named %s with other content or another type: rename the file.", name))
 		return
+	case errors.Is(err, dataproduct.ErrInvalidInput):
+		// Another mistake of the file's (a datum the store refuses, such
+		// as a control character in its text): the user's to fix.
+		refuse("The file could not be stored: " + err.Error())
+		return
 	case err != nil:
 		s.internal(w, r, err)
 		return

@@ -24,6 +24,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -66,16 +67,19 @@ func main() {
 // refreshTargets the scheduled refresh reads its targets from that file.
 func run(ctx context.Context, config string, grace time.Duration, callbackAddr, refreshTargets string, logger *slog.Logger) (err error) {
 	if config == "" {
-		return errors.New("-config is required")
+		return errors.New("-config is required: the settings file of the web process, with tasks.backend: river")
 	}
 	cfg, err := builtin.LoadConfig(config) // every mistake, with its line, before anything starts
 	if err != nil {
 		return err
 	}
 	if cfg.Tasks.Backend != "river" {
-		return fmt.Errorf("%w: tasks.backend is %q; the worker runs the river backend", singletarget.ErrConfig, cfg.Tasks.Backend)
+		return fmt.Errorf("%w: tasks.backend is %q; the worker runs the river backend: set tasks.backend: river", singletarget.ErrConfig, cmp.Or(cfg.Tasks.Backend, "immediate"))
 	}
 	opts := &builtin.Options{Worker: true, Logger: logger}
+	if refreshTargets != "" && cfg.Refresh.Every <= 0 {
+		logger.Warn("-refresh-targets is not used: the settings schedule no refresh (refresh.every)", "file", refreshTargets)
+	}
 	if refreshTargets != "" {
 		opts.RefreshTargets = func(context.Context) ([]singletarget.Target, error) { return readTargets(refreshTargets) }
 		if _, err := readTargets(refreshTargets); err != nil {

@@ -35,7 +35,9 @@ func (s *namingStore) last() string {
 	return s.names[len(s.names)-1]
 }
 
-// TestRefreshEveryService: on every built-in service, a refresh right
+// TestRefreshEveryService: on every service of rigs (ATLAS, PanSTARRS,
+// ZTF, ZTF_FP; ALeRCE has no rig here, its refresh is checked by
+// servicetest.Run in package alerce), a refresh right
 // after the rig's query asks a narrower window (its product gets another
 // name: the window's start is in every built-in product name), adds
 // nothing and keeps no new product; the PanSTARRS mean table has no epochs

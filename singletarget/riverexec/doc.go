@@ -5,8 +5,9 @@
 //
 // A web process builds an insert-only Executor (Options.InsertOnly): Submit
 // validates the form and inserts a job; Status, List, Watch, Wait and
-// Cancel read and change it. Worker processes (examples/worker, the TOM's db_worker) build the same
-// Manager from the same settings and call Start; they run the jobs. The job
+// Cancel read and change it. Worker processes (examples/worker, the TOM's
+// db_worker) build the same Manager from the same settings and call
+// Start; they run the jobs. The job
 // holds only the service name, the target and the form values: the worker
 // rebuilds the service from its own settings, so secrets never enter the
 // job table.
