@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/tomgo/targetdata/internal/mjdwindow"
-	"github.com/tomgo/targetdata/processor"
 	"github.com/tomgo/targetdata/singletarget"
 )
 
@@ -25,8 +24,9 @@ func (s *Service) RefreshWindow(f singletarget.QueryForm, from time.Time) single
 		return singletarget.Window{All: true}
 	}
 	if !from.IsZero() {
-		mjd := processor.TimeToMJD(from)
-		form.MinDate, form.MinDateMJD = nil, &mjd
+		// Rounded down to the 1e-6 day Form.Window keeps: the window
+		// still holds from.
+		form.MinDate, form.MinDateMJD = nil, mjdwindow.Start(from, 1e6)
 	}
 	lo, hi := form.Window()
 	return mjdwindow.Window(&lo, hi)

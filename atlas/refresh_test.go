@@ -140,3 +140,18 @@ func TestPace(t *testing.T) {
 		assert.Equal(t, tc.want, newService(t, sim, tc.opts).Pace())
 	}
 }
+
+// TestRefreshWindowHoldsFrom: the window a refresh asks for starts at or
+// before from (the MJD is rounded down to the 1e-6 day the form keeps,
+// never to the nearest, which could start it up to 0.04 s after from).
+func TestRefreshWindowHoldsFrom(t *testing.T) {
+	svc, err := atlas.NewService("https://atlas.invalid/forcedphot", "0123456789abcdef0123456789abcdef01234567", nil)
+	require.NoError(t, err)
+	base := time.Date(2024, 3, 1, 12, 34, 56, 0, time.UTC)
+	for ms := range 87 { // 1e-6 day is 86.4 ms: every rounding case
+		from := base.Add(time.Duration(ms) * time.Millisecond)
+		w := svc.RefreshWindow(svc.NewForm(), from)
+		assert.False(t, w.From.After(from), "from %v: the window starts at %v, after it", from, w.From)
+		assert.Less(t, from.Sub(w.From), 100*time.Millisecond, "from %v: the window starts at %v, more than one step before", from, w.From)
+	}
+}
