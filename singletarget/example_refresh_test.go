@@ -49,6 +49,6 @@ func ExampleManager_Refresh() {
 	fmt.Println("overlap", overlap)
 	// Output:
 	// window MJD 60300 – 60330: added 64, skipped 0, 1 product(s) kept
-	// window MJD 60326.141887 – 60330: added 0, skipped 8, 0 product(s) kept
+	// window MJD 60326.141886 – 60330: added 0, skipped 8, 0 product(s) kept
 	// overlap 72h0m0s
 }
