@@ -50,10 +50,10 @@ type Form struct {
 	// LSST sources.
 	SNRDetect  float64 `form:"snr_detect" label:"Detection S/N" validate:"gt=0,lte=100" help:"Forced points (and LSST sources) above this S/N are detections, the others limits."`
 	LimitSigma float64 `form:"limit_sigma" label:"Limit (sigma)" validate:"gt=0,lte=100" help:"Significance of the limits of weak points."`
-	// MinMJD and MaxMJD bound the epochs (MJD, UTC); nil leaves that side
+	// MinDateMJD and MaxDateMJD bound the epochs (MJD, UTC); nil leaves that side
 	// open.
-	MinMJD *float64 `form:"min_date_mjd" label:"From (MJD)" validate:"omitnil,gte=0,lte=100000" help:"Earliest epoch, MJD (empty: all)."`
-	MaxMJD *float64 `form:"max_date_mjd" label:"To (MJD)" validate:"omitnil,gte=0,lte=100000" help:"Latest epoch, MJD (empty: up to now)."`
+	MinDateMJD *float64 `form:"min_date_mjd" label:"From (MJD)" validate:"omitnil,gte=0,lte=100000" help:"Earliest epoch, MJD (empty: all)."`
+	MaxDateMJD *float64 `form:"max_date_mjd" label:"To (MJD)" validate:"omitnil,gte=0,lte=100000" help:"Latest epoch, MJD (empty: up to now)."`
 }
 
 // NewForm returns a form holding the initial values: survey from the id,
@@ -97,13 +97,13 @@ func (f *Form) Clean(errs *singletarget.FormErrors) {
 	if f.MagnitudeKind == string(MagnitudeApparent) && f.Survey == string(SurveyLSST) {
 		errs.Add("magnitude_kind", "Apparent magnitudes are ZTF's only (LSST gives fluxes).")
 	}
-	if f.MinMJD != nil && f.MaxMJD != nil && *f.MinMJD >= *f.MaxMJD {
+	if f.MinDateMJD != nil && f.MaxDateMJD != nil && *f.MinDateMJD >= *f.MaxDateMJD {
 		errs.Add("max_date_mjd", "Must be after From (MJD).")
 	}
 }
 
 // Window returns the form's time window (MJD, UTC; nil for an open side).
-func (f *Form) Window() (minMJD, maxMJD *float64) { return f.MinMJD, f.MaxMJD }
+func (f *Form) Window() (minMJD, maxMJD *float64) { return f.MinDateMJD, f.MaxDateMJD }
 
 // processing returns the choices the stored light curve carries.
 func (f *Form) processing() *Processing {

@@ -61,8 +61,8 @@ func FuzzForm(f *testing.F) {
 		if !(p.Radius > 0 && p.Radius <= alerce.MaxRadius) || !(p.SNRDetect > 0) || !(p.LimitSigma > 0) {
 			t.Fatalf("valid form with radius %v, S/N %v, sigma %v", p.Radius, p.SNRDetect, p.LimitSigma)
 		}
-		if p.MinMJD != nil && p.MaxMJD != nil && !(*p.MinMJD < *p.MaxMJD) {
-			t.Fatalf("valid form with window [%v, %v]", *p.MinMJD, *p.MaxMJD)
+		if p.MinDateMJD != nil && p.MaxDateMJD != nil && !(*p.MinDateMJD < *p.MaxDateMJD) {
+			t.Fatalf("valid form with window [%v, %v]", *p.MinDateMJD, *p.MaxDateMJD)
 		}
 		if _, ok := alerce.SurveyOf(p.ObjectID); p.ObjectID != "" && !ok {
 			t.Fatalf("valid form with object id %q", p.ObjectID)

@@ -34,9 +34,9 @@ func (s *Service) RefreshWindow(f singletarget.QueryForm, from time.Time) single
 		return singletarget.Window{All: true}
 	}
 	if !from.IsZero() {
-		form.MinMJD = mjdwindow.Start(from, 1e6)
+		form.MinDateMJD = mjdwindow.Start(from, 1e6)
 	}
-	return mjdwindow.Window(form.MinMJD, form.MaxMJD)
+	return mjdwindow.Window(form.MinDateMJD, form.MaxDateMJD)
 }
 
 // RefreshOverlap implements singletarget.Refresher: DefaultRefreshOverlap.

@@ -225,7 +225,7 @@ func (s *Service) fetch(ctx context.Context, obj Object, form *Form) (*LightCurv
 		return nil, fmt.Errorf("%s: %w: survey %q is not ZTF or LSST", s.Name(), ErrInvalidQuery, obj.Survey)
 	}
 	for _, rows := range []*[]json.RawMessage{&lc.Detections, &lc.NonDetections, &lc.ForcedPhotometry} {
-		kept, err := inWindow(*rows, obj.Survey, form.MinMJD, form.MaxMJD)
+		kept, err := inWindow(*rows, obj.Survey, form.MinDateMJD, form.MaxDateMJD)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w: %s %s: %v", s.Name(), singletarget.ErrRemote, obj.Survey, obj.OID, err)
 		}
@@ -282,10 +282,10 @@ func (f *Form) kinds() []string {
 }
 
 func windowText(f *Form) string {
-	if f.MinMJD == nil && f.MaxMJD == nil {
+	if f.MinDateMJD == nil && f.MaxDateMJD == nil {
 		return ""
 	}
-	return fmt.Sprintf(" between MJD %s and %s", mjdText(f.MinMJD, "start"), mjdText(f.MaxMJD, "now"))
+	return fmt.Sprintf(" between MJD %s and %s", mjdText(f.MinDateMJD, "start"), mjdText(f.MaxDateMJD, "now"))
 }
 
 func mjdText(p *float64, open string) string {
@@ -311,7 +311,7 @@ func ProductName(target, oid string, f *Form) string {
 		}
 	}
 	parts := []string{"alerce", dataproduct.SafeName(target), dataproduct.SafeName(oid), kinds,
-		mjdText(f.MinMJD, "start"), mjdText(f.MaxMJD, "end")}
+		mjdText(f.MinDateMJD, "start"), mjdText(f.MaxDateMJD, "end")}
 	if f.MagnitudeKind == string(MagnitudeApparent) {
 		parts = append(parts, "apparent")
 	}

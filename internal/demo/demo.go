@@ -80,14 +80,14 @@ func (a *Archive) check(ctx context.Context, key singletarget.Secret) error {
 // Form is the demo query form.
 type Form struct {
 	singletarget.FormBase
-	MinMJD float64 `form:"min_date_mjd" label:"Min MJD" help:"Start of the window (MJD)." validate:"gte=40000,lte=100000"`
-	MaxMJD float64 `form:"max_date_mjd" label:"Max MJD" help:"End of the window (MJD)." validate:"gte=40000,lte=100000"`
-	Band   string  `form:"band" label:"Band" choices:"g=g|r=r|both=g and r"`
+	MinDateMJD float64 `form:"min_date_mjd" label:"Min MJD" help:"Start of the window (MJD)." validate:"gte=40000,lte=100000"`
+	MaxDateMJD float64 `form:"max_date_mjd" label:"Max MJD" help:"End of the window (MJD)." validate:"gte=40000,lte=100000"`
+	Band       string  `form:"band" label:"Band" choices:"g=g|r=r|both=g and r"`
 }
 
 // Clean implements singletarget.Cleaner.
 func (f *Form) Clean(errs *singletarget.FormErrors) {
-	if f.MaxMJD <= f.MinMJD {
+	if f.MaxDateMJD <= f.MinDateMJD {
 		errs.Add("max_date_mjd", "Must be after min_date_mjd.")
 	}
 }
@@ -115,7 +115,7 @@ func (s *Service) Name() string { return ServiceName }
 
 // NewForm implements singletarget.Service.
 func (s *Service) NewForm() singletarget.QueryForm {
-	f := &Form{MinMJD: 60300, MaxMJD: 60330, Band: "both"}
+	f := &Form{MinDateMJD: 60300, MaxDateMJD: 60330, Band: "both"}
 	f.Bind(f)
 	return f
 }
@@ -137,7 +137,7 @@ func (s *Service) Query(ctx context.Context, t singletarget.Target, qf singletar
 	a.nextID++
 	a.Submitted++
 	id := strconv.Itoa(a.nextID)
-	a.tasks[id] = &task{target: t, from: f.MinMJD, to: f.MaxMJD}
+	a.tasks[id] = &task{target: t, from: f.MinDateMJD, to: f.MaxDateMJD}
 	a.mu.Unlock()
 	now := time.Now().UTC()
 	return &singletarget.Outcome{Pending: &singletarget.RemoteTask{
