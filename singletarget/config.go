@@ -108,6 +108,32 @@ type RefreshConfig struct {
 	ServiceOrder []string `json:"-"`
 }
 
+// ServiceNames returns the names of Services in file order
+// (ServiceOrder), or in name order when ServiceOrder does not list each of
+// them once (a Config built in code may leave it empty).
+func (c *Config) ServiceNames() []string { return orderedNames(c.ServiceOrder, c.Services) }
+
+// ServiceNames returns the names of Services in file order
+// (ServiceOrder), or in name order when ServiceOrder does not list each of
+// them once (a RefreshConfig built in code may leave it empty).
+func (c *RefreshConfig) ServiceNames() []string { return orderedNames(c.ServiceOrder, c.Services) }
+
+// orderedNames returns m's keys in the order given, or sorted when order
+// is not a listing of each key once.
+func orderedNames[V any](order []string, m map[string]V) []string {
+	if len(order) == len(m) {
+		seen := make(map[string]bool, len(order))
+		for _, name := range order {
+			if _, ok := m[name]; !ok || seen[name] {
+				return slices.Sorted(maps.Keys(m))
+			}
+			seen[name] = true
+		}
+		return slices.Clone(order)
+	}
+	return slices.Sorted(maps.Keys(m))
+}
+
 // ServiceConfig is one entry of single_target_data_services.
 type ServiceConfig struct {
 	// Class names the registered service class, e.g. "atlas.ForcedPhotometryService".

@@ -103,3 +103,20 @@ type namedService struct {
 }
 
 func (n namedService) Name() string { return n.name }
+
+// ServiceNames keeps file order when ServiceOrder lists every service once,
+// and falls back to name order for a Config built in code without it (or
+// with a stale one), so that nothing iterating the services misses one.
+func TestServiceNames(t *testing.T) {
+	cfg := &singletarget.Config{Services: map[string]singletarget.ServiceConfig{"ZTF": {}, "ATLAS": {}, "PANSTARRS": {}}}
+	assert.Equal(t, []string{"ATLAS", "PANSTARRS", "ZTF"}, cfg.ServiceNames(), "no ServiceOrder: name order")
+	cfg.ServiceOrder = []string{"ZTF", "ATLAS", "PANSTARRS"}
+	assert.Equal(t, []string{"ZTF", "ATLAS", "PANSTARRS"}, cfg.ServiceNames(), "file order")
+	cfg.ServiceOrder = []string{"ZTF", "ZTF", "ATLAS"}
+	assert.Equal(t, []string{"ATLAS", "PANSTARRS", "ZTF"}, cfg.ServiceNames(), "a stale order is not trusted")
+
+	rc := &singletarget.RefreshConfig{Services: map[string]url.Values{"ZTF": nil, "ATLAS": {"min_date_mjd": {"60000"}}}}
+	assert.Equal(t, []string{"ATLAS", "ZTF"}, rc.ServiceNames())
+	rc.ServiceOrder = []string{"ZTF", "ATLAS"}
+	assert.Equal(t, []string{"ZTF", "ATLAS"}, rc.ServiceNames())
+}

@@ -295,11 +295,7 @@ func (r *Registry) build(cfg *Config, store dataproduct.Store, opts *ManagerOpti
 		}
 	}
 	m.productTypes = maps.Clone(cfg.DataProductTypes)
-	names := cfg.ServiceOrder
-	if len(names) != len(cfg.Services) {
-		names = slices.Sorted(maps.Keys(cfg.Services))
-	}
-	for _, name := range names {
+	for _, name := range cfg.ServiceNames() {
 		sc := cfg.Services[name]
 		svc, err := r.New(Settings{Name: name, Class: sc.Class, URL: sc.URL, APIKey: sc.APIKey, Extra: sc.Extra,
 			HTTPClient: m.opts.HTTPClient, Logger: m.logger.With("service", name)})
@@ -317,7 +313,7 @@ func (r *Registry) build(cfg *Config, store dataproduct.Store, opts *ManagerOpti
 			}
 		}
 	}
-	for _, name := range cfg.Refresh.ServiceOrder {
+	for _, name := range cfg.Refresh.ServiceNames() {
 		if _, err := m.Service(name); err != nil {
 			continue // reported above, or by ParseConfig
 		}

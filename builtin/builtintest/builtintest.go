@@ -20,7 +20,6 @@ package builtintest
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"time"
 
 	"github.com/tomgo/targetdata/alerce"
@@ -80,7 +79,7 @@ var simulators = map[string]simulator{
 // singletarget.ErrConfig. Every service of cfg.Services counts, whether
 // or not cfg.ServiceOrder lists it.
 func Simulate(cfg *singletarget.Config, onStop func(stop func())) error {
-	for _, name := range slices.Sorted(maps.Keys(cfg.Services)) {
+	for _, name := range cfg.ServiceNames() {
 		sc := cfg.Services[name]
 		start, ok := simulators[sc.Class]
 		if !ok {

@@ -89,7 +89,7 @@ func ScheduleFromConfig(cfg singletarget.RefreshConfig, targets func(ctx context
 		return nil
 	}
 	s := &Schedule{Every: cfg.Every, Targets: targets}
-	for _, name := range cfg.ServiceOrder {
+	for _, name := range cfg.ServiceNames() {
 		s.Services = append(s.Services, ScheduledService{Name: name, Params: cfg.Services[name]})
 	}
 	return s

@@ -206,3 +206,18 @@ func TestScheduledRefreshRunOnStart(t *testing.T) {
 	assert.Contains(t, c.Skipped, "less than half the period 1h0m0s")
 	assert.Equal(t, 2, sim.Stats().TasksCreated, "the targets were refreshed once")
 }
+
+// A refresh section built in code without ServiceOrder still schedules
+// every service it names (it used to schedule none).
+func TestScheduleFromConfigWithoutServiceOrder(t *testing.T) {
+	targets := func(context.Context) ([]singletarget.Target, error) { return nil, nil }
+	cfg := singletarget.RefreshConfig{Every: time.Hour, Services: map[string]url.Values{
+		"ZTF": nil, "ATLAS": {"min_date_mjd": {"60000"}},
+	}}
+	s := riverexec.ScheduleFromConfig(cfg, targets)
+	require.NotNil(t, s)
+	assert.Equal(t, []riverexec.ScheduledService{
+		{Name: "ATLAS", Params: url.Values{"min_date_mjd": {"60000"}}},
+		{Name: "ZTF"},
+	}, s.Services)
+}
