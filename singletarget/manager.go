@@ -336,6 +336,9 @@ func (m *Manager) Step(ctx context.Context, req Request, cp Checkpoint, save Sav
 				return st.res, err
 			}
 			st.res.Window, st.res.Checkpoint.Window = &w, &w // recorded with the key or the products
+			if st.res.Checkpoint.Since.IsZero() {
+				st.res.Checkpoint.Since = time.Now().UTC()
+			}
 			if w.Empty() {
 				st.log.InfoContext(ctx, "refresh: the window holds no epoch to ask for", "window", w.String())
 				return st.res, nil
@@ -443,7 +446,7 @@ func (st *stepper) ingest(ctx context.Context) (*StepResult, error) {
 	next.Ingested = &ing
 	var dropped []dataproduct.Product
 	if st.req.Refresh {
-		next.Products, dropped = st.dropRedundant(ctx, cp.Products)
+		next.Products, dropped = st.dropRedundant(ctx, cp.Since, cp.Products)
 	}
 	if err := st.record(ctx, next); err != nil {
 		// Not fatal: after a crash the next step ingests again, which adds

@@ -182,12 +182,18 @@ func (st *stepper) refreshWindow(ctx context.Context, form QueryForm, cp Checkpo
 	return r.RefreshWindow(form, from), nil
 }
 
-// dropRedundant deletes the products of a refresh that hold no datum of
+// dropRedundant picks the products of a refresh that hold no datum of
 // their own (every datum of the file was stored already, by earlier
-// products), and returns the others. A product it cannot count or delete
-// is kept.
-func (st *stepper) dropRedundant(ctx context.Context, products []dataproduct.Product) (kept, dropped []dataproduct.Product) {
+// products) to be deleted, and returns the others. Only a product first
+// stored since the refresh began (since) is dropped: one the same name
+// found stored already (a query that returns everything, a file whose
+// rows give no datum) is kept. A product it cannot count is kept.
+func (st *stepper) dropRedundant(ctx context.Context, since time.Time, products []dataproduct.Product) (kept, dropped []dataproduct.Product) {
 	for _, p := range products {
+		if p.Created.Before(since) {
+			kept = append(kept, p)
+			continue
+		}
 		n, err := st.m.store.CountDatums(ctx, dataproduct.DatumFilter{TargetID: p.TargetID, ProductID: p.ID})
 		if err != nil || n > 0 {
 			if err != nil {

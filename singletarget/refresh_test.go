@@ -396,3 +396,41 @@ func TestPace(t *testing.T) {
 	assert.Equal(t, time.Duration(0), singletarget.Pace{Queries: 5}.Interval(), "no period: unpaced")
 	assert.Equal(t, "unpaced", singletarget.Pace{}.String())
 }
+
+// noDatums is a processor whose files give no datum (every row is no
+// measurement).
+type noDatums struct{}
+
+func (noDatums) DataType() string { return dataproduct.TypePhotometry }
+func (noDatums) Process(context.Context, io.Reader) ([]dataproduct.Datum, error) {
+	return nil, nil
+}
+
+// A refresh drops only what it stored itself: a product of the same name
+// stored before the refresh (here a file whose rows gave no datum) is the
+// user's and stays, while a refresh's own file that brings nothing new is
+// not kept.
+func TestManagerRefreshKeepsEarlierProducts(t *testing.T) {
+	ctx := context.Background()
+	a := &epochArchive{}
+	a.add(60000.25, 60001.25)
+	store := dataproduct.NewMemoryStore(nil)
+	m := singletarget.NewManager(store, nil)
+	require.NoError(t, m.AddProcessor("fake_photometry", noDatums{}))
+	require.NoError(t, m.AddService(&refreshService{archive: a}))
+
+	mean := url.Values{"table": {"mean"}}
+	_, err := m.Run(ctx, singletarget.Request{Service: fakeName, Target: sn2023ixf, Params: mean})
+	require.NoError(t, err)
+	require.Equal(t, []string{"fake-mean-start-end.csv"}, productNames(t, store))
+
+	res, err := m.Run(ctx, singletarget.Request{Service: fakeName, Target: sn2023ixf, Params: mean, Refresh: true})
+	require.NoError(t, err)
+	assert.Equal(t, 0, res.Added)
+	assert.Equal(t, []string{"fake-mean-start-end.csv"}, productNames(t, store), "the earlier product is kept")
+
+	res, err = m.Run(ctx, singletarget.Request{Service: fakeName, Target: sn2023ixf, Refresh: true})
+	require.NoError(t, err)
+	assert.Equal(t, 0, res.Added)
+	assert.Equal(t, []string{"fake-mean-start-end.csv"}, productNames(t, store), "the refresh's own redundant file is not kept")
+}

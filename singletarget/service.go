@@ -238,6 +238,10 @@ type Checkpoint struct {
 	// with Key (or the products), so that a retried submission asks the
 	// same window again.
 	Window *Window `json:"window,omitempty"`
+	// Since is when a refresh began (recorded with Window). Only a product
+	// first stored since then may be dropped as redundant: a product of
+	// the same name stored earlier is the user's and is kept.
+	Since time.Time `json:"since,omitzero"`
 }
 
 // SaveFunc records a job's checkpoint durably; Step calls it before acting
