@@ -207,13 +207,56 @@ func (x *Executor) periodicJobs() []*river.PeriodicJob {
 // since the last one (but not while the previous cycle's jobs run: it is
 // skipped then, as any cycle is). It works from an insert-only executor;
 // a worker process with a Schedule runs the cycle. When a cycle is
-// already waiting to run, its id is returned and nothing is inserted.
+// already waiting to run, its id is returned, nothing is inserted, and
+// that cycle runs as RefreshNow's (whatever the time since the last).
 func (x *Executor) RefreshNow(ctx context.Context) (CycleID, error) {
-	job, err := x.eng.insertArgs(ctx, cycleArgs{Forced: true}, x.cycleInsertOpts())
-	if err != nil {
-		return 0, fmt.Errorf("riverexec: insert a refresh cycle: %w", err)
+	for {
+		job, err := x.eng.insertArgs(ctx, cycleArgs{Forced: true}, x.cycleInsertOpts())
+		if err != nil {
+			return 0, fmt.Errorf("riverexec: insert a refresh cycle: %w", err)
+		}
+		c := cycleOf(job)
+		switch {
+		case c.Forced:
+			return c.ID, nil
+		case job.State != rivertype.JobStateRunning:
+			// A scheduled cycle was waiting (cycles are unique until they
+			// end): it becomes forced, or it would be skipped as too soon
+			// after the last one and RefreshNow would refresh nothing.
+			c.Forced = true
+			if err := x.eng.setOutput(ctx, job.ID, &c); err != nil {
+				return 0, fmt.Errorf("riverexec: mark refresh cycle %d forced: %w", job.ID, err)
+			}
+			return c.ID, nil
+		}
+		// A scheduled cycle is deciding right now: it is RefreshNow's if
+		// it runs; if it skips, a forced one is inserted after it.
+		if ran, err := x.awaitCycle(ctx, job.ID); err != nil || ran {
+			return c.ID, err
+		}
 	}
-	return CycleID(job.ID), nil
+}
+
+// awaitCycle waits for the running cycle job id to end and reports
+// whether it ran (inserted its jobs) rather than skipped.
+func (x *Executor) awaitCycle(ctx context.Context, id int64) (bool, error) {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		job, err := x.eng.get(ctx, id)
+		if err != nil {
+			return false, fmt.Errorf("riverexec: refresh cycle %d: %w", id, err)
+		}
+		if job.State != rivertype.JobStateRunning {
+			c := cycleOf(job)
+			return job.State == rivertype.JobStateCompleted && c.Skipped == "" && !c.Started.IsZero(), nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, fmt.Errorf("riverexec: refresh cycle %d: %w", id, ctx.Err())
+		case <-t.C:
+		}
+	}
 }
 
 // RefreshCycles returns the latest refresh cycles, newest first (at most
@@ -261,7 +304,7 @@ func cycleOf(j *rivertype.JobRow) RefreshCycle {
 	}
 	var args cycleArgs
 	_ = json.Unmarshal(j.EncodedArgs, &args)
-	c.ID, c.Forced = CycleID(j.ID), args.Forced
+	c.ID, c.Forced = CycleID(j.ID), c.Forced || args.Forced // RefreshNow forces a waiting cycle through its output
 	if c.Error == "" && j.State == rivertype.JobStateDiscarded && len(j.Errors) > 0 {
 		c.Error = j.Errors[len(j.Errors)-1].Error
 	}
@@ -325,7 +368,7 @@ func (w *cycleWorker) Work(ctx context.Context, job *river.Job[cycleArgs]) error
 		c.Progress = singletarget.BatchProgress{}
 		return river.RecordOutput(ctx, &c)
 	}
-	if !job.Args.Forced {
+	if !c.Forced {
 		last, err := x.lastCycle(ctx, id)
 		if err != nil {
 			return err

@@ -221,3 +221,47 @@ func TestScheduleFromConfigWithoutServiceOrder(t *testing.T) {
 		{Name: "ZTF"},
 	}, s.Services)
 }
+
+// TestRefreshNowForcesAWaitingCycle: right after a cycle ran, the
+// schedule's next cycle is waiting (here scheduled a moment ahead) when
+// RefreshNow is called. RefreshNow returns that cycle, which then runs
+// as a forced one and refreshes every target (it used to be skipped as
+// too soon after the last, so RefreshNow refreshed nothing).
+func TestRefreshNowForcesAWaitingCycle(t *testing.T) {
+	backends(t, func(t *testing.T, open opener) {
+		const n, rate = 4, 20
+		sim := atlastest.NewServer(t, &atlastest.Options{WriteRate: rate, WriteWindow: time.Second})
+		store := dataproduct.NewMemoryStore(nil)
+		targets := someTargets(n)
+		opts := testOptions()
+		opts.Refresh = &riverexec.Schedule{Every: time.Hour, PaceShare: 0.5,
+			Services: []riverexec.ScheduledService{{Name: atlas.ServiceName, Params: refreshParams}},
+			Targets:  func(context.Context) ([]singletarget.Target, error) { return targets, nil }}
+		x := open(t, pacedATLAS(t, sim, store, rate), opts)
+		start(t, x)
+		ctx := context.Background()
+
+		for round := range 2 {
+			var id riverexec.CycleID
+			if round == 0 {
+				var err error
+				id, err = x.RefreshNow(ctx)
+				require.NoError(t, err)
+			} else {
+				waiting, err := riverexec.InsertScheduledCycle(ctx, x, time.Second)
+				require.NoError(t, err)
+				id, err = x.RefreshNow(ctx)
+				require.NoError(t, err)
+				assert.Equal(t, waiting, id, "the waiting cycle is returned, none inserted")
+			}
+			var c riverexec.RefreshCycle
+			require.Eventually(t, func() bool {
+				c = cycleByID(t, x, id)
+				return !c.Finished.IsZero() || c.Skipped != ""
+			}, 60*time.Second, 50*time.Millisecond, "round %d", round)
+			assert.True(t, c.Forced, "round %d", round)
+			assert.Empty(t, c.Skipped, "round %d", round)
+			assert.Equal(t, n, c.Progress.Done, "round %d: every target refreshed: %s", round, c.Progress)
+		}
+	})
+}
